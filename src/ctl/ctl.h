@@ -1,0 +1,16 @@
+/*
+ * ctl.h - the admin verbs of the postern binary.  Each takes the config
+ * directory and its own arguments (argv[0] is the verb) and returns the
+ * process exit code; errors are printed to stderr as one clear line.
+ */
+#ifndef POSTERN_CTL_H
+#define POSTERN_CTL_H
+
+int	ctl_init(const char *confdir, int argc, char **argv);
+int	ctl_user_add(const char *confdir, int argc, char **argv);
+int	ctl_user_remove(const char *confdir, int argc, char **argv);
+int	ctl_user_list(const char *confdir, int argc, char **argv);
+int	ctl_authenticate(const char *confdir, int argc, char **argv);
+int	ctl_serve(const char *confdir, int argc, char **argv);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * conf.h - postern.conf and the domain table of the config directory.
+ *
+ * postern.conf is "key = value" lines with # comments; every key is in one
+ * table with its type, default and bounds.  Unknown keys, bad values,
+ * duplicate keys and unreadable files are errors naming file and line.
+ * The domains are the folders under domains/; for each, conf_load() reads
+ * the names (never the hashes) of its users file and the keys of its
+ * aliases file, so recipient checks need no secret.
+ */
+#ifndef POSTERN_CONF_H
+#define POSTERN_CONF_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "limits.h"
+
+struct err;
+
+struct listen_addr {
+	char	 host[64];	/* numeric address, no brackets */
+	char	 port[8];
+};
+
+struct listen_list {
+	struct listen_addr	 addr[LIM_LISTEN];
+	size_t			 n;
+};
+
+/* one alias line "local: target, target" (or "*: target") */
+struct alias {
+	char	 *local;	/* lower case; "*" for the catch-all */
+	char	**targets;	/* each a full address, or a local name */
+	size_t	  ntargets;
+};
+
+struct domain {
+	char		 name[LIM_DOMAIN + 1];	/* lower case */
+	char		**users;		/* local parts, lower case, sorted */
+	size_t		  nusers;
+	struct alias	 *aliases;
+	size_t		  naliases;
+	bool		  catchall;
+};
+
+enum bare_lf_policy {
+	BARE_LF_REJECT,		/* 550 the message at the end of DATA */
+	BARE_LF_NORMALIZE,	/* store the line with CRLF */
+};
+
+struct conf {
+	char			 dir[PATH_MAX];		/* config directory */
+	char			 hostname[LIM_DOMAIN + 1];
+	struct listen_list	 smtp_listen;		/* MX, port 25 */
+	struct listen_list	 submission_listen;	/* 587, STARTTLS */
+	struct listen_list	 submissions_listen;	/* 465, implicit TLS */
+	char			 data_dir[PATH_MAX];
+	char			 user[64];		/* unprivileged user */
+	unsigned long long	 max_message_size;
+	unsigned		 max_recipients;
+	unsigned		 max_line_length;	/* DATA text line */
+	unsigned		 max_errors;
+	unsigned		 max_hops;
+	unsigned		 idle_timeout;		/* seconds */
+	unsigned		 session_timeout;	/* seconds */
+	unsigned		 max_sessions;
+	unsigned		 max_sessions_per_ip;
+	unsigned		 auth_max_failures;
+	unsigned		 auth_fail_delay_ms;
+	unsigned		 smtp_workers;		/* 0: one per core */
+	bool			 log_syslog;
+	bool			 tls_required_587;	/* AUTH needs TLS anyway */
+	enum bare_lf_policy	 bare_lf;
+	unsigned		 retry_min;		/* seconds, first retry */
+	unsigned		 retry_max;		/* seconds, backoff cap */
+	unsigned		 queue_lifetime;	/* seconds, give up after */
+	struct domain		*domains;
+	size_t			  ndomains;
+};
+
+/* conf_defaults - fill c with the built-in defaults, no domains */
+void	conf_defaults(struct conf *c);
+/* conf_load - read DIR/postern.conf and DIR/domains/ into c */
+int	conf_load(struct conf *c, const char *dir, struct err *e);
+/* conf_parse - parse postern.conf text (pure; for tests and fuzzing) */
+int	conf_parse(struct conf *c, const char *text, size_t len,
+	    const char *fname, struct err *e);
+/* conf_parse_aliases - parse an aliases file text into d (pure) */
+int	conf_parse_aliases(struct domain *d, const char *text, size_t len,
+	    const char *fname, struct err *e);
+void	conf_free(struct conf *c);
+
+/* conf_domain - the local domain named (case-insensitive), or NULL */
+const struct domain *conf_domain(const struct conf *, const char *name);
+/* domain_has_user - is local (case-insensitive) a user of d? */
+bool	domain_has_user(const struct domain *, const char *local);
+/* domain_alias - the alias entry for local (exact, not catch-all), or NULL */
+const struct alias *domain_alias(const struct domain *, const char *local);
+/* domain_accepts - does d take mail for local: user, alias or catch-all? */
+bool	domain_accepts(const struct domain *, const char *local);
+
+#endif

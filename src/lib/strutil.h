@@ -1,0 +1,22 @@
+/*
+ * strutil.h - small string and number helpers.
+ */
+#ifndef POSTERN_STRUTIL_H
+#define POSTERN_STRUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* str_copy - copy src into dst of size dstsz; -1 (dst empty) if truncated */
+int	 str_copy(char *dst, const char *src, size_t dstsz);
+/* str_to_ull - parse a decimal number in [min, max], the whole string */
+int	 str_to_ull(const char *s, unsigned long long min,
+	    unsigned long long max, unsigned long long *out);
+/* str_trim - strip leading and trailing blanks (space, tab, CR, LF) in place */
+char	*str_trim(char *s);
+/* str_has_ctl - does s (len bytes) contain a control character or DEL? */
+bool	 str_has_ctl(const char *s, size_t len);
+/* str_eq_word - ASCII case-insensitive: does s (len bytes) equal word? */
+bool	 str_eq_word(const char *s, size_t len, const char *word);
+
+#endif

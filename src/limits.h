@@ -1,0 +1,53 @@
+/*
+ * limits.h - every bound on hostile input, named, with its reference.
+ *
+ * Configurable limits have their default here (DEF_*) and their hard
+ * bounds (LIM_*); conf.c enforces the bounds.
+ */
+#ifndef POSTERN_LIMITS_H
+#define POSTERN_LIMITS_H
+
+/* RFC 5321 4.5.3.1.1: local part at most 64 octets */
+#define LIM_LOCAL_PART		64
+/* RFC 5321 4.5.3.1.2: domain at most 255 octets */
+#define LIM_DOMAIN		255
+/* RFC 5321 4.5.3.1.3: path at most 256 octets including < > */
+#define LIM_PATH		256
+/* RFC 5321 4.5.3.1.4: command line 512 octets including CRLF */
+#define LIM_CMD_LINE		510
+/* RFC 4954 4: AUTH line 12,288 octets including CRLF */
+#define LIM_AUTH_LINE		12286
+/* RFC 5321 4.5.3.1.6: text line 1,000 octets including CRLF */
+#define DEF_TEXT_LINE		998
+#define LIM_TEXT_LINE_MAX	65536
+/* message size (SIZE, RFC 1870) */
+#define DEF_MESSAGE_SIZE	(25ULL * 1024 * 1024)
+#define LIM_MESSAGE_SIZE_MAX	(1ULL << 31)
+/* RFC 5321 4.5.3.1.8: at least 100 recipients must be accepted */
+#define DEF_RECIPIENTS		100
+#define LIM_RECIPIENTS_MIN	100
+#define LIM_RECIPIENTS_MAX	1000
+/* RFC 5321 6.3: loop detection by counting Received headers */
+#define DEF_MAX_HOPS		50
+/* errors (4xx/5xx replies) before a session is closed with 421 */
+#define DEF_MAX_ERRORS		10
+/* RFC 5321 4.5.3.2.7: server timeout waiting for the next command, 5 min */
+#define DEF_IDLE_TIMEOUT	300
+/* a whole session, start to end */
+#define DEF_SESSION_TIMEOUT	1800
+/* concurrent sessions, overall and per client address */
+#define DEF_MAX_SESSIONS	1000
+#define DEF_MAX_SESSIONS_PER_IP	20
+/* AUTH failures in a session before it is closed; delay after each one */
+#define DEF_AUTH_MAX_FAILURES	3
+#define DEF_AUTH_FAIL_DELAY_MS	1000
+/* Header bytes read when counting Received hops */
+#define LIM_HEADER_BYTES	(1024 * 1024)
+/* listen addresses per kind */
+#define LIM_LISTEN		8
+/* one IPC message (SOCK_SEQPACKET datagram) */
+#define LIM_IPC_MSG		(512 * 1024)
+/* users file / aliases file line, config line */
+#define LIM_CONF_LINE		4096
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * main.c - the postern binary: "postern [-C DIR] VERB ...".  Only the
+ * verb table lives here; each verb is in src/ctl/.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/ctl.h"
+
+struct verb {
+	const char	*name;
+	int		(*run)(const char *confdir, int argc, char **argv);
+	const char	*usage;
+};
+
+static const struct verb verbs[] = {
+	{ "init",		ctl_init,	  "init DOMAIN [--hostname H]" },
+	{ "serve",		ctl_serve,	  "serve [-d]" },
+	{ "user-add",		ctl_user_add,	  "user-add ADDR [--password-stdin]" },
+	{ "user-remove",	ctl_user_remove,  "user-remove ADDR" },
+	{ "user-list",		ctl_user_list,	  "user-list [DOMAIN]" },
+	{ "authenticate",	ctl_authenticate, "authenticate ADDR --password=P" },
+};
+
+static void
+usage(void)
+{
+	size_t	i;
+
+	fprintf(stderr, "usage: postern [-C DIR] VERB ...\nverbs:\n");
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(stderr, "  postern [-C DIR] %s\n", verbs[i].usage);
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char	*confdir;
+	size_t		 i;
+
+	if ((confdir = getenv("POSTERN_CONFIG_DIR")) == NULL || *confdir == '\0')
+		confdir = "/etc/postern";
+	argc--, argv++;
+	while (argc > 0 && argv[0][0] == '-') {
+		if (strcmp(argv[0], "-C") == 0 && argc > 1) {
+			confdir = argv[1];
+			argc -= 2, argv += 2;
+		} else if (strncmp(argv[0], "-C", 2) == 0 && argv[0][2] != '\0') {
+			confdir = argv[0] + 2;
+			argc--, argv++;
+		} else if (strcmp(argv[0], "-h") == 0 ||
+		    strcmp(argv[0], "--help") == 0) {
+			usage();
+		} else {
+			fprintf(stderr, "postern: unknown option %s\n", argv[0]);
+			usage();
+		}
+	}
+	if (argc == 0)
+		usage();
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(argv[0], verbs[i].name) == 0)
+			return verbs[i].run(confdir, argc, argv);
+	fprintf(stderr, "postern: unknown verb \"%s\"\n", argv[0]);
+	usage();
+}

@@ -1,0 +1,55 @@
+/*
+ * msgtypes.h - every IPC message between postern's processes.
+ *
+ * Fields are listed in the order they are added and read.  "fd" means a
+ * descriptor travels with the message.  reqid is chosen by the requester
+ * and echoed, so answers can come in any order.
+ */
+#ifndef POSTERN_MSGTYPES_H
+#define POSTERN_MSGTYPES_H
+
+enum msg_type {
+	/* smtp -> auth: u64 reqid, str user (full address), str password,
+	 * str client address (for logs and throttling) */
+	M_AUTH_REQ = 1,
+	/* auth -> smtp: u64 reqid, u32 auth_result, str canonical user
+	 * (lower-case domain; "" unless AUTH_OK) */
+	M_AUTH_RES,
+
+	/* smtp -> queue: u64 reqid.  Ask for a new message: an id and a
+	 * body file to write. */
+	M_Q_OPEN,
+	/* queue -> smtp: u64 reqid, u32 ok (1/0), str id (or "" ), str error
+	 * text ("" when ok); fd: the body file, O_WRONLY, empty, when ok */
+	M_Q_OPEN_RES,
+	/* smtp -> queue: u64 reqid, str id, str mail from ("" for <>),
+	 * u32 flags (QF_*), str auth user ("" if none), str client
+	 * ("helo=H addr=A"), u32 n, then n × str recipient.  The smtp side
+	 * has written and closed nothing: the queue takes the size from the
+	 * file it opened. */
+	M_Q_COMMIT,
+	/* queue -> smtp: u64 reqid, str id, u32 ok (1/0), u32 temp (1/0),
+	 * str error text */
+	M_Q_COMMIT_RES,
+	/* smtp -> queue: str id.  The transaction was aborted; drop it. */
+	M_Q_ABORT,
+
+	/* parent -> queue: fd: channel to a new smtp worker */
+	M_Q_PEER,
+	/* parent -> queue: re-read the configuration (no payload) */
+	M_RELOAD,
+};
+
+enum auth_result {
+	AUTH_OK = 0,
+	AUTH_FAIL = 1,		/* unknown user or wrong password: 535 */
+	AUTH_TEMPFAIL = 2,	/* could not check now: 454 */
+};
+
+/* M_Q_COMMIT flags */
+#define QF_8BITMIME	0x01u	/* BODY=8BITMIME */
+#define QF_SMTPUTF8	0x02u	/* SMTPUTF8 */
+#define QF_TLS		0x04u	/* received over TLS */
+#define QF_AUTH		0x08u	/* sender authenticated */
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * envelope.h - the versioned envelope text format (docs/QUEUE-FORMAT.md).
+ *
+ * Pure: dump to a buf, parse from bytes.  A file without its final "end"
+ * line, with an unknown version or a malformed line does not parse.
+ */
+#ifndef POSTERN_ENVELOPE_H
+#define POSTERN_ENVELOPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct err;
+struct buf;
+
+enum rcpt_state {
+	RCPT_PENDING,
+	RCPT_DONE,
+	RCPT_FAILED,		/* permanently; a bounce is due or sent */
+};
+
+struct env_rcpt {
+	char		*addr;		/* where it goes (after aliases) */
+	char		*orig;		/* as the client gave it */
+	enum rcpt_state	 state;
+	unsigned	 attempts;
+	time_t		 next_try;	/* 0: as soon as possible */
+	char		*last_error;	/* one line, or NULL */
+};
+
+struct envelope {
+	char		 id[32];
+	time_t		 created;
+	uint64_t	 size;
+	char		*from;		/* "" for the null sender */
+	char		*auth_user;	/* NULL if not authenticated */
+	char		*client;	/* "helo=H addr=A", for logs */
+	uint32_t	 flags;		/* QF_* of msgtypes.h */
+	struct env_rcpt	*rcpts;
+	size_t		 nrcpts;
+};
+
+int	envelope_dump(const struct envelope *, struct buf *out);
+int	envelope_parse(struct envelope *, const char *text, size_t len,
+	    struct err *);
+/* envelope_add_rcpt - append a pending recipient (strings are copied) */
+void	envelope_add_rcpt(struct envelope *, const char *addr,
+	    const char *orig);
+void	envelope_free(struct envelope *);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * spool.h - the on-disk queue (STYLE.md pattern D).
+ *
+ *   DATA/queue/tmp/<id>.body  <id>.env   being written
+ *   DATA/queue/body/<id>                 message bytes, never modified
+ *   DATA/queue/env/<id>                  envelope; its presence = accepted
+ *   DATA/queue/corrupt/                  envelopes that failed to parse
+ *
+ * Body first, envelope last; every publish is file fdatasync, rename,
+ * directory fsync.  Recovery removes tmp/* and bodies without envelope.
+ */
+#ifndef POSTERN_SPOOL_H
+#define POSTERN_SPOOL_H
+
+#include <stddef.h>
+
+struct err;
+struct buf;
+
+#define SPOOL_ID_LEN	20	/* hex characters */
+
+struct spool {
+	int	 root_dfd;
+	int	 tmp_dfd;
+	int	 body_dfd;
+	int	 env_dfd;
+	int	 corrupt_dfd;
+};
+
+/* spool_open - create (mode 0700) and open the directories under dir */
+int	spool_open(struct spool *, const char *dir, struct err *);
+void	spool_close(struct spool *);
+/* spool_new_body - a fresh id and tmp/<id>.body open O_RDWR|O_EXCL */
+int	spool_new_body(struct spool *, char id[SPOOL_ID_LEN + 1], int *fd,
+	    struct err *);
+/* spool_write_env - write tmp/<id>.env (not yet synced) */
+int	spool_write_env(struct spool *, const char *id, const struct buf *,
+	    struct err *);
+/* spool_sync_files - fdatasync tmp/<id>.body and tmp/<id>.env */
+int	spool_sync_files(struct spool *, const char *id, struct err *);
+/* spool_publish - rename body then envelope into place */
+int	spool_publish(struct spool *, const char *id, struct err *);
+/* spool_sync_dirs - fsync body/ and env/ once per batch */
+int	spool_sync_dirs(struct spool *, struct err *);
+/* spool_update_env - durably replace env/<id> (tmp, fsync, rename, fsync) */
+int	spool_update_env(struct spool *, const char *id, const struct buf *,
+	    struct err *);
+/* spool_remove - remove env/<id> then body/<id>, durable */
+int	spool_remove(struct spool *, const char *id, struct err *);
+/* spool_discard - remove tmp/<id>.* (aborted transaction) */
+void	spool_discard(struct spool *, const char *id);
+/* spool_open_body - open body/<id> read-only */
+int	spool_open_body(struct spool *, const char *id, struct err *);
+/* spool_read_env - read env/<id> into out */
+int	spool_read_env(struct spool *, const char *id, struct buf *out,
+	    struct err *);
+/*
+ * spool_recover - clean tmp/, drop orphan bodies, and call cb for each
+ * envelope id (in no particular order)
+ */
+int	spool_recover(struct spool *, void (*cb)(const char *id, void *),
+	    void *arg, struct err *);
+/* spool_quarantine - move env/<id> to corrupt/ */
+int	spool_quarantine(struct spool *, const char *id, struct err *);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * smtp_data.h - the DATA body reader (pure state machine, no I/O).
+ *
+ * Fed the raw bytes after "354", it finds the end of data strictly at
+ * CRLF.CRLF (RFC 5321 4.1.1.4), removes dot-stuffing (4.5.2), and appends
+ * the body to out with CRLF line ends.  A bare LF or bare CR never ends a
+ * line that could be the terminator and never starts one (SMTP
+ * smuggling): under BARE_LF_REJECT it marks the message SD_ERR_BARE_LF,
+ * under BARE_LF_NORMALIZE it is stored as CRLF.  On any error, output
+ * stops but reading goes on to the terminator so the session stays in
+ * step.  It counts Received: header fields (hops) while in the header.
+ */
+#ifndef POSTERN_SMTP_DATA_H
+#define POSTERN_SMTP_DATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf.h"
+
+struct buf;
+
+enum smtp_data_error {
+	SD_OK,
+	SD_ERR_SIZE,		/* 552 5.3.4 Message too big */
+	SD_ERR_LINE,		/* 554 5.6.0 Line too long */
+	SD_ERR_BARE_LF,		/* 550 5.6.0 Bare LF or CR */
+	SD_ERR_NUL,		/* 550 5.6.0 NUL octet */
+	SD_ERR_HOPS,		/* 554 5.4.6 Too many hops */
+	SD_ERR_OUTPUT,		/* the out buf refused bytes (internal) */
+};
+
+struct smtp_data {
+	/* settings */
+	unsigned long long	 max_size;	/* body octets, after unstuffing */
+	size_t			 max_line;	/* text octets without CRLF */
+	unsigned		 max_hops;
+	enum bare_lf_policy	 bare_lf;
+	/* result */
+	enum smtp_data_error	 error;		/* first error seen */
+	bool			 done;		/* terminator consumed */
+	unsigned long long	 size;		/* body octets produced */
+	unsigned		 hops;		/* Received: fields seen */
+	/* state (private) */
+	int			 st;
+	size_t			 linelen;
+	bool			 in_header;
+	char			 hdr[16];	/* start of the current line */
+	size_t			 hdrlen;
+};
+
+void		smtp_data_init(struct smtp_data *, unsigned long long max_size,
+		    size_t max_line, unsigned max_hops, enum bare_lf_policy);
+/*
+ * smtp_data_feed - consume bytes from in; returns how many were consumed.
+ * Stops right after the terminator (d->done), leaving the rest (pipelined
+ * commands) to the caller.
+ */
+size_t		smtp_data_feed(struct smtp_data *, const char *in, size_t len,
+		    struct buf *out);
+/* smtp_data_reply - the reply line for d->error ("250 ..." never) */
+const char	*smtp_data_reply(enum smtp_data_error);
+
+#endif
