@@ -24,4 +24,28 @@ int			passwd_hash(const char *password, char *out,
 enum passwd_result	passwd_verify(const char *password, const char *phc,
 			    struct err *);
 
+/* bounds of a stored hash string; see passwd.c for the memory cap */
+#define PASSWD_SALT_MIN	8
+#define PASSWD_SALT_MAX	32
+#define PASSWD_KEY_MIN	16
+#define PASSWD_KEY_MAX	48
+
+/* a parsed "$scrypt$ln=L,r=R,p=P$SALT$HASH" string */
+struct passwd_phc {
+	unsigned	 ln;		/* N = 2^ln */
+	unsigned	 r;
+	unsigned	 p;
+	unsigned char	 salt[PASSWD_SALT_MAX];
+	size_t		 saltlen;
+	unsigned char	 hash[PASSWD_KEY_MAX];
+	size_t		 hashlen;
+};
+
+/*
+ * passwd_parse_phc - parse and bound-check a hash string (pure, no KDF);
+ * -1 with e filled if it is malformed or asks for too much.
+ */
+int			passwd_parse_phc(const char *phc,
+			    struct passwd_phc *out, struct err *);
+
 #endif

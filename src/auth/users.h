@@ -7,6 +7,7 @@
 #ifndef POSTERN_USERS_H
 #define POSTERN_USERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct err;
@@ -33,5 +34,7 @@ int		 users_remove(struct users *, const char *name);
 int		 users_save(const struct users *, const char *path,
 		    struct err *);
 void		 users_free(struct users *);
+/* users_name_valid - is name a dot-atom local part of at most 64 octets? */
+bool		 users_name_valid(const char *name);
 
 #endif

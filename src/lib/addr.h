@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "limits.h"
+#include "bounds.h"
 
 struct err;
 
@@ -28,6 +28,8 @@ int	addr_parse_mailbox(const char *s, size_t len, bool utf8,
 	    struct mailbox *out, struct err *e);
 /* addr_domain_valid - is s (len bytes) a syntactically valid domain name? */
 bool	addr_domain_valid(const char *s, size_t len, bool utf8);
+/* addr_literal_valid - is s (len bytes) "[IPv4]" or "[IPv6:addr]"? */
+bool	addr_literal_valid(const char *s, size_t len);
 /* addr_format - "local@domain" into out; returns -1 if it does not fit */
 int	addr_format(const struct mailbox *, char *out, size_t outsz);
 /* addr_lower - ASCII lower-case a string in place */

@@ -3,6 +3,7 @@
  * and output buffers, so growth is bounded by the cap given at init.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +48,11 @@ buf_reserve(struct buf *b, size_t n)
 		b->off = 0;
 	}
 	need = b->len + n;
-	if (need > b->size) {
+	if (need > b->size || b->data == NULL) {
+		/* data == NULL: even n == 0 gets a real pointer, not NULL + 0 */
 		nsize = b->size ? b->size : 256;
 		while (nsize < need)
-			nsize *= 2;
+			nsize = nsize > SIZE_MAX / 2 ? need : nsize * 2;
 		b->data = xreallocarray(b->data, nsize, 1);
 		b->size = nsize;
 	}

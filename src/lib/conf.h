@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "limits.h"
+#include "bounds.h"
 
 struct err;
 
@@ -87,6 +87,13 @@ int	conf_load(struct conf *c, const char *dir, struct err *e);
 /* conf_parse - parse postern.conf text (pure; for tests and fuzzing) */
 int	conf_parse(struct conf *c, const char *text, size_t len,
 	    const char *fname, struct err *e);
+/*
+ * conf_key_doc - the i-th key of postern.conf, for generated files: its
+ * name, one line of help and its default as written in the file (empty
+ * when computed at run time); -1 past the last key.
+ */
+int	conf_key_doc(size_t i, const char **name, const char **help,
+	    char *def, size_t defsz);
 /* conf_parse_aliases - parse an aliases file text into d (pure) */
 int	conf_parse_aliases(struct domain *d, const char *text, size_t len,
 	    const char *fname, struct err *e);

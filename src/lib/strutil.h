@@ -18,5 +18,8 @@ char	*str_trim(char *s);
 bool	 str_has_ctl(const char *s, size_t len);
 /* str_eq_word - ASCII case-insensitive: does s (len bytes) equal word? */
 bool	 str_eq_word(const char *s, size_t len, const char *word);
+/* str_fmt - snprintf that reports truncation: 0, or -1 (out empty) */
+int	 str_fmt(char *out, size_t outsz, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 #endif

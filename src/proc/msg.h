@@ -60,7 +60,9 @@ int		 msg_send(int sock, struct msg *);
 /* event-driven channel */
 struct chan;
 /* cb gets each message (it is freed after cb returns; take the fd to keep
- * it) and NULL once when the peer has closed or the socket failed */
+ * it) and NULL once when the peer has closed or the socket failed; only
+ * that last call may chan_free() the channel.  cb is never called from
+ * inside chan_send(). */
 typedef void	(*chan_cb)(struct chan *, struct msg *, void *arg);
 struct chan	*chan_new(struct event_base *, int fd, chan_cb, void *arg);
 /* chan_send - queue m for sending; takes over its data and fd */

@@ -1,1 +1,102 @@
-/* stub: being written */
+/*
+ * proc.c - privilege drop and descriptor hygiene for the children.
+ *
+ * Called in each child right after fork(), before it touches any input:
+ * the visible privilege boundary of every process.
+ */
+#include <sys/prctl.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+#include "proc.h"
+
+int
+proc_user_lookup(const char *name, struct proc_user *u, struct err *e)
+{
+	struct passwd	*pw;
+
+	memset(u, 0, sizeof(*u));
+	if (geteuid() != 0)
+		return 0;
+	errno = 0;
+	if ((pw = getpwnam(name)) == NULL)
+		return err_set(e, false, errno, "user \"%s\" does not exist: "
+		    "create it (useradd --system --no-create-home --shell "
+		    "/usr/sbin/nologin %s) or set \"user\" in postern.conf",
+		    name, name);
+	if (pw->pw_uid == 0)
+		return err_set(e, false, 0, "user \"%s\" is root: postern "
+		    "needs an unprivileged user", name);
+	u->drop = true;
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	(void)snprintf(u->name, sizeof(u->name), "%s", name);
+	return 0;
+}
+
+void
+proc_drop(const struct proc_user *u, const char *chroot_dir,
+    const char *procname)
+{
+	log_procname(procname);
+	if (!u->drop) {
+		(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		return;
+	}
+	if (chroot_dir != NULL) {
+		if (chroot(chroot_dir) == -1)
+			fatal("chroot %s", chroot_dir);
+		if (chdir("/") == -1)
+			fatal("chdir /");
+	}
+	if (setgroups(1, &u->gid) == -1)
+		fatal("setgroups");
+	if (setresgid(u->gid, u->gid, u->gid) == -1)
+		fatal("setresgid");
+	if (setresuid(u->uid, u->uid, u->uid) == -1)
+		fatal("setresuid");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("prctl no_new_privs");
+	if (setuid(0) != -1 || seteuid(0) != -1)
+		fatalx("could regain root after dropping privileges");
+}
+
+void
+proc_close_except(const int *keep, size_t nkeep)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd, dfd;
+	size_t		 i;
+	int		 close_list[4096];
+	size_t		 n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return;
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL && n < 4096) {
+		if (de->d_name[0] == '.')
+			continue;
+		fd = atoi(de->d_name);
+		if (fd <= 2 || fd == dfd)
+			continue;
+		for (i = 0; i < nkeep; i++)
+			if (keep[i] == fd)
+				break;
+		if (i == nkeep)
+			close_list[n++] = fd;
+	}
+	closedir(d);
+	for (i = 0; i < n; i++)
+		close(close_list[i]);
+}

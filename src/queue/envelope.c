@@ -1,1 +1,512 @@
-/* stub: being written */
+/*
+ * envelope.c - the versioned envelope text format (docs/QUEUE-FORMAT.md).
+ *
+ * Pure: envelope_dump() writes a struct envelope as text into a buf,
+ * envelope_parse() reads it back.  Runs in the queue process and in the
+ * admin tools; no I/O, no globals.
+ *
+ * The text is LF-terminated lines, one field per line, starting with
+ * "postern-envelope 1" and ending with "end".  The parser is strict: an
+ * unknown or duplicate field, a missing required field, a malformed number,
+ * a control character, anything after "end", or no "end" at all makes the
+ * whole file invalid, so a torn write can never pass for a complete
+ * envelope.  Free text (from, auth, client, error) has control characters
+ * replaced by '?' on dump; recipient addresses are written with SP and '%'
+ * percent-encoded, because a quoted local part may contain spaces.
+ *
+ * Limits: ENV_LINE_MAX octets per line; dump truncates the client and
+ * error texts and fails rather than write a line the parser would refuse.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "err.h"
+#include "xmalloc.h"
+#include "queue/envelope.h"
+
+#define ENV_MAGIC	"postern-envelope 1"
+#define ENV_LINE_MAX	16384	/* octets per line, LF excluded */
+#define ENV_TEXT_MAX	1024	/* client / error text kept by dump */
+#define ENV_NUM_MAX	(1ULL << 62)
+
+/* header fields seen, for duplicate and missing checks */
+enum {
+	EF_ID		= 1u << 0,
+	EF_CREATED	= 1u << 1,
+	EF_SIZE		= 1u << 2,
+	EF_FROM		= 1u << 3,
+	EF_AUTH		= 1u << 4,
+	EF_CLIENT	= 1u << 5,
+	EF_FLAGS	= 1u << 6,
+};
+#define EF_REQUIRED	(EF_ID | EF_CREATED | EF_SIZE | EF_FROM | EF_CLIENT | \
+			    EF_FLAGS)
+
+static const char *const rcpt_state_names[] = {
+	[RCPT_PENDING] = "pending",
+	[RCPT_DONE] = "done",
+	[RCPT_FAILED] = "failed",
+};
+#define NSTATES	(sizeof(rcpt_state_names) / sizeof(rcpt_state_names[0]))
+
+/* env_id_valid - 1 to 31 ASCII letters or digits */
+static bool
+env_id_valid(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || len >= sizeof(((struct envelope *)0)->id))
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z')))
+			return false;
+	}
+	return true;
+}
+
+/* dump_text - append s with control characters replaced by '?' */
+static int
+dump_text(struct buf *out, const char *s, size_t max)
+{
+	size_t	 i, n = strlen(s);
+	char	*w;
+
+	if (n > max)
+		n = max;
+	if ((w = buf_reserve(out, n)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		w[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	buf_commit(out, n);
+	return 0;
+}
+
+/* dump_addr - append a recipient address, SP and '%' percent-encoded */
+static int
+dump_addr(struct buf *out, const char *s)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const unsigned char	*p = (const unsigned char *)s;
+	char			 enc[3];
+
+	if (*p == '\0')
+		return -1;
+	for (; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return -1;
+		if (*p == ' ' || *p == '%') {
+			enc[0] = '%';
+			enc[1] = hex[*p >> 4];
+			enc[2] = hex[*p & 0xf];
+			if (buf_add(out, enc, 3) == -1)
+				return -1;
+		} else if (buf_add(out, p, 1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* envelope_dump - append env as envelope text to out; -1 if it cannot be */
+int
+envelope_dump(const struct envelope *env, struct buf *out)
+{
+	const struct env_rcpt	*r;
+	size_t			 i, start;
+	size_t			 mark = buf_avail(out);
+
+	if (!env_id_valid(env->id, strlen(env->id)) || env->created < 0 ||
+	    (unsigned long long)env->created > ENV_NUM_MAX || env->from == NULL)
+		goto fail;
+	if (buf_printf(out, "%s\nid %s\ncreated %lld\nsize %llu\nfrom ",
+	    ENV_MAGIC, env->id, (long long)env->created,
+	    (unsigned long long)env->size) == -1)
+		goto fail;
+	start = buf_avail(out);
+	if (dump_text(out, env->from, ENV_LINE_MAX) == -1 ||
+	    buf_avail(out) - start > ENV_LINE_MAX - 5 ||
+	    buf_addstr(out, "\n") == -1)
+		goto fail;
+	if (env->auth_user != NULL && env->auth_user[0] != '\0') {
+		start = buf_avail(out);
+		if (buf_addstr(out, "auth ") == -1 ||
+		    dump_text(out, env->auth_user, ENV_LINE_MAX) == -1 ||
+		    buf_avail(out) - start > ENV_LINE_MAX ||
+		    buf_addstr(out, "\n") == -1)
+			goto fail;
+	}
+	if (buf_addstr(out, "client ") == -1 ||
+	    dump_text(out, env->client != NULL ? env->client : "",
+	    ENV_TEXT_MAX) == -1 ||
+	    buf_printf(out, "\nflags %u\n", (unsigned)env->flags) == -1)
+		goto fail;
+	for (i = 0; i < env->nrcpts; i++) {
+		r = &env->rcpts[i];
+		if ((size_t)r->state >= NSTATES || r->next_try < 0 ||
+		    (unsigned long long)r->next_try > ENV_NUM_MAX ||
+		    r->addr == NULL)
+			goto fail;
+		start = buf_avail(out);
+		if (buf_printf(out, "rcpt %s %u %lld ",
+		    rcpt_state_names[r->state], r->attempts,
+		    (long long)r->next_try) == -1 ||
+		    dump_addr(out, r->addr) == -1 ||
+		    buf_addstr(out, " ") == -1 ||
+		    dump_addr(out, r->orig != NULL ? r->orig : r->addr) == -1)
+			goto fail;
+		if (buf_avail(out) - start > ENV_LINE_MAX ||
+		    buf_addstr(out, "\n") == -1)
+			goto fail;
+		if (r->last_error != NULL &&
+		    (buf_addstr(out, "error ") == -1 ||
+		    dump_text(out, r->last_error, ENV_TEXT_MAX) == -1 ||
+		    buf_addstr(out, "\n") == -1))
+			goto fail;
+	}
+	if (buf_addstr(out, "end\n") == -1)
+		goto fail;
+	return 0;
+fail:
+	/* leave out as it was (buf_reserve may have compacted it) */
+	out->len = out->off + mark;
+	return -1;
+}
+
+/*
+ * parse_num - a decimal number of the whole [s, s+len), no sign, no
+ * leading zero, at most max
+ */
+static int
+parse_num(const char *s, size_t len, unsigned long long max,
+    unsigned long long *out)
+{
+	unsigned long long	v = 0;
+	size_t			i;
+
+	if (len == 0 || len > 20 || (s[0] == '0' && len > 1))
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v > (max - (unsigned)(s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* hexval - an upper-case hex digit's value, or -1 */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* parse_addr - decode a percent-encoded address token; NULL if malformed */
+static char *
+parse_addr(const char *s, size_t len)
+{
+	char	*out, *w;
+	size_t	 i;
+	int	 hi, lo;
+
+	if (len == 0)
+		return NULL;
+	out = w = xmalloc(len + 1);
+	for (i = 0; i < len; i++) {
+		if (s[i] != '%') {
+			*w++ = s[i];
+			continue;
+		}
+		if (len - i < 3)
+			goto bad;
+		hi = hexval(s[i + 1]);
+		lo = hexval(s[i + 2]);
+		/* only what dump encodes, so the encoding is canonical */
+		if (hi < 0 || lo < 0 ||
+		    (hi * 16 + lo != ' ' && hi * 16 + lo != '%'))
+			goto bad;
+		*w++ = (char)(hi * 16 + lo);
+		i += 2;
+	}
+	*w = '\0';
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+/* parse_rcpt - "STATE ATTEMPTS NEXT_TRY ADDR ORIG" into r */
+static int
+parse_rcpt(const char *v, size_t len, struct env_rcpt *r)
+{
+	const char		*tok[5];
+	size_t			 tlen[5], i, ntok = 0, start = 0;
+	unsigned long long	 n;
+
+	for (i = 0; i <= len; i++) {
+		if (i < len && v[i] != ' ')
+			continue;
+		if (ntok == 5 || i == start)
+			return -1;
+		tok[ntok] = v + start;
+		tlen[ntok++] = i - start;
+		start = i + 1;
+	}
+	if (ntok != 5)
+		return -1;
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < NSTATES; i++)
+		if (strlen(rcpt_state_names[i]) == tlen[0] &&
+		    memcmp(rcpt_state_names[i], tok[0], tlen[0]) == 0)
+			break;
+	if (i == NSTATES)
+		return -1;
+	r->state = (enum rcpt_state)i;
+	if (parse_num(tok[1], tlen[1], UINT32_MAX, &n) == -1)
+		return -1;
+	r->attempts = (unsigned)n;
+	if (parse_num(tok[2], tlen[2], ENV_NUM_MAX, &n) == -1)
+		return -1;
+	r->next_try = (time_t)n;
+	if ((r->addr = parse_addr(tok[3], tlen[3])) == NULL)
+		return -1;
+	if ((r->orig = parse_addr(tok[4], tlen[4])) == NULL) {
+		free(r->addr);
+		r->addr = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* rcpt_free - release one recipient's strings */
+static void
+rcpt_free(struct env_rcpt *r)
+{
+	free(r->addr);
+	free(r->orig);
+	free(r->last_error);
+}
+
+/* add_rcpt - append r (taking its strings) to env */
+static void
+add_rcpt(struct envelope *env, const struct env_rcpt *r)
+{
+	env->rcpts = xreallocarray(env->rcpts, env->nrcpts + 1,
+	    sizeof(*env->rcpts));
+	env->rcpts[env->nrcpts++] = *r;
+}
+
+/* parse_field - one "key value" line (not the magic, not "end") */
+static int
+parse_field(struct envelope *env, unsigned *seen, const char *line,
+    size_t len, unsigned lineno, bool *last_rcpt, struct err *e)
+{
+	const char		*sp = memchr(line, ' ', len);
+	size_t			 klen = sp != NULL ? (size_t)(sp - line) : len;
+	const char		*v = sp != NULL ? sp + 1 : line + len;
+	size_t			 vlen = len - (size_t)(v - line);
+	unsigned long long	 n;
+	unsigned		 bit = 0;
+	struct env_rcpt		 r;
+	bool			 prev_rcpt = *last_rcpt;
+
+	*last_rcpt = false;
+#define KEY(k)	(klen == sizeof(k) - 1 && memcmp(line, k, klen) == 0)
+	if (KEY("rcpt")) {
+		if (parse_rcpt(v, vlen, &r) == -1)
+			return err_set(e, false, 0,
+			    "line %u: malformed rcpt", lineno);
+		add_rcpt(env, &r);
+		*last_rcpt = true;
+		return 0;
+	}
+	if (KEY("error")) {
+		if (!prev_rcpt)
+			return err_set(e, false, 0,
+			    "line %u: error without a rcpt", lineno);
+		env->rcpts[env->nrcpts - 1].last_error = xstrndup(v, vlen);
+		return 0;
+	}
+	if (env->nrcpts > 0)
+		return err_set(e, false, 0,
+		    "line %u: header field after rcpt", lineno);
+	if (KEY("id"))
+		bit = EF_ID;
+	else if (KEY("created"))
+		bit = EF_CREATED;
+	else if (KEY("size"))
+		bit = EF_SIZE;
+	else if (KEY("from"))
+		bit = EF_FROM;
+	else if (KEY("auth"))
+		bit = EF_AUTH;
+	else if (KEY("client"))
+		bit = EF_CLIENT;
+	else if (KEY("flags"))
+		bit = EF_FLAGS;
+	else
+		return err_set(e, false, 0, "line %u: unknown field", lineno);
+#undef KEY
+	if (*seen & bit)
+		return err_set(e, false, 0, "line %u: duplicate field", lineno);
+	*seen |= bit;
+	/* only "from" and "client" may be empty, and only they omit the SP */
+	if (sp == NULL && bit != EF_FROM && bit != EF_CLIENT)
+		return err_set(e, false, 0, "line %u: missing value", lineno);
+	switch (bit) {
+	case EF_ID:
+		if (!env_id_valid(v, vlen))
+			return err_set(e, false, 0, "line %u: bad id", lineno);
+		memcpy(env->id, v, vlen);
+		env->id[vlen] = '\0';
+		break;
+	case EF_CREATED:
+		if (parse_num(v, vlen, ENV_NUM_MAX, &n) == -1)
+			return err_set(e, false, 0, "line %u: bad number",
+			    lineno);
+		env->created = (time_t)n;
+		break;
+	case EF_SIZE:
+		if (parse_num(v, vlen, UINT64_MAX, &n) == -1)
+			return err_set(e, false, 0, "line %u: bad number",
+			    lineno);
+		env->size = n;
+		break;
+	case EF_FROM:
+		env->from = xstrndup(v, vlen);
+		break;
+	case EF_AUTH:
+		if (vlen == 0)
+			return err_set(e, false, 0, "line %u: empty auth",
+			    lineno);
+		env->auth_user = xstrndup(v, vlen);
+		break;
+	case EF_CLIENT:
+		env->client = xstrndup(v, vlen);
+		break;
+	case EF_FLAGS:
+		if (parse_num(v, vlen, UINT32_MAX, &n) == -1)
+			return err_set(e, false, 0, "line %u: bad number",
+			    lineno);
+		env->flags = (uint32_t)n;
+		break;
+	}
+	return 0;
+}
+
+/* envelope_parse - parse exactly len bytes of envelope text into env */
+int
+envelope_parse(struct envelope *env, const char *text, size_t len,
+    struct err *e)
+{
+	struct envelope	 tmp;
+	const char	*p = text, *end = text + len, *lf;
+	size_t		 llen;
+	unsigned	 lineno = 0, seen = 0;
+	bool		 last_rcpt = false, ended = false;
+	int		 rc = -1;
+
+	memset(&tmp, 0, sizeof(tmp));
+	while (p < end) {
+		lineno++;
+		if (ended) {
+			err_set(e, false, 0, "line %u: data after end", lineno);
+			goto out;
+		}
+		if ((lf = memchr(p, '\n', (size_t)(end - p))) == NULL) {
+			err_set(e, false, 0, "line %u: truncated", lineno);
+			goto out;
+		}
+		llen = (size_t)(lf - p);
+		if (llen > ENV_LINE_MAX) {
+			err_set(e, false, 0, "line %u: too long", lineno);
+			goto out;
+		}
+		if (memchr(p, '\0', llen) != NULL) {
+			err_set(e, false, 0, "line %u: NUL", lineno);
+			goto out;
+		}
+		for (size_t i = 0; i < llen; i++)
+			if ((unsigned char)p[i] < 0x20 ||
+			    (unsigned char)p[i] == 0x7f) {
+				err_set(e, false, 0,
+				    "line %u: control character", lineno);
+				goto out;
+			}
+		if (lineno == 1) {
+			if (llen != sizeof(ENV_MAGIC) - 1 ||
+			    memcmp(p, ENV_MAGIC, llen) != 0) {
+				err_set(e, false, 0,
+				    "not a version 1 postern envelope");
+				goto out;
+			}
+		} else if (llen == 3 && memcmp(p, "end", 3) == 0)
+			ended = true;
+		else if (parse_field(&tmp, &seen, p, llen, lineno, &last_rcpt,
+		    e) == -1)
+			goto out;
+		p = lf + 1;
+	}
+	if (!ended) {
+		err_set(e, false, 0, "truncated: no end line");
+		goto out;
+	}
+	if ((seen & EF_REQUIRED) != EF_REQUIRED) {
+		err_set(e, false, 0, "missing required field");
+		goto out;
+	}
+	if (tmp.nrcpts == 0) {
+		err_set(e, false, 0, "no recipient");
+		goto out;
+	}
+	*env = tmp;
+	rc = 0;
+out:
+	if (rc == -1)
+		envelope_free(&tmp);
+	return rc;
+}
+
+/* envelope_add_rcpt - append a pending recipient (strings are copied) */
+void
+envelope_add_rcpt(struct envelope *env, const char *addr, const char *orig)
+{
+	struct env_rcpt	r;
+
+	memset(&r, 0, sizeof(r));
+	r.state = RCPT_PENDING;
+	r.addr = xstrdup(addr);
+	r.orig = xstrdup(orig != NULL ? orig : addr);
+	add_rcpt(env, &r);
+}
+
+/* envelope_free - release everything env holds and zero it */
+void
+envelope_free(struct envelope *env)
+{
+	size_t	i;
+
+	if (env == NULL)
+		return;
+	for (i = 0; i < env->nrcpts; i++)
+		rcpt_free(&env->rcpts[i]);
+	free(env->rcpts);
+	free(env->from);
+	free(env->auth_user);
+	free(env->client);
+	memset(env, 0, sizeof(*env));
+}

@@ -7,7 +7,7 @@
  *   DATA/queue/corrupt/                  envelopes that failed to parse
  *
  * Body first, envelope last; every publish is file fdatasync, rename,
- * directory fsync.  Recovery removes tmp/* and bodies without envelope.
+ * directory fsync.  Recovery empties tmp/ and removes bodies without envelope.
  */
 #ifndef POSTERN_SPOOL_H
 #define POSTERN_SPOOL_H
@@ -33,11 +33,25 @@ void	spool_close(struct spool *);
 /* spool_new_body - a fresh id and tmp/<id>.body open O_RDWR|O_EXCL */
 int	spool_new_body(struct spool *, char id[SPOOL_ID_LEN + 1], int *fd,
 	    struct err *);
+/*
+ * spool_open_tmp_body - open tmp/<id>.body again, accmode O_RDONLY (to
+ * measure it at commit) or O_WRONLY (the fd handed to smtp); fd or -1
+ */
+int	spool_open_tmp_body(struct spool *, const char *id, int accmode,
+	    struct err *);
 /* spool_write_env - write tmp/<id>.env (not yet synced) */
 int	spool_write_env(struct spool *, const char *id, const struct buf *,
 	    struct err *);
 /* spool_sync_files - fdatasync tmp/<id>.body and tmp/<id>.env */
 int	spool_sync_files(struct spool *, const char *id, struct err *);
+/*
+ * spool_sync_begin - the split form of spool_sync_files for a batch: open
+ * tmp/<id>.body and tmp/<id>.env into fds[0], fds[1] and start their
+ * writeback (sync_file_range); the caller then fdatasyncs both (from any
+ * thread, concurrently with other messages') and closes them
+ */
+int	spool_sync_begin(struct spool *, const char *id, int fds[2],
+	    struct err *);
 /* spool_publish - rename body then envelope into place */
 int	spool_publish(struct spool *, const char *id, struct err *);
 /* spool_sync_dirs - fsync body/ and env/ once per batch */

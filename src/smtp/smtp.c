@@ -1,1 +1,291 @@
-/* stub: being written */
+/*
+ * smtp.c - the smtp process: accept loop, connection limits, IPC with the
+ * auth and queue processes, drain on SIGTERM/SIGUSR1.
+ *
+ * Runs unprivileged (chrooted when started as root) with the listening
+ * sockets, the TLS contexts and two channels; it opens no file by path.
+ * Limits: max_sessions overall and max_sessions_per_ip, counted across all
+ * workers in a shared table (one row per worker, so a dead worker's counts
+ * are cleared by the parent).
+ */
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "io.h"
+#include "listen.h"
+#include "log.h"
+#include "msg.h"
+#include "msgtypes.h"
+#include "smtp.h"
+#include "smtp_session.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+#define DRAIN_MAX_SECONDS	60	/* SIGTERM: give open sessions this long */
+
+struct smtp_listen_ev {
+	struct smtp_worker	*w;
+	struct listener		*l;
+	struct event		*ev;
+};
+
+static struct smtp_listen_ev	*lev;
+static size_t			 nlev;
+
+struct smtp_shm *
+smtp_shm_new(void)
+{
+	void	*p;
+
+	p = mmap(NULL, sizeof(struct smtp_shm), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		fatal("mmap");
+	return p;
+}
+
+void
+smtp_shm_clear_row(struct smtp_shm *shm, unsigned row)
+{
+	__atomic_store_n(&shm->total[row], 0, __ATOMIC_SEQ_CST);
+	memset(shm->ip[row], 0, sizeof(shm->ip[row]));
+}
+
+/* ip_slot - hash a client address into a bucket (collisions only tighten) */
+static unsigned
+ip_slot(const struct sockaddr_storage *ss)
+{
+	const unsigned char	*p;
+	size_t			 n, i;
+	uint32_t		 h = 2166136261u;
+
+	if (ss->ss_family == AF_INET) {
+		p = (const unsigned char *)&((const struct sockaddr_in *)
+		    (const void *)ss)->sin_addr;
+		n = 4;
+	} else {
+		/* IPv6 clients are counted per /64 */
+		p = (const unsigned char *)&((const struct sockaddr_in6 *)
+		    (const void *)ss)->sin6_addr;
+		n = 8;
+	}
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h % SMTP_SHM_SLOTS;
+}
+
+static unsigned
+shm_sum_total(struct smtp_shm *shm)
+{
+	unsigned	i, t = 0;
+
+	for (i = 0; i < SMTP_SHM_ROWS; i++)
+		t += __atomic_load_n(&shm->total[i], __ATOMIC_RELAXED);
+	return t;
+}
+
+static unsigned
+shm_sum_ip(struct smtp_shm *shm, unsigned slot)
+{
+	unsigned	i, t = 0;
+
+	for (i = 0; i < SMTP_SHM_ROWS; i++)
+		t += __atomic_load_n(&shm->ip[i][slot], __ATOMIC_RELAXED);
+	return t;
+}
+
+static void
+smtp_refuse(int fd, const char *hostname, const char *why)
+{
+	char	line[512];
+	int	n;
+
+	n = snprintf(line, sizeof(line), "421 4.7.0 %s %s\r\n", hostname, why);
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+static void
+smtp_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct smtp_listen_ev	*le = arg;
+	struct smtp_worker	*w = le->w;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	unsigned		 slot;
+	int			 fd, i;
+
+	(void)what;
+	for (i = 0; i < 32; i++) {
+		sslen = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != ECONNABORTED && errno != EINTR)
+				log_warn("accept");
+			return;
+		}
+		slot = ip_slot(&ss);
+		if (shm_sum_total(w->shm) >= w->conf->max_sessions) {
+			log_info("connection refused: %u sessions",
+			    w->conf->max_sessions);
+			smtp_refuse(fd, w->conf->hostname,
+			    "Too many connections, try again later");
+			continue;
+		}
+		if (shm_sum_ip(w->shm, slot) >= w->conf->max_sessions_per_ip) {
+			log_info("connection refused: %u sessions from one "
+			    "address", w->conf->max_sessions_per_ip);
+			smtp_refuse(fd, w->conf->hostname,
+			    "Too many connections from your address");
+			continue;
+		}
+		__atomic_add_fetch(&w->shm->total[w->row], 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&w->shm->ip[w->row][slot], 1,
+		    __ATOMIC_SEQ_CST);
+		smtp_session_new(w, fd, le->l->kind,
+		    (struct sockaddr *)&ss, sslen, slot);
+	}
+}
+
+static void
+smtp_maybe_exit(struct smtp_worker *w)
+{
+	if (w->draining && w->nsessions == 0) {
+		log_debug("smtp worker done");
+		event_base_loopbreak(w->base);
+	}
+}
+
+/* smtp_session_gone - a session ended: release its counts */
+void
+smtp_session_gone(struct smtp_worker *w, struct smtp_session *s)
+{
+	__atomic_sub_fetch(&w->shm->total[w->row], 1, __ATOMIC_SEQ_CST);
+	__atomic_sub_fetch(&w->shm->ip[w->row][s->ipslot], 1,
+	    __ATOMIC_SEQ_CST);
+	smtp_maybe_exit(w);
+}
+
+static void
+smtp_ipc(struct chan *c, struct msg *m, void *arg)
+{
+	struct smtp_worker	*w = arg;
+
+	if (m == NULL) {
+		/* a sibling died: nothing can be accepted safely any more */
+		log_warnx("%s channel closed, exiting",
+		    c == w->auth ? "auth" : "queue");
+		exit(1);
+	}
+	smtp_session_ipc(w, m);
+}
+
+static void
+smtp_stop_listening(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nlev; i++) {
+		event_del(lev[i].ev);
+		close(lev[i].l->fd);
+	}
+	nlev = 0;
+}
+
+static void
+smtp_drain_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_worker	*w = arg;
+
+	(void)fd;
+	(void)what;
+	log_info("drain deadline reached with %u sessions", w->nsessions);
+	event_base_loopbreak(w->base);
+}
+
+static void
+smtp_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct smtp_worker	*w = arg;
+	struct timeval		 tv = { DRAIN_MAX_SECONDS, 0 };
+	struct event		*ev;
+
+	(void)what;
+	if (sig == SIGTERM || sig == SIGINT) {
+		if (w->draining == DRAIN_TERM)
+			return;
+		w->draining = DRAIN_TERM;
+		ev = evtimer_new(w->base, smtp_drain_deadline, w);
+		evtimer_add(ev, &tv);
+	} else if (sig == SIGUSR1) {
+		if (w->draining)
+			return;
+		w->draining = DRAIN_RELOAD;
+		tv.tv_sec = (time_t)w->conf->session_timeout + 5;
+		ev = evtimer_new(w->base, smtp_drain_deadline, w);
+		evtimer_add(ev, &tv);
+	}
+	smtp_stop_listening();
+	smtp_session_drain(w);
+	smtp_maybe_exit(w);
+}
+
+void
+smtp_main(struct conf *conf, struct tls_store *tls, struct listener *ls,
+    size_t nls, int auth_sock, int queue_sock, struct smtp_shm *shm,
+    unsigned row)
+{
+	struct smtp_worker	*w = xcalloc(1, sizeof(*w));
+	struct event		*sigs[4];
+	sigset_t		 set;
+	size_t			 i;
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	if ((w->base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	w->conf = conf;
+	w->tls = tls;
+	w->shm = shm;
+	w->row = row;
+	w->next_id = ((uint64_t)getpid() << 32) ^ ((uint64_t)row << 24);
+	w->auth = chan_new(w->base, auth_sock, smtp_ipc, w);
+	w->queue = chan_new(w->base, queue_sock, smtp_ipc, w);
+	lev = xcalloc(nls ? nls : 1, sizeof(*lev));
+	for (i = 0; i < nls; i++) {
+		lev[i].w = w;
+		lev[i].l = &ls[i];
+		lev[i].ev = event_new(w->base, ls[i].fd, EV_READ | EV_PERSIST,
+		    smtp_accept, &lev[i]);
+		event_add(lev[i].ev, NULL);
+	}
+	nlev = nls;
+	sigs[0] = evsignal_new(w->base, SIGTERM, smtp_signal, w);
+	sigs[1] = evsignal_new(w->base, SIGINT, smtp_signal, w);
+	sigs[2] = evsignal_new(w->base, SIGUSR1, smtp_signal, w);
+	for (i = 0; i < 3; i++)
+		evsignal_add(sigs[i], NULL);
+	/* the parent forked us with these blocked: handlers are in place */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
+	(void)sigprocmask(SIG_UNBLOCK, &set, NULL);
+	log_info("smtp worker ready, %zu listeners", nls);
+	event_base_dispatch(w->base);
+	exit(0);
+}

@@ -1,1 +1,76 @@
-/* stub: being written */
+/*
+ * smtp_policy.c - who may send what to whom, decided at MAIL and RCPT.
+ *
+ * Runs in the smtp process, from the config snapshot (domain names, user
+ * names and alias keys; never hashes).  Rules: port 25 takes mail only for
+ * recipients that exist in local domains and never relays; 587/465 need
+ * AUTH before MAIL, an authenticated user sends only as itself (or <>),
+ * and may send anywhere.  Sender-specified routing (source routes, "%",
+ * "!", quoted local parts) is refused outright: it is a relay trick, and
+ * no legitimate mail needs it today.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+#include "smtp_session.h"
+
+int
+smtp_policy_mail(const struct smtp_session *s, const struct mail_args *m,
+    struct err *e)
+{
+	char	addr[LIM_PATH + 1];
+
+	if (s->kind == PORT_SMTP)
+		return 0;
+	if (!s->authenticated)
+		return err_set(e, false, 0,
+		    "530 5.7.0 Authentication required");
+	if (m->null_sender)
+		return 0;
+	if (addr_format(&m->mb, addr, sizeof(addr)) == -1 ||
+	    strcasecmp(addr, s->auth_user) != 0)
+		return err_set(e, false, 0, "553 5.7.1 Sender address <%s> "
+		    "not owned by authenticated user %s", addr, s->auth_user);
+	return 0;
+}
+
+static bool
+routing_local_part(const struct mailbox *mb)
+{
+	return mb->quoted || strchr(mb->local, '%') != NULL ||
+	    strchr(mb->local, '!') != NULL;
+}
+
+int
+smtp_policy_rcpt(const struct smtp_session *s, const struct rcpt_args *r,
+    struct err *e)
+{
+	const struct domain	*d;
+	char			 local[LIM_LOCAL_PART + 1];
+	size_t			 i;
+
+	if (r->postmaster)
+		return 0;	/* RFC 5321 4.5.1: always accepted */
+	if (r->had_route || routing_local_part(&r->mb))
+		return err_set(e, false, 0, "553 5.7.1 Sender-specified "
+		    "routing is not accepted");
+	d = r->mb.literal ? NULL : conf_domain(s->w->conf, r->mb.domain);
+	if (d == NULL) {
+		if (s->kind != PORT_SMTP && s->authenticated)
+			return 0;
+		return err_set(e, false, 0, "554 5.7.1 <%s@%s>: Relay access "
+		    "denied", r->mb.local, r->mb.domain);
+	}
+	for (i = 0; r->mb.local[i] != '\0' && i < sizeof(local) - 1; i++)
+		local[i] = (char)((r->mb.local[i] >= 'A' &&
+		    r->mb.local[i] <= 'Z') ? r->mb.local[i] + 32 :
+		    r->mb.local[i]);
+	local[i] = '\0';
+	if (!domain_accepts(d, local) && strcmp(local, "postmaster") != 0)
+		return err_set(e, false, 0, "550 5.1.1 <%s@%s>: Recipient "
+		    "address rejected: User unknown", r->mb.local,
+		    r->mb.domain);
+	return 0;
+}

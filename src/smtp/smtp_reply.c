@@ -1,1 +1,127 @@
-/* stub: being written */
+/*
+ * smtp_reply.c - replies of the smtp process: single and multi-line
+ * replies, error counting (max_errors), the EHLO keyword list and the
+ * Received header.  Runs in the smtp process; writes only to the session.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "io.h"
+#include "log.h"
+#include "smtp_session.h"
+
+static void
+smtp_vreply(struct smtp_session *s, const char *fmt, va_list ap)
+{
+	char	line[600];
+	int	n;
+
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 3)
+		n = (int)sizeof(line) - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	if (io_write(s->io, line, (size_t)n) == -1)
+		log_debug("session=%016llx reply dropped",
+		    (unsigned long long)s->id);
+}
+
+void
+smtp_reply(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	smtp_vreply(s, fmt, ap);
+	va_end(ap);
+}
+
+/* smtp_close - a final reply; the session ends once it is written */
+void
+smtp_close(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	smtp_vreply(s, fmt, ap);
+	va_end(ap);
+	s->mode = SM_CLOSING;
+	io_close_after_flush(s->io);
+}
+
+/* smtp_reject - an error reply; too many of them end the session */
+void
+smtp_reject(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	smtp_vreply(s, fmt, ap);
+	va_end(ap);
+	if (++s->errors >= s->w->conf->max_errors) {
+		log_info("session=%016llx too many errors (%u)",
+		    (unsigned long long)s->id, s->errors);
+		smtp_close(s, "421 4.7.0 %s Too many errors, closing "
+		    "connection", s->w->conf->hostname);
+	}
+}
+
+void
+smtp_reply_ehlo(struct smtp_session *s)
+{
+	const struct conf	*c = s->w->conf;
+	bool			 tls = io_is_tls(s->io);
+
+	smtp_reply(s, "250-%s Hello %s", c->hostname, s->helo);
+	smtp_reply(s, "250-PIPELINING");
+	smtp_reply(s, "250-SIZE %llu", c->max_message_size);
+	smtp_reply(s, "250-8BITMIME");
+	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
+	if (!tls && s->kind != PORT_SUBMISSIONS)
+		smtp_reply(s, "250-STARTTLS");
+	if (tls && s->kind != PORT_SMTP)
+		smtp_reply(s, "250-AUTH PLAIN LOGIN");
+	smtp_reply(s, "250 SMTPUTF8");
+}
+
+/*
+ * smtp_received - the trace header (RFC 5321 4.4) with protocol per
+ * RFC 3848 (ESMTP, ESMTPS, ESMTPSA), TLS details and the queue id.
+ */
+int
+smtp_received(struct smtp_session *s, struct buf *b)
+{
+	char		 date[64];
+	time_t		 now = time(NULL);
+	struct tm	 tm;
+	const char	*proto;
+	bool		 tls = io_is_tls(s->io);
+	int		 rc = 0;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	if (!s->esmtp)
+		proto = "SMTP";
+	else if (tls && s->authenticated)
+		proto = s->mail.smtputf8 ? "UTF8SMTPSA" : "ESMTPSA";
+	else if (tls)
+		proto = s->mail.smtputf8 ? "UTF8SMTPS" : "ESMTPS";
+	else if (s->authenticated)
+		proto = s->mail.smtputf8 ? "UTF8SMTPA" : "ESMTPA";
+	else
+		proto = s->mail.smtputf8 ? "UTF8SMTP" : "ESMTP";
+	rc |= buf_printf(b, "Received: from %s ([%s])\r\n\tby %s (postern) "
+	    "with %s id %s", s->helo, s->addr, s->w->conf->hostname, proto,
+	    s->msgid);
+	if (tls)
+		rc |= buf_printf(b, "\r\n\t(version=%s cipher=%s)",
+		    io_tls_version(s->io), io_tls_cipher(s->io));
+	if (s->nrcpts == 1)
+		rc |= buf_printf(b, "\r\n\tfor <%s>", s->rcpts[0]);
+	rc |= buf_printf(b, "; %s\r\n", date);
+	return rc == 0 ? 0 : -1;
+}

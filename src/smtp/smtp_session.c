@@ -1,1 +1,832 @@
-/* stub: being written */
+/*
+ * smtp_session.c - one SMTP session: the state machine and the command
+ * table (STYLE.md pattern A), the DATA flow, and the answers of the auth
+ * and queue processes (the AUTH exchange is in smtp_login.c).
+ *
+ * Runs in the smtp process: unprivileged, hostile input.  It never reads
+ * password hashes (it asks auth) and never opens spool paths (the queue
+ * hands it a body descriptor).  Limits: command lines LIM_CMD_LINE, AUTH
+ * lines LIM_AUTH_LINE, conf's recipients, size, errors, timeouts.  Input
+ * lines must end in CRLF; an over-long line gets one reply and is skipped
+ * to its LF.  EHLO, HELO, DATA, AUTH followed by more pipelined input are
+ * a synchronization error (RFC 2920 3.1); input pipelined after STARTTLS
+ * is discarded before the handshake.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "err.h"
+#include "io.h"
+#include "line.h"
+#include "log.h"
+#include "msg.h"
+#include "msgtypes.h"
+#include "smtp.h"
+#include "smtp_session.h"
+#include "strutil.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+#define SID(s)		((unsigned long long)(s)->id)
+#define IN(st)		(1u << (st))
+#define ANY		(IN(SS_GREETED) | IN(SS_READY) | IN(SS_MAIL) | IN(SS_RCPT))
+#define IO_IN_CAP	(LIM_AUTH_LINE + 4096)
+#define BODY_FLUSH	65536		/* write the body out past this */
+/* one feed turns at most IO_IN_CAP input octets into twice as many (bare
+ * LF normalised to CRLF), on top of what is below BODY_FLUSH */
+#define BODY_CAP	(BODY_FLUSH + 2 * IO_IN_CAP + 4096)
+#define IO_OUT_CAP	65536
+
+enum {
+	CF_NOARG	= 1u << 0,	/* trailing text is a syntax error */
+	CF_NEEDARG	= 1u << 1,	/* a bare verb is a syntax error */
+	CF_LAST		= 1u << 2,	/* must end a pipelined group */
+};
+
+struct smtp_cmd {
+	const char	*verb;
+	unsigned	 states;
+	unsigned	 flags;
+	void		(*run)(struct smtp_session *, const char *, size_t);
+};
+
+static void	cmd_ehlo(struct smtp_session *, const char *, size_t);
+static void	cmd_helo(struct smtp_session *, const char *, size_t);
+static void	cmd_starttls(struct smtp_session *, const char *, size_t);
+static void	cmd_mail(struct smtp_session *, const char *, size_t);
+static void	cmd_rcpt(struct smtp_session *, const char *, size_t);
+static void	cmd_data(struct smtp_session *, const char *, size_t);
+static void	cmd_rset(struct smtp_session *, const char *, size_t);
+static void	cmd_noop(struct smtp_session *, const char *, size_t);
+static void	cmd_quit(struct smtp_session *, const char *, size_t);
+static void	cmd_vrfy(struct smtp_session *, const char *, size_t);
+static void	cmd_help(struct smtp_session *, const char *, size_t);
+
+static const struct smtp_cmd smtp_cmds[] = {
+	{ "EHLO",	ANY,			CF_NEEDARG | CF_LAST,	cmd_ehlo },
+	{ "HELO",	ANY,			CF_NEEDARG | CF_LAST,	cmd_helo },
+	{ "STARTTLS",	ANY,			CF_NOARG,		cmd_starttls },
+	{ "AUTH",	IN(SS_READY),		CF_NEEDARG | CF_LAST,	smtp_login_cmd },
+	{ "MAIL",	IN(SS_READY),		CF_NEEDARG,		cmd_mail },
+	{ "RCPT",	IN(SS_MAIL) | IN(SS_RCPT), CF_NEEDARG,		cmd_rcpt },
+	{ "DATA",	IN(SS_RCPT),		CF_NOARG | CF_LAST,	cmd_data },
+	{ "RSET",	ANY,			CF_NOARG,		cmd_rset },
+	{ "NOOP",	ANY,			0,			cmd_noop },
+	{ "QUIT",	ANY,			CF_NOARG,		cmd_quit },
+	{ "VRFY",	ANY,			CF_NEEDARG,		cmd_vrfy },
+	{ "HELP",	ANY,			0,			cmd_help },
+};
+
+static void	session_io(struct io *, enum io_event, void *);
+static void	session_free(struct smtp_session *);
+static void	session_input(struct smtp_session *);
+static void	session_tx_reset(struct smtp_session *);
+
+static void
+session_enter_state(struct smtp_session *s, enum smtp_state st)
+{
+	static const char *const names[] = { "greeted", "ready", "mail",
+	    "rcpt" };
+
+	if (s->state != st)
+		log_debug("session=%016llx state %s -> %s", SID(s),
+		    names[s->state], names[st]);
+	s->state = st;
+}
+
+void
+smtp_session_wait(struct smtp_session *s)
+{
+	s->mode = SM_WAIT;
+	io_pause(s->io, true);
+}
+
+void
+smtp_session_resume(struct smtp_session *s, enum smtp_mode mode)
+{
+	s->mode = mode;
+	io_pause(s->io, false);
+}
+
+static void
+session_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	(void)fd;
+	(void)what;
+	log_info("session=%016llx session time limit reached", SID(s));
+	smtp_close(s, "421 4.4.2 %s Session time limit exceeded, closing "
+	    "connection", s->w->conf->hostname);
+}
+
+void
+smtp_session_new(struct smtp_worker *w, int fd, enum port_kind kind,
+    const struct sockaddr *sa, socklen_t salen, unsigned ipslot)
+{
+	struct smtp_session	*s = xcalloc(1, sizeof(*s));
+	struct timeval		 tv = { (time_t)w->conf->session_timeout, 0 };
+	const void		*a = NULL;
+
+	(void)salen;
+	s->id = ++w->next_id;
+	s->w = w;
+	s->kind = kind;
+	s->ipslot = ipslot;
+	s->body_fd = -1;
+	if (sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (a == NULL || inet_ntop(sa->sa_family, a, s->addr,
+	    sizeof(s->addr)) == NULL)
+		(void)snprintf(s->addr, sizeof(s->addr), "unknown");
+	if (sa->sa_family == AF_INET6 && strncmp(s->addr, "::ffff:", 7) == 0)
+		memmove(s->addr, s->addr + 7, strlen(s->addr + 7) + 1);
+	buf_init(&s->body, BODY_CAP);
+	s->hnext = w->buckets[s->id % 1024];
+	w->buckets[s->id % 1024] = s;
+	w->nsessions++;
+	s->io = io_new(w->base, fd, session_io, s, IO_IN_CAP, IO_OUT_CAP);
+	io_set_timeout(s->io, w->conf->idle_timeout);
+	s->timer = evtimer_new(w->base, session_timer, s);
+	evtimer_add(s->timer, &tv);
+	log_info("session=%016llx connect addr=%s service=%s", SID(s),
+	    s->addr, listen_kind_name(kind));
+	if (kind == PORT_SUBMISSIONS) {
+		s->mode = SM_WAIT;
+		if (io_start_tls(s->io, tls_store_ctx(w->tls)) == -1) {
+			log_warnx("session=%016llx cannot start TLS", SID(s));
+			session_free(s);
+		}
+		return;
+	}
+	s->mode = SM_CMD;
+	smtp_reply(s, "220 %s ESMTP postern", w->conf->hostname);
+}
+
+struct smtp_session *
+smtp_session_find(struct smtp_worker *w, uint64_t id)
+{
+	struct smtp_session	*s;
+
+	for (s = w->buckets[id % 1024]; s != NULL; s = s->hnext)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+/* session_abort_tx - drop an open message: tell the queue, close the fd */
+static void
+session_abort_tx(struct smtp_session *s)
+{
+	struct msg	m;
+
+	if (s->body_fd != -1) {
+		close(s->body_fd);
+		s->body_fd = -1;
+	}
+	/* once committed the message is the queue's: it may be accepted
+	 * even though this client never sees the 250 */
+	if (s->msgid[0] != '\0' && !s->committing && s->w->queue != NULL) {
+		msg_init(&m, M_Q_ABORT);
+		msg_add_str(&m, s->msgid);
+		chan_send(s->w->queue, &m);
+	}
+	s->msgid[0] = '\0';
+	s->committing = false;
+}
+
+static void
+session_tx_reset(struct smtp_session *s)
+{
+	size_t	i;
+
+	session_abort_tx(s);
+	for (i = 0; i < s->nrcpts; i++)
+		free(s->rcpts[i]);
+	free(s->rcpts);
+	s->rcpts = NULL;
+	s->nrcpts = 0;
+	s->from[0] = '\0';
+	memset(&s->mail, 0, sizeof(s->mail));
+	buf_release(&s->body);
+	s->write_failed = false;
+	if (s->state != SS_GREETED)
+		session_enter_state(s, SS_READY);
+}
+
+static void
+session_free(struct smtp_session *s)
+{
+	struct smtp_worker	*w = s->w;
+	struct smtp_session	**pp;
+
+	session_tx_reset(s);
+	for (pp = &w->buckets[s->id % 1024]; *pp != NULL; pp = &(*pp)->hnext)
+		if (*pp == s) {
+			*pp = s->hnext;
+			break;
+		}
+	w->nsessions--;
+	log_info("session=%016llx disconnect addr=%s errors=%u", SID(s),
+	    s->addr, s->errors);
+	explicit_bzero(s->auth_user, sizeof(s->auth_user));
+	if (s->timer != NULL)
+		event_free(s->timer);
+	if (s->delay != NULL)
+		event_free(s->delay);
+	io_free(s->io);
+	smtp_session_gone(w, s);
+	free(s);
+}
+
+/* session_drain_one - on SIGTERM an idle session is told goodbye now */
+static void
+session_drain_one(struct smtp_session *s)
+{
+	if (s->mode == SM_CMD && s->state <= SS_READY)
+		smtp_close(s, "421 4.3.2 %s Service shutting down, try again "
+		    "later", s->w->conf->hostname);
+}
+
+void
+smtp_session_drain(struct smtp_worker *w)
+{
+	struct smtp_session	*s, *next;
+	size_t			 i;
+
+	if (w->draining != DRAIN_TERM)
+		return;
+	for (i = 0; i < 1024; i++)
+		for (s = w->buckets[i]; s != NULL; s = next) {
+			next = s->hnext;
+			session_drain_one(s);
+		}
+}
+
+static void
+session_io(struct io *io, enum io_event ev, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	(void)io;
+	switch (ev) {
+	case IO_DATAIN:
+		session_input(s);
+		break;
+	case IO_TLSREADY:
+		log_info("session=%016llx tls version=%s cipher=%s sni=%s",
+		    SID(s), io_tls_version(s->io), io_tls_cipher(s->io),
+		    io_tls_sni(s->io));
+		if (s->kind == PORT_SUBMISSIONS) {
+			smtp_reply(s, "220 %s ESMTP postern",
+			    s->w->conf->hostname);
+		}
+		smtp_session_resume(s, SM_CMD);
+		break;
+	case IO_DRAINED:
+		if (s->w->draining == DRAIN_TERM)
+			session_drain_one(s);
+		break;
+	case IO_TIMEOUT:
+		if (s->mode == SM_WAIT)
+			break;		/* our side is slow, not the client */
+		log_info("session=%016llx idle timeout", SID(s));
+		smtp_close(s, "421 4.4.2 %s Idle timeout, closing connection",
+		    s->w->conf->hostname);
+		break;
+	case IO_CLOSED:
+		session_free(s);
+		break;
+	case IO_ERROR:
+		log_info("session=%016llx %s", SID(s), io_error(s->io));
+		session_free(s);
+		break;
+	}
+}
+
+static const struct smtp_cmd *
+smtp_cmd_lookup(const char *line, size_t vlen)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(smtp_cmds) / sizeof(smtp_cmds[0]); i++)
+		if (strlen(smtp_cmds[i].verb) == vlen &&
+		    strncasecmp(line, smtp_cmds[i].verb, vlen) == 0)
+			return &smtp_cmds[i];
+	return NULL;
+}
+
+/* smtp_dispatch - apply the table's rules, then run the command */
+static void
+smtp_dispatch(struct smtp_session *s, char *line, size_t len, bool pending)
+{
+	const struct smtp_cmd	*c;
+	size_t			 vlen = strcspn(line, " ");
+	const char		*arg = NULL;
+	size_t			 alen = 0;
+
+	if (vlen < len) {
+		arg = line + vlen + 1;
+		alen = len - vlen - 1;
+	}
+	if ((c = smtp_cmd_lookup(line, vlen)) == NULL) {
+		smtp_reject(s, "500 5.5.2 Command unrecognized");
+		return;
+	}
+	if ((c->states & IN(s->state)) == 0) {
+		if (c->run == smtp_login_cmd && s->authenticated)
+			smtp_reject(s, "503 5.5.1 Already authenticated");
+		else if (s->state == SS_GREETED && c->run != cmd_data &&
+		    c->run != cmd_rcpt)
+			smtp_reject(s, "503 5.5.1 Send EHLO or HELO first");
+		else if (c->run == cmd_rcpt)
+			smtp_reject(s, "503 5.5.1 Need MAIL before RCPT");
+		else if (c->run == cmd_data)
+			smtp_reject(s, "503 5.5.1 Need RCPT before DATA");
+		else if (c->run == cmd_mail)
+			smtp_reject(s, "503 5.5.1 Nested MAIL command");
+		else
+			smtp_reject(s, "503 5.5.1 Bad sequence of commands");
+		return;
+	}
+	if ((c->flags & CF_NEEDARG) && (arg == NULL || alen == 0)) {
+		smtp_reject(s, "501 5.5.4 Syntax: %s requires an argument",
+		    c->verb);
+		return;
+	}
+	if ((c->flags & CF_NOARG) && arg != NULL) {
+		smtp_reject(s, "501 5.5.4 Syntax: %s takes no argument",
+		    c->verb);
+		return;
+	}
+	if ((c->flags & CF_LAST) && pending) {
+		log_info("session=%016llx pipelining after %s", SID(s),
+		    c->verb);
+		smtp_close(s, "554 5.5.0 %s SMTP protocol synchronization "
+		    "error (input sent after %s)", s->w->conf->hostname,
+		    c->verb);
+		return;
+	}
+	c->run(s, arg, alen);
+}
+
+static void	session_data_input(struct smtp_session *);
+
+/* session_input - take complete lines from the input while we can */
+static void
+session_input(struct smtp_session *s)
+{
+	struct buf		*in = io_in(s->io);
+	enum line_result	 r;
+	size_t			 len, used, max;
+	char			 line[LIM_AUTH_LINE + 1];
+	const char		*nl;
+
+	while (buf_avail(in) > 0) {
+		if (s->mode == SM_DATA) {
+			session_data_input(s);
+			continue;
+		}
+		if (s->mode != SM_CMD && s->mode != SM_AUTH)
+			return;
+		if (s->skip_line) {
+			nl = memchr(buf_ptr(in), '\n', buf_avail(in));
+			if (nl == NULL) {
+				buf_drain(in, buf_avail(in));
+				return;
+			}
+			buf_drain(in, (size_t)(nl - buf_ptr(in)) + 1);
+			s->skip_line = false;
+			continue;
+		}
+		max = s->mode == SM_AUTH ? LIM_AUTH_LINE : LIM_CMD_LINE;
+		r = line_find(buf_ptr(in), buf_avail(in), max, &len, &used);
+		switch (r) {
+		case LINE_MORE:
+			return;
+		case LINE_TOO_LONG:
+			s->skip_line = true;
+			smtp_reject(s, "500 5.5.2 Line too long");
+			if (s->mode == SM_AUTH) {
+				s->auth_step = SA_NONE;
+				s->mode = SM_CMD;
+			}
+			continue;
+		case LINE_BARE_LF:
+		case LINE_BARE_CR:
+		case LINE_NUL:
+			buf_drain(in, used);
+			smtp_reject(s, "500 5.5.2 Command lines must end with "
+			    "CRLF and contain no NUL or bare CR");
+			continue;
+		case LINE_OK:
+			break;
+		}
+		memcpy(line, buf_ptr(in), len);
+		line[len] = '\0';
+		buf_drain(in, used);
+		if (s->mode == SM_AUTH)
+			smtp_login_line(s, line, len);
+		else
+			smtp_dispatch(s, line, len, buf_avail(in) > 0);
+		explicit_bzero(line, len);
+	}
+}
+
+/* commands */
+
+static void
+cmd_ehlo(struct smtp_session *s, const char *arg, size_t len)
+{
+	struct err	e;
+
+	if (smtp_cmd_parse_helo(arg, len, s->helo, sizeof(s->helo), &e)
+	    == -1) {
+		smtp_reject(s, "%s", e.msg);
+		return;
+	}
+	session_tx_reset(s);
+	s->esmtp = true;
+	session_enter_state(s, SS_READY);
+	smtp_reply_ehlo(s);
+}
+
+static void
+cmd_helo(struct smtp_session *s, const char *arg, size_t len)
+{
+	struct err	e;
+
+	if (smtp_cmd_parse_helo(arg, len, s->helo, sizeof(s->helo), &e)
+	    == -1) {
+		smtp_reject(s, "%s", e.msg);
+		return;
+	}
+	session_tx_reset(s);
+	s->esmtp = false;
+	session_enter_state(s, SS_READY);
+	smtp_reply(s, "250 %s", s->w->conf->hostname);
+}
+
+static void
+cmd_starttls(struct smtp_session *s, const char *arg, size_t len)
+{
+	(void)arg;
+	(void)len;
+	if (io_is_tls(s->io) || s->kind == PORT_SUBMISSIONS) {
+		smtp_reject(s, "503 5.5.1 TLS already active");
+		return;
+	}
+	if (s->state == SS_GREETED) {
+		smtp_reject(s, "503 5.5.1 Send EHLO first");
+		return;
+	}
+	smtp_reply(s, "220 2.0.0 Ready to start TLS");
+	/* RFC 3207 4.2: forget everything learned before TLS */
+	session_tx_reset(s);
+	session_enter_state(s, SS_GREETED);
+	s->helo[0] = '\0';
+	s->esmtp = false;
+	s->mode = SM_WAIT;
+	if (io_start_tls(s->io, tls_store_ctx(s->w->tls)) == -1) {
+		log_warnx("session=%016llx cannot start TLS", SID(s));
+		smtp_close(s, "454 4.7.0 TLS not available");
+	}
+}
+
+static void
+cmd_mail(struct smtp_session *s, const char *arg, size_t len)
+{
+	struct err	e;
+
+	if (smtp_cmd_parse_mail(arg, len, &s->mail, &e) == -1) {
+		smtp_reject(s, "%s", e.msg);
+		return;
+	}
+	if (s->mail.smtputf8 && !s->esmtp) {
+		smtp_reject(s, "555 5.5.4 SMTPUTF8 needs EHLO");
+		return;
+	}
+	if (s->mail.has_size && s->mail.size > s->w->conf->max_message_size) {
+		smtp_reject(s, "552 5.3.4 Message size exceeds fixed limit "
+		    "of %llu bytes", s->w->conf->max_message_size);
+		return;
+	}
+	if (smtp_policy_mail(s, &s->mail, &e) == -1) {
+		smtp_reject(s, "%s", e.msg);
+		return;
+	}
+	if (s->mail.null_sender)
+		s->from[0] = '\0';
+	else
+		(void)addr_format(&s->mail.mb, s->from, sizeof(s->from));
+	session_enter_state(s, SS_MAIL);
+	smtp_reply(s, "250 2.1.0 Ok");
+}
+
+static void
+cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
+{
+	struct rcpt_args	 r;
+	struct err		 e;
+	char			 addr[LIM_PATH + 1];
+	size_t			 i;
+
+	if (smtp_cmd_parse_rcpt(arg, len, s->mail.smtputf8, &r, &e) == -1) {
+		smtp_reject(s, "%s", e.msg);
+		return;
+	}
+	if (s->nrcpts >= s->w->conf->max_recipients) {
+		smtp_reject(s, "452 4.5.3 Too many recipients");
+		return;
+	}
+	if (smtp_policy_rcpt(s, &r, &e) == -1) {
+		log_info("session=%016llx rcpt rejected: %s", SID(s), e.msg);
+		smtp_reject(s, "%s", e.msg);
+		return;
+	}
+	if (r.postmaster)
+		(void)snprintf(addr, sizeof(addr), "postmaster");
+	else if (addr_format(&r.mb, addr, sizeof(addr)) == -1) {
+		smtp_reject(s, "501 5.1.3 Bad recipient address syntax");
+		return;
+	}
+	for (i = 0; i < s->nrcpts; i++)
+		if (strcasecmp(s->rcpts[i], addr) == 0)
+			break;
+	if (i == s->nrcpts) {
+		s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1,
+		    sizeof(*s->rcpts));
+		s->rcpts[s->nrcpts++] = xstrdup(addr);
+	}
+	session_enter_state(s, SS_RCPT);
+	smtp_reply(s, "250 2.1.5 Ok");
+}
+
+static void
+cmd_data(struct smtp_session *s, const char *arg, size_t len)
+{
+	struct msg	m;
+
+	(void)arg;
+	(void)len;
+	msg_init(&m, M_Q_OPEN);
+	msg_add_u64(&m, s->id);
+	chan_send(s->w->queue, &m);
+	smtp_session_wait(s);
+}
+
+/* session_open_result - the queue gave us an id and a body fd (or not) */
+static void
+session_open_result(struct smtp_session *s, bool ok, const char *id,
+    const char *error, int fd)
+{
+	const struct conf	*c = s->w->conf;
+
+	if (!ok) {
+		log_warnx("session=%016llx queue refused a message: %s",
+		    SID(s), error);
+		smtp_session_resume(s, SM_CMD);
+		smtp_reject(s, "451 4.3.0 Queue unavailable, try again later");
+		return;
+	}
+	(void)snprintf(s->msgid, sizeof(s->msgid), "%s", id);
+	s->body_fd = fd;
+	buf_reset(&s->body);
+	if (smtp_received(s, &s->body) == -1) {
+		session_abort_tx(s);
+		smtp_session_resume(s, SM_CMD);
+		smtp_reject(s, "451 4.3.0 Local error");
+		return;
+	}
+	smtp_data_init(&s->data, c->max_message_size, c->max_line_length,
+	    c->max_hops, c->bare_lf);
+	s->write_failed = false;
+	smtp_session_resume(s, SM_DATA);
+	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+static int
+session_body_flush(struct smtp_session *s)
+{
+	ssize_t	n;
+
+	while (buf_avail(&s->body) > 0) {
+		n = write(s->body_fd, buf_ptr(&s->body), buf_avail(&s->body));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_warn("session=%016llx msgid=%s write body", SID(s),
+			    s->msgid);
+			return -1;
+		}
+		buf_drain(&s->body, (size_t)n);
+	}
+	return 0;
+}
+
+static void
+session_commit(struct smtp_session *s)
+{
+	struct msg	m;
+	uint32_t	flags = 0;
+	char		client[LIM_DOMAIN + 80];
+	size_t		i;
+
+	if (s->mail.body == BODY_8BITMIME)
+		flags |= QF_8BITMIME;
+	if (s->mail.smtputf8)
+		flags |= QF_SMTPUTF8;
+	if (io_is_tls(s->io))
+		flags |= QF_TLS;
+	if (s->authenticated)
+		flags |= QF_AUTH;
+	(void)snprintf(client, sizeof(client), "helo=%s addr=%s", s->helo,
+	    s->addr);
+	close(s->body_fd);
+	s->body_fd = -1;
+	msg_init(&m, M_Q_COMMIT);
+	msg_add_u64(&m, s->id);
+	msg_add_str(&m, s->msgid);
+	msg_add_str(&m, s->from);
+	msg_add_u32(&m, flags);
+	msg_add_str(&m, s->authenticated ? s->auth_user : "");
+	msg_add_str(&m, client);
+	msg_add_u32(&m, (uint32_t)s->nrcpts);
+	for (i = 0; i < s->nrcpts; i++)
+		msg_add_str(&m, s->rcpts[i]);
+	chan_send(s->w->queue, &m);
+	s->committing = true;
+	smtp_session_wait(s);
+}
+
+/* session_data_input - feed the DATA reader; at the end, commit or refuse */
+static void
+session_data_input(struct smtp_session *s)
+{
+	struct buf	*in = io_in(s->io);
+	size_t		 used;
+
+	used = smtp_data_feed(&s->data, buf_ptr(in), buf_avail(in), &s->body);
+	buf_drain(in, used);
+	if (!s->write_failed && s->data.error == SD_OK &&
+	    (buf_avail(&s->body) >= BODY_FLUSH || s->data.done) &&
+	    session_body_flush(s) == -1)
+		s->write_failed = true;
+	if (s->data.error != SD_OK || s->write_failed)
+		buf_reset(&s->body);
+	if (!s->data.done)
+		return;
+	if (s->write_failed) {
+		session_tx_reset(s);
+		s->mode = SM_CMD;
+		smtp_reject(s, "451 4.3.0 Local error writing the message");
+		return;
+	}
+	if (s->data.error != SD_OK) {
+		log_info("session=%016llx msgid=%s refused: %s", SID(s),
+		    s->msgid, smtp_data_reply(s->data.error));
+		session_tx_reset(s);
+		s->mode = SM_CMD;
+		smtp_reject(s, "%s", smtp_data_reply(s->data.error));
+		return;
+	}
+	session_commit(s);
+}
+
+static void
+session_commit_result(struct smtp_session *s, const char *id, bool ok,
+    bool temp, const char *error)
+{
+	if (strcmp(id, s->msgid) != 0)
+		fatalx("queue answered for %s, session has %s", id, s->msgid);
+	s->msgid[0] = '\0';	/* the queue owns it now, or dropped it */
+	s->committing = false;
+	session_tx_reset(s);
+	smtp_session_resume(s, SM_CMD);
+	if (ok) {
+		log_info("session=%016llx msgid=%s accepted", SID(s), id);
+		smtp_reply(s, "250 2.0.0 Ok: queued as %s", id);
+		if (s->w->draining == DRAIN_TERM)
+			session_drain_one(s);
+		return;
+	}
+	log_warnx("session=%016llx msgid=%s not queued: %s", SID(s), id,
+	    error);
+	if (temp)
+		smtp_reject(s, "451 4.3.0 Message not queued: %s", error);
+	else
+		smtp_reject(s, "554 5.3.0 Message not queued: %s", error);
+}
+
+static void
+cmd_rset(struct smtp_session *s, const char *arg, size_t len)
+{
+	(void)arg;
+	(void)len;
+	session_tx_reset(s);
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+cmd_noop(struct smtp_session *s, const char *arg, size_t len)
+{
+	(void)arg;
+	(void)len;
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+cmd_quit(struct smtp_session *s, const char *arg, size_t len)
+{
+	(void)arg;
+	(void)len;
+	smtp_close(s, "221 2.0.0 Bye");
+}
+
+static void
+cmd_vrfy(struct smtp_session *s, const char *arg, size_t len)
+{
+	(void)arg;
+	(void)len;
+	smtp_reply(s, "252 2.5.0 Cannot VRFY user, but will accept message "
+	    "and attempt delivery");
+}
+
+static void
+cmd_help(struct smtp_session *s, const char *arg, size_t len)
+{
+	(void)arg;
+	(void)len;
+	smtp_reply(s, "214 2.0.0 postern: see RFC 5321");
+}
+
+/* smtp_session_ipc - an answer from auth or queue for one of our sessions */
+void
+smtp_session_ipc(struct smtp_worker *w, struct msg *m)
+{
+	struct smtp_session	*s;
+	uint64_t		 id = msg_get_u64(m);
+	const char		*a, *b;
+	uint32_t		 ok, temp;
+	int			 fd;
+
+	s = smtp_session_find(w, id);
+	switch (m->type) {
+	case M_AUTH_RES:
+		ok = msg_get_u32(m);
+		a = msg_get_str(m);
+		if (msg_end(m) == -1)
+			fatalx("bad M_AUTH_RES");
+		if (s != NULL && s->mode == SM_WAIT)
+			smtp_login_result(s, ok, a);
+		break;
+	case M_Q_OPEN_RES:
+		ok = msg_get_u32(m);
+		a = msg_get_str(m);
+		b = msg_get_str(m);
+		if (msg_end(m) == -1)
+			fatalx("bad M_Q_OPEN_RES");
+		fd = msg_take_fd(m);
+		if (ok && fd == -1)
+			fatalx("M_Q_OPEN_RES without a descriptor");
+		if (s == NULL || s->mode != SM_WAIT) {
+			struct msg	ab;
+
+			if (fd != -1)
+				close(fd);
+			if (ok) {
+				msg_init(&ab, M_Q_ABORT);
+				msg_add_str(&ab, a);
+				chan_send(w->queue, &ab);
+			}
+			break;
+		}
+		session_open_result(s, ok != 0, a, b, fd);
+		break;
+	case M_Q_COMMIT_RES:
+		a = msg_get_str(m);
+		ok = msg_get_u32(m);
+		temp = msg_get_u32(m);
+		b = msg_get_str(m);
+		if (msg_end(m) == -1)
+			fatalx("bad M_Q_COMMIT_RES");
+		if (s != NULL && s->mode == SM_WAIT)
+			session_commit_result(s, a, ok != 0, temp != 0, b);
+		break;
+	default:
+		fatalx("unexpected ipc message %u", m->type);
+	}
+}

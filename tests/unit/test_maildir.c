@@ -1,3 +1,290 @@
-/* stub: being written */
-int main(void);
-int main(void) { return 77; }
+/*
+ * test_maildir.c - delivery into a temporary Maildir: the file lands in
+ * new/ with exactly prefix + body, tmp/ is left empty, names are unique,
+ * the shared body fd's offset is untouched, and failures leave nothing.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "local/maildir.h"
+
+struct fixture {
+	char	root[64];
+	char	md[128];	/* root/mail/example.com/bob: not yet there */
+};
+
+static void
+rm_rf(const char *path)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 sub[512];
+	struct stat	 st;
+
+	if (lstat(path, &st) == -1)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		(void)unlink(path);
+		return;
+	}
+	if ((d = opendir(path)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			(void)snprintf(sub, sizeof(sub), "%s/%s", path,
+			    de->d_name);
+			rm_rf(sub);
+		}
+		closedir(d);
+	}
+	(void)rmdir(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture	*f = calloc(1, sizeof(*f));
+
+	(void)snprintf(f->root, sizeof(f->root), "/tmp/test_maildir.XXXXXX");
+	if (mkdtemp(f->root) == NULL)
+		return -1;
+	(void)snprintf(f->md, sizeof(f->md), "%s/mail/example.com/bob",
+	    f->root);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	rm_rf(f->root);
+	free(f);
+	return 0;
+}
+
+/* list - the names in md/sub (up to max), returns how many */
+static size_t
+list(const struct fixture *f, const char *sub, char names[][256], size_t max)
+{
+	char		 path[256];
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 n = 0;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", f->md, sub);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n < max)
+			(void)snprintf(names[n], 256, "%s", de->d_name);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* body_file - an unlinked temporary file holding len bytes of data */
+static int
+body_file(const char *data, size_t len)
+{
+	char	path[] = "/tmp/test_maildir_body.XXXXXX";
+	int	fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	(void)unlink(path);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	return fd;
+}
+
+/* slurp - the whole file md/new/name */
+static char *
+slurp(const struct fixture *f, const char *name, size_t *len)
+{
+	char		 path[512];
+	struct stat	 st;
+	char		*p;
+	int		 fd;
+
+	(void)snprintf(path, sizeof(path), "%s/new/%s", f->md, name);
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	p = malloc((size_t)st.st_size + 1);
+	assert_int_equal(read(fd, p, (size_t)st.st_size), st.st_size);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return p;
+}
+
+static void
+test_deliver_exact(void **state)
+{
+	struct fixture	*f = *state;
+	const char	*prefix =
+	    "Return-Path: <a@b>\r\nDelivered-To: bob@x\r\n";
+	size_t		 blen = 3 * 65536 + 123, plen = strlen(prefix), len, i;
+	char		*body = malloc(blen), *got, names[4][256], path[256];
+	char		 pid[32];
+	struct stat	 st;
+	struct err	 e;
+	int		 fd;
+
+	/* every byte value, bare LF and NUL included: copied as stored */
+	for (i = 0; i < blen; i++)
+		body[i] = (char)(i * 7 + i / 251);
+	fd = body_file(body, blen);
+	assert_int_equal(lseek(fd, 17, SEEK_SET), 17);
+	assert_int_equal(maildir_deliver(f->md, fd, prefix, &e), 0);
+	/* the shared offset is not moved (pread only) */
+	assert_int_equal(lseek(fd, 0, SEEK_CUR), 17);
+	close(fd);
+
+	assert_int_equal(list(f, "new", names, 4), 1);
+	assert_int_equal(list(f, "tmp", names + 1, 3), 0);
+	assert_int_equal(list(f, "cur", names + 1, 3), 0);
+	got = slurp(f, names[0], &len);
+	assert_int_equal(len, plen + blen);
+	assert_memory_equal(got, prefix, plen);
+	assert_memory_equal(got + plen, body, blen);
+	free(got);
+	free(body);
+
+	/* <time>.<pid>_<counter>_<random>.<host> */
+	assert_true(isdigit((unsigned char)names[0][0]));
+	(void)snprintf(pid, sizeof(pid), ".%d_", (int)getpid());
+	assert_non_null(strstr(names[0], pid));
+	assert_null(strchr(names[0], '/'));
+	assert_null(strchr(names[0], ':'));
+
+	/* every directory on the way was created 0700 */
+	static const char *dirs[] = { "", "/tmp", "/new", "/cur", "/..",
+	    "/../.." };
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		(void)snprintf(path, sizeof(path), "%s%s", f->md, dirs[i]);
+		assert_int_equal(stat(path, &st), 0);
+		assert_true(S_ISDIR(st.st_mode));
+		assert_int_equal(st.st_mode & 0777, 0700);
+	}
+}
+
+static void
+test_deliver_many_unique(void **state)
+{
+	struct fixture	*f = *state;
+	char		 names[40][256];
+	struct err	 e;
+	size_t		 i, j, len;
+	char		*got;
+	int		 fd = body_file("x", 1);
+
+	for (i = 0; i < 40; i++)
+		assert_int_equal(maildir_deliver(f->md, fd, "", &e), 0);
+	close(fd);
+	assert_int_equal(list(f, "new", names, 40), 40);
+	for (i = 0; i < 40; i++) {
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(names[i], names[j]);
+		got = slurp(f, names[i], &len);
+		assert_int_equal(len, 1);
+		assert_int_equal(got[0], 'x');
+		free(got);
+	}
+	assert_int_equal(list(f, "tmp", names, 1), 0);
+}
+
+static void
+test_deliver_empty(void **state)
+{
+	struct fixture	*f = *state;
+	char		 names[2][256], *got;
+	struct err	 e;
+	size_t		 len;
+	int		 fd = body_file("", 0);
+
+	/* an existing Maildir is used as is */
+	assert_int_equal(maildir_deliver(f->md, fd, "", &e), 0);
+	assert_int_equal(maildir_deliver(f->md, fd, "H: v\r\n", &e), 0);
+	close(fd);
+	assert_int_equal(list(f, "new", names, 2), 2);
+	got = slurp(f, names[0], &len);
+	assert_true(len == 0 || len == 6);
+	free(got);
+}
+
+static void
+test_deliver_failures(void **state)
+{
+	struct fixture	*f = *state;
+	char		 names[2][256], path[256];
+	struct err	 e;
+	int		 fd, wfd;
+
+	/* the body cannot be read: nothing is left anywhere */
+	(void)snprintf(path, sizeof(path), "%s/wo", f->root);
+	assert_true((wfd = open(path, O_WRONLY | O_CREAT, 0600)) >= 0);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(maildir_deliver(f->md, wfd, "P: x\r\n", &e), -1);
+	assert_true(e.msg[0] != '\0');
+	assert_true(e.temp);
+	close(wfd);
+	assert_int_equal(list(f, "new", names, 2), 0);
+	assert_int_equal(list(f, "tmp", names, 2), 0);
+
+	/* a file where a directory should be */
+	fd = body_file("x", 1);
+	(void)snprintf(path, sizeof(path), "%s/plainfile", f->root);
+	fclose(fopen(path, "w"));
+	(void)snprintf(path, sizeof(path), "%s/plainfile/box", f->root);
+	assert_int_equal(maildir_deliver(path, fd, "", &e), -1);
+	assert_true(e.msg[0] != '\0');
+	/* new/ is a file: the delivery fails and tmp/ is cleaned */
+	(void)snprintf(path, sizeof(path), "%s/odd", f->root);
+	assert_int_equal(mkdir(path, 0700), 0);
+	(void)snprintf(path, sizeof(path), "%s/odd/new", f->root);
+	fclose(fopen(path, "w"));
+	(void)snprintf(path, sizeof(path), "%s/odd", f->root);
+	assert_int_equal(maildir_deliver(path, fd, "", &e), -1);
+	close(fd);
+	/* an over-long path */
+	char	 longp[5000];
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	assert_int_equal(maildir_deliver(longp, 0, "", &e), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_deliver_exact, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_deliver_many_unique, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_deliver_empty, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_deliver_failures, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,3 +1,483 @@
-/* stub: being written */
-int main(void);
-int main(void) { return 77; }
+/*
+ * test_spool.c - the on-disk queue in a temporary directory: new body,
+ * envelope, sync, publish, recovery, update, removal, quarantine, and the
+ * refusal of anything that is not a queue id.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "err.h"
+#include "queue/spool.h"
+
+struct fixture {
+	char		 root[64];	/* mkdtemp */
+	char		 dir[128];	/* root/a/b/queue: parents created */
+	struct spool	 sp;
+};
+
+/* rm_rf - remove a test tree (small, known depth) */
+static void
+rm_rf(const char *path)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 sub[512];
+	struct stat	 st;
+
+	if (lstat(path, &st) == -1)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		(void)unlink(path);
+		return;
+	}
+	if ((d = opendir(path)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			(void)snprintf(sub, sizeof(sub), "%s/%s", path,
+			    de->d_name);
+			rm_rf(sub);
+		}
+		closedir(d);
+	}
+	(void)rmdir(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture	*f = calloc(1, sizeof(*f));
+	struct err	 e;
+
+	(void)snprintf(f->root, sizeof(f->root), "/tmp/test_spool.XXXXXX");
+	if (mkdtemp(f->root) == NULL)
+		return -1;
+	(void)snprintf(f->dir, sizeof(f->dir), "%s/a/b/queue", f->root);
+	if (spool_open(&f->sp, f->dir, &e) == -1) {
+		fprintf(stderr, "spool_open: %s\n", e.msg);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	spool_close(&f->sp);
+	rm_rf(f->root);
+	free(f);
+	return 0;
+}
+
+/* count - entries of dir (relative to the spool) other than . and .. */
+static size_t
+count(struct fixture *f, const char *sub)
+{
+	char		 path[256];
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 n = 0;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", f->dir, sub);
+	assert_non_null(d = opendir(path));
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* exists - does spool-relative path exist? */
+static bool
+exists(struct fixture *f, const char *sub, const char *name)
+{
+	char		path[256];
+	struct stat	st;
+
+	(void)snprintf(path, sizeof(path), "%s/%s/%s", f->dir, sub, name);
+	return lstat(path, &st) == 0;
+}
+
+/* put - create spool-relative sub/name with content */
+static void
+put(struct fixture *f, const char *sub, const char *name, const char *s)
+{
+	char	path[256];
+	FILE	*fp;
+
+	(void)snprintf(path, sizeof(path), "%s/%s/%s", f->dir, sub, name);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs(s, fp);
+	fclose(fp);
+}
+
+/* new_message - a new body with content, and its envelope text */
+static void
+new_message(struct fixture *f, char id[SPOOL_ID_LEN + 1], const char *body,
+    const char *env)
+{
+	struct buf	b;
+	struct err	e;
+	int		fd;
+
+	assert_int_equal(spool_new_body(&f->sp, id, &fd, &e), 0);
+	assert_int_equal(write(fd, body, strlen(body)), (ssize_t)strlen(body));
+	close(fd);
+	buf_init(&b, 1 << 20);
+	assert_int_equal(buf_addstr(&b, env), 0);
+	assert_int_equal(spool_write_env(&f->sp, id, &b, &e), 0);
+	buf_release(&b);
+}
+
+/* commit - sync, publish and sync dirs, as the commit thread does */
+static void
+commit(struct fixture *f, const char *id)
+{
+	struct err	e;
+
+	assert_int_equal(spool_sync_files(&f->sp, id, &e), 0);
+	assert_int_equal(spool_publish(&f->sp, id, &e), 0);
+	assert_int_equal(spool_sync_dirs(&f->sp, &e), 0);
+}
+
+static void
+test_open_layout(void **state)
+{
+	struct fixture	*f = *state;
+	static const char *subs[] = { "", "/tmp", "/body", "/env", "/corrupt" };
+	char		 path[256];
+	struct stat	 st;
+	struct spool	 again;
+	struct err	 e;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		(void)snprintf(path, sizeof(path), "%s%s", f->dir, subs[i]);
+		assert_int_equal(stat(path, &st), 0);
+		assert_true(S_ISDIR(st.st_mode));
+		assert_int_equal(st.st_mode & 0777, 0700);
+	}
+	/* opening an existing spool again is fine */
+	assert_int_equal(spool_open(&again, f->dir, &e), 0);
+	spool_close(&again);
+	spool_close(&again);	/* idempotent */
+	/* a file in the way is an error */
+	(void)snprintf(path, sizeof(path), "%s/file", f->root);
+	fclose(fopen(path, "w"));
+	assert_int_equal(spool_open(&again, path, &e), -1);
+	assert_true(e.msg[0] != '\0');
+	(void)snprintf(path, sizeof(path), "%s/file/queue", f->root);
+	assert_int_equal(spool_open(&again, path, &e), -1);
+}
+
+static void
+test_new_body(void **state)
+{
+	struct fixture	*f = *state;
+	char		 ids[200][SPOOL_ID_LEN + 1], name[64];
+	struct err	 e;
+	struct stat	 st;
+	size_t		 i, j, k;
+	int		 fd;
+
+	for (i = 0; i < 200; i++) {
+		assert_int_equal(spool_new_body(&f->sp, ids[i], &fd, &e), 0);
+		assert_int_equal(strlen(ids[i]), SPOOL_ID_LEN);
+		for (k = 0; k < SPOOL_ID_LEN; k++)
+			assert_non_null(strchr("0123456789abcdef", ids[i][k]));
+		assert_int_equal(fstat(fd, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		assert_int_equal(st.st_size, 0);
+		/* O_RDWR */
+		assert_int_equal(write(fd, "x", 1), 1);
+		assert_int_equal(pread(fd, name, 1, 0), 1);
+		close(fd);
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(ids[i], ids[j]);
+		(void)snprintf(name, sizeof(name), "%s.body", ids[i]);
+		assert_true(exists(f, "tmp", name));
+	}
+	assert_int_equal(count(f, "tmp"), 200);
+	/* ids sort by creation time (the first 14 digits are microseconds) */
+	for (i = 1; i < 200; i++)
+		assert_true(strncmp(ids[i - 1], ids[i], 14) <= 0);
+}
+
+static void
+test_tmp_body_modes(void **state)
+{
+	struct fixture	*f = *state;
+	char		 id[SPOOL_ID_LEN + 1], c;
+	struct err	 e;
+	int		 fd, wfd, rfd;
+
+	assert_int_equal(spool_new_body(&f->sp, id, &fd, &e), 0);
+	close(fd);
+	assert_true((wfd = spool_open_tmp_body(&f->sp, id, O_WRONLY, &e)) >= 0);
+	assert_int_equal(write(wfd, "hello", 5), 5);
+	assert_int_equal(read(wfd, &c, 1), -1);	/* write-only */
+	assert_int_equal(errno, EBADF);
+	close(wfd);
+	assert_true((rfd = spool_open_tmp_body(&f->sp, id, O_RDONLY, &e)) >= 0);
+	assert_int_equal(write(rfd, "x", 1), -1);
+	assert_int_equal(read(rfd, &c, 1), 1);
+	assert_int_equal(c, 'h');
+	close(rfd);
+	assert_int_equal(spool_open_tmp_body(&f->sp, id, O_RDWR, &e), -1);
+	assert_int_equal(spool_open_tmp_body(&f->sp, "0000000000000000000f",
+	    O_RDONLY, &e), -1);
+	spool_discard(&f->sp, id);
+	assert_int_equal(count(f, "tmp"), 0);
+}
+
+static void
+test_publish(void **state)
+{
+	struct fixture	*f = *state;
+	char		 id[SPOOL_ID_LEN + 1], got[64];
+	struct buf	 b;
+	struct err	 e;
+	int		 fd;
+
+	new_message(f, id, "Subject: hi\r\n\r\nbody\r\n", "ENV1\n");
+	assert_int_equal(count(f, "tmp"), 2);
+	assert_false(exists(f, "env", id));
+	commit(f, id);
+	assert_int_equal(count(f, "tmp"), 0);
+	assert_true(exists(f, "body", id));
+	assert_true(exists(f, "env", id));
+	buf_init(&b, 1 << 20);
+	assert_int_equal(spool_read_env(&f->sp, id, &b, &e), 0);
+	assert_int_equal(buf_avail(&b), 5);
+	assert_memory_equal(buf_ptr(&b), "ENV1\n", 5);
+	buf_release(&b);
+	assert_true((fd = spool_open_body(&f->sp, id, &e)) >= 0);
+	assert_int_equal(read(fd, got, sizeof(got)), 21);
+	assert_memory_equal(got, "Subject: hi\r\n\r\nbody\r\n", 21);
+	close(fd);
+	/* a buffer smaller than the file */
+	buf_init(&b, 3);
+	assert_int_equal(spool_read_env(&f->sp, id, &b, &e), -1);
+	assert_int_equal(e.code, EFBIG);
+	buf_release(&b);
+}
+
+static void
+test_publish_never_replaces(void **state)
+{
+	struct fixture	*f = *state;
+	char		 id[SPOOL_ID_LEN + 1];
+	struct buf	 b;
+	struct err	 e;
+
+	new_message(f, id, "new", "ENV\n");
+	/* an accepted message already holds this id's envelope name */
+	put(f, "env", id, "OLD\n");
+	assert_int_equal(spool_sync_files(&f->sp, id, &e), 0);
+	assert_int_equal(spool_publish(&f->sp, id, &e), -1);
+	assert_true(e.temp);
+	/* nothing is left published by the failed attempt */
+	assert_false(exists(f, "body", id));
+	buf_init(&b, 64);
+	assert_int_equal(spool_read_env(&f->sp, id, &b, &e), 0);
+	assert_memory_equal(buf_ptr(&b), "OLD\n", 4);
+	buf_release(&b);
+	spool_discard(&f->sp, id);
+	assert_int_equal(count(f, "tmp"), 0);
+	/* sync of a message whose files are gone fails */
+	assert_int_equal(spool_sync_files(&f->sp, id, &e), -1);
+}
+
+struct seen {
+	char	ids[8][SPOOL_ID_LEN + 1];
+	size_t	n;
+};
+
+static void
+seen_cb(const char *id, void *arg)
+{
+	struct seen	*s = arg;
+
+	assert_true(s->n < 8);
+	(void)snprintf(s->ids[s->n++], SPOOL_ID_LEN + 1, "%s", id);
+}
+
+static void
+test_recover(void **state)
+{
+	struct fixture	*f = *state;
+	char		 kept[SPOOL_ID_LEN + 1], open_id[SPOOL_ID_LEN + 1];
+	char		 name[64];
+	const char	*orphan = "00000000000000aaaaaa";
+	struct seen	 s;
+	struct err	 e;
+	int		 fd;
+
+	new_message(f, kept, "body", "ENV\n");
+	commit(f, kept);
+	/* an open transaction and some junk in tmp/ */
+	assert_int_equal(spool_new_body(&f->sp, open_id, &fd, &e), 0);
+	close(fd);
+	put(f, "tmp", "junk", "x");
+	(void)snprintf(name, sizeof(name), "%s.upd", kept);
+	put(f, "tmp", name, "half an update");
+	/* a body whose envelope never made it (crash mid-publish) */
+	put(f, "body", orphan, "orphan");
+	/* names that are not ids are left alone and not reported */
+	put(f, "env", "README", "x");
+	put(f, "body", "README", "x");
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(spool_recover(&f->sp, seen_cb, &s, &e), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.ids[0], kept);
+	assert_int_equal(count(f, "tmp"), 0);
+	assert_false(exists(f, "body", orphan));
+	assert_true(exists(f, "body", kept));
+	assert_true(exists(f, "env", kept));
+	assert_true(exists(f, "env", "README"));
+	assert_true(exists(f, "body", "README"));
+	/* a second recovery (fresh directory streams) reports it again */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(spool_recover(&f->sp, seen_cb, &s, &e), 0);
+	assert_int_equal(s.n, 1);
+}
+
+static void
+test_update_remove(void **state)
+{
+	struct fixture	*f = *state;
+	char		 id[SPOOL_ID_LEN + 1];
+	struct buf	 b;
+	struct err	 e;
+
+	new_message(f, id, "body", "ENV1\n");
+	commit(f, id);
+	buf_init(&b, 1 << 20);
+	assert_int_equal(buf_addstr(&b, "ENV2 longer\n"), 0);
+	assert_int_equal(spool_update_env(&f->sp, id, &b, &e), 0);
+	buf_reset(&b);
+	assert_int_equal(spool_read_env(&f->sp, id, &b, &e), 0);
+	assert_int_equal(buf_avail(&b), 12);
+	assert_memory_equal(buf_ptr(&b), "ENV2 longer\n", 12);
+	assert_int_equal(count(f, "tmp"), 0);
+
+	assert_int_equal(spool_remove(&f->sp, id, &e), 0);
+	assert_false(exists(f, "env", id));
+	assert_false(exists(f, "body", id));
+	/* removing again is not an error; updating a removed one is */
+	assert_int_equal(spool_remove(&f->sp, id, &e), 0);
+	assert_int_equal(spool_update_env(&f->sp, id, &b, &e), -1);
+	assert_false(exists(f, "env", id));
+	assert_int_equal(count(f, "tmp"), 0);
+	assert_int_equal(spool_open_body(&f->sp, id, &e), -1);
+	assert_int_equal(e.code, ENOENT);
+	assert_int_equal(spool_read_env(&f->sp, id, &b, &e), -1);
+	buf_release(&b);
+}
+
+static void
+test_quarantine(void **state)
+{
+	struct fixture	*f = *state;
+	char		 id[SPOOL_ID_LEN + 1], name[64], path[256];
+	struct seen	 s;
+	struct err	 e;
+
+	new_message(f, id, "body", "garbage\n");
+	commit(f, id);
+	assert_int_equal(spool_quarantine(&f->sp, id, &e), 0);
+	assert_false(exists(f, "env", id));
+	assert_false(exists(f, "body", id));
+	assert_true(exists(f, "corrupt", id));
+	(void)snprintf(name, sizeof(name), "%s.body", id);
+	assert_true(exists(f, "corrupt", name));
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(spool_recover(&f->sp, seen_cb, &s, &e), 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(count(f, "corrupt"), 2);
+	/* an envelope without body (a crash between the two moves) */
+	new_message(f, id, "body", "garbage\n");
+	commit(f, id);
+	(void)snprintf(path, sizeof(path), "%s/body/%s", f->dir, id);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(spool_quarantine(&f->sp, id, &e), 0);
+	assert_true(exists(f, "corrupt", id));
+	assert_int_equal(count(f, "corrupt"), 3);
+	/* nothing left to quarantine */
+	assert_int_equal(spool_quarantine(&f->sp, id, &e), -1);
+}
+
+static void
+test_bad_ids(void **state)
+{
+	struct fixture	*f = *state;
+	static const char *bad[] = {
+		"", "../../../etc/passwd", "0123456789abcdef012",
+		"0123456789abcdef01234", "0123456789ABCDEF0123",
+		"0123456789abcdef012/", "0123456789abcdefg123",
+		"..", ".",
+	};
+	struct buf	 b;
+	struct err	 e;
+	size_t		 i;
+
+	buf_init(&b, 64);
+	assert_int_equal(buf_addstr(&b, "x"), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(spool_write_env(&f->sp, bad[i], &b, &e), -1);
+		assert_int_equal(spool_sync_files(&f->sp, bad[i], &e), -1);
+		assert_int_equal(spool_publish(&f->sp, bad[i], &e), -1);
+		assert_int_equal(spool_update_env(&f->sp, bad[i], &b, &e), -1);
+		assert_int_equal(spool_remove(&f->sp, bad[i], &e), -1);
+		assert_int_equal(spool_open_body(&f->sp, bad[i], &e), -1);
+		assert_int_equal(spool_read_env(&f->sp, bad[i], &b, &e), -1);
+		assert_int_equal(spool_quarantine(&f->sp, bad[i], &e), -1);
+		assert_int_equal(spool_open_tmp_body(&f->sp, bad[i], O_RDONLY,
+		    &e), -1);
+		spool_discard(&f->sp, bad[i]);
+	}
+	buf_release(&b);
+	assert_int_equal(count(f, "tmp"), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_layout, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_new_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tmp_body_modes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_publish, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_publish_never_replaces,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_remove, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_quarantine, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bad_ids, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,11 +1,11 @@
 /*
- * limits.h - every bound on hostile input, named, with its reference.
+ * bounds.h - every bound on hostile input, named, with its reference.
  *
  * Configurable limits have their default here (DEF_*) and their hard
  * bounds (LIM_*); conf.c enforces the bounds.
  */
-#ifndef POSTERN_LIMITS_H
-#define POSTERN_LIMITS_H
+#ifndef POSTERN_BOUNDS_H
+#define POSTERN_BOUNDS_H
 
 /* RFC 5321 4.5.3.1.1: local part at most 64 octets */
 #define LIM_LOCAL_PART		64

@@ -1,0 +1,59 @@
+/*
+ * io.h - one non-blocking connection on the event loop: input and output
+ * buffers with hard caps, an idle timeout, and TLS (server side, or
+ * client side for outbound) that the session never sees.  The owner gets
+ * events through one callback; io_free() is safe from inside it.
+ */
+#ifndef POSTERN_IO_H
+#define POSTERN_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+#include "buf.h"
+
+struct event_base;
+
+enum io_event {
+	IO_DATAIN,	/* new bytes in io_in() */
+	IO_DRAINED,	/* all output written */
+	IO_TLSREADY,	/* TLS handshake done */
+	IO_TIMEOUT,	/* no input for the idle timeout */
+	IO_CLOSED,	/* peer closed (EOF) */
+	IO_ERROR,	/* socket or TLS error: io_error() says which */
+};
+
+struct io;
+typedef void	(*io_cb)(struct io *, enum io_event, void *arg);
+
+struct io	*io_new(struct event_base *, int fd, io_cb, void *arg,
+		    size_t in_cap, size_t out_cap);
+/* io_free - close and free; deferred when called from the callback */
+void		 io_free(struct io *);
+void		 io_set_timeout(struct io *, unsigned seconds);
+/* io_pause - stop (true) or resume (false) delivering IO_DATAIN */
+void		 io_pause(struct io *, bool);
+struct buf	*io_in(struct io *);
+/* io_write - queue output; flushed when the callback returns (or now) */
+int		 io_write(struct io *, const void *, size_t);
+int		 io_printf(struct io *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+size_t		 io_out_pending(const struct io *);
+/* io_close_after_flush - close once the output is written (IO_CLOSED) */
+void		 io_close_after_flush(struct io *);
+/*
+ * io_start_tls - begin a server handshake (STARTTLS or implicit TLS).
+ * Buffered plaintext input is discarded first: nothing a client sent
+ * before the handshake is read after it (CVE-2011-0411 class).
+ */
+int		 io_start_tls(struct io *, SSL_CTX *);
+bool		 io_is_tls(const struct io *);
+const char	*io_tls_version(const struct io *);
+const char	*io_tls_cipher(const struct io *);
+const char	*io_tls_sni(const struct io *);
+const char	*io_error(const struct io *);
+int		 io_fd(const struct io *);
+
+#endif

@@ -1,0 +1,238 @@
+/*
+ * alias.c - expansion of recipients through users and aliases (alias.h).
+ *
+ * Pure: reads the struct conf it is given (users and aliases loaded by
+ * conf_load), allocates only its output.  Runs in the queue process's
+ * event loop at commit time; the smtp process has already refused
+ * recipients of local domains that nothing accepts, so failures here come
+ * from the aliases themselves (loops, nesting deeper than ALIAS_MAX_DEPTH,
+ * pipe targets) or from a reload in between.
+ *
+ * Loops and diamonds: an alias being expanded is on a stack; meeting it
+ * again is a loop and that branch fails.  An alias already expanded in
+ * this call is skipped (its destinations are already in the output), so
+ * expansion work is linear in the number of aliases, never exponential.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "err.h"
+#include "xmalloc.h"
+#include "queue/alias.h"
+
+struct expand {
+	const struct conf	*conf;
+	const char		*orig;
+	struct alias_dests	*out;
+	size_t			 max;
+	bool			 overflow;
+	char			**stack;	/* aliases being expanded */
+	size_t			 nstack;
+	char			**done;		/* aliases already expanded */
+	size_t			 ndone;
+};
+
+/* strv_has - is s (case-insensitive) in v? */
+static bool
+strv_has(char **v, size_t n, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* add_dest - append a destination unless its address is already there */
+static void
+add_dest(struct expand *x, enum alias_kind kind, const char *addr,
+    const char *error)
+{
+	struct alias_dests	*o = x->out;
+	struct alias_dest	*d;
+	size_t			 i;
+
+	for (i = 0; i < o->n; i++)
+		if (strcasecmp(o->v[i].addr, addr) == 0)
+			return;
+	if (o->n >= x->max) {
+		x->overflow = true;
+		return;
+	}
+	o->v = xreallocarray(o->v, o->n + 1, sizeof(*o->v));
+	d = &o->v[o->n++];
+	d->kind = kind;
+	d->addr = xstrdup(addr);
+	d->orig = xstrdup(x->orig);
+	d->error = error != NULL ? xstrdup(error) : NULL;
+}
+
+/* catchall - the domain's "*" alias, or NULL */
+static const struct alias *
+catchall(const struct domain *d)
+{
+	size_t	i;
+
+	if (!d->catchall)
+		return NULL;
+	for (i = 0; i < d->naliases; i++)
+		if (strcmp(d->aliases[i].local, "*") == 0)
+			return &d->aliases[i];
+	return NULL;
+}
+
+/*
+ * postmaster_domain - the domain of "postmaster" given without one: the
+ * host name's parent domain or the host name if local, else the first
+ * local domain, else the host name's parent domain
+ */
+static const char *
+postmaster_domain(const struct conf *c)
+{
+	const char	*host = c->hostname, *dot = strchr(host, '.');
+	const char	*parent;
+
+	parent = dot != NULL && dot[1] != '\0' ? dot + 1 : host;
+
+	if (conf_domain(c, parent) != NULL)
+		return parent;
+	if (conf_domain(c, host) != NULL)
+		return host;
+	if (c->ndomains > 0)
+		return c->domains[0].name;
+	return parent;
+}
+
+static void	expand_addr(struct expand *, const char *, unsigned);
+
+/* expand_alias - the targets of alias a of domain d, found for key */
+static void
+expand_alias(struct expand *x, const struct domain *d, const struct alias *a,
+    const char *key, unsigned depth)
+{
+	char	*t;
+	size_t	 i;
+
+	if (strv_has(x->stack, x->nstack, key)) {
+		add_dest(x, AK_FAILED, key, "alias loop");
+		return;
+	}
+	if (strv_has(x->done, x->ndone, key))
+		return;
+	x->stack = xreallocarray(x->stack, x->nstack + 1, sizeof(*x->stack));
+	x->stack[x->nstack++] = xstrdup(key);
+	for (i = 0; i < a->ntargets && !x->overflow; i++) {
+		if (a->targets[i][0] == '|')
+			add_dest(x, AK_FAILED, a->targets[i],
+			    "pipe targets are not supported yet");
+		else if (strchr(a->targets[i], '@') != NULL)
+			expand_addr(x, a->targets[i], depth + 1);
+		else {
+			xasprintf(&t, "%s@%s", a->targets[i], d->name);
+			expand_addr(x, t, depth + 1);
+			free(t);
+		}
+	}
+	x->done = xreallocarray(x->done, x->ndone + 1, sizeof(*x->done));
+	x->done[x->ndone++] = x->stack[--x->nstack];
+}
+
+/* expand_addr - one address at the given alias depth */
+static void
+expand_addr(struct expand *x, const char *addr, unsigned depth)
+{
+	const struct domain	*d;
+	const struct alias	*a;
+	const char		*at = strrchr(addr, '@');
+	char			*local = NULL, *domain = NULL, *full = NULL;
+
+	if (depth > ALIAS_MAX_DEPTH) {
+		add_dest(x, AK_FAILED, addr, "aliases nested too deep");
+		return;
+	}
+	if (at == NULL) {
+		if (strcasecmp(addr, "postmaster") != 0) {
+			add_dest(x, AK_FAILED, addr, "address without domain");
+			return;
+		}
+		xasprintf(&full, "postmaster@%s", postmaster_domain(x->conf));
+		expand_addr(x, full, depth);
+		free(full);
+		return;
+	}
+	local = xstrndup(addr, (size_t)(at - addr));
+	domain = xstrdup(at + 1);
+	addr_lower(domain);
+	if (local[0] == '\0' || domain[0] == '\0') {
+		add_dest(x, AK_FAILED, addr, "malformed address");
+		goto out;
+	}
+	if ((d = conf_domain(x->conf, domain)) == NULL) {
+		xasprintf(&full, "%s@%s", local, domain);
+		add_dest(x, AK_REMOTE, full, NULL);
+		goto out;
+	}
+	addr_lower(local);
+	xasprintf(&full, "%s@%s", local, d->name);
+	if (domain_has_user(d, local))
+		add_dest(x, AK_LOCAL, full, NULL);
+	else if ((a = domain_alias(d, local)) != NULL ||
+	    (a = catchall(d)) != NULL)
+		expand_alias(x, d, a, full, depth);
+	else if (strcmp(local, "postmaster") == 0)
+		add_dest(x, AK_LOCAL, full, NULL);
+	else
+		add_dest(x, AK_FAILED, full, "no such user");
+out:
+	free(full);
+	free(domain);
+	free(local);
+}
+
+/* alias_expand - expand rcpt and append its destinations to out */
+int
+alias_expand(const struct conf *c, const char *rcpt, struct alias_dests *out,
+    size_t max, struct err *e)
+{
+	struct expand	x;
+	size_t		i;
+	int		rc = 0;
+
+	memset(&x, 0, sizeof(x));
+	x.conf = c;
+	x.orig = rcpt;
+	x.out = out;
+	x.max = max;
+	expand_addr(&x, rcpt, 0);
+	if (x.overflow)
+		rc = err_set(e, false, 0, "more than %zu recipients after "
+		    "alias expansion", max);
+	for (i = 0; i < x.ndone; i++)
+		free(x.done[i]);
+	free(x.done);
+	free(x.stack);
+	return rc;
+}
+
+/* alias_dests_free - release a destination list */
+void
+alias_dests_free(struct alias_dests *o)
+{
+	size_t	i;
+
+	if (o == NULL)
+		return;
+	for (i = 0; i < o->n; i++) {
+		free(o->v[i].addr);
+		free(o->v[i].orig);
+		free(o->v[i].error);
+	}
+	free(o->v);
+	o->v = NULL;
+	o->n = 0;
+}

@@ -1,0 +1,52 @@
+/*
+ * alias.h - expansion of a message's recipients through the local
+ * domains' users and aliases (pure: reads a struct conf, no I/O).
+ *
+ * A recipient of a local domain that is a user is delivered locally; else
+ * its alias (exact local part, else the domain's catch-all "*") is
+ * expanded: a bare name means the same domain, a full address is expanded
+ * again, up to ALIAS_MAX_DEPTH levels; "| command" targets are not
+ * supported yet and fail.  Addresses of other domains stay as they are,
+ * for outbound delivery.  "postmaster" without a domain means postmaster
+ * of the host name's domain (or of the first local domain), and a local
+ * domain's postmaster with no user or alias is delivered locally anyway
+ * (RFC 5321 4.5.1).  Results are deduplicated across the whole message.
+ */
+#ifndef POSTERN_ALIAS_H
+#define POSTERN_ALIAS_H
+
+#include <stddef.h>
+
+struct conf;
+struct err;
+
+#define ALIAS_MAX_DEPTH	8
+
+enum alias_kind {
+	AK_LOCAL,	/* a mailbox of a local domain: addr is local@domain */
+	AK_REMOTE,	/* another domain: outbound delivery */
+	AK_FAILED,	/* cannot be delivered: error says why */
+};
+
+struct alias_dest {
+	enum alias_kind	 kind;
+	char		*addr;		/* final address */
+	char		*orig;		/* the recipient the client gave */
+	char		*error;		/* AK_FAILED only */
+};
+
+struct alias_dests {
+	struct alias_dest	*v;
+	size_t			 n;
+};
+
+/*
+ * alias_expand - expand one recipient rcpt (as the client gave it) and
+ * append its destinations to out, skipping any already there.  Fails
+ * (permanently) only if out would hold more than max entries.
+ */
+int	alias_expand(const struct conf *, const char *rcpt,
+	    struct alias_dests *out, size_t max, struct err *);
+void	alias_dests_free(struct alias_dests *);
+
+#endif

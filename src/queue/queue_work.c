@@ -1,0 +1,834 @@
+/*
+ * queue_work.c - the queue process's two worker threads and the retry
+ * schedule (queue_work.h; the process itself is queue.c).
+ *
+ *   commit thread    takes every commit gathered while it was busy (the
+ *                    batch never waits on a timer), fdatasyncs each
+ *                    message's files, publishes each, then fsyncs the
+ *                    spool directories ONCE for the whole batch and hands
+ *                    it back to the loop, which only then answers each
+ *                    smtp worker (STYLE.md pattern D).  A failure is a 451
+ *                    for that message only, and leaves nothing published.
+ *   delivery thread  one job at a time: a message's due local recipients
+ *                    into Maildir, the results recorded in its envelope,
+ *                    then env/<id> rewritten durably, or the message
+ *                    removed once nothing is pending.  Separate from the
+ *                    commit thread so delivery fsyncs never delay a 250.
+ *
+ * A thread touches only its own items and the spool's directory fds; a
+ * message handed to the delivery thread is marked busy and the loop does
+ * not touch it until the job comes back through the eventfd.  Threads
+ * block every signal; the loop handles them.  Nothing is dropped: a
+ * failed delivery is retried per sched.h until queue_lifetime, and a
+ * failed rewrite of the envelope is retried after retry_min.
+ */
+#include <sys/eventfd.h>
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "addr.h"
+#include "bounds.h"
+#include "buf.h"
+#include "conf.h"
+#include "err.h"
+#include "log.h"
+#include "xmalloc.h"
+#include "local/maildir.h"
+#include "queue/envelope.h"
+#include "queue/queue_work.h"
+#include "queue/sched.h"
+#include "queue/spool.h"
+
+#define Q_TIMER_MAX	86400	/* seconds: longest single timer */
+
+/* one local recipient of a delivery job */
+struct dtarget {
+	size_t			 ri;		/* index in env.rcpts */
+	char			*maildir;
+	char			*prefix;
+	int			 rc;
+	bool			 gave_up;	/* queue_lifetime reached */
+	struct err		 err;
+};
+
+/* a delivery job: some local recipients of one message, or just a
+ * rewrite or removal of its envelope */
+struct djob {
+	struct witem		 w;
+	struct qmsg		*m;
+	struct dtarget		*t;
+	size_t			 n;
+	unsigned		 retry_min, retry_max, lifetime;
+	bool			 removed;	/* nothing pending: removed */
+	int			 prc;		/* persist result */
+	struct err		 perr;
+};
+
+/*
+ * ---- worker threads ----
+ */
+
+/* efd_kick - wake the loop (an eventfd counter never blocks at 1) */
+static void
+efd_kick(int efd)
+{
+	uint64_t	one = 1;
+
+	while (write(efd, &one, sizeof(one)) == -1 && errno == EINTR)
+		continue;
+}
+
+/* worker_main - the thread: wait for items, run them, hand them back */
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+	struct witems	 mine;
+	struct witem	*it;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (TAILQ_EMPTY(&w->in) && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (TAILQ_EMPTY(&w->in) || (w->quit && !w->drain))
+			break;
+		TAILQ_INIT(&mine);
+		if (w->batch)
+			TAILQ_CONCAT(&mine, &w->in, entry);
+		else {
+			it = TAILQ_FIRST(&w->in);
+			TAILQ_REMOVE(&w->in, it, entry);
+			TAILQ_INSERT_TAIL(&mine, it, entry);
+		}
+		pthread_mutex_unlock(&w->mu);
+		w->work(w->q, &mine);
+		pthread_mutex_lock(&w->mu);
+		TAILQ_CONCAT(&w->out, &mine, entry);
+		efd_kick(w->efd);
+	}
+	w->exited = true;
+	efd_kick(w->efd);
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* worker_post - hand an item to the thread; false if it has ended */
+static bool
+worker_post(struct worker *w, struct witem *it)
+{
+	bool	ok;
+
+	pthread_mutex_lock(&w->mu);
+	if ((ok = !w->exited)) {
+		TAILQ_INSERT_TAIL(&w->in, it, entry);
+		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return ok;
+}
+
+/* worker_stop - ask the thread to end (after its queue if w->drain) */
+static void
+worker_stop(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->quit = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* worker_wakeup - loop side: take the thread's finished items */
+static void
+worker_wakeup(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	struct witems	 done;
+	struct witem	*it;
+	uint64_t	 n;
+	bool		 exited;
+
+	(void)what;
+	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		log_warn("queue: eventfd read");
+	TAILQ_INIT(&done);
+	pthread_mutex_lock(&w->mu);
+	TAILQ_CONCAT(&done, &w->out, entry);
+	exited = w->exited;
+	pthread_mutex_unlock(&w->mu);
+	while ((it = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, it, entry);
+		w->done(w->q, it);
+	}
+	if (exited && w->running) {
+		pthread_join(w->th, NULL);
+		w->running = false;
+		log_debug("%s thread stopped", w->name);
+		queue_maybe_exit(w->q);
+	}
+}
+
+/* worker_start - create the thread with every signal blocked */
+static void
+worker_start(struct queue *q, struct worker *w, const char *name, bool batch,
+    bool drain, void (*work)(struct queue *, struct witems *),
+    void (*done)(struct queue *, struct witem *))
+{
+	sigset_t	all, old;
+	int		rc;
+
+	memset(w, 0, sizeof(*w));
+	w->q = q;
+	w->name = name;
+	w->batch = batch;
+	w->drain = drain;
+	w->work = work;
+	w->done = done;
+	TAILQ_INIT(&w->in);
+	TAILQ_INIT(&w->out);
+	if (pthread_mutex_init(&w->mu, NULL) != 0 ||
+	    pthread_cond_init(&w->cv, NULL) != 0)
+		fatalx("queue: pthread init");
+	if ((w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
+		fatal("queue: eventfd");
+	if ((w->ev = event_new(q->base, w->efd, EV_READ | EV_PERSIST,
+	    worker_wakeup, w)) == NULL || event_add(w->ev, NULL) == -1)
+		fatalx("queue: event_new");
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&w->th, NULL, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		errno = rc;
+		fatal("queue: pthread_create %s", name);
+	}
+	w->running = true;
+}
+
+/* worker_free - after the thread is joined */
+static void
+worker_free(struct worker *w)
+{
+	if (w->ev != NULL)
+		event_free(w->ev);
+	if (w->efd != -1)
+		close(w->efd);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+}
+
+/*
+ * ---- messages in memory ----
+ */
+
+/* qmsg_free - forget a message (its files are not touched) */
+static void
+qmsg_free(struct queue *q, struct qmsg *m)
+{
+	TAILQ_REMOVE(&q->msgs, m, entry);
+	if (m->timer != NULL)
+		event_free(m->timer);
+	envelope_free(&m->env);
+	free(m);
+}
+
+/* qmsg_timer - a retry is due */
+static void
+qmsg_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct qmsg	*m = arg;
+
+	(void)fd;
+	(void)what;
+	queue_work_schedule(m->q, m);
+}
+
+/* rcpt_domain - the domain of addr (after the last '@'), or NULL */
+static const char *
+rcpt_domain(const char *addr)
+{
+	const char	*at = strrchr(addr, '@');
+
+	return at != NULL && at[1] != '\0' ? at + 1 : NULL;
+}
+
+/* rcpt_is_local - is addr in a local domain (delivered to Maildir)? */
+static bool
+rcpt_is_local(const struct queue *q, const char *addr)
+{
+	const char	*d = rcpt_domain(addr);
+
+	return d != NULL && conf_domain(q->conf, d) != NULL;
+}
+
+/* path_part_ok - can s name one directory under DATA/mail safely? */
+static bool
+path_part_ok(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || len > LIM_DOMAIN || s[0] == '.')
+		return false;
+	for (i = 0; i < len; i++)
+		if (s[i] == '/' || (unsigned char)s[i] < 0x20 ||
+		    (unsigned char)s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* maildir_of - DATA/mail/<domain>/<local> (lower case), or NULL */
+static char *
+maildir_of(const struct queue *q, const char *addr)
+{
+	const char	*at = strrchr(addr, '@');
+	char		*p;
+
+	if (at == NULL || !path_part_ok(addr, (size_t)(at - addr)) ||
+	    !path_part_ok(at + 1, strlen(at + 1)))
+		return NULL;
+	xasprintf(&p, "%s/mail/%s/%.*s", q->conf->data_dir, at + 1,
+	    (int)(at - addr), addr);
+	addr_lower(p + strlen(q->conf->data_dir));
+	return p;
+}
+
+/* queue_work_pending - how many recipients are still pending */
+size_t
+queue_work_pending(const struct envelope *env)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < env->nrcpts; i++)
+		if (env->rcpts[i].state == RCPT_PENDING)
+			n++;
+	return n;
+}
+
+/*
+ * ---- local delivery ----
+ */
+
+/* djob_free - a delivery job and its targets */
+static void
+djob_free(struct djob *j)
+{
+	size_t	i;
+
+	for (i = 0; i < j->n; i++) {
+		free(j->t[i].maildir);
+		free(j->t[i].prefix);
+	}
+	free(j->t);
+	free(j);
+}
+
+/*
+ * deliver_job - delivery thread: deliver each target, record the results
+ * in the envelope (the job owns the message), then persist it: rewrite
+ * env/<id>, or remove the message when nothing is pending.
+ */
+static void
+deliver_job(struct queue *q, struct djob *j)
+{
+	struct envelope	*env = &j->m->env;
+	struct env_rcpt	*r;
+	struct dtarget	*t;
+	struct buf	 b;
+	struct err	 e;
+	time_t		 now;
+	size_t		 i;
+	int		 fd = -1;
+
+	memset(&e, 0, sizeof(e));
+	if (j->n > 0)
+		fd = spool_open_body(&q->sp, env->id, &e);
+	for (i = 0; i < j->n; i++) {
+		t = &j->t[i];
+		if (fd == -1) {
+			t->rc = -1;
+			t->err = e;
+			t->err.temp = true;
+		} else
+			t->rc = maildir_deliver(t->maildir, fd, t->prefix,
+			    &t->err);
+	}
+	if (fd != -1)
+		close(fd);
+	now = time(NULL);
+	for (i = 0; i < j->n; i++) {
+		t = &j->t[i];
+		r = &env->rcpts[t->ri];
+		free(r->last_error);
+		r->last_error = NULL;
+		if (t->rc == 0) {
+			r->state = RCPT_DONE;
+			continue;
+		}
+		r->attempts++;
+		r->last_error = xstrdup(t->err.msg);
+		if (!t->err.temp) {
+			r->state = RCPT_FAILED;
+		} else if (sched_expired(env->created, now, j->lifetime)) {
+			r->state = RCPT_FAILED;
+			t->gave_up = true;
+		} else
+			r->next_try = sched_next_try(now, r->attempts,
+			    j->retry_min, j->retry_max);
+	}
+	if (queue_work_pending(env) == 0) {
+		j->prc = spool_remove(&q->sp, env->id, &j->perr);
+		j->removed = j->prc == 0;
+		return;
+	}
+	buf_init(&b, Q_ENV_CAP);
+	if (envelope_dump(env, &b) == -1)
+		j->prc = err_set(&j->perr, true, 0, "envelope too large");
+	else
+		j->prc = spool_update_env(&q->sp, env->id, &b, &j->perr);
+	buf_release(&b);
+}
+
+/* deliver_work - delivery thread: the jobs taken (one at a time) */
+static void
+deliver_work(struct queue *q, struct witems *items)
+{
+	struct witem	*it;
+
+	TAILQ_FOREACH(it, items, entry)
+		deliver_job(q, (struct djob *)(void *)it);
+}
+
+/* deliver_done - loop: log a job's results, give the message back */
+static void
+deliver_done(struct queue *q, struct witem *it)
+{
+	struct djob	*j = (struct djob *)(void *)it;
+	struct qmsg	*m = j->m;
+	struct env_rcpt	*r;
+	struct dtarget	*t;
+	struct timeval	 tv;
+	size_t		 i;
+
+	for (i = 0; i < j->n; i++) {
+		t = &j->t[i];
+		r = &m->env.rcpts[t->ri];
+		if (t->rc == 0)
+			log_info("msgid=%s rcpt=<%s> delivered maildir=%s",
+			    m->env.id, r->addr, t->maildir);
+		else if (r->state == RCPT_FAILED)
+			log_warnx("msgid=%s rcpt=<%s> failed: %s%s", m->env.id,
+			    r->addr, t->err.msg, t->gave_up ?
+			    " (gave up: queue_lifetime reached)" : "");
+		else
+			log_warnx("msgid=%s rcpt=<%s> deferred: %s "
+			    "(attempt %u, next in %llds)", m->env.id, r->addr,
+			    t->err.msg, r->attempts,
+			    (long long)(r->next_try - time(NULL)));
+	}
+	m->busy = false;
+	if (j->prc == -1) {
+		/* the deliveries stand; the file says less: try again */
+		log_warnx("msgid=%s cannot update the queue: %s", m->env.id,
+		    j->perr.msg);
+		m->dirty = true;
+		djob_free(j);
+		tv.tv_sec = q->conf->retry_min > 0 ? q->conf->retry_min : 60;
+		tv.tv_usec = 0;
+		evtimer_add(m->timer, &tv);
+		return;
+	}
+	m->dirty = false;
+	if (j->removed) {
+		log_info("msgid=%s done: removed from the queue", m->env.id);
+		djob_free(j);
+		qmsg_free(q, m);
+		return;
+	}
+	djob_free(j);
+	queue_work_schedule(q, m);
+}
+
+/* djob_add - a target for recipient ri of m */
+static void
+djob_add(struct djob *j, const struct qmsg *m, size_t ri, char *maildir)
+{
+	const struct env_rcpt	*r = &m->env.rcpts[ri];
+	struct dtarget		*t;
+
+	j->t = xreallocarray(j->t, j->n + 1, sizeof(*j->t));
+	t = &j->t[j->n++];
+	memset(t, 0, sizeof(*t));
+	t->ri = ri;
+	t->maildir = maildir;
+	xasprintf(&t->prefix, "Return-Path: <%s>\r\nDelivered-To: %s\r\n",
+	    m->env.from, r->addr);
+}
+
+/*
+ * queue_work_schedule - start a delivery job for m's due local recipients
+ * (or to persist or remove it), else arm its timer for the next retry
+ */
+void
+queue_work_schedule(struct queue *q, struct qmsg *m)
+{
+	struct env_rcpt	*r;
+	struct djob	*j;
+	struct timeval	 tv;
+	time_t		 now = time(NULL), next = 0;
+	size_t		 i;
+	char		*md;
+
+	if (m->busy || q->stopping)
+		return;
+	j = xcalloc(1, sizeof(*j));
+	j->m = m;
+	j->retry_min = q->conf->retry_min;
+	j->retry_max = q->conf->retry_max;
+	j->lifetime = q->conf->queue_lifetime;
+	for (i = 0; i < m->env.nrcpts; i++) {
+		r = &m->env.rcpts[i];
+		if (r->state != RCPT_PENDING || !rcpt_is_local(q, r->addr))
+			continue;
+		if (r->next_try > now) {
+			if (next == 0 || r->next_try < next)
+				next = r->next_try;
+			continue;
+		}
+		if ((md = maildir_of(q, r->addr)) == NULL) {
+			log_warnx("msgid=%s rcpt=<%s> failed: no safe mailbox "
+			    "name", m->env.id, r->addr);
+			r->state = RCPT_FAILED;
+			free(r->last_error);
+			r->last_error = xstrdup("no safe mailbox name");
+			m->dirty = true;
+			continue;
+		}
+		djob_add(j, m, i, md);
+	}
+	if (j->n > 0 || m->dirty || queue_work_pending(&m->env) == 0) {
+		evtimer_del(m->timer);
+		m->busy = true;
+		if (worker_post(&q->dw, &j->w))
+			return;
+		m->busy = false;
+	}
+	djob_free(j);
+	if (next != 0) {
+		/* a far future (a hand-edited file) is looked at daily */
+		tv.tv_sec = next - now > Q_TIMER_MAX ? Q_TIMER_MAX :
+		    next > now ? next - now : 0;
+		tv.tv_usec = 0;
+		evtimer_add(m->timer, &tv);
+	}
+}
+
+/* queue_work_msg_new - a published message (env is taken over) */
+struct qmsg *
+queue_work_msg_new(struct queue *q, struct envelope *env)
+{
+	struct qmsg	*m = xcalloc(1, sizeof(*m));
+
+	m->q = q;
+	m->env = *env;
+	memset(env, 0, sizeof(*env));
+	if ((m->timer = evtimer_new(q->base, qmsg_timer, m)) == NULL)
+		fatalx("queue: evtimer_new");
+	TAILQ_INSERT_TAIL(&q->msgs, m, entry);
+	return m;
+}
+
+/* queue_work_log_rcpts - one line per recipient not delivered locally */
+void
+queue_work_log_rcpts(const struct queue *q, const struct qmsg *m,
+    bool fresh)
+{
+	const struct env_rcpt	*r;
+	size_t			 i;
+
+	for (i = 0; i < m->env.nrcpts; i++) {
+		r = &m->env.rcpts[i];
+		if (fresh && r->state == RCPT_FAILED && r->attempts == 0)
+			log_warnx("msgid=%s rcpt=<%s> orig=<%s> failed: %s",
+			    m->env.id, r->addr, r->orig, r->last_error != NULL ?
+			    r->last_error : "unknown error");
+		else if (r->state == RCPT_PENDING && !rcpt_is_local(q, r->addr))
+			log_info("msgid=%s rcpt=<%s> deferred: outbound "
+			    "delivery not available yet", m->env.id, r->addr);
+	}
+}
+
+/*
+ * ---- commits ----
+ */
+
+/*
+ * ---- the sync pool: helpers of the commit thread ----
+ *
+ * fdatasync calls issued concurrently share journal commits (ext4, xfs),
+ * so the commit thread hands a batch's descriptors to SYNC_HELPERS
+ * threads and syncs alongside them (measured on ext4: 200 files in 35 ms
+ * one after the other, 7 ms with writeback started first and four
+ * threads).  Each helper claims one descriptor at a time under the mutex.
+ */
+#define SYNC_HELPERS	3
+
+struct syncpool {
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 go;		/* a new round, or quit */
+	pthread_cond_t		 done;		/* the round's last sync */
+	const int		*fds;
+	int			*errs;		/* errno per fd, 0 if synced */
+	size_t			 n, next, finished;
+	unsigned long		 round;
+	bool			 quit;
+	pthread_t		 th[SYNC_HELPERS];
+	size_t			 nth;
+};
+
+/* sync_claim - fdatasync fds of the current round until none is left */
+static void
+sync_claim(struct syncpool *p)
+{
+	const int	*fds;
+	int		*errs;
+	size_t		 i;
+	int		 err;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->next < p->n) {
+		i = p->next++;
+		fds = p->fds;
+		errs = p->errs;
+		pthread_mutex_unlock(&p->mu);
+		err = 0;
+		if (fds[i] != -1 && fdatasync(fds[i]) == -1)
+			err = errno != 0 ? errno : EIO;
+		pthread_mutex_lock(&p->mu);
+		errs[i] = err;
+		if (++p->finished == p->n)
+			pthread_cond_signal(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* sync_helper - a helper thread: join each round */
+static void *
+sync_helper(void *arg)
+{
+	struct syncpool	*p = arg;
+	unsigned long	 seen = 0;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (p->round == seen && !p->quit)
+			pthread_cond_wait(&p->go, &p->mu);
+		if (p->quit)
+			break;
+		seen = p->round;
+		pthread_mutex_unlock(&p->mu);
+		sync_claim(p);
+		pthread_mutex_lock(&p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* sync_all - fdatasync n descriptors (-1 skipped) with the helpers */
+static void
+sync_all(struct syncpool *p, const int *fds, int *errs, size_t n)
+{
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->fds = fds;
+	p->errs = errs;
+	p->n = n;
+	p->next = p->finished = 0;
+	p->round++;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	sync_claim(p);
+	pthread_mutex_lock(&p->mu);
+	while (p->finished < p->n)
+		pthread_cond_wait(&p->done, &p->mu);
+	p->n = p->next = p->finished = 0;
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* sync_start - the helpers (called with every signal blocked) */
+static struct syncpool *
+sync_start(void)
+{
+	struct syncpool	*p = xcalloc(1, sizeof(*p));
+
+	if (pthread_mutex_init(&p->mu, NULL) != 0 ||
+	    pthread_cond_init(&p->go, NULL) != 0 ||
+	    pthread_cond_init(&p->done, NULL) != 0)
+		fatalx("queue: pthread init");
+	for (p->nth = 0; p->nth < SYNC_HELPERS; p->nth++)
+		if (pthread_create(&p->th[p->nth], NULL, sync_helper, p) != 0)
+			break;		/* fewer helpers is slower, not wrong */
+	return p;
+}
+
+/* sync_stop - end and join the helpers */
+static void
+sync_stop(struct syncpool *p)
+{
+	size_t	i;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	for (i = 0; i < p->nth; i++)
+		pthread_join(p->th[i], NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->go);
+	pthread_cond_destroy(&p->done);
+	free(p);
+}
+
+/*
+ * commit_work - commit thread: one batch.  Every message's two files have
+ * their writeback started, then all are fdatasynced concurrently, then
+ * each message is published, then ONE directory sync covers them all.
+ * Whatever failed is discarded here; the loop answers.
+ */
+static void
+commit_work(struct queue *q, struct witems *items)
+{
+	struct witem	*it;
+	struct commit	*c;
+	struct err	 e;
+	bool		 published = false;
+	size_t		 n = 0, i;
+	int		*fds, *errs;
+	struct timespec	 t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	TAILQ_FOREACH(it, items, entry)
+		n++;
+	fds = xcalloc(2 * n, sizeof(*fds));
+	errs = xcalloc(2 * n, sizeof(*errs));
+	i = 0;
+	TAILQ_FOREACH(it, items, entry) {
+		c = (struct commit *)(void *)it;
+		if ((c->rc = spool_sync_begin(&q->sp, c->id, &fds[i],
+		    &c->err)) == -1)
+			fds[i] = fds[i + 1] = -1;
+		i += 2;
+	}
+	sync_all(q->sync, fds, errs, 2 * n);
+	i = 0;
+	TAILQ_FOREACH(it, items, entry) {
+		c = (struct commit *)(void *)it;
+		if (c->rc == 0) {
+			if (errs[i] != 0 || errs[i + 1] != 0)
+				c->rc = err_set(&c->err, true, errs[i] ?
+				    errs[i] : errs[i + 1], "fdatasync %s: %s",
+				    c->id, strerror(errs[i] ? errs[i] :
+				    errs[i + 1]));
+			close(fds[i]);
+			close(fds[i + 1]);
+		}
+		i += 2;
+	}
+	free(fds);
+	free(errs);
+	TAILQ_FOREACH(it, items, entry) {
+		c = (struct commit *)(void *)it;
+		if (c->rc == 0 &&
+		    (c->rc = spool_publish(&q->sp, c->id, &c->err)) == 0)
+			published = true;
+	}
+	if (published && spool_sync_dirs(&q->sp, &e) == -1) {
+		/* not known to be durable: not accepted (451), not kept */
+		TAILQ_FOREACH(it, items, entry) {
+			c = (struct commit *)(void *)it;
+			if (c->rc == 0) {
+				c->rc = -1;
+				c->err = e;
+				(void)spool_remove(&q->sp, c->id, NULL);
+			}
+		}
+	}
+	TAILQ_FOREACH(it, items, entry) {
+		c = (struct commit *)(void *)it;
+		if (c->rc == -1)
+			spool_discard(&q->sp, c->id);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_debug("commit batch: %zu messages in %.2f ms", n,
+	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+}
+
+/*
+ * ---- the interface of queue_work.h ----
+ */
+
+/* queue_work_start - start both threads */
+void
+queue_work_start(struct queue *q,
+    void (*commit_done)(struct queue *, struct witem *))
+{
+	sigset_t	all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	q->sync = sync_start();
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	worker_start(q, &q->cw, "commit", true, true, commit_work,
+	    commit_done);
+	worker_start(q, &q->dw, "delivery", false, false, deliver_work,
+	    deliver_done);
+}
+
+/* queue_work_stop - let both threads end */
+void
+queue_work_stop(struct queue *q)
+{
+	worker_stop(&q->cw);
+	worker_stop(&q->dw);
+}
+
+/* queue_work_commit - hand a commit to the commit thread */
+bool
+queue_work_commit(struct queue *q, struct commit *c)
+{
+	return worker_post(&q->cw, &c->w);
+}
+
+/* queue_work_free - release what the threads leave once joined */
+void
+queue_work_free(struct queue *q)
+{
+	struct witem	*it;
+	struct qmsg	*m;
+
+	/* jobs the delivery thread never started: still pending on disk */
+	while ((it = TAILQ_FIRST(&q->dw.in)) != NULL) {
+		TAILQ_REMOVE(&q->dw.in, it, entry);
+		djob_free((struct djob *)(void *)it);
+	}
+	while ((m = TAILQ_FIRST(&q->msgs)) != NULL)
+		qmsg_free(q, m);
+	worker_free(&q->cw);
+	worker_free(&q->dw);
+	sync_stop(q->sync);
+	q->sync = NULL;
+}

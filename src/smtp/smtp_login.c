@@ -1,0 +1,200 @@
+/*
+ * smtp_login.c - the AUTH exchange of a session (RFC 4954): PLAIN and
+ * LOGIN, only over TLS and only on the submission ports.  The decoded
+ * credentials go to the auth process in an M_AUTH_REQ; this process never
+ * sees a hash.  A failure is answered only after auth_fail_delay_ms with
+ * input paused, and auth_max_failures failures end the session.
+ * Runs in the smtp process; passwords are wiped from the stack after use.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "err.h"
+#include "io.h"
+#include "log.h"
+#include "msg.h"
+#include "msgtypes.h"
+#include "smtp_auth.h"
+#include "smtp_session.h"
+#include "strutil.h"
+
+#define SID(s)		((unsigned long long)(s)->id)
+
+static void
+session_auth_send(struct smtp_session *s, const char *user, const char *pass)
+{
+	struct msg	m;
+
+	(void)snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
+	msg_init(&m, M_AUTH_REQ);
+	msg_add_u64(&m, s->id);
+	msg_add_str(&m, user);
+	msg_add_str(&m, pass);
+	msg_add_str(&m, s->addr);
+	chan_send(s->w->auth, &m);
+	s->auth_step = SA_NONE;
+	smtp_session_wait(s);
+}
+
+void
+smtp_login_line(struct smtp_session *s, char *line, size_t len)
+{
+	char		user[SMTP_AUTH_USER_MAX + 1];
+	char		pass[SMTP_AUTH_PASS_MAX + 1];
+	struct err	e;
+
+	s->mode = SM_CMD;
+	if (smtp_auth_is_cancel(line, len)) {
+		s->auth_step = SA_NONE;
+		smtp_reject(s, "501 5.0.0 Authentication cancelled");
+		return;
+	}
+	switch (s->auth_step) {
+	case SA_PLAIN:
+		if (smtp_auth_plain(line, len, user, sizeof(user), pass,
+		    sizeof(pass), &e) == -1)
+			break;
+		session_auth_send(s, user, pass);
+		explicit_bzero(pass, sizeof(pass));
+		return;
+	case SA_LOGIN_USER:
+		if (smtp_auth_field(line, len, s->auth_user,
+		    sizeof(s->auth_user), &e) == -1)
+			break;
+		s->auth_step = SA_LOGIN_PASS;
+		s->mode = SM_AUTH;
+		smtp_reply(s, "334 UGFzc3dvcmQ6");
+		return;
+	case SA_LOGIN_PASS:
+		if (smtp_auth_field(line, len, pass, sizeof(pass), &e) == -1)
+			break;
+		(void)snprintf(user, sizeof(user), "%s", s->auth_user);
+		session_auth_send(s, user, pass);
+		explicit_bzero(pass, sizeof(pass));
+		return;
+	case SA_NONE:
+		err_set(&e, false, 0, "503 5.5.1 No AUTH in progress");
+		break;
+	}
+	s->auth_step = SA_NONE;
+	explicit_bzero(pass, sizeof(pass));
+	smtp_reject(s, "%s", e.msg);
+}
+
+void
+smtp_login_cmd(struct smtp_session *s, const char *arg, size_t len)
+{
+	size_t		 mlen = strcspn(arg, " ");
+	const char	*init = mlen < len ? arg + mlen + 1 : NULL;
+	size_t		 ilen = init != NULL ? len - mlen - 1 : 0;
+	char		 user[SMTP_AUTH_USER_MAX + 1];
+	char		 pass[SMTP_AUTH_PASS_MAX + 1];
+	struct err	 e;
+
+	if (s->kind == PORT_SMTP) {
+		smtp_reject(s, "503 5.5.1 AUTH is offered on the submission "
+		    "ports only");
+		return;
+	}
+	if (!io_is_tls(s->io)) {
+		smtp_reject(s, "538 5.7.11 Encryption required for requested "
+		    "authentication mechanism");
+		return;
+	}
+	if (s->authenticated) {
+		smtp_reject(s, "503 5.5.1 Already authenticated");
+		return;
+	}
+	if (str_eq_word(arg, mlen, "PLAIN")) {
+		if (init == NULL || ilen == 0) {
+			s->auth_step = SA_PLAIN;
+			s->mode = SM_AUTH;
+			smtp_reply(s, "334 ");
+			return;
+		}
+		if (ilen == 1 && init[0] == '=') {
+			smtp_reject(s, "501 5.5.2 Empty PLAIN response");
+			return;
+		}
+		if (smtp_auth_plain(init, ilen, user, sizeof(user), pass,
+		    sizeof(pass), &e) == -1) {
+			smtp_reject(s, "%s", e.msg);
+			return;
+		}
+		session_auth_send(s, user, pass);
+		explicit_bzero(pass, sizeof(pass));
+		return;
+	}
+	if (str_eq_word(arg, mlen, "LOGIN")) {
+		if (init != NULL && ilen > 0) {
+			if (smtp_auth_field(init, ilen, s->auth_user,
+			    sizeof(s->auth_user), &e) == -1) {
+				smtp_reject(s, "%s", e.msg);
+				return;
+			}
+			s->auth_step = SA_LOGIN_PASS;
+			s->mode = SM_AUTH;
+			smtp_reply(s, "334 UGFzc3dvcmQ6");
+			return;
+		}
+		s->auth_step = SA_LOGIN_USER;
+		s->mode = SM_AUTH;
+		smtp_reply(s, "334 VXNlcm5hbWU6");
+		return;
+	}
+	smtp_reject(s, "504 5.5.4 Unrecognized authentication type");
+}
+
+static void
+auth_delay_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->auth_failures >= s->w->conf->auth_max_failures) {
+		smtp_close(s, "421 4.7.0 %s Too many authentication failures",
+		    s->w->conf->hostname);
+		return;
+	}
+	smtp_session_resume(s, SM_CMD);
+	smtp_reject(s, "535 5.7.8 Authentication credentials invalid");
+}
+
+void
+smtp_login_result(struct smtp_session *s, uint32_t result,
+    const char *canon)
+{
+	struct timeval	tv;
+	unsigned	ms = s->w->conf->auth_fail_delay_ms;
+
+	if (result == AUTH_OK) {
+		s->authenticated = true;
+		(void)snprintf(s->auth_user, sizeof(s->auth_user), "%s", canon);
+		log_info("session=%016llx auth user=%s result=ok", SID(s),
+		    s->auth_user);
+		smtp_session_resume(s, SM_CMD);
+		smtp_reply(s, "235 2.7.0 Authentication successful");
+		return;
+	}
+	if (result == AUTH_TEMPFAIL) {
+		log_info("session=%016llx auth user=%s result=tempfail",
+		    SID(s), s->auth_user);
+		s->auth_user[0] = '\0';
+		smtp_session_resume(s, SM_CMD);
+		smtp_reject(s, "454 4.7.0 Temporary authentication failure");
+		return;
+	}
+	s->auth_failures++;
+	log_info("session=%016llx auth user=%s result=fail failures=%u",
+	    SID(s), s->auth_user, s->auth_failures);
+	s->auth_user[0] = '\0';
+	/* slow down guessing: answer only after a delay, input paused */
+	if (s->delay == NULL)
+		s->delay = evtimer_new(s->w->base, auth_delay_done, s);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(s->delay, &tv);
+}

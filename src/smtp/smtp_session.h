@@ -1,0 +1,144 @@
+/*
+ * smtp_session.h - the session object shared by the files of src/smtp/
+ * (internal to the smtp process).
+ */
+#ifndef POSTERN_SMTP_SESSION_H
+#define POSTERN_SMTP_SESSION_H
+
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "bounds.h"
+#include "buf.h"
+#include "conf.h"
+#include "listen.h"
+#include "smtp_cmd.h"
+#include "smtp_data.h"
+
+struct chan;
+struct event;
+struct event_base;
+struct io;
+struct msg;
+struct smtp_shm;
+struct tls_store;
+
+struct smtp_session;
+
+struct smtp_worker {
+	struct event_base	*base;
+	struct conf		*conf;
+	struct tls_store	*tls;
+	struct chan		*auth;
+	struct chan		*queue;
+	struct smtp_shm		*shm;
+	unsigned		 row;
+	uint64_t		 next_id;
+	struct smtp_session	*buckets[1024];	/* by id */
+	unsigned		 nsessions;
+	int			 draining;	/* 0, DRAIN_RELOAD, DRAIN_TERM */
+};
+
+#define DRAIN_RELOAD	1
+#define DRAIN_TERM	2
+
+enum smtp_state {
+	SS_GREETED,	/* banner sent, no EHLO yet */
+	SS_READY,	/* EHLO done, no transaction open */
+	SS_MAIL,	/* MAIL accepted, no recipient yet */
+	SS_RCPT,	/* one or more recipients accepted */
+};
+
+enum smtp_mode {
+	SM_CMD,		/* reading commands */
+	SM_AUTH,	/* reading an AUTH continuation line */
+	SM_DATA,	/* reading the message */
+	SM_WAIT,	/* waiting for auth or queue; input paused */
+	SM_CLOSING,	/* last reply queued, closing */
+};
+
+enum smtp_auth_step {
+	SA_NONE,
+	SA_PLAIN,	/* waiting for the PLAIN response */
+	SA_LOGIN_USER,
+	SA_LOGIN_PASS,
+};
+
+struct smtp_session {
+	struct smtp_session	*hnext;		/* id bucket chain */
+	uint64_t		 id;
+	struct smtp_worker	*w;
+	struct io		*io;
+	enum port_kind		 kind;
+	char			 addr[64];	/* client address, text */
+	unsigned		 ipslot;
+	enum smtp_state		 state;
+	enum smtp_mode		 mode;
+	char			 helo[LIM_DOMAIN + 1];
+	bool			 esmtp;
+	bool			 skip_line;	/* discard to the next LF */
+	unsigned		 errors;
+	struct event		*timer;		/* session limit, auth delay */
+	struct event		*delay;
+
+	/* authentication */
+	enum smtp_auth_step	 auth_step;
+	char			 auth_user[LIM_LOCAL_PART + LIM_DOMAIN + 2];
+	bool			 authenticated;
+	unsigned		 auth_failures;
+	int			 auth_pending_result;
+
+	/* transaction */
+	struct mail_args	 mail;
+	char			 from[LIM_PATH + 1];	/* "" for <> */
+	char			**rcpts;
+	size_t			 nrcpts;
+	char			 msgid[32];
+	int			 body_fd;
+	struct buf		 body;
+	struct smtp_data	 data;
+	bool			 write_failed;
+	bool			 committing;	/* M_Q_COMMIT sent */
+};
+
+/* smtp_session.c */
+void	smtp_session_new(struct smtp_worker *, int fd, enum port_kind,
+	    const struct sockaddr *, socklen_t, unsigned ipslot);
+void	smtp_session_ipc(struct smtp_worker *, struct msg *);
+void	smtp_session_drain(struct smtp_worker *);
+struct smtp_session *smtp_session_find(struct smtp_worker *, uint64_t id);
+
+void	smtp_session_wait(struct smtp_session *);
+void	smtp_session_resume(struct smtp_session *, enum smtp_mode);
+
+/* smtp_login.c: the AUTH command, its continuation lines, the answer */
+void	smtp_login_cmd(struct smtp_session *, const char *, size_t);
+void	smtp_login_line(struct smtp_session *, char *, size_t);
+void	smtp_login_result(struct smtp_session *, uint32_t result,
+	    const char *canon);
+
+/* smtp_reply.c */
+void	smtp_reply(struct smtp_session *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* smtp_reject - a 4xx/5xx reply that counts toward max_errors */
+void	smtp_reject(struct smtp_session *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* smtp_close - a last reply, then close */
+void	smtp_close(struct smtp_session *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	smtp_reply_ehlo(struct smtp_session *);
+int	smtp_received(struct smtp_session *, struct buf *);
+
+/* smtp_policy.c: 0 accept, or -1 with the reply in e->msg */
+int	smtp_policy_mail(const struct smtp_session *,
+	    const struct mail_args *, struct err *);
+int	smtp_policy_rcpt(const struct smtp_session *,
+	    const struct rcpt_args *, struct err *);
+
+/* smtp.c */
+void	smtp_session_gone(struct smtp_worker *, struct smtp_session *);
+
+#endif

@@ -1,0 +1,241 @@
+/*
+ * test_alias.c - recipient expansion through users and aliases: users,
+ * nested aliases, catch-all, remote targets, pipes, loops, depth limit,
+ * deduplication, postmaster, and the output cap.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "err.h"
+#include "xmalloc.h"
+#include "queue/alias.h"
+
+static const char aliases_com[] =
+    "sales: alice, bob\n"
+    "info: sales\n"
+    "fwd: someone@remote.org\n"
+    "loop1: loop2\n"
+    "loop2: loop1\n"
+    "self: self\n"
+    "pipe: | /usr/bin/foo --bar\n"
+    "mixed: alice, carol@example.net, | /bin/x\n"
+    "dup: alice, Alice, alice@EXAMPLE.COM\n"
+    "d1: x1, x2\n"
+    "x1: alice\n"
+    "x2: x1\n"
+    "a1: a2\na2: a3\na3: a4\na4: a5\na5: a6\na6: a7\na7: a8\na8: alice\n"
+    "b1: b2\nb2: b3\nb3: b4\nb4: b5\nb5: b6\nb6: b7\nb7: b8\nb8: b9\n"
+    "b9: alice\n"
+    "ext: info@example.net\n";
+
+/* domains sorted by name, as conf_load leaves them */
+static struct conf *
+make_conf(void)
+{
+	static const char	*users_com[] = { "alice", "bob" };
+	static const char	*users_net[] = { "carol" };
+	struct conf		*c = xcalloc(1, sizeof(*c));
+	struct err		 e;
+	struct domain		*d;
+	size_t			 i;
+
+	conf_defaults(c);
+	(void)snprintf(c->hostname, sizeof(c->hostname), "mx.example.com");
+	c->ndomains = 4;
+	c->domains = xcalloc(c->ndomains, sizeof(*c->domains));
+	/* empty.org, example.com, example.net, example.org */
+	d = &c->domains[0];
+	(void)snprintf(d->name, sizeof(d->name), "empty.org");
+	d = &c->domains[1];
+	(void)snprintf(d->name, sizeof(d->name), "example.com");
+	d->nusers = 2;
+	d->users = xcalloc(2, sizeof(*d->users));
+	for (i = 0; i < 2; i++)
+		d->users[i] = xstrdup(users_com[i]);
+	if (conf_parse_aliases(d, aliases_com, strlen(aliases_com),
+	    "aliases", &e) == -1)
+		fail_msg("aliases: %s", e.msg);
+	d = &c->domains[2];
+	(void)snprintf(d->name, sizeof(d->name), "example.net");
+	d->nusers = 1;
+	d->users = xcalloc(1, sizeof(*d->users));
+	d->users[0] = xstrdup(users_net[0]);
+	if (conf_parse_aliases(d, "*: carol\n", 9, "aliases", &e) == -1)
+		fail_msg("aliases: %s", e.msg);
+	d = &c->domains[3];
+	(void)snprintf(d->name, sizeof(d->name), "example.org");
+	if (conf_parse_aliases(d, "*: ghost\n", 9, "aliases", &e) == -1)
+		fail_msg("aliases: %s", e.msg);
+	return c;
+}
+
+static int
+setup(void **state)
+{
+	*state = make_conf();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	conf_free(*state);
+	free(*state);
+	return 0;
+}
+
+/*
+ * expected results: "L:addr", "R:addr", "F:addr" separated by spaces, in
+ * order
+ */
+static void
+check(const struct conf *c, const char *rcpt, const char *want)
+{
+	struct alias_dests	 out;
+	struct err		 e;
+	char			 got[2048];
+	size_t			 i, n = 0;
+
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(alias_expand(c, rcpt, &out, 100, &e), 0);
+	got[0] = '\0';
+	for (i = 0; i < out.n; i++) {
+		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%c:%s",
+		    i ? " " : "", "LRF"[out.v[i].kind], out.v[i].addr);
+		assert_string_equal(out.v[i].orig, rcpt);
+		if (out.v[i].kind == AK_FAILED)
+			assert_non_null(out.v[i].error);
+		else
+			assert_null(out.v[i].error);
+	}
+	if (strcmp(got, want) != 0)
+		fail_msg("%s: got \"%s\", want \"%s\"", rcpt, got, want);
+	alias_dests_free(&out);
+}
+
+static void
+test_table(void **state)
+{
+	static const struct {
+		const char	*rcpt;
+		const char	*want;
+	} cases[] = {
+		{ "alice@example.com",	"L:alice@example.com" },
+		{ "Alice@EXAMPLE.com",	"L:alice@example.com" },
+		{ "sales@example.com",
+		    "L:alice@example.com L:bob@example.com" },
+		{ "INFO@example.com",
+		    "L:alice@example.com L:bob@example.com" },
+		{ "fwd@example.com",	"R:someone@remote.org" },
+		{ "X.Y@Remote.ORG",	"R:X.Y@remote.org" },
+		{ "loop1@example.com",	"F:loop1@example.com" },
+		{ "self@example.com",	"F:self@example.com" },
+		{ "pipe@example.com",	"F:| /usr/bin/foo --bar" },
+		{ "mixed@example.com",
+		    "L:alice@example.com L:carol@example.net F:| /bin/x" },
+		{ "dup@example.com",	"L:alice@example.com" },
+		{ "d1@example.com",	"L:alice@example.com" },
+		{ "a1@example.com",	"L:alice@example.com" },
+		{ "b1@example.com",	"F:alice@example.com" },
+		{ "nobody@example.com",	"F:nobody@example.com" },
+		{ "anything@example.net", "L:carol@example.net" },
+		{ "carol@example.net",	"L:carol@example.net" },
+		{ "ext@example.com",	"L:carol@example.net" },
+		{ "ghost@example.org",	"F:ghost@example.org" },
+		{ "who@example.org",	"F:ghost@example.org" },
+		{ "postmaster",		"L:postmaster@example.com" },
+		{ "PostMaster",		"L:postmaster@example.com" },
+		{ "postmaster@empty.org", "L:postmaster@empty.org" },
+		{ "Postmaster@example.net", "L:carol@example.net" },
+		{ "someone@empty.org",	"F:someone@empty.org" },
+		{ "foo",		"F:foo" },
+		{ "\"john doe\"@example.net", "L:carol@example.net" },
+		{ "\"a@b\"@remote.org",	"R:\"a@b\"@remote.org" },
+		{ "@example.com",	"F:@example.com" },
+		{ "x@",			"F:x@" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check(*state, cases[i].rcpt, cases[i].want);
+}
+
+static void
+test_dedup_across(void **state)
+{
+	struct alias_dests	out;
+	struct err		e;
+
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(alias_expand(*state, "alice@example.com", &out, 100,
+	    &e), 0);
+	assert_int_equal(alias_expand(*state, "sales@example.com", &out, 100,
+	    &e), 0);
+	assert_int_equal(alias_expand(*state, "ALICE@example.com", &out, 100,
+	    &e), 0);
+	assert_int_equal(out.n, 2);
+	assert_string_equal(out.v[0].addr, "alice@example.com");
+	assert_string_equal(out.v[0].orig, "alice@example.com");
+	assert_string_equal(out.v[1].addr, "bob@example.com");
+	assert_string_equal(out.v[1].orig, "sales@example.com");
+	alias_dests_free(&out);
+	alias_dests_free(&out);
+	alias_dests_free(NULL);
+}
+
+static void
+test_cap(void **state)
+{
+	struct alias_dests	out;
+	struct err		e;
+
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(alias_expand(*state, "sales@example.com", &out, 2,
+	    &e), 0);
+	assert_int_equal(out.n, 2);
+	alias_dests_free(&out);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(alias_expand(*state, "sales@example.com", &out, 1,
+	    &e), -1);
+	assert_false(e.temp);
+	assert_true(e.msg[0] != '\0');
+	assert_int_equal(out.n, 1);
+	alias_dests_free(&out);
+}
+
+static void
+test_postmaster_fallbacks(void **state)
+{
+	struct conf	*c = *state;
+	char		 saved[sizeof(c->hostname)];
+
+	memcpy(saved, c->hostname, sizeof(saved));
+	/* the host name itself is a local domain */
+	(void)snprintf(c->hostname, sizeof(c->hostname), "example.net");
+	check(c, "postmaster", "L:carol@example.net");
+	/* neither: the first local domain */
+	(void)snprintf(c->hostname, sizeof(c->hostname), "host.elsewhere.io");
+	check(c, "postmaster", "L:postmaster@empty.org");
+	memcpy(c->hostname, saved, sizeof(saved));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_dedup_across),
+		cmocka_unit_test(test_cap),
+		cmocka_unit_test(test_postmaster_fallbacks),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
