@@ -46,7 +46,7 @@ msg_grow(struct msg *m, size_t n)
 {
 	size_t	ncap;
 
-	if (m->len + n > LIM_IPC_MSG)
+	if (n > LIM_IPC_MSG - m->len)
 		fatalx("ipc message type %u too large", m->type);
 	if (m->len + n <= m->cap)
 		return;
@@ -67,8 +67,9 @@ msg_init(struct msg *m, uint32_t type)
 	msg_add_u32(m, type);
 }
 
-void
-msg_add_data(struct msg *m, const void *p, size_t n)
+/* msg_add_raw - bytes as they are, no length */
+static void
+msg_add_raw(struct msg *m, const void *p, size_t n)
 {
 	msg_grow(m, n);
 	if (n > 0)
@@ -76,16 +77,26 @@ msg_add_data(struct msg *m, const void *p, size_t n)
 	m->len += n;
 }
 
+/* msg_add_data - u32 length, the bytes (what msg_get_data() reads) */
+void
+msg_add_data(struct msg *m, const void *p, size_t n)
+{
+	if (n > LIM_IPC_MSG)
+		fatalx("ipc message type %u too large", m->type);
+	msg_add_u32(m, (uint32_t)n);
+	msg_add_raw(m, p, n);
+}
+
 void
 msg_add_u32(struct msg *m, uint32_t v)
 {
-	msg_add_data(m, &v, sizeof(v));
+	msg_add_raw(m, &v, sizeof(v));
 }
 
 void
 msg_add_u64(struct msg *m, uint64_t v)
 {
-	msg_add_data(m, &v, sizeof(v));
+	msg_add_raw(m, &v, sizeof(v));
 }
 
 /* msg_add_str - u32 length, the bytes, a NUL */
@@ -94,8 +105,10 @@ msg_add_str(struct msg *m, const char *s)
 {
 	size_t	n = strlen(s);
 
+	if (n >= LIM_IPC_MSG)
+		fatalx("ipc message type %u too large", m->type);
 	msg_add_u32(m, (uint32_t)n);
-	msg_add_data(m, s, n + 1);
+	msg_add_raw(m, s, n + 1);
 }
 
 void
@@ -111,6 +124,9 @@ msg_free(struct msg *m)
 {
 	if (m == NULL)
 		return;
+	/* messages are small and may carry a password: wipe them */
+	if (m->data != NULL)
+		explicit_bzero(m->data, m->len);
 	free(m->data);
 	m->data = NULL;
 	m->len = m->cap = m->pos = 0;
@@ -336,6 +352,18 @@ msg_send(int sock, struct msg *m)
 	return rc;
 }
 
+/* msg_sockbuf - ask for sz; the kernel caps SO_SNDBUF at
+ * net.core.wmem_max (212992 by default, too small for a LIM_IPC_MSG
+ * datagram: EMSGSIZE), so the privileged parent forces it */
+static void
+msg_sockbuf(int fd, int sz)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) == -1)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) == -1)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+}
+
 int
 msg_socketpair(int sv[2])
 {
@@ -343,10 +371,8 @@ msg_socketpair(int sv[2])
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		return -1;
-	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	(void)setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	(void)setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	(void)setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	msg_sockbuf(sv[0], sz);
+	msg_sockbuf(sv[1], sz);
 	return 0;
 }
 
