@@ -1,24 +1,22 @@
 /*
- * conf.c - postern.conf and the domain table of the config directory.
+ * conf.c - postern.conf: the table of keys, their values and defaults, and
+ * conf_load(), which reads the config directory.
  *
  * Runs in the parent (at startup and on SIGHUP) and in the admin verbs;
  * other processes get the result, never the files.  Every key of
  * postern.conf is one row of conf_keys[] with its type, default, bounds and
  * a line of help; string defaults go through the same parsers as the file
  * and numeric ones are checked against the same bounds, so a default
- * cannot be out of bounds.  conf_parse() and conf_parse_aliases()
- * are pure and fuzzed.  conf_load() reads a users file for its names only:
- * the file's bytes (hashes included) are wiped as soon as the names are
- * copied, so the domain table holds no secret and may go to the process
- * that parses hostile input.
+ * cannot be out of bounds.  conf_parse() is pure and fuzzed.  The domain
+ * table (users' names, aliases, lookups) is conf_domain.c's; the line and
+ * file readers are conf_read.c's.
  *
  * Errors name file and line ("postern.conf:12: unknown key \"foo\"").
  * Limits (bounds.h): a line is at most LIM_CONF_LINE octets, a file at most
- * CONF_FILE_MAX, a listen key at most LIM_LISTEN addresses.
+ * CONF_READ_FILE_MAX, a listen key at most LIM_LISTEN addresses.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -26,18 +24,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
 #include "conf.h"
+#include "conf_domain.h"
+#include "conf_read.h"
 #include "err.h"
 #include "log.h"
 #include "strutil.h"
 #include "xmalloc.h"
-
-/* a config, users or aliases file larger than this is refused */
-#define CONF_FILE_MAX	(64 * 1024 * 1024)
 
 #define MINUTE	60ULL
 #define HOUR	(60 * MINUTE)
@@ -157,108 +153,6 @@ static const struct conf_key conf_keys[] = {
 #undef NUM
 
 #define NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
-
-/* the line reader shared by the three file formats */
-struct lines {
-	const char	*text;
-	size_t		 len;
-	size_t		 pos;
-	unsigned	 lineno;
-	const char	*fname;
-	char		 line[LIM_CONF_LINE + 1];
-};
-
-enum lines_result {
-	LINES_LINE,	/* *out is the trimmed line, comments removed */
-	LINES_END,
-	LINES_ERROR,	/* e is filled */
-};
-
-/* lines_init - start reading text; a UTF-8 byte order mark is skipped */
-static void
-lines_init(struct lines *l, const char *text, size_t len, const char *fname)
-{
-	l->text = text;
-	l->len = len;
-	l->pos = 0;
-	l->lineno = 0;
-	l->fname = fname;
-	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
-		l->pos = 3;
-}
-
-/* strip_comment - cut s at a '#' that starts it or follows a blank */
-static void
-strip_comment(char *s)
-{
-	char	*p;
-
-	for (p = s; *p != '\0'; p++)
-		if (*p == '#' && (p == s || p[-1] == ' ' || p[-1] == '\t')) {
-			*p = '\0';
-			return;
-		}
-}
-
-/* lines_next - the next line, bounded, without comment and blanks */
-static enum lines_result
-lines_next(struct lines *l, char **out, struct err *e)
-{
-	const char	*p, *nl;
-	char		*s;
-	size_t		 n;
-
-	if (l->pos >= l->len)
-		return LINES_END;
-	p = l->text + l->pos;
-	nl = memchr(p, '\n', l->len - l->pos);
-	n = nl != NULL ? (size_t)(nl - p) : l->len - l->pos;
-	l->pos += n + (nl != NULL);
-	l->lineno++;
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	if (n > LIM_CONF_LINE) {
-		err_set(e, false, 0, "%s:%u: line longer than %d octets",
-		    l->fname, l->lineno, LIM_CONF_LINE);
-		return LINES_ERROR;
-	}
-	if (memchr(p, '\0', n) != NULL) {
-		err_set(e, false, 0, "%s:%u: NUL byte", l->fname, l->lineno);
-		return LINES_ERROR;
-	}
-	memcpy(l->line, p, n);
-	l->line[n] = '\0';
-	strip_comment(l->line);
-	for (s = l->line; *s != '\0'; s++)
-		if (*s != '\t' && ((unsigned char)*s < 0x20 || *s == 0x7f)) {
-			err_set(e, false, 0, "%s:%u: control character",
-			    l->fname, l->lineno);
-			return LINES_ERROR;
-		}
-	*out = str_trim(l->line);
-	return LINES_LINE;
-}
-
-/* local_valid - a dot-atom local part (RFC 5321 4.1.2); utf8: RFC 6531 */
-static bool
-local_valid(const char *s, bool utf8)
-{
-	static const char	 atext[] = "!#$%&'*+-/=?^_`{|}~";
-	size_t			 i, n = strlen(s);
-
-	if (n == 0 || n > LIM_LOCAL_PART || s[0] == '.' || s[n - 1] == '.')
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char	ch = (unsigned char)s[i];
-
-		if (ch == '.' && s[i + 1] == '.')
-			return false;
-		if (ch >= 0x80 ? !utf8 : !isalnum(ch) && ch != '.' &&
-		    strchr(atext, ch) == NULL)
-			return false;
-	}
-	return true;
-}
 
 /* check_hostname - a valid domain name, stored lower case */
 static int
@@ -668,19 +562,19 @@ conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
     struct err *e)
 {
 	struct conf		*t;
-	struct lines		*l;
+	struct conf_read	*l;
 	const struct conf_key	*k;
 	unsigned		 seen[NKEYS];
 	char			 why[200], *s, *eq, *key, *val;
-	enum lines_result	 r;
+	enum conf_read_result	 r;
 	int			 rc = -1;
 
 	t = xmalloc(sizeof(*t));
 	*t = *c;
 	l = xmalloc(sizeof(*l));
-	lines_init(l, text, len, fname);
+	conf_read_init(l, text, len, fname);
 	memset(seen, 0, sizeof(seen));
-	while ((r = lines_next(l, &s, e)) == LINES_LINE) {
+	while ((r = conf_read_next(l, &s, e)) == CONF_READ_LINE) {
 		if (*s == '\0')
 			continue;
 		if ((eq = strchr(s, '=')) == NULL) {
@@ -713,7 +607,7 @@ conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
 			goto out;
 		}
 	}
-	if (r == LINES_ERROR)
+	if (r == CONF_READ_ERROR)
 		goto out;
 	if (t->retry_min > t->retry_max) {
 		err_set(e, false, 0, "%s: retry_min (%us) is greater than"
@@ -725,443 +619,6 @@ conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
 out:
 	free(l);
 	free(t);
-	return rc;
-}
-
-/* alias_free - release one alias entry */
-static void
-alias_free(struct alias *a)
-{
-	size_t	i;
-
-	for (i = 0; i < a->ntargets; i++)
-		free(a->targets[i]);
-	free(a->targets);
-	free(a->local);
-}
-
-/* domain_free - release what one domain entry holds */
-static void
-domain_free(struct domain *d)
-{
-	size_t	i;
-
-	for (i = 0; i < d->nusers; i++)
-		free(d->users[i]);
-	free(d->users);
-	for (i = 0; i < d->naliases; i++)
-		alias_free(&d->aliases[i]);
-	free(d->aliases);
-	d->users = NULL;
-	d->aliases = NULL;
-	d->nusers = d->naliases = 0;
-	d->catchall = false;
-}
-
-/* alias_target - validate one target of an alias line and store it */
-static int
-alias_target(struct alias *a, const char *t, char *why, size_t whysz)
-{
-	struct mailbox	 mb;
-	char		 addr[LIM_PATH + 1];
-	const char	*keep = t;
-
-	if (*t == '\0') {
-		(void)snprintf(why, whysz, "empty target");
-		return -1;
-	}
-	if (t[0] == '|') {
-		if (t[1 + strspn(t + 1, " \t")] == '\0') {
-			(void)snprintf(why, whysz, "empty command after \"|\"");
-			return -1;
-		}
-	} else if (strchr(t, '@') != NULL) {
-		/* a full address: the domain is kept in lower case */
-		if (addr_parse_mailbox(t, strlen(t), true, &mb, NULL) == -1 ||
-		    addr_format(&mb, addr, sizeof(addr)) == -1) {
-			(void)snprintf(why, whysz, "bad address \"%.64s\"", t);
-			return -1;
-		}
-		keep = addr;
-	} else if (!local_valid(t, true)) {
-		(void)snprintf(why, whysz, "bad target \"%.64s\"", t);
-		return -1;
-	}
-	a->targets = xreallocarray(a->targets, a->ntargets + 1,
-	    sizeof(*a->targets));
-	a->targets[a->ntargets++] = xstrdup(keep);
-	return 0;
-}
-
-/* alias_targets - "t, t, | command": a command takes the rest of the line */
-static int
-alias_targets(struct alias *a, char *s, char *why, size_t whysz)
-{
-	char	*end;
-
-	for (;;) {
-		s += strspn(s, " \t");
-		if (*s == '|')
-			return alias_target(a, str_trim(s), why, whysz);
-		if ((end = strchr(s, ',')) != NULL)
-			*end = '\0';
-		if (alias_target(a, str_trim(s), why, whysz) == -1)
-			return -1;
-		if (end == NULL)
-			return 0;
-		s = end + 1;
-	}
-}
-
-struct alias_line {
-	struct alias	 a;
-	unsigned	 lineno;
-};
-
-/* alias_line_cmp - by local part, then by line */
-static int
-alias_line_cmp(const void *x, const void *y)
-{
-	const struct alias_line	*a = x, *b = y;
-	int			 r;
-
-	if ((r = strcmp(a->a.local, b->a.local)) != 0)
-		return r;
-	return a->lineno < b->lineno ? -1 : a->lineno > b->lineno;
-}
-
-/* conf_parse_aliases - parse an aliases file; d's aliases replaced on success */
-int
-conf_parse_aliases(struct domain *d, const char *text, size_t len,
-    const char *fname, struct err *e)
-{
-	struct lines		*l;
-	struct alias_line	*v = NULL;
-	struct alias		*out;
-	char			 why[200], *s, *colon, *local;
-	size_t			 n = 0, i;
-	enum lines_result	 r;
-	int			 rc = -1;
-
-	l = xmalloc(sizeof(*l));
-	lines_init(l, text, len, fname);
-	while ((r = lines_next(l, &s, e)) == LINES_LINE) {
-		if (*s == '\0')
-			continue;
-		if ((colon = strchr(s, ':')) == NULL) {
-			err_set(e, false, 0, "%s:%u: missing \":\" in \"%.64s\"",
-			    fname, l->lineno, s);
-			goto out;
-		}
-		*colon = '\0';
-		local = str_trim(s);
-		if (strcmp(local, "*") != 0 && !local_valid(local, true)) {
-			err_set(e, false, 0, "%s:%u: bad local part \"%.64s\"",
-			    fname, l->lineno, local);
-			goto out;
-		}
-		v = xreallocarray(v, n + 1, sizeof(*v));
-		memset(&v[n], 0, sizeof(v[n]));
-		v[n].lineno = l->lineno;
-		v[n].a.local = xstrdup(local);
-		addr_lower(v[n].a.local);
-		n++;
-		if (alias_targets(&v[n - 1].a, colon + 1, why,
-		    sizeof(why)) == -1) {
-			err_set(e, false, 0, "%s:%u: %s", fname, l->lineno, why);
-			goto out;
-		}
-	}
-	if (r == LINES_ERROR)
-		goto out;
-	if (n > 0)
-		qsort(v, n, sizeof(*v), alias_line_cmp);
-	for (i = 1; i < n; i++)
-		if (strcmp(v[i - 1].a.local, v[i].a.local) == 0) {
-			err_set(e, false, 0, "%s:%u: duplicate alias \"%.64s\""
-			    " (first on line %u)", fname, v[i].lineno,
-			    v[i].a.local, v[i - 1].lineno);
-			goto out;
-		}
-	for (i = 0; i < d->naliases; i++)
-		alias_free(&d->aliases[i]);
-	free(d->aliases);
-	out = n > 0 ? xcalloc(n, sizeof(*out)) : NULL;
-	d->catchall = false;
-	for (i = 0; i < n; i++) {
-		out[i] = v[i].a;
-		if (strcmp(out[i].local, "*") == 0)
-			d->catchall = true;
-	}
-	d->aliases = out;
-	d->naliases = n;
-	n = 0;
-	rc = 0;
-out:
-	for (i = 0; i < n; i++)
-		alias_free(&v[i].a);
-	free(v);
-	free(l);
-	return rc;
-}
-
-/* read_file_at - read a whole regular file; missing_ok: ENOENT is empty */
-static int
-read_file_at(int dfd, const char *name, const char *shown, bool missing_ok,
-    char **text, size_t *len, struct err *e)
-{
-	struct stat	 st;
-	char		*p = NULL, extra;
-	size_t		 n = 0;
-	ssize_t		 r;
-	int		 fd, rc = -1;
-
-	*text = NULL;
-	*len = 0;
-	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		if (errno == ENOENT && missing_ok)
-			return 0;
-		return err_set(e, errno != ENOENT, errno, "%s: %s", shown,
-		    strerror(errno));
-	}
-	if (fstat(fd, &st) == -1) {
-		err_set(e, true, errno, "%s: %s", shown, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err_set(e, false, 0, "%s: not a regular file", shown);
-		goto out;
-	}
-	if (st.st_size > CONF_FILE_MAX) {
-		err_set(e, false, 0, "%s: larger than %d bytes", shown,
-		    CONF_FILE_MAX);
-		goto out;
-	}
-	/* one allocation, never grown: no stale copy of a hash is left */
-	p = xmalloc((size_t)st.st_size + 1);
-	while (n < (size_t)st.st_size) {
-		if ((r = read(fd, p + n, (size_t)st.st_size - n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			err_set(e, true, errno, "%s: %s", shown,
-			    strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n == (size_t)st.st_size && read(fd, &extra, 1) > 0) {
-		err_set(e, true, 0, "%s: changed while being read", shown);
-		goto out;
-	}
-	p[n] = '\0';
-	*text = p;
-	*len = n;
-	p = NULL;
-	rc = 0;
-out:
-	if (p != NULL) {
-		explicit_bzero(p, (size_t)st.st_size);
-		free(p);
-	}
-	(void)close(fd);
-	return rc;
-}
-
-/* strp_cmp - qsort order of a char * array */
-static int
-strp_cmp(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-/* strp_casecmp - bsearch: a key string against a char * element */
-static int
-strp_casecmp(const void *key, const void *elt)
-{
-	return strcasecmp(key, *(char *const *)elt);
-}
-
-/*
- * parse_users - the names of a users file ("name hash" lines).  Only the
- * first field is looked at; the caller wipes the text afterwards.
- */
-static int
-parse_users(struct domain *d, const char *text, size_t len,
-    const char *fname, struct err *e)
-{
-	struct lines		*l;
-	char			**v = NULL, *s;
-	size_t			 n = 0, i;
-	enum lines_result	 r;
-	int			 rc = -1;
-
-	l = xmalloc(sizeof(*l));
-	lines_init(l, text, len, fname);
-	while ((r = lines_next(l, &s, e)) == LINES_LINE) {
-		if (*s == '\0')
-			continue;
-		s[strcspn(s, " \t")] = '\0';
-		if (!local_valid(s, false)) {
-			err_set(e, false, 0, "%s:%u: bad user name \"%.64s\"",
-			    fname, l->lineno, s);
-			goto out;
-		}
-		v = xreallocarray(v, n + 1, sizeof(*v));
-		v[n] = xstrdup(s);
-		addr_lower(v[n++]);
-	}
-	if (r == LINES_ERROR)
-		goto out;
-	if (n > 0)
-		qsort(v, n, sizeof(*v), strp_cmp);
-	for (i = 1; i < n; i++)
-		if (strcmp(v[i - 1], v[i]) == 0) {
-			err_set(e, false, 0, "%s: duplicate user \"%.64s\"",
-			    fname, v[i]);
-			goto out;
-		}
-	d->users = v;
-	d->nusers = n;
-	v = NULL;
-	n = 0;
-	rc = 0;
-out:
-	explicit_bzero(l, sizeof(*l));
-	free(l);
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-	return rc;
-}
-
-/* domain_load - one folder of domains/: its users' names and its aliases */
-static int
-domain_load(struct domain *d, int parent, const char *name, struct err *e)
-{
-	char	 path[NAME_MAX + 32], *text = NULL;
-	size_t	 len;
-	int	 dfd, rc = -1;
-
-	memset(d, 0, sizeof(*d));
-	if (!addr_domain_valid(name, strlen(name), false) ||
-	    str_copy(d->name, name, sizeof(d->name)) == -1)
-		return err_set(e, false, 0, "domains/%s: folder name is not a"
-		    " domain", name);
-	addr_lower(d->name);
-	if ((dfd = openat(parent, name, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
-		return err_set(e, true, errno, "domains/%s: %s", name,
-		    strerror(errno));
-	(void)snprintf(path, sizeof(path), "domains/%s/users", name);
-	if (read_file_at(dfd, "users", path, true, &text, &len, e) == -1)
-		goto out;
-	if (text != NULL) {
-		rc = parse_users(d, text, len, path, e);
-		explicit_bzero(text, len);
-		free(text);
-		text = NULL;
-		if (rc == -1)
-			goto out;
-		rc = -1;
-	}
-	(void)snprintf(path, sizeof(path), "domains/%s/aliases", name);
-	if (read_file_at(dfd, "aliases", path, true, &text, &len, e) == -1)
-		goto out;
-	if (text != NULL && conf_parse_aliases(d, text, len, path, e) == -1)
-		goto out;
-	rc = 0;
-out:
-	free(text);
-	if (rc == -1)
-		domain_free(d);
-	(void)close(dfd);
-	return rc;
-}
-
-/* domain_cmp - qsort order of the domain table */
-static int
-domain_cmp(const void *x, const void *y)
-{
-	const struct domain	*a = x, *b = y;
-
-	return strcmp(a->name, b->name);
-}
-
-/* domain_casecmp - bsearch: a name against a domain entry */
-static int
-domain_casecmp(const void *key, const void *elt)
-{
-	const struct domain	*d = elt;
-
-	return strcasecmp(key, d->name);
-}
-
-/* load_domains - every folder of DIR/domains/ (none is fine) */
-static int
-load_domains(struct conf *t, int cfd, struct err *e)
-{
-	struct domain	*v = NULL;
-	struct dirent	*de;
-	struct stat	 st;
-	DIR		*dp = NULL;
-	size_t		 n = 0, i;
-	int		 dfd, rc = -1;
-
-	if ((dfd = openat(cfd, "domains", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		return err_set(e, true, errno, "domains: %s",
-		    strerror(errno));
-	}
-	if ((dp = fdopendir(dfd)) == NULL) {
-		err_set(e, true, errno, "domains: %s", strerror(errno));
-		(void)close(dfd);
-		goto out;
-	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(dp)) == NULL)
-			break;
-		if (de->d_name[0] == '.')
-			continue;
-		if (fstatat(dirfd(dp), de->d_name, &st, 0) == -1) {
-			err_set(e, true, errno, "domains/%s: %s", de->d_name,
-			    strerror(errno));
-			goto out;
-		}
-		if (!S_ISDIR(st.st_mode))
-			continue;
-		v = xreallocarray(v, n + 1, sizeof(*v));
-		if (domain_load(&v[n], dirfd(dp), de->d_name, e) == -1)
-			goto out;
-		n++;
-	}
-	if (errno != 0) {
-		err_set(e, true, errno, "domains: %s", strerror(errno));
-		goto out;
-	}
-	if (n > 0)
-		qsort(v, n, sizeof(*v), domain_cmp);
-	for (i = 1; i < n; i++)
-		if (strcmp(v[i - 1].name, v[i].name) == 0) {
-			err_set(e, false, 0, "domains/%s: there twice (folder"
-			    " names differ only in case)", v[i].name);
-			goto out;
-		}
-	t->domains = v;
-	t->ndomains = n;
-	v = NULL;
-	n = 0;
-	rc = 0;
-out:
-	for (i = 0; i < n; i++)
-		domain_free(&v[i]);
-	free(v);
-	if (dp != NULL)
-		(void)closedir(dp);
 	return rc;
 }
 
@@ -1204,7 +661,7 @@ conf_load(struct conf *c, const char *dir, struct err *e)
 		err_set(e, false, errno, "%s: %s", t->dir, strerror(errno));
 		goto out;
 	}
-	if (read_file_at(cfd, "postern.conf", "postern.conf", false, &text,
+	if (conf_read_file_at(cfd, "postern.conf", "postern.conf", false, &text,
 	    &len, e) == -1) {
 		if (e != NULL && e->code == ENOENT)
 			err_set(e, false, ENOENT, "%s/postern.conf: missing"
@@ -1219,7 +676,7 @@ conf_load(struct conf *c, const char *dir, struct err *e)
 		    " config directory %s", t->data_dir, t->dir);
 		goto out;
 	}
-	if (load_domains(t, cfd, e) == -1)
+	if (conf_domain_load_table(t, cfd, e) == -1)
 		goto out;
 	*c = *t;
 	rc = 0;
@@ -1235,58 +692,7 @@ out:
 void
 conf_free(struct conf *c)
 {
-	size_t	i;
-
 	if (c == NULL)
 		return;
-	for (i = 0; i < c->ndomains; i++)
-		domain_free(&c->domains[i]);
-	free(c->domains);
-	c->domains = NULL;
-	c->ndomains = 0;
-}
-
-/* conf_domain - the local domain named (case-insensitive), or NULL */
-const struct domain *
-conf_domain(const struct conf *c, const char *name)
-{
-	if (c->ndomains == 0)
-		return NULL;
-	return bsearch(name, c->domains, c->ndomains, sizeof(*c->domains),
-	    domain_casecmp);
-}
-
-/* domain_has_user - is local (case-insensitive) a user of d? */
-bool
-domain_has_user(const struct domain *d, const char *local)
-{
-	return d->nusers > 0 && bsearch(local, d->users, d->nusers,
-	    sizeof(*d->users), strp_casecmp) != NULL;
-}
-
-/* alias_casecmp - bsearch: a local part against an alias entry */
-static int
-alias_casecmp(const void *key, const void *elt)
-{
-	const struct alias	*a = elt;
-
-	return strcasecmp(key, a->local);
-}
-
-/* domain_alias - the alias entry for local (exact, not catch-all), or NULL */
-const struct alias *
-domain_alias(const struct domain *d, const char *local)
-{
-	if (d->naliases == 0 || strcmp(local, "*") == 0)
-		return NULL;
-	return bsearch(local, d->aliases, d->naliases, sizeof(*d->aliases),
-	    alias_casecmp);
-}
-
-/* domain_accepts - does d take mail for local: user, alias or catch-all? */
-bool
-domain_accepts(const struct domain *d, const char *local)
-{
-	return domain_has_user(d, local) || domain_alias(d, local) != NULL ||
-	    d->catchall;
+	conf_domain_free_table(c);
 }
