@@ -28,10 +28,16 @@ log_init(const char *procname, bool use_syslog, bool debug)
 		openlog("postern", LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+/* log_procname - name a child's lines; reconnect syslog, whose socket
+ * the child closed with the rest of the parent's descriptors */
 void
 log_procname(const char *procname)
 {
 	log_name = procname;
+	if (log_syslog) {
+		closelog();
+		openlog("postern", LOG_PID | LOG_NDELAY, LOG_MAIL);
+	}
 }
 
 static void

@@ -117,6 +117,8 @@ smtp_session_resume(struct smtp_session *s, enum smtp_mode mode)
 {
 	s->mode = mode;
 	io_pause(s->io, false);
+	/* the idle clock restarts when the client's turn comes again */
+	io_set_timeout(s->io, s->w->conf->idle_timeout);
 }
 
 static void
