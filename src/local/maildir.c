@@ -7,7 +7,8 @@
  * file in MAILDIR/tmp (O_EXCL), fdatasyncs it, links it into MAILDIR/new
  * (never replacing a file) and fsyncs new/, so once it returns 0 the
  * message is in the mailbox for good.  Directories it creates are made
- * durable by an fsync of their parent.
+ * durable by an fsync of their parent.  maildir_begin/commit/end are the
+ * same steps split, so the queue can sync a batch of deliveries together.
  *
  * The body fd may be shared with other readers, so it is read with
  * pread() from offset 0 in MAILDIR_CHUNK pieces and its offset is never
@@ -88,12 +89,18 @@ mkdirs(const char *path, struct err *e)
 	return 0;
 }
 
-/* open_sub - make sure dfd/name is a directory and open it */
+/* open_sub - open the directory dfd/name, creating it (0700) if missing */
 static int
 open_sub(int dfd, const char *dir, const char *name, struct err *e)
 {
 	int	fd;
 
+	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW)) != -1)
+		return fd;
+	if (errno != ENOENT)
+		return err_set(e, true, errno, "open %s/%s: %s", dir, name,
+		    strerror(errno));
 	if (mkdirat(dfd, name, 0700) == 0)
 		(void)fsync(dfd);
 	else if (errno != EEXIST)
@@ -190,14 +197,132 @@ copy_body(int fd, int body_fd, const char *prefix, struct err *e)
 		}
 		off += n;
 	}
-	if (fdatasync(fd) == -1) {
-		err_set(e, true, errno, "fdatasync: %s", strerror(errno));
-		goto out;
-	}
 	rc = 0;
 out:
 	free(chunk);
 	return rc;
+}
+
+/* maildir_open - the Maildir's tmp/ and new/ (all three made if missing) */
+static int
+maildir_open(const char *maildir, struct maildir_tx *tx, struct err *e)
+{
+	int	mdfd, curfd, rc = -1;
+
+	if ((mdfd = open(maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 &&
+	    errno == ENOENT) {
+		if (mkdirs(maildir, e) == -1)
+			return -1;
+		mdfd = open(maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (mdfd == -1)
+		return err_set(e, true, errno, "open %s: %s", maildir,
+		    strerror(errno));
+	if ((tx->tmp_dfd = open_sub(mdfd, maildir, "tmp", e)) == -1 ||
+	    (tx->new_dfd = open_sub(mdfd, maildir, "new", e)) == -1 ||
+	    (curfd = open_sub(mdfd, maildir, "cur", e)) == -1)
+		goto out;
+	close(curfd);
+	rc = 0;
+out:
+	close(mdfd);
+	return rc;
+}
+
+/*
+ * maildir_begin - create a uniquely named file in maildir/tmp, write the
+ * prefix and the body into it and start its writeback
+ */
+int
+maildir_begin(const char *maildir, int body_fd, const char *prefix,
+    struct maildir_tx *tx, struct err *e)
+{
+	char	host[512];
+	int	tries;
+
+	memset(tx, 0, sizeof(*tx));
+	tx->dir = maildir;
+	tx->tmp_dfd = tx->new_dfd = tx->fd = -1;
+	if (maildir_open(maildir, tx, e) == -1)
+		goto fail;
+	host_part(host, sizeof(host));
+	for (tries = 0; tries < MAILDIR_TRIES; tries++) {
+		make_name(tx->name, sizeof(tx->name), host);
+		tx->fd = openat(tx->tmp_dfd, tx->name, O_WRONLY | O_CREAT |
+		    O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (tx->fd != -1 || errno != EEXIST)
+			break;
+	}
+	if (tx->fd == -1) {
+		err_set(e, true, errno, "create %s/tmp/%s: %s", maildir,
+		    tx->name, strerror(errno));
+		goto fail;
+	}
+	tx->in_tmp = true;
+	if (copy_body(tx->fd, body_fd, prefix, e) == -1)
+		goto fail;
+	(void)sync_file_range(tx->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	return 0;
+fail:
+	maildir_end(tx);
+	return -1;
+}
+
+/*
+ * maildir_commit - after the caller's fdatasync of tx->fd: link the file
+ * into new/ (never replacing one) and remove it from tmp/
+ */
+int
+maildir_commit(struct maildir_tx *tx, struct err *e)
+{
+	int	rc;
+
+	rc = close(tx->fd);
+	tx->fd = -1;
+	if (rc == -1)
+		return err_set(e, true, errno, "close: %s", strerror(errno));
+	if (linkat(tx->tmp_dfd, tx->name, tx->new_dfd, tx->name, 0) == 0) {
+		(void)unlinkat(tx->tmp_dfd, tx->name, 0);
+		tx->in_tmp = false;
+		tx->in_new = true;
+		return 0;
+	}
+	if (errno != EPERM && errno != EOPNOTSUPP)
+		return err_set(e, true, errno, "link into %s/new: %s",
+		    tx->dir, strerror(errno));
+	/* a filesystem without hard links */
+	if (renameat2(tx->tmp_dfd, tx->name, tx->new_dfd, tx->name,
+	    RENAME_NOREPLACE) == -1)
+		return err_set(e, true, errno, "rename into %s/new: %s",
+		    tx->dir, strerror(errno));
+	tx->in_tmp = false;
+	tx->in_new = true;
+	return 0;
+}
+
+/* maildir_revoke - take a committed file out of new/ again */
+void
+maildir_revoke(struct maildir_tx *tx)
+{
+	if (tx->in_new && tx->new_dfd != -1)
+		(void)unlinkat(tx->new_dfd, tx->name, 0);
+	tx->in_new = false;
+}
+
+/* maildir_end - close everything; a file still in tmp/ is removed */
+void
+maildir_end(struct maildir_tx *tx)
+{
+	if (tx->fd != -1)
+		close(tx->fd);
+	if (tx->in_tmp && tx->tmp_dfd != -1)
+		(void)unlinkat(tx->tmp_dfd, tx->name, 0);
+	if (tx->tmp_dfd != -1)
+		close(tx->tmp_dfd);
+	if (tx->new_dfd != -1)
+		close(tx->new_dfd);
+	tx->fd = tx->tmp_dfd = tx->new_dfd = -1;
+	tx->in_tmp = false;
 }
 
 /*
@@ -208,82 +333,27 @@ int
 maildir_deliver(const char *maildir, int body_fd, const char *prefix,
     struct err *e)
 {
-	char	host[512], name[1024];
-	int	mdfd = -1, tmpfd = -1, newfd = -1, curfd = -1, fd = -1;
-	int	tries, rc = -1;
-	bool	created = false, renamed = false;
+	struct maildir_tx	tx;
+	int			rc = -1;
 
-	if (mkdirs(maildir, e) == -1)
+	if (maildir_begin(maildir, body_fd, prefix, &tx, e) == -1)
 		return -1;
-	if ((mdfd = open(maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		err_set(e, true, errno, "open %s: %s", maildir,
-		    strerror(errno));
+	if (fdatasync(tx.fd) == -1) {
+		err_set(e, true, errno, "fdatasync %s/tmp/%s: %s", maildir,
+		    tx.name, strerror(errno));
 		goto out;
 	}
-	if ((tmpfd = open_sub(mdfd, maildir, "tmp", e)) == -1 ||
-	    (newfd = open_sub(mdfd, maildir, "new", e)) == -1 ||
-	    (curfd = open_sub(mdfd, maildir, "cur", e)) == -1)
+	if (maildir_commit(&tx, e) == -1)
 		goto out;
-	name[0] = '\0';
-	host_part(host, sizeof(host));
-	for (tries = 0; tries < MAILDIR_TRIES; tries++) {
-		make_name(name, sizeof(name), host);
-		fd = openat(tmpfd, name, O_WRONLY | O_CREAT | O_EXCL |
-		    O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd != -1 || errno != EEXIST)
-			break;
-	}
-	if (fd == -1) {
-		err_set(e, true, errno, "create %s/tmp/%s: %s", maildir, name,
-		    strerror(errno));
-		goto out;
-	}
-	created = true;
-	if (copy_body(fd, body_fd, prefix, e) == -1)
-		goto out;
-	if (close(fd) == -1) {
-		fd = -1;
-		err_set(e, true, errno, "close: %s", strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	/* link, not rename: an existing file in new/ is never replaced */
-	if (linkat(tmpfd, name, newfd, name, 0) == -1) {
-		if (errno != EPERM && errno != EOPNOTSUPP) {
-			err_set(e, true, errno, "link into %s/new: %s",
-			    maildir, strerror(errno));
-			goto out;
-		}
-		/* a filesystem without hard links */
-		if (renameat2(tmpfd, name, newfd, name, RENAME_NOREPLACE) ==
-		    -1) {
-			err_set(e, true, errno, "rename into %s/new: %s",
-			    maildir, strerror(errno));
-			goto out;
-		}
-		renamed = true;
-	}
-	if (fsync(newfd) == -1) {
+	if (fsync(tx.new_dfd) == -1) {
 		err_set(e, true, errno, "fsync %s/new: %s", maildir,
 		    strerror(errno));
 		/* it may or may not be there after a crash: say not */
-		(void)unlinkat(newfd, name, 0);
+		maildir_revoke(&tx);
 		goto out;
 	}
 	rc = 0;
 out:
-	if (fd != -1)
-		close(fd);
-	/* tmp/ holds nothing once we are done, delivered or not */
-	if (created && !renamed)
-		(void)unlinkat(tmpfd, name, 0);
-	if (curfd != -1)
-		close(curfd);
-	if (newfd != -1)
-		close(newfd);
-	if (tmpfd != -1)
-		close(tmpfd);
-	if (mdfd != -1)
-		close(mdfd);
+	maildir_end(&tx);
 	return rc;
 }

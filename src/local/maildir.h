@@ -4,6 +4,7 @@
 #ifndef POSTERN_MAILDIR_H
 #define POSTERN_MAILDIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct err;
@@ -17,5 +18,30 @@ struct err;
  */
 int	maildir_deliver(const char *maildir, int body_fd, const char *prefix,
 	    struct err *);
+
+/*
+ * The same in steps, so a batch of deliveries shares its syncs:
+ * maildir_begin() writes the file into tmp/ and starts its writeback; the
+ * caller fdatasyncs tx.fd (any thread), then maildir_commit() links it
+ * into new/; the caller fsyncs tx.new_dfd (once per directory of the
+ * batch) and, if that fails, calls maildir_revoke(); maildir_end() always
+ * closes (and removes a file left in tmp/).  maildir_begin() cleans up by
+ * itself when it fails.
+ */
+struct maildir_tx {
+	const char	*dir;		/* the maildir given (borrowed) */
+	int		 tmp_dfd;
+	int		 new_dfd;
+	int		 fd;		/* the new file, until commit */
+	bool		 in_tmp;
+	bool		 in_new;
+	char		 name[640];
+};
+
+int	maildir_begin(const char *maildir, int body_fd, const char *prefix,
+	    struct maildir_tx *, struct err *);
+int	maildir_commit(struct maildir_tx *, struct err *);
+void	maildir_revoke(struct maildir_tx *);
+void	maildir_end(struct maildir_tx *);
 
 #endif

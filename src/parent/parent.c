@@ -285,6 +285,7 @@ start_generation(struct parent *p)
 		qs[i][1] = -1;
 		if (msg_send(p->queue_sock, &m) == -1)
 			log_warn("send worker channel to queue");
+		msg_free(&m);
 	}
 	for (i = 0; i < n; i++) {
 		close(as[i][0]);
@@ -346,6 +347,7 @@ parent_reload(struct parent *p)
 	msg_init(&m, M_RELOAD);
 	if (msg_send(p->queue_sock, &m) == -1)
 		log_warn("send reload to queue");
+	msg_free(&m);
 	start_generation(p);
 	retire_old(p);
 	return;

@@ -3,16 +3,19 @@
  * schedule (queue_work.h; the process itself is queue.c).
  *
  *   commit thread    takes every commit gathered while it was busy (the
- *                    batch never waits on a timer), fdatasyncs each
- *                    message's files, publishes each, then fsyncs the
- *                    spool directories ONCE for the whole batch and hands
- *                    it back to the loop, which only then answers each
- *                    smtp worker (STYLE.md pattern D).  A failure is a 451
- *                    for that message only, and leaves nothing published.
- *   delivery thread  one job at a time: a message's due local recipients
- *                    into Maildir, the results recorded in its envelope,
- *                    then env/<id> rewritten durably, or the message
- *                    removed once nothing is pending.  Separate from the
+ *                    batch never waits on a timer; at most Q_COMMIT_BATCH),
+ *                    fdatasyncs all their files concurrently (sync pool),
+ *                    publishes each, then fsyncs the spool directories
+ *                    ONCE for the whole batch and hands it back to the
+ *                    loop, which only then answers each smtp worker
+ *                    (STYLE.md pattern D).  A failure is a 451 for that
+ *                    message only, and leaves nothing published.
+ *   delivery thread  likewise in batches of jobs (a job: some due local
+ *                    recipients of one message): every Maildir file
+ *                    written, all synced together, linked, each new/
+ *                    synced once; the results recorded in the envelopes,
+ *                    which are rewritten, or removed once nothing is
+ *                    pending, with one directory sync.  Separate from the
  *                    commit thread so delivery fsyncs never delay a 250.
  *
  * A thread touches only its own items and the spool's directory fds; a
@@ -52,6 +55,11 @@
 #include "queue/spool.h"
 
 #define Q_TIMER_MAX	86400	/* seconds: longest single timer */
+/* batch sizes bound the descriptors open at once: 2 per commit, 3 per
+ * delivery target (file, tmp/, new/), 1 per job */
+#define Q_COMMIT_BATCH	128	/* messages per commit batch */
+#define Q_DELIVER_BATCH	16	/* jobs per delivery batch */
+#define Q_JOB_TARGETS	8	/* recipients per delivery job */
 
 /* one local recipient of a delivery job */
 struct dtarget {
@@ -60,6 +68,9 @@ struct dtarget {
 	char			*prefix;
 	int			 rc;
 	bool			 gave_up;	/* queue_lifetime reached */
+	bool			 begun;		/* tx holds a file */
+	bool			 synced;	/* new/ synced, or failed */
+	struct maildir_tx	 tx;
 	struct err		 err;
 };
 
@@ -97,6 +108,7 @@ worker_main(void *arg)
 	struct worker	*w = arg;
 	struct witems	 mine;
 	struct witem	*it;
+	size_t		 n;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
@@ -105,10 +117,8 @@ worker_main(void *arg)
 		if (TAILQ_EMPTY(&w->in) || (w->quit && !w->drain))
 			break;
 		TAILQ_INIT(&mine);
-		if (w->batch)
-			TAILQ_CONCAT(&mine, &w->in, entry);
-		else {
-			it = TAILQ_FIRST(&w->in);
+		for (n = 0; n < w->batch && (it = TAILQ_FIRST(&w->in)) != NULL;
+		    n++) {
 			TAILQ_REMOVE(&w->in, it, entry);
 			TAILQ_INSERT_TAIL(&mine, it, entry);
 		}
@@ -181,8 +191,8 @@ worker_wakeup(evutil_socket_t fd, short what, void *arg)
 
 /* worker_start - create the thread with every signal blocked */
 static void
-worker_start(struct queue *q, struct worker *w, const char *name, bool batch,
-    bool drain, void (*work)(struct queue *, struct witems *),
+worker_start(struct queue *q, struct worker *w, const char *name,
+    size_t batch, bool drain, void (*work)(struct queue *, struct witems *),
     void (*done)(struct queue *, struct witem *))
 {
 	sigset_t	all, old;
@@ -229,355 +239,12 @@ worker_free(struct worker *w)
 }
 
 /*
- * ---- messages in memory ----
- */
-
-/* qmsg_free - forget a message (its files are not touched) */
-static void
-qmsg_free(struct queue *q, struct qmsg *m)
-{
-	TAILQ_REMOVE(&q->msgs, m, entry);
-	if (m->timer != NULL)
-		event_free(m->timer);
-	envelope_free(&m->env);
-	free(m);
-}
-
-/* qmsg_timer - a retry is due */
-static void
-qmsg_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct qmsg	*m = arg;
-
-	(void)fd;
-	(void)what;
-	queue_work_schedule(m->q, m);
-}
-
-/* rcpt_domain - the domain of addr (after the last '@'), or NULL */
-static const char *
-rcpt_domain(const char *addr)
-{
-	const char	*at = strrchr(addr, '@');
-
-	return at != NULL && at[1] != '\0' ? at + 1 : NULL;
-}
-
-/* rcpt_is_local - is addr in a local domain (delivered to Maildir)? */
-static bool
-rcpt_is_local(const struct queue *q, const char *addr)
-{
-	const char	*d = rcpt_domain(addr);
-
-	return d != NULL && conf_domain(q->conf, d) != NULL;
-}
-
-/* path_part_ok - can s name one directory under DATA/mail safely? */
-static bool
-path_part_ok(const char *s, size_t len)
-{
-	size_t	i;
-
-	if (len == 0 || len > LIM_DOMAIN || s[0] == '.')
-		return false;
-	for (i = 0; i < len; i++)
-		if (s[i] == '/' || (unsigned char)s[i] < 0x20 ||
-		    (unsigned char)s[i] == 0x7f)
-			return false;
-	return true;
-}
-
-/* maildir_of - DATA/mail/<domain>/<local> (lower case), or NULL */
-static char *
-maildir_of(const struct queue *q, const char *addr)
-{
-	const char	*at = strrchr(addr, '@');
-	char		*p;
-
-	if (at == NULL || !path_part_ok(addr, (size_t)(at - addr)) ||
-	    !path_part_ok(at + 1, strlen(at + 1)))
-		return NULL;
-	xasprintf(&p, "%s/mail/%s/%.*s", q->conf->data_dir, at + 1,
-	    (int)(at - addr), addr);
-	addr_lower(p + strlen(q->conf->data_dir));
-	return p;
-}
-
-/* queue_work_pending - how many recipients are still pending */
-size_t
-queue_work_pending(const struct envelope *env)
-{
-	size_t	i, n = 0;
-
-	for (i = 0; i < env->nrcpts; i++)
-		if (env->rcpts[i].state == RCPT_PENDING)
-			n++;
-	return n;
-}
-
-/*
- * ---- local delivery ----
- */
-
-/* djob_free - a delivery job and its targets */
-static void
-djob_free(struct djob *j)
-{
-	size_t	i;
-
-	for (i = 0; i < j->n; i++) {
-		free(j->t[i].maildir);
-		free(j->t[i].prefix);
-	}
-	free(j->t);
-	free(j);
-}
-
-/*
- * deliver_job - delivery thread: deliver each target, record the results
- * in the envelope (the job owns the message), then persist it: rewrite
- * env/<id>, or remove the message when nothing is pending.
- */
-static void
-deliver_job(struct queue *q, struct djob *j)
-{
-	struct envelope	*env = &j->m->env;
-	struct env_rcpt	*r;
-	struct dtarget	*t;
-	struct buf	 b;
-	struct err	 e;
-	time_t		 now;
-	size_t		 i;
-	int		 fd = -1;
-
-	memset(&e, 0, sizeof(e));
-	if (j->n > 0)
-		fd = spool_open_body(&q->sp, env->id, &e);
-	for (i = 0; i < j->n; i++) {
-		t = &j->t[i];
-		if (fd == -1) {
-			t->rc = -1;
-			t->err = e;
-			t->err.temp = true;
-		} else
-			t->rc = maildir_deliver(t->maildir, fd, t->prefix,
-			    &t->err);
-	}
-	if (fd != -1)
-		close(fd);
-	now = time(NULL);
-	for (i = 0; i < j->n; i++) {
-		t = &j->t[i];
-		r = &env->rcpts[t->ri];
-		free(r->last_error);
-		r->last_error = NULL;
-		if (t->rc == 0) {
-			r->state = RCPT_DONE;
-			continue;
-		}
-		r->attempts++;
-		r->last_error = xstrdup(t->err.msg);
-		if (!t->err.temp) {
-			r->state = RCPT_FAILED;
-		} else if (sched_expired(env->created, now, j->lifetime)) {
-			r->state = RCPT_FAILED;
-			t->gave_up = true;
-		} else
-			r->next_try = sched_next_try(now, r->attempts,
-			    j->retry_min, j->retry_max);
-	}
-	if (queue_work_pending(env) == 0) {
-		j->prc = spool_remove(&q->sp, env->id, &j->perr);
-		j->removed = j->prc == 0;
-		return;
-	}
-	buf_init(&b, Q_ENV_CAP);
-	if (envelope_dump(env, &b) == -1)
-		j->prc = err_set(&j->perr, true, 0, "envelope too large");
-	else
-		j->prc = spool_update_env(&q->sp, env->id, &b, &j->perr);
-	buf_release(&b);
-}
-
-/* deliver_work - delivery thread: the jobs taken (one at a time) */
-static void
-deliver_work(struct queue *q, struct witems *items)
-{
-	struct witem	*it;
-
-	TAILQ_FOREACH(it, items, entry)
-		deliver_job(q, (struct djob *)(void *)it);
-}
-
-/* deliver_done - loop: log a job's results, give the message back */
-static void
-deliver_done(struct queue *q, struct witem *it)
-{
-	struct djob	*j = (struct djob *)(void *)it;
-	struct qmsg	*m = j->m;
-	struct env_rcpt	*r;
-	struct dtarget	*t;
-	struct timeval	 tv;
-	size_t		 i;
-
-	for (i = 0; i < j->n; i++) {
-		t = &j->t[i];
-		r = &m->env.rcpts[t->ri];
-		if (t->rc == 0)
-			log_info("msgid=%s rcpt=<%s> delivered maildir=%s",
-			    m->env.id, r->addr, t->maildir);
-		else if (r->state == RCPT_FAILED)
-			log_warnx("msgid=%s rcpt=<%s> failed: %s%s", m->env.id,
-			    r->addr, t->err.msg, t->gave_up ?
-			    " (gave up: queue_lifetime reached)" : "");
-		else
-			log_warnx("msgid=%s rcpt=<%s> deferred: %s "
-			    "(attempt %u, next in %llds)", m->env.id, r->addr,
-			    t->err.msg, r->attempts,
-			    (long long)(r->next_try - time(NULL)));
-	}
-	m->busy = false;
-	if (j->prc == -1) {
-		/* the deliveries stand; the file says less: try again */
-		log_warnx("msgid=%s cannot update the queue: %s", m->env.id,
-		    j->perr.msg);
-		m->dirty = true;
-		djob_free(j);
-		tv.tv_sec = q->conf->retry_min > 0 ? q->conf->retry_min : 60;
-		tv.tv_usec = 0;
-		evtimer_add(m->timer, &tv);
-		return;
-	}
-	m->dirty = false;
-	if (j->removed) {
-		log_info("msgid=%s done: removed from the queue", m->env.id);
-		djob_free(j);
-		qmsg_free(q, m);
-		return;
-	}
-	djob_free(j);
-	queue_work_schedule(q, m);
-}
-
-/* djob_add - a target for recipient ri of m */
-static void
-djob_add(struct djob *j, const struct qmsg *m, size_t ri, char *maildir)
-{
-	const struct env_rcpt	*r = &m->env.rcpts[ri];
-	struct dtarget		*t;
-
-	j->t = xreallocarray(j->t, j->n + 1, sizeof(*j->t));
-	t = &j->t[j->n++];
-	memset(t, 0, sizeof(*t));
-	t->ri = ri;
-	t->maildir = maildir;
-	xasprintf(&t->prefix, "Return-Path: <%s>\r\nDelivered-To: %s\r\n",
-	    m->env.from, r->addr);
-}
-
-/*
- * queue_work_schedule - start a delivery job for m's due local recipients
- * (or to persist or remove it), else arm its timer for the next retry
- */
-void
-queue_work_schedule(struct queue *q, struct qmsg *m)
-{
-	struct env_rcpt	*r;
-	struct djob	*j;
-	struct timeval	 tv;
-	time_t		 now = time(NULL), next = 0;
-	size_t		 i;
-	char		*md;
-
-	if (m->busy || q->stopping)
-		return;
-	j = xcalloc(1, sizeof(*j));
-	j->m = m;
-	j->retry_min = q->conf->retry_min;
-	j->retry_max = q->conf->retry_max;
-	j->lifetime = q->conf->queue_lifetime;
-	for (i = 0; i < m->env.nrcpts; i++) {
-		r = &m->env.rcpts[i];
-		if (r->state != RCPT_PENDING || !rcpt_is_local(q, r->addr))
-			continue;
-		if (r->next_try > now) {
-			if (next == 0 || r->next_try < next)
-				next = r->next_try;
-			continue;
-		}
-		if ((md = maildir_of(q, r->addr)) == NULL) {
-			log_warnx("msgid=%s rcpt=<%s> failed: no safe mailbox "
-			    "name", m->env.id, r->addr);
-			r->state = RCPT_FAILED;
-			free(r->last_error);
-			r->last_error = xstrdup("no safe mailbox name");
-			m->dirty = true;
-			continue;
-		}
-		djob_add(j, m, i, md);
-	}
-	if (j->n > 0 || m->dirty || queue_work_pending(&m->env) == 0) {
-		evtimer_del(m->timer);
-		m->busy = true;
-		if (worker_post(&q->dw, &j->w))
-			return;
-		m->busy = false;
-	}
-	djob_free(j);
-	if (next != 0) {
-		/* a far future (a hand-edited file) is looked at daily */
-		tv.tv_sec = next - now > Q_TIMER_MAX ? Q_TIMER_MAX :
-		    next > now ? next - now : 0;
-		tv.tv_usec = 0;
-		evtimer_add(m->timer, &tv);
-	}
-}
-
-/* queue_work_msg_new - a published message (env is taken over) */
-struct qmsg *
-queue_work_msg_new(struct queue *q, struct envelope *env)
-{
-	struct qmsg	*m = xcalloc(1, sizeof(*m));
-
-	m->q = q;
-	m->env = *env;
-	memset(env, 0, sizeof(*env));
-	if ((m->timer = evtimer_new(q->base, qmsg_timer, m)) == NULL)
-		fatalx("queue: evtimer_new");
-	TAILQ_INSERT_TAIL(&q->msgs, m, entry);
-	return m;
-}
-
-/* queue_work_log_rcpts - one line per recipient not delivered locally */
-void
-queue_work_log_rcpts(const struct queue *q, const struct qmsg *m,
-    bool fresh)
-{
-	const struct env_rcpt	*r;
-	size_t			 i;
-
-	for (i = 0; i < m->env.nrcpts; i++) {
-		r = &m->env.rcpts[i];
-		if (fresh && r->state == RCPT_FAILED && r->attempts == 0)
-			log_warnx("msgid=%s rcpt=<%s> orig=<%s> failed: %s",
-			    m->env.id, r->addr, r->orig, r->last_error != NULL ?
-			    r->last_error : "unknown error");
-		else if (r->state == RCPT_PENDING && !rcpt_is_local(q, r->addr))
-			log_info("msgid=%s rcpt=<%s> deferred: outbound "
-			    "delivery not available yet", m->env.id, r->addr);
-	}
-}
-
-/*
- * ---- commits ----
- */
-
-/*
- * ---- the sync pool: helpers of the commit thread ----
+ * ---- sync pools: helpers of the commit and delivery threads ----
  *
  * fdatasync calls issued concurrently share journal commits (ext4, xfs),
- * so the commit thread hands a batch's descriptors to SYNC_HELPERS
- * threads and syncs alongside them (measured on ext4: 200 files in 35 ms
+ * so the commit thread (and the delivery thread, with a pool of its own)
+ * hands a batch's descriptors to SYNC_HELPERS threads and syncs alongside
+ * them (measured on ext4: 200 files in 35 ms
  * one after the other, 7 ms with writeback started first and four
  * threads).  Each helper claims one descriptor at a time under the mutex.
  */
@@ -703,6 +370,474 @@ sync_stop(struct syncpool *p)
 }
 
 /*
+ * ---- messages in memory ----
+ */
+
+/* qmsg_free - forget a message (its files are not touched) */
+static void
+qmsg_free(struct queue *q, struct qmsg *m)
+{
+	TAILQ_REMOVE(&q->msgs, m, entry);
+	if (m->timer != NULL)
+		event_free(m->timer);
+	envelope_free(&m->env);
+	free(m);
+}
+
+/* qmsg_timer - a retry is due */
+static void
+qmsg_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct qmsg	*m = arg;
+
+	(void)fd;
+	(void)what;
+	queue_work_schedule(m->q, m);
+}
+
+/* rcpt_domain - the domain of addr (after the last '@'), or NULL */
+static const char *
+rcpt_domain(const char *addr)
+{
+	const char	*at = strrchr(addr, '@');
+
+	return at != NULL && at[1] != '\0' ? at + 1 : NULL;
+}
+
+/* rcpt_is_local - is addr in a local domain (delivered to Maildir)? */
+static bool
+rcpt_is_local(const struct queue *q, const char *addr)
+{
+	const char	*d = rcpt_domain(addr);
+
+	return d != NULL && conf_domain(q->conf, d) != NULL;
+}
+
+/* path_part_ok - can s name one directory under DATA/mail safely? */
+static bool
+path_part_ok(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || len > LIM_DOMAIN || s[0] == '.')
+		return false;
+	for (i = 0; i < len; i++)
+		if (s[i] == '/' || (unsigned char)s[i] < 0x20 ||
+		    (unsigned char)s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* maildir_of - DATA/mail/<domain>/<local> (lower case), or NULL */
+static char *
+maildir_of(const struct queue *q, const char *addr)
+{
+	const char	*at = strrchr(addr, '@');
+	char		*p;
+
+	if (at == NULL || !path_part_ok(addr, (size_t)(at - addr)) ||
+	    !path_part_ok(at + 1, strlen(at + 1)))
+		return NULL;
+	xasprintf(&p, "%s/mail/%s/%.*s", q->conf->data_dir, at + 1,
+	    (int)(at - addr), addr);
+	addr_lower(p + strlen(q->conf->data_dir));
+	return p;
+}
+
+/* queue_work_pending - how many recipients are still pending */
+size_t
+queue_work_pending(const struct envelope *env)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < env->nrcpts; i++)
+		if (env->rcpts[i].state == RCPT_PENDING)
+			n++;
+	return n;
+}
+
+/*
+ * ---- local delivery ----
+ */
+
+/* djob_free - a delivery job and its targets */
+static void
+djob_free(struct djob *j)
+{
+	size_t	i;
+
+	for (i = 0; i < j->n; i++) {
+		free(j->t[i].maildir);
+		free(j->t[i].prefix);
+	}
+	free(j->t);
+	free(j);
+}
+
+/* deliver_record - a job's results into its message's envelope */
+static void
+deliver_record(struct djob *j, time_t now)
+{
+	struct envelope	*env = &j->m->env;
+	struct env_rcpt	*r;
+	struct dtarget	*t;
+	size_t		 i;
+
+	for (i = 0; i < j->n; i++) {
+		t = &j->t[i];
+		r = &env->rcpts[t->ri];
+		free(r->last_error);
+		r->last_error = NULL;
+		if (t->rc == 0) {
+			r->state = RCPT_DONE;
+			continue;
+		}
+		r->attempts++;
+		r->last_error = xstrdup(t->err.msg);
+		if (!t->err.temp) {
+			r->state = RCPT_FAILED;
+		} else if (sched_expired(env->created, now, j->lifetime)) {
+			r->state = RCPT_FAILED;
+			t->gave_up = true;
+		} else
+			r->next_try = sched_next_try(now, r->attempts,
+			    j->retry_min, j->retry_max);
+	}
+}
+
+/* deliver_begin - step 1: each target's file written into its tmp/ */
+static size_t
+deliver_begin(struct queue *q, struct witems *items)
+{
+	struct witem	*it;
+	struct djob	*j;
+	struct dtarget	*t;
+	struct err	 e;
+	size_t		 i, n = 0;
+	int		 bfd;
+
+	TAILQ_FOREACH(it, items, entry) {
+		j = (struct djob *)(void *)it;
+		if (j->n == 0)
+			continue;
+		memset(&e, 0, sizeof(e));
+		bfd = spool_open_body(&q->sp, j->m->env.id, &e);
+		for (i = 0; i < j->n; i++) {
+			t = &j->t[i];
+			if (bfd == -1) {
+				t->rc = -1;
+				t->err = e;
+				t->err.temp = true;
+			} else if ((t->rc = maildir_begin(t->maildir, bfd,
+			    t->prefix, &t->tx, &t->err)) == 0) {
+				t->begun = true;
+				n++;
+			}
+		}
+		if (bfd != -1)
+			close(bfd);
+	}
+	return n;
+}
+
+/* deliver_sync - steps 2-4: files synced, linked, each new/ synced once */
+static void
+deliver_sync(struct queue *q, struct witems *items, size_t n)
+{
+	struct witem	*it, *it2;
+	struct dtarget	*t, *t2;
+	struct djob	*j, *j2;
+	int		*fds = xcalloc(n + 1, sizeof(*fds));
+	int		*errs = xcalloc(n + 1, sizeof(*errs));
+	size_t		 i, i2, k = 0;
+
+/* every target with a file begun, from item FROM on */
+#define EACH_BEGUN(IT, J, I, T, FROM)					\
+	for (IT = (FROM); IT != NULL; IT = TAILQ_NEXT(IT, entry))	\
+		for (J = (struct djob *)(void *)IT, I = 0; I < J->n; I++) \
+			if ((T = &J->t[I])->begun)
+	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items))
+		fds[k++] = t->tx.fd;
+	sync_all(q->dsync, fds, errs, n);
+	k = 0;
+	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items)) {
+		if (errs[k] != 0)
+			t->rc = err_set(&t->err, true, errs[k],
+			    "fdatasync %s: %s", t->maildir, strerror(errs[k]));
+		else
+			t->rc = maildir_commit(&t->tx, &t->err);
+		t->synced = t->rc != 0;		/* nothing more to sync */
+		k++;
+	}
+	/* one fsync per new/ directory, for every file linked into it */
+	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items)) {
+		if (t->synced)
+			continue;
+		errs[0] = fsync(t->tx.new_dfd) == -1 ? errno : 0;
+		EACH_BEGUN(it2, j2, i2, t2, it) {
+			if (t2->synced || strcmp(t2->maildir, t->maildir) != 0)
+				continue;
+			t2->synced = true;
+			if (errs[0] == 0)
+				continue;
+			/* it may or may not be there after a crash: say not */
+			maildir_revoke(&t2->tx);
+			t2->rc = err_set(&t2->err, true, errs[0],
+			    "fsync %s/new: %s", t2->maildir, strerror(errs[0]));
+		}
+	}
+#undef EACH_BEGUN
+	free(fds);
+	free(errs);
+}
+
+/* deliver_persist - steps 6-8: envelopes updated or removed, one sync */
+static void
+deliver_persist(struct queue *q, struct witems *items)
+{
+	struct witem	*it;
+	struct djob	*j;
+	struct buf	 b;
+	struct err	 e;
+	bool		 any = false;
+
+	buf_init(&b, Q_ENV_CAP);
+	TAILQ_FOREACH(it, items, entry) {
+		j = (struct djob *)(void *)it;
+		if (queue_work_pending(&j->m->env) == 0) {
+			j->prc = spool_unpublish(&q->sp, j->m->env.id,
+			    &j->perr);
+			j->removed = j->prc == 0;
+		} else {
+			buf_reset(&b);
+			if (envelope_dump(&j->m->env, &b) == -1)
+				j->prc = err_set(&j->perr, true, 0,
+				    "envelope too large");
+			else
+				j->prc = spool_stage_update(&q->sp,
+				    j->m->env.id, &b, &j->perr);
+		}
+		any = any || j->prc == 0;
+	}
+	buf_release(&b);
+	if (any && spool_sync_dirs(&q->sp, &e) == -1) {
+		/* not known to be durable: the loop tries again later */
+		TAILQ_FOREACH(it, items, entry) {
+			j = (struct djob *)(void *)it;
+			if (j->prc == 0) {
+				j->prc = -1;
+				j->perr = e;
+				j->removed = false;
+			}
+		}
+	}
+	TAILQ_FOREACH(it, items, entry) {
+		j = (struct djob *)(void *)it;
+		if (j->removed)
+			spool_drop_body(&q->sp, j->m->env.id);
+	}
+}
+
+/*
+ * deliver_work - delivery thread: a batch of jobs (each owns its message
+ * until it is handed back).  Every file is written, then all are synced
+ * together, linked into new/, and each new/ directory synced once; the
+ * results go into the envelopes, which are rewritten or removed with one
+ * directory sync for the batch.
+ */
+static void
+deliver_work(struct queue *q, struct witems *items)
+{
+	struct witem	*it;
+	struct djob	*j;
+	size_t		 n, i, njobs = 0;
+	time_t		 now;
+	struct timespec	 t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((n = deliver_begin(q, items)) > 0)
+		deliver_sync(q, items, n);
+	now = time(NULL);
+	TAILQ_FOREACH(it, items, entry) {
+		j = (struct djob *)(void *)it;
+		for (i = 0; i < j->n; i++)
+			if (j->t[i].begun)
+				maildir_end(&j->t[i].tx);
+		deliver_record(j, now);
+		njobs++;
+	}
+	deliver_persist(q, items);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_debug("delivery batch: %zu messages, %zu files in %.2f ms", njobs,
+	    n, (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+}
+
+/* deliver_done - loop: log a job's results, give the message back */
+static void
+deliver_done(struct queue *q, struct witem *it)
+{
+	struct djob	*j = (struct djob *)(void *)it;
+	struct qmsg	*m = j->m;
+	struct env_rcpt	*r;
+	struct dtarget	*t;
+	struct timeval	 tv;
+	size_t		 i;
+
+	for (i = 0; i < j->n; i++) {
+		t = &j->t[i];
+		r = &m->env.rcpts[t->ri];
+		if (t->rc == 0)
+			log_info("msgid=%s rcpt=<%s> delivered maildir=%s",
+			    m->env.id, r->addr, t->maildir);
+		else if (r->state == RCPT_FAILED)
+			log_warnx("msgid=%s rcpt=<%s> failed: %s%s", m->env.id,
+			    r->addr, t->err.msg, t->gave_up ?
+			    " (gave up: queue_lifetime reached)" : "");
+		else
+			log_warnx("msgid=%s rcpt=<%s> deferred: %s "
+			    "(attempt %u, next in %llds)", m->env.id, r->addr,
+			    t->err.msg, r->attempts,
+			    (long long)(r->next_try - time(NULL)));
+	}
+	m->busy = false;
+	if (j->prc == -1) {
+		/* the deliveries stand; the file says less: try again */
+		log_warnx("msgid=%s cannot update the queue: %s", m->env.id,
+		    j->perr.msg);
+		m->dirty = true;
+		djob_free(j);
+		tv.tv_sec = q->conf->retry_min > 0 ? q->conf->retry_min : 60;
+		tv.tv_usec = 0;
+		evtimer_add(m->timer, &tv);
+		return;
+	}
+	m->dirty = false;
+	if (j->removed) {
+		log_info("msgid=%s done: removed from the queue", m->env.id);
+		djob_free(j);
+		qmsg_free(q, m);
+		return;
+	}
+	djob_free(j);
+	queue_work_schedule(q, m);
+}
+
+/* djob_add - a target for recipient ri of m */
+static void
+djob_add(struct djob *j, const struct qmsg *m, size_t ri, char *maildir)
+{
+	const struct env_rcpt	*r = &m->env.rcpts[ri];
+	struct dtarget		*t;
+
+	j->t = xreallocarray(j->t, j->n + 1, sizeof(*j->t));
+	t = &j->t[j->n++];
+	memset(t, 0, sizeof(*t));
+	t->ri = ri;
+	t->maildir = maildir;
+	xasprintf(&t->prefix, "Return-Path: <%s>\r\nDelivered-To: %s\r\n",
+	    m->env.from, r->addr);
+}
+
+/*
+ * queue_work_schedule - start a delivery job for m's due local recipients
+ * (or to persist or remove it), else arm its timer for the next retry
+ */
+void
+queue_work_schedule(struct queue *q, struct qmsg *m)
+{
+	struct env_rcpt	*r;
+	struct djob	*j;
+	struct timeval	 tv;
+	time_t		 now = time(NULL), next = 0;
+	size_t		 i;
+	char		*md;
+
+	if (m->busy || q->stopping)
+		return;
+	j = xcalloc(1, sizeof(*j));
+	j->m = m;
+	j->retry_min = q->conf->retry_min;
+	j->retry_max = q->conf->retry_max;
+	j->lifetime = q->conf->queue_lifetime;
+	/* at most Q_JOB_TARGETS a job: the rest goes in the next one */
+	for (i = 0; i < m->env.nrcpts && j->n < Q_JOB_TARGETS; i++) {
+		r = &m->env.rcpts[i];
+		if (r->state != RCPT_PENDING || !rcpt_is_local(q, r->addr))
+			continue;
+		if (r->next_try > now) {
+			if (next == 0 || r->next_try < next)
+				next = r->next_try;
+			continue;
+		}
+		if ((md = maildir_of(q, r->addr)) == NULL) {
+			log_warnx("msgid=%s rcpt=<%s> failed: no safe mailbox "
+			    "name", m->env.id, r->addr);
+			r->state = RCPT_FAILED;
+			free(r->last_error);
+			r->last_error = xstrdup("no safe mailbox name");
+			m->dirty = true;
+			continue;
+		}
+		djob_add(j, m, i, md);
+	}
+	if (j->n > 0 || m->dirty || queue_work_pending(&m->env) == 0) {
+		evtimer_del(m->timer);
+		m->busy = true;
+		if (worker_post(&q->dw, &j->w))
+			return;
+		m->busy = false;
+	}
+	djob_free(j);
+	if (next != 0) {
+		/* a far future (a hand-edited file) is looked at daily */
+		tv.tv_sec = next - now > Q_TIMER_MAX ? Q_TIMER_MAX :
+		    next > now ? next - now : 0;
+		tv.tv_usec = 0;
+		evtimer_add(m->timer, &tv);
+	}
+}
+
+/* queue_work_msg_new - a published message (env is taken over) */
+struct qmsg *
+queue_work_msg_new(struct queue *q, struct envelope *env)
+{
+	struct qmsg	*m = xcalloc(1, sizeof(*m));
+
+	m->q = q;
+	m->env = *env;
+	memset(env, 0, sizeof(*env));
+	if ((m->timer = evtimer_new(q->base, qmsg_timer, m)) == NULL)
+		fatalx("queue: evtimer_new");
+	TAILQ_INSERT_TAIL(&q->msgs, m, entry);
+	return m;
+}
+
+/* queue_work_log_rcpts - one line per recipient not delivered locally */
+void
+queue_work_log_rcpts(const struct queue *q, const struct qmsg *m,
+    bool fresh)
+{
+	const struct env_rcpt	*r;
+	size_t			 i;
+
+	for (i = 0; i < m->env.nrcpts; i++) {
+		r = &m->env.rcpts[i];
+		if (fresh && r->state == RCPT_FAILED && r->attempts == 0)
+			log_warnx("msgid=%s rcpt=<%s> orig=<%s> failed: %s",
+			    m->env.id, r->addr, r->orig, r->last_error != NULL ?
+			    r->last_error : "unknown error");
+		else if (r->state == RCPT_PENDING && !rcpt_is_local(q, r->addr))
+			log_info("msgid=%s rcpt=<%s> deferred: outbound "
+			    "delivery not available yet", m->env.id, r->addr);
+	}
+}
+
+/*
+ * ---- commits ----
+ */
+
+/*
  * commit_work - commit thread: one batch.  Every message's two files have
  * their writeback started, then all are fdatasynced concurrently, then
  * each message is published, then ONE directory sync covers them all.
@@ -791,11 +926,12 @@ queue_work_start(struct queue *q,
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	q->sync = sync_start();
+	q->dsync = sync_start();
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	worker_start(q, &q->cw, "commit", true, true, commit_work,
+	worker_start(q, &q->cw, "commit", Q_COMMIT_BATCH, true, commit_work,
 	    commit_done);
-	worker_start(q, &q->dw, "delivery", false, false, deliver_work,
-	    deliver_done);
+	worker_start(q, &q->dw, "delivery", Q_DELIVER_BATCH, false,
+	    deliver_work, deliver_done);
 }
 
 /* queue_work_stop - let both threads end */
@@ -830,5 +966,6 @@ queue_work_free(struct queue *q)
 	worker_free(&q->cw);
 	worker_free(&q->dw);
 	sync_stop(q->sync);
-	q->sync = NULL;
+	sync_stop(q->dsync);
+	q->sync = q->dsync = NULL;
 }

@@ -42,7 +42,7 @@ struct worker {
 	pthread_cond_t		 cv;
 	struct witems		 in;		/* loop -> thread */
 	struct witems		 out;		/* thread -> loop */
-	bool			 batch;		/* take all of in at once */
+	size_t			 batch;		/* items taken at once */
 	bool			 drain;		/* on quit, finish in first */
 	bool			 quit;
 	bool			 exited;
@@ -85,6 +85,7 @@ struct queue {
 	struct worker		 cw;		/* commit thread */
 	struct worker		 dw;		/* delivery thread */
 	struct syncpool		*sync;		/* commit thread's helpers */
+	struct syncpool		*dsync;		/* delivery thread's helpers */
 	struct event		*sigterm;
 	bool			 stopping;
 };

@@ -5,9 +5,11 @@
  *   DATA/queue/body/<id>                 message bytes, never modified
  *   DATA/queue/env/<id>                  envelope; its presence = accepted
  *   DATA/queue/corrupt/                  envelopes that failed to parse
+ *   DATA/queue/free/                     envelope files kept for reuse
  *
  * Body first, envelope last; every publish is file fdatasync, rename,
- * directory fsync.  Recovery empties tmp/ and removes bodies without envelope.
+ * directory fsync.  Recovery empties tmp/ and removes bodies without
+ * envelope.  Every function is thread-safe (docs/QUEUE-FORMAT.md).
  */
 #ifndef POSTERN_SPOOL_H
 #define POSTERN_SPOOL_H
@@ -19,12 +21,16 @@ struct buf;
 
 #define SPOOL_ID_LEN	20	/* hex characters */
 
+struct spool_pool;
+
 struct spool {
-	int	 root_dfd;
-	int	 tmp_dfd;
-	int	 body_dfd;
-	int	 env_dfd;
-	int	 corrupt_dfd;
+	int			 root_dfd;
+	int			 tmp_dfd;
+	int			 body_dfd;
+	int			 env_dfd;
+	int			 corrupt_dfd;
+	int			 free_dfd;
+	struct spool_pool	*pool;		/* names in free/ (private) */
 };
 
 /* spool_open - create (mode 0700) and open the directories under dir */
@@ -61,6 +67,16 @@ int	spool_update_env(struct spool *, const char *id, const struct buf *,
 	    struct err *);
 /* spool_remove - remove env/<id> then body/<id>, durable */
 int	spool_remove(struct spool *, const char *id, struct err *);
+/*
+ * The same two in steps, so a batch shares one directory sync:
+ * spool_stage_update() (file synced, renamed over env/<id>) and
+ * spool_unpublish() (env/<id> unlinked) for each message, then one
+ * spool_sync_dirs(), then spool_drop_body() for each one unpublished.
+ */
+int	spool_stage_update(struct spool *, const char *id, const struct buf *,
+	    struct err *);
+int	spool_unpublish(struct spool *, const char *id, struct err *);
+void	spool_drop_body(struct spool *, const char *id);
 /* spool_discard - remove tmp/<id>.* (aborted transaction) */
 void	spool_discard(struct spool *, const char *id);
 /* spool_open_body - open body/<id> read-only */

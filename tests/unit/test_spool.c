@@ -162,7 +162,8 @@ static void
 test_open_layout(void **state)
 {
 	struct fixture	*f = *state;
-	static const char *subs[] = { "", "/tmp", "/body", "/env", "/corrupt" };
+	static const char *subs[] = { "", "/tmp", "/body", "/env", "/corrupt",
+	    "/free" };
 	char		 path[256];
 	struct stat	 st;
 	struct spool	 again;
@@ -427,6 +428,84 @@ test_quarantine(void **state)
 }
 
 static void
+test_recycle(void **state)
+{
+	struct fixture	*f = *state;
+	char		 a[SPOOL_ID_LEN + 1], b[SPOOL_ID_LEN + 1], name[256];
+	char		 c[SPOOL_ID_LEN + 1];
+	struct spool	 again;
+	struct seen	 s;
+	struct stat	 st1, st2;
+	struct buf	 buf;
+	struct err	 e;
+	size_t		 i;
+
+	/* a removed envelope's file goes to free/ ... */
+	new_message(f, a, "body a", "a long envelope text\n");
+	commit(f, a);
+	(void)snprintf(name, sizeof(name), "%s/env/%s", f->dir, a);
+	assert_int_equal(stat(name, &st1), 0);
+	assert_int_equal(spool_remove(&f->sp, a, &e), 0);
+	assert_int_equal(count(f, "free"), 1);
+	assert_int_equal(count(f, "env"), 0);
+	assert_int_equal(count(f, "body"), 0);
+	/* ... and the next envelope written is that inode, truncated */
+	new_message(f, b, "body b", "short\n");
+	assert_int_equal(count(f, "free"), 0);
+	commit(f, b);
+	(void)snprintf(name, sizeof(name), "%s/env/%s", f->dir, b);
+	assert_int_equal(stat(name, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
+	assert_int_equal(st2.st_size, 6);
+	buf_init(&buf, 1024);
+	assert_int_equal(spool_read_env(&f->sp, b, &buf, &e), 0);
+	assert_int_equal(buf_avail(&buf), 6);
+	assert_memory_equal(buf_ptr(&buf), "short\n", 6);
+	/* an update swaps in the new file and keeps the old one */
+	buf_reset(&buf);
+	assert_int_equal(buf_addstr(&buf, "updated\n"), 0);
+	assert_int_equal(spool_update_env(&f->sp, b, &buf, &e), 0);
+	assert_int_equal(count(f, "free"), 1);
+	assert_int_equal(count(f, "tmp"), 0);
+	buf_reset(&buf);
+	assert_int_equal(spool_read_env(&f->sp, b, &buf, &e), 0);
+	assert_memory_equal(buf_ptr(&buf), "updated\n", 8);
+	buf_release(&buf);
+	/* a discarded transaction's envelope is kept too */
+	new_message(f, c, "body c", "env c\n");
+	assert_int_equal(count(f, "free"), 0);
+	spool_discard(&f->sp, c);
+	assert_int_equal(count(f, "tmp"), 0);
+	assert_int_equal(count(f, "free"), 1);
+
+	/* a restart takes stock of free/: junk goes, the rest is reused */
+	put(f, "free", "junk", "x");
+	(void)snprintf(name, sizeof(name), "%s/free/edir", f->dir);
+	assert_int_equal(mkdir(name, 0700), 0);
+	for (i = 0; i < 1100; i++) {
+		(void)snprintf(name, sizeof(name), "e%04zu", i);
+		put(f, "free", name, "old");
+	}
+	spool_close(&f->sp);
+	assert_int_equal(spool_open(&again, f->dir, &e), 0);
+	f->sp = again;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(spool_recover(&f->sp, seen_cb, &s, &e), 0);
+	assert_int_equal(s.n, 1);
+	/* at most 1,024 kept; the directory "edir" is not a file to reuse */
+	assert_true(count(f, "free") <= 1025);
+	assert_false(exists(f, "free", "junk"));
+	new_message(f, c, "body", "fresh\n");
+	buf_init(&buf, 1024);
+	commit(f, c);
+	assert_int_equal(spool_read_env(&f->sp, c, &buf, &e), 0);
+	assert_int_equal(buf_avail(&buf), 6);
+	buf_release(&buf);
+	(void)snprintf(name, sizeof(name), "%s/free/edir", f->dir);
+	(void)rmdir(name);
+}
+
+static void
 test_bad_ids(void **state)
 {
 	struct fixture	*f = *state;
@@ -476,6 +555,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_recycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_ids, setup, teardown),
 	};
 
