@@ -130,12 +130,25 @@ io_shrink(struct io *io)
 		buf_release(&io->out);
 }
 
+/*
+ * io_kick_pending - plaintext left inside OpenSSL (a record larger than
+ * the room we had) makes the socket look idle: come back for it
+ */
+static void
+io_kick_pending(struct io *io)
+{
+	if (io->tls == IOT_ON && !io->paused && SSL_pending(io->ssl) > 0 &&
+	    buf_avail(&io->in) < io->in.cap)
+		event_active(io->kick, 0, 0);
+}
+
 /* io_after_cb - flush replies the callback queued, then re-arm */
 static void
 io_after_cb(struct io *io)
 {
 	if (io->dead)
 		return;
+	io_kick_pending(io);
 	if (io->tls != IOT_HANDSHAKE && buf_avail(&io->out) > 0)
 		io_flush(io);
 	else
@@ -154,10 +167,10 @@ io_handshake(struct io *io)
 		io->want_read = io->want_write = false;
 		if (io_dispatch(io, IO_TLSREADY))
 			return;
-		io_after_cb(io);
 		/* a client may have sent its first command with the Finished */
-		if (!io->dead && SSL_pending(io->ssl) > 0)
+		if (!io->dead && !io->paused && SSL_pending(io->ssl) > 0)
 			event_active(io->kick, 0, 0);
+		io_after_cb(io);	/* may free io: nothing after it */
 		return;
 	}
 	e = SSL_get_error(io->ssl, rc);
@@ -351,7 +364,7 @@ io_update(struct io *io)
 		if (io->paused && io->tls == IOT_NONE)
 			r = false;
 		r = r || io->want_read;
-		w = buf_avail(&io->out) > 0 || io->want_write;
+		w = buf_avail(&io->out) > 0 || io->want_write || io->closing;
 	}
 	if (r)
 		event_add(io->rev, NULL);
@@ -375,10 +388,11 @@ io_on_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (io->want_read && buf_avail(&io->out) > 0) {
+		/* SSL_write wanted to read; the level-triggered read event
+		 * brings us back for the input itself */
 		io->want_read = false;
 		io_flush(io);
-		if (io->dead)
-			return;
+		return;
 	}
 	io_do_read(io);
 }
@@ -425,15 +439,16 @@ io_on_kick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (io->dead || io->paused || io->tls == IOT_HANDSHAKE)
 		return;
-	if (io->tls == IOT_ON && SSL_pending(io->ssl) > 0) {
-		io_do_read(io);
+	/* first what is already buffered, then what OpenSSL holds */
+	if (buf_avail(&io->in) > 0 && io_dispatch(io, IO_DATAIN))
 		return;
-	}
-	if (buf_avail(&io->in) > 0) {
-		if (io_dispatch(io, IO_DATAIN))
-			return;
-	}
-	io_after_cb(io);
+	if (io->dead || io->paused)
+		return;
+	if (io->tls == IOT_ON && SSL_pending(io->ssl) > 0 &&
+	    buf_avail(&io->in) < io->in.cap)
+		io_do_read(io);
+	else
+		io_after_cb(io);
 }
 
 struct io *
@@ -511,8 +526,10 @@ io_write(struct io *io, const void *p, size_t n)
 		return -1;
 	if (buf_add(&io->out, p, n) == -1)
 		return -1;
-	if (io->in_cb == 0 && io->tls != IOT_HANDSHAKE)
-		io_flush(io);
+	/* never flush here: a failed write would free the io (and its
+	 * owner) under the caller's feet; the write event does it */
+	if (io->in_cb == 0)
+		io_update(io);
 	return 0;
 }
 
@@ -542,7 +559,7 @@ io_close_after_flush(struct io *io)
 {
 	io->closing = true;
 	if (io->in_cb == 0)
-		io_flush(io);
+		io_update(io);
 }
 
 int
@@ -562,15 +579,14 @@ io_start_tls(struct io *io, SSL_CTX *ctx)
 		/* the reply to STARTTLS goes out in the clear first */
 		io->tls_pending = true;
 		if (io->in_cb == 0)
-			io_flush(io);
+			io_update(io);
 		return 0;
 	}
+	/* the client speaks first in a handshake: wait for its hello */
 	io->tls = IOT_HANDSHAKE;
 	io->want_read = true;
 	io->want_write = false;
 	if (io->in_cb == 0)
-		io_handshake(io);
-	else
 		io_update(io);
 	return 0;
 }

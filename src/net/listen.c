@@ -61,21 +61,18 @@ fail:
 	return -1;
 }
 
+/* listen_reuse - index of an open old listener for kind and la, or -1 */
 static int
-listen_reuse(struct listener *old, size_t nold, enum port_kind kind,
+listen_reuse(const struct listener *old, size_t nold, enum port_kind kind,
     const struct listen_addr *la)
 {
 	size_t	i;
-	int	fd;
 
 	for (i = 0; i < nold; i++) {
 		if (old[i].fd != -1 && old[i].kind == kind &&
 		    strcmp(old[i].addr.host, la->host) == 0 &&
-		    strcmp(old[i].addr.port, la->port) == 0) {
-			fd = old[i].fd;
-			old[i].fd = -1;
-			return fd;
-		}
+		    strcmp(old[i].addr.port, la->port) == 0)
+			return (int)i;
 	}
 	return -1;
 }
@@ -87,30 +84,45 @@ listen_open_all(const struct conf *c, struct listener *old, size_t nold,
 	const struct listen_list	*lists[3] = { &c->smtp_listen,
 	    &c->submission_listen, &c->submissions_listen };
 	struct listener			*v;
+	int				*reuse;
 	size_t				 n = 0, k, i, total = 0;
-	int				 fd;
+	int				 fd = -1, idx;
 
 	for (k = 0; k < 3; k++)
 		total += lists[k]->n;
 	v = xcalloc(total ? total : 1, sizeof(*v));
+	reuse = xcalloc(total ? total : 1, sizeof(*reuse));
 	for (k = 0; k < 3; k++) {
 		for (i = 0; i < lists[k]->n; i++) {
-			fd = listen_reuse(old, nold, (enum port_kind)k,
+			idx = listen_reuse(old, nold, (enum port_kind)k,
 			    &lists[k]->addr[i]);
-			if (fd == -1 &&
-			    listen_open(&lists[k]->addr[i], &fd, e) == -1) {
-				listen_close_all(v, n);
-				return -1;
-			}
+			if (idx >= 0)
+				fd = old[idx].fd;
+			else if (listen_open(&lists[k]->addr[i], &fd, e) == -1)
+				goto fail;
+			reuse[n] = idx;
 			v[n].fd = fd;
 			v[n].kind = (enum port_kind)k;
 			v[n].addr = lists[k]->addr[i];
 			n++;
 		}
 	}
+	/* all opened: only now do the reused sockets change hands */
+	for (i = 0; i < n; i++)
+		if (reuse[i] >= 0)
+			old[reuse[i]].fd = -1;
+	free(reuse);
 	*out = v;
 	*nout = n;
 	return 0;
+fail:
+	/* close what we opened; the old listeners stay untouched */
+	for (i = 0; i < n; i++)
+		if (reuse[i] < 0)
+			close(v[i].fd);
+	free(reuse);
+	free(v);
+	return -1;
 }
 
 /* listen_close_all - close and free a listener array */

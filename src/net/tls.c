@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -68,6 +69,8 @@ tls_server_ctx_new(const char *chain, const char *key, struct err *e)
 		goto fail;
 	}
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* the DHE suites need parameters; let OpenSSL size them */
+	SSL_CTX_set_dh_auto(ctx, 1);
 	if (SSL_CTX_use_certificate_chain_file(ctx, chain) != 1) {
 		tls_ssl_err(e, "certificate", chain);
 		goto fail;
@@ -153,6 +156,10 @@ tls_store_load(const char *certdir, const char *default_name, struct err *e)
 		    certdir, de->d_name) >= sizeof(chain) ||
 		    (size_t)snprintf(key, sizeof(key), "%s/%s/privkey.pem",
 		    certdir, de->d_name) >= sizeof(key))
+			continue;
+		/* a folder without a chain is not a certificate (a README,
+		 * an ACME client's work folder): skip it */
+		if (access(chain, F_OK) == -1)
 			continue;
 		if ((ctx = tls_server_ctx_new(chain, key, e)) == NULL) {
 			closedir(d);

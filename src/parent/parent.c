@@ -260,6 +260,10 @@ start_generation(struct parent *p)
 		if ((db = auth_load(p->conf, &e)) == NULL)
 			fatalx("auth: %s", e.msg);
 		proc_drop(&p->user, NULL, "auth");
+		/* a signal to the whole group must not kill auth before the
+		 * smtp workers: it ends when its last peer closes */
+		(void)signal(SIGTERM, SIG_IGN);
+		(void)signal(SIGINT, SIG_IGN);
 		child_signals(false);
 		auth_main(db, keep, n);
 	}
@@ -375,6 +379,21 @@ restart_allowed(struct parent *p)
 	return true;
 }
 
+/* parent_stop_queue - the queue drains and exits when its channel closes */
+static void
+parent_stop_queue(struct parent *p)
+{
+	size_t	i;
+
+	if (p->queue_sock != -1) {
+		close(p->queue_sock);
+		p->queue_sock = -1;
+	}
+	for (i = 0; i < p->nkids; i++)
+		if (p->kids[i].kind == CK_QUEUE)
+			(void)kill(p->kids[i].pid, SIGTERM);
+}
+
 static void
 parent_reap(struct parent *p)
 {
@@ -420,9 +439,7 @@ parent_reap(struct parent *p)
 			for (i = 0; i < p->nkids; i++)
 				if (p->kids[i].kind == CK_SMTP)
 					return;
-			for (i = 0; i < p->nkids; i++)
-				if (p->kids[i].kind == CK_QUEUE)
-					(void)kill(p->kids[i].pid, SIGTERM);
+			parent_stop_queue(p);
 		}
 		return;
 	}
@@ -486,9 +503,7 @@ parent_signal(evutil_socket_t sig, short what, void *arg)
 				workers = true;
 			}
 		if (!workers)
-			for (i = 0; i < p->nkids; i++)
-				if (p->kids[i].kind == CK_QUEUE)
-					(void)kill(p->kids[i].pid, SIGTERM);
+			parent_stop_queue(p);
 		p->stop_timer = evtimer_new(p->base, parent_stop_timeout, p);
 		evtimer_add(p->stop_timer, &tv);
 		if (p->nkids == 0)

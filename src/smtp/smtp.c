@@ -185,9 +185,16 @@ smtp_ipc(struct chan *c, struct msg *m, void *arg)
 	struct smtp_worker	*w = arg;
 
 	if (m == NULL) {
-		/* a sibling died: nothing can be accepted safely any more */
-		log_warnx("%s channel closed, exiting",
-		    c == w->auth ? "auth" : "queue");
+		if (c == w->auth) {
+			/* AUTH answers 454 from now on; mail goes on */
+			log_warnx("auth channel closed");
+			chan_free(c);
+			w->auth = NULL;
+			smtp_login_lost(w);
+			return;
+		}
+		/* without the queue nothing can be accepted safely */
+		log_warnx("queue channel closed, exiting");
 		exit(1);
 	}
 	smtp_session_ipc(w, m);

@@ -28,6 +28,12 @@ session_auth_send(struct smtp_session *s, const char *user, const char *pass)
 	struct msg	m;
 
 	(void)snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
+	if (s->w->auth == NULL) {
+		s->auth_step = SA_NONE;
+		s->auth_user[0] = '\0';
+		smtp_reject(s, "454 4.7.0 Temporary authentication failure");
+		return;
+	}
 	msg_init(&m, M_AUTH_REQ);
 	msg_add_u64(&m, s->id);
 	msg_add_str(&m, user);
@@ -35,6 +41,7 @@ session_auth_send(struct smtp_session *s, const char *user, const char *pass)
 	msg_add_str(&m, s->addr);
 	chan_send(s->w->auth, &m);
 	s->auth_step = SA_NONE;
+	s->auth_waiting = true;
 	smtp_session_wait(s);
 }
 
@@ -93,6 +100,14 @@ smtp_login_cmd(struct smtp_session *s, const char *arg, size_t len)
 	char		 pass[SMTP_AUTH_PASS_MAX + 1];
 	struct err	 e;
 
+	if ((init == NULL || ilen == 0 ||
+	    str_eq_word(arg, mlen, "LOGIN")) &&
+	    buf_avail(io_in(s->io)) > 0) {
+		/* a 334 exchange follows: nothing may be sent before it */
+		smtp_close(s, "554 5.5.0 %s SMTP protocol synchronization "
+		    "error (input sent after AUTH)", s->w->conf->hostname);
+		return;
+	}
 	if (s->kind == PORT_SMTP) {
 		smtp_reject(s, "503 5.5.1 AUTH is offered on the submission "
 		    "ports only");
@@ -170,6 +185,8 @@ smtp_login_result(struct smtp_session *s, uint32_t result,
 	struct timeval	tv;
 	unsigned	ms = s->w->conf->auth_fail_delay_ms;
 
+	s->auth_waiting = false;
+
 	if (result == AUTH_OK) {
 		s->authenticated = true;
 		(void)snprintf(s->auth_user, sizeof(s->auth_user), "%s", canon);
@@ -197,4 +214,19 @@ smtp_login_result(struct smtp_session *s, uint32_t result,
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(s->delay, &tv);
+}
+
+/* smtp_login_lost - the auth process is gone: answer those waiting on it */
+void
+smtp_login_lost(struct smtp_worker *w)
+{
+	struct smtp_session	*s, *next;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(w->buckets) / sizeof(w->buckets[0]); i++)
+		for (s = w->buckets[i]; s != NULL; s = next) {
+			next = s->hnext;
+			if (s->auth_waiting)
+				smtp_login_result(s, AUTH_TEMPFAIL, "");
+		}
 }

@@ -8,7 +8,8 @@
  * hands it a body descriptor).  Limits: command lines LIM_CMD_LINE, AUTH
  * lines LIM_AUTH_LINE, conf's recipients, size, errors, timeouts.  Input
  * lines must end in CRLF; an over-long line gets one reply and is skipped
- * to its LF.  EHLO, HELO, DATA, AUTH followed by more pipelined input are
+ * to its LF.  EHLO, HELO, DATA (and an AUTH that awaits a 334) followed by
+ * more pipelined input are
  * a synchronization error (RFC 2920 3.1); input pipelined after STARTTLS
  * is discarded before the handshake.
  */
@@ -77,7 +78,9 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "EHLO",	ANY,			CF_NEEDARG | CF_LAST,	cmd_ehlo },
 	{ "HELO",	ANY,			CF_NEEDARG | CF_LAST,	cmd_helo },
 	{ "STARTTLS",	ANY,			CF_NOARG,		cmd_starttls },
-	{ "AUTH",	IN(SS_READY),		CF_NEEDARG | CF_LAST,	smtp_login_cmd },
+	/* AUTH with an initial response may be pipelined (RFC 4954 4);
+	 * smtp_login_cmd refuses input sent before its 334 */
+	{ "AUTH",	IN(SS_READY),		CF_NEEDARG,		smtp_login_cmd },
 	{ "MAIL",	IN(SS_READY),		CF_NEEDARG,		cmd_mail },
 	{ "RCPT",	IN(SS_MAIL) | IN(SS_RCPT), CF_NEEDARG,		cmd_rcpt },
 	{ "DATA",	IN(SS_RCPT),		CF_NOARG | CF_LAST,	cmd_data },
@@ -168,6 +171,7 @@ smtp_session_new(struct smtp_worker *w, int fd, enum port_kind kind,
 	    s->addr, listen_kind_name(kind));
 	if (kind == PORT_SUBMISSIONS) {
 		s->mode = SM_WAIT;
+		s->handshaking = true;
 		if (io_start_tls(s->io, tls_store_ctx(w->tls)) == -1) {
 			log_warnx("session=%016llx cannot start TLS", SID(s));
 			session_free(s);
@@ -289,6 +293,7 @@ session_io(struct io *io, enum io_event ev, void *arg)
 		session_input(s);
 		break;
 	case IO_TLSREADY:
+		s->handshaking = false;
 		log_info("session=%016llx tls version=%s cipher=%s sni=%s",
 		    SID(s), io_tls_version(s->io), io_tls_cipher(s->io),
 		    io_tls_sni(s->io));
@@ -303,8 +308,17 @@ session_io(struct io *io, enum io_event ev, void *arg)
 			session_drain_one(s);
 		break;
 	case IO_TIMEOUT:
-		if (s->mode == SM_WAIT)
-			break;		/* our side is slow, not the client */
+		if (s->handshaking) {
+			log_info("session=%016llx TLS handshake timeout",
+			    SID(s));
+			session_free(s);
+			break;
+		}
+		if (s->mode == SM_WAIT) {
+			/* our side is slow, not the client: wait again */
+			io_set_timeout(s->io, s->w->conf->idle_timeout);
+			break;
+		}
 		log_info("session=%016llx idle timeout", SID(s));
 		smtp_close(s, "421 4.4.2 %s Idle timeout, closing connection",
 		    s->w->conf->hostname);
@@ -495,6 +509,10 @@ cmd_starttls(struct smtp_session *s, const char *arg, size_t len)
 		smtp_reject(s, "503 5.5.1 Send EHLO first");
 		return;
 	}
+	if (s->w->tls == NULL) {
+		smtp_reject(s, "454 4.7.0 TLS not available");
+		return;
+	}
 	smtp_reply(s, "220 2.0.0 Ready to start TLS");
 	/* RFC 3207 4.2: forget everything learned before TLS */
 	session_tx_reset(s);
@@ -502,9 +520,11 @@ cmd_starttls(struct smtp_session *s, const char *arg, size_t len)
 	s->helo[0] = '\0';
 	s->esmtp = false;
 	s->mode = SM_WAIT;
+	s->handshaking = true;
 	if (io_start_tls(s->io, tls_store_ctx(s->w->tls)) == -1) {
 		log_warnx("session=%016llx cannot start TLS", SID(s));
-		smtp_close(s, "454 4.7.0 TLS not available");
+		smtp_close(s, "421 4.7.0 TLS not available, closing "
+		    "connection");
 	}
 }
 
@@ -792,7 +812,7 @@ smtp_session_ipc(struct smtp_worker *w, struct msg *m)
 		a = msg_get_str(m);
 		if (msg_end(m) == -1)
 			fatalx("bad M_AUTH_RES");
-		if (s != NULL && s->mode == SM_WAIT)
+		if (s != NULL && s->auth_waiting)
 			smtp_login_result(s, ok, a);
 		break;
 	case M_Q_OPEN_RES:

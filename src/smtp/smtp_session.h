@@ -80,6 +80,7 @@ struct smtp_session {
 	char			 helo[LIM_DOMAIN + 1];
 	bool			 esmtp;
 	bool			 skip_line;	/* discard to the next LF */
+	bool			 handshaking;	/* TLS handshake under way */
 	unsigned		 errors;
 	struct event		*timer;		/* session limit, auth delay */
 	struct event		*delay;
@@ -88,6 +89,7 @@ struct smtp_session {
 	enum smtp_auth_step	 auth_step;
 	char			 auth_user[LIM_LOCAL_PART + LIM_DOMAIN + 2];
 	bool			 authenticated;
+	bool			 auth_waiting;	/* M_AUTH_REQ sent */
 	unsigned		 auth_failures;
 	int			 auth_pending_result;
 
@@ -119,6 +121,8 @@ void	smtp_login_cmd(struct smtp_session *, const char *, size_t);
 void	smtp_login_line(struct smtp_session *, char *, size_t);
 void	smtp_login_result(struct smtp_session *, uint32_t result,
 	    const char *canon);
+/* smtp_login_lost - the auth process is gone: waiting AUTHs get 454 */
+void	smtp_login_lost(struct smtp_worker *);
 
 /* smtp_reply.c */
 void	smtp_reply(struct smtp_session *, const char *fmt, ...)
