@@ -157,6 +157,38 @@ prepare_dir(const char *path, mode_t mode, const struct proc_user *u,
 	return 0;
 }
 
+/*
+ * share_users_files - the queue re-reads the domain table on reload as
+ * the unprivileged user: each users file must be readable by its group
+ * (root:GROUP 0640, as user-add writes it).  Fix what a copy or an
+ * editor changed, and say so.
+ */
+static void
+share_users_files(struct parent *p, const struct conf *c)
+{
+	struct stat	 st;
+	char		 path[PATH_MAX];
+	size_t		 i;
+
+	if (!p->user.drop)
+		return;
+	for (i = 0; i < c->ndomains; i++) {
+		if (str_fmt(path, sizeof(path), "%s/domains/%s/users",
+		    p->confdir, c->domains[i].name) == -1 ||
+		    lstat(path, &st) == -1 || !S_ISREG(st.st_mode))
+			continue;
+		if (st.st_gid == p->user.gid && (st.st_mode & 0777) == 0640)
+			continue;
+		if (chown(path, 0, p->user.gid) == -1 ||
+		    chmod(path, 0640) == -1)
+			log_warn("%s: cannot make it readable by group %u",
+			    path, (unsigned)p->user.gid);
+		else
+			log_info("%s: now root:%u mode 0640", path,
+			    (unsigned)p->user.gid);
+	}
+}
+
 /* prepare_data_dir - the data dir, owned by the unprivileged user */
 static int
 prepare_data_dir(struct parent *p, struct err *e)
@@ -348,6 +380,7 @@ parent_reload(struct parent *p)
 	p->conf = nc;
 	tls_store_free(p->tls);
 	p->tls = nt;
+	share_users_files(p, nc);
 	msg_init(&m, M_RELOAD);
 	if (msg_send(p->queue_sock, &m) == -1)
 		log_warn("send reload to queue");
@@ -547,6 +580,7 @@ parent_main(const char *confdir, bool debug)
 		log_warnx("%s", e.msg);
 		return 1;
 	}
+	share_users_files(p, p->conf);
 	signal(SIGPIPE, SIG_IGN);
 	p->shm = smtp_shm_new();
 	if ((p->base = event_base_new()) == NULL)
