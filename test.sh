@@ -83,12 +83,14 @@ if [ "${QUICK:-0}" != 1 ]; then
 			cat build-fuzz/ninja.out | tail -20; failed=$((failed + 1)); fails+=("fuzz build")
 		else
 			for t in build-fuzz/fuzz_*; do
-				[ -x "$t" ] || continue
+				[ -f "$t" ] && [ -x "$t" ] || continue
 				name=$(basename "$t")
 				mkdir -p "build-fuzz/corpus/$name"
+				dirs="build-fuzz/corpus/$name"
+				[ -d "tests/fuzz/seeds/$name" ] && dirs="$dirs tests/fuzz/seeds/$name"
+				# shellcheck disable=SC2086
 				if "$t" -max_total_time="$secs" -rss_limit_mb=2048 \
-				    "build-fuzz/corpus/$name" tests/fuzz/seeds/"$name" \
-				    >"build-fuzz/$name.log" 2>&1; then
+				    $dirs >"build-fuzz/$name.log" 2>&1; then
 					echo "fuzz $name: ok"; passed=$((passed + 1))
 				else
 					echo "fuzz $name: FAILED"; tail -30 "build-fuzz/$name.log"

@@ -50,6 +50,12 @@ enum bare_lf_policy {
 	BARE_LF_NORMALIZE,	/* store the line with CRLF */
 };
 
+/* how the queue makes a batch durable (docs/QUEUE-FORMAT.md) */
+enum sync_method {
+	SYNC_FILESYSTEM,	/* syncfs(2) of data_dir's filesystem */
+	SYNC_FILE,		/* fdatasync each file, fsync each directory */
+};
+
 struct conf {
 	char			 dir[PATH_MAX];		/* config directory */
 	char			 hostname[LIM_DOMAIN + 1];
@@ -73,6 +79,7 @@ struct conf {
 	bool			 log_syslog;
 	bool			 tls_required_587;	/* AUTH needs TLS anyway */
 	enum bare_lf_policy	 bare_lf;
+	enum sync_method	 sync_method;
 	unsigned		 retry_min;		/* seconds, first retry */
 	unsigned		 retry_max;		/* seconds, backoff cap */
 	unsigned		 queue_lifetime;	/* seconds, give up after */

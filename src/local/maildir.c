@@ -8,7 +8,8 @@
  * (never replacing a file) and fsyncs new/, so once it returns 0 the
  * message is in the mailbox for good.  Directories it creates are made
  * durable by an fsync of their parent.  maildir_begin/commit/end are the
- * same steps split, so the queue can sync a batch of deliveries together.
+ * same steps split, so the queue can sync a batch of deliveries together
+ * (with fdatasync and fsync, or with syncfs before and after the links).
  *
  * The body fd may be shared with other readers, so it is read with
  * pread() from offset 0 in MAILDIR_CHUNK pieces and its offset is never
@@ -203,12 +204,34 @@ out:
 	return rc;
 }
 
-/* maildir_open - the Maildir's tmp/ and new/ (all three made if missing) */
+/* open_path - open the directory "maildir/name" (not a symlink), or -1 */
+static int
+open_path(const char *maildir, const char *name)
+{
+	char	path[MAILDIR_PATH];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", maildir, name) >=
+	    sizeof(path))
+		return -1;
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+/*
+ * maildir_open - the Maildir's tmp/ and new/ (all three made if missing).
+ * A Maildir whose tmp/ and new/ exist takes two opens (cur/ is the
+ * reader's business then); otherwise each part is opened, or created.
+ */
 static int
 maildir_open(const char *maildir, struct maildir_tx *tx, struct err *e)
 {
 	int	mdfd, curfd, rc = -1;
 
+	if ((tx->tmp_dfd = open_path(maildir, "tmp")) != -1) {
+		if ((tx->new_dfd = open_path(maildir, "new")) != -1)
+			return 0;
+		close(tx->tmp_dfd);
+		tx->tmp_dfd = -1;
+	}
 	if ((mdfd = open(maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 &&
 	    errno == ENOENT) {
 		if (mkdirs(maildir, e) == -1)

@@ -26,7 +26,9 @@ int	maildir_deliver(const char *maildir, int body_fd, const char *prefix,
  * into new/; the caller fsyncs tx.new_dfd (once per directory of the
  * batch) and, if that fails, calls maildir_revoke(); maildir_end() always
  * closes (and removes a file left in tmp/).  maildir_begin() cleans up by
- * itself when it fails.
+ * itself when it fails.  Instead of the fdatasync and the fsync, the
+ * caller may syncfs(2) tx.tmp_dfd's filesystem once before and once after
+ * the batch's maildir_commit() calls (sync_method filesystem).
  */
 struct maildir_tx {
 	const char	*dir;		/* the maildir given (borrowed) */

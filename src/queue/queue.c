@@ -23,7 +23,6 @@
  * Q_TXN_SLACK open messages per smtp worker.
  */
 #include <sys/queue.h>
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -165,25 +164,17 @@ commit_build(struct queue *q, const char *id, const char *from,
     const char **rcpts, size_t n, struct envelope *env, struct err *e)
 {
 	struct alias_dests	 dests;
-	struct stat		 st;
 	struct buf		 b;
 	size_t			 i;
-	int			 fd, rc = -1;
+	int			 rc = -1;
 
 	memset(env, 0, sizeof(*env));
 	memset(&dests, 0, sizeof(dests));
 	buf_init(&b, Q_ENV_CAP);
-	if ((fd = spool_open_tmp_body(&q->sp, id, O_RDONLY, e)) == -1)
+	if (spool_tmp_body_size(&q->sp, id, &env->size, e) == -1)
 		goto out;
-	if (fstat(fd, &st) == -1) {
-		err_set(e, true, errno, "fstat body: %s", strerror(errno));
-		close(fd);
-		goto out;
-	}
-	close(fd);
 	(void)str_copy(env->id, id, sizeof(env->id));
 	env->created = time(NULL);
-	env->size = (uint64_t)st.st_size;
 	env->from = xstrdup(from);
 	env->auth_user = auth[0] != '\0' ? xstrdup(auth) : NULL;
 	env->client = xstrndup(client, Q_CLIENT_MAX);
@@ -340,7 +331,7 @@ peer_open(struct peer *p, struct msg *msg)
 	struct err	 e;
 	char		 id[SPOOL_ID_LEN + 1];
 	uint64_t	 reqid = msg_get_u64(msg);
-	int		 fd, wfd;
+	int		 wfd;
 
 	if (msg_end(msg) == -1) {
 		peer_bad(p, "malformed M_Q_OPEN");
@@ -356,17 +347,9 @@ peer_open(struct peer *p, struct msg *msg)
 		open_answer(p, reqid, "", -1, "too many open messages");
 		return;
 	}
-	if (spool_new_body(&q->sp, id, &fd, &e) == -1) {
-		log_warnx("cannot open a new message: %s", e.msg);
-		open_answer(p, reqid, "", -1, "queue unavailable");
-		return;
-	}
 	/* smtp gets a write-only descriptor: it never reads the spool */
-	wfd = spool_open_tmp_body(&q->sp, id, O_WRONLY, &e);
-	close(fd);
-	if (wfd == -1) {
-		log_warnx("msgid=%s cannot reopen the body: %s", id, e.msg);
-		spool_discard(&q->sp, id);
+	if (spool_create_body(&q->sp, id, O_WRONLY, &wfd, &e) == -1) {
+		log_warnx("cannot open a new message: %s", e.msg);
 		open_answer(p, reqid, "", -1, "queue unavailable");
 		return;
 	}
@@ -541,6 +524,8 @@ queue_reload(struct queue *q)
 		(void)str_copy(nc->data_dir, q->conf->data_dir,
 		    sizeof(nc->data_dir));
 	}
+	if (nc->sync_method != q->sync_method)
+		log_warnx("sync_method changed: takes effect after a restart");
 	conf_free(q->conf);
 	if (q->conf_owned)
 		free(q->conf);

@@ -4,19 +4,26 @@
  *
  *   commit thread    takes every commit gathered while it was busy (the
  *                    batch never waits on a timer; at most Q_COMMIT_BATCH),
- *                    fdatasyncs all their files concurrently (sync pool),
- *                    publishes each, then fsyncs the spool directories
- *                    ONCE for the whole batch and hands it back to the
- *                    loop, which only then answers each smtp worker
- *                    (STYLE.md pattern D).  A failure is a 451 for that
- *                    message only, and leaves nothing published.
+ *                    makes all their files durable, publishes each, then
+ *                    makes the renames durable ONCE for the whole batch
+ *                    and hands it back to the loop, which only then
+ *                    answers each smtp worker (STYLE.md pattern D).  A
+ *                    failure is a 451 for that message (for a failed
+ *                    sync, the batch), and leaves nothing published.
  *   delivery thread  likewise in batches of jobs (a job: some due local
  *                    recipients of one message): every Maildir file
- *                    written, all synced together, linked, each new/
- *                    synced once; the results recorded in the envelopes,
- *                    which are rewritten, or removed once nothing is
- *                    pending, with one directory sync.  Separate from the
- *                    commit thread so delivery fsyncs never delay a 250.
+ *                    written, all synced together, linked, the links
+ *                    synced; the results recorded in the envelopes, which
+ *                    are rewritten, or removed once nothing is pending,
+ *                    with one sync.  Separate from the commit thread so
+ *                    delivery syncs never delay a 250.
+ *
+ * The syncs, per conf's sync_method (read once, at start): "file"
+ * fdatasyncs each file concurrently (sync pools) and fsyncs each
+ * directory once per batch; "filesystem" calls syncfs(2) once before the
+ * renames or links of a batch and once after (once per filesystem for
+ * Maildirs elsewhere), each thread on a descriptor of its own so that it
+ * sees every writeback error.
  *
  * A thread touches only its own items and the spool's directory fds; a
  * message handed to the delivery thread is marked busy and the loop does
@@ -27,6 +34,8 @@
  */
 #include <sys/eventfd.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -70,6 +79,7 @@ struct dtarget {
 	bool			 gave_up;	/* queue_lifetime reached */
 	bool			 begun;		/* tx holds a file */
 	bool			 synced;	/* new/ synced, or failed */
+	dev_t			 dev;		/* filesystem of the Maildir */
 	struct maildir_tx	 tx;
 	struct err		 err;
 };
@@ -83,6 +93,7 @@ struct djob {
 	size_t			 n;
 	unsigned		 retry_min, retry_max, lifetime;
 	bool			 removed;	/* nothing pending: removed */
+	bool			 staged;	/* tmp/<id>.upd written */
 	int			 prc;		/* persist result */
 	struct err		 perr;
 };
@@ -540,6 +551,74 @@ deliver_begin(struct queue *q, struct witems *items)
 	return n;
 }
 
+/* every target with a file begun, from item FROM on */
+#define EACH_BEGUN(IT, J, I, T, FROM)					\
+	for (IT = (FROM); IT != NULL; IT = TAILQ_NEXT(IT, entry))	\
+		for (J = (struct djob *)(void *)IT, I = 0; I < J->n; I++) \
+			if ((T = &J->t[I])->begun)
+
+/*
+ * deliver_syncfs - one syncfs per filesystem holding a begun target still
+ * going (rc 0), on the first such target's tmp/ (opened before any file
+ * of the batch was written); on failure every target there fails, and one
+ * already linked is taken out of new/ again
+ */
+static void
+deliver_syncfs(struct witems *items, const char *what)
+{
+	struct witem	*it, *it2;
+	struct dtarget	*t, *t2;
+	struct djob	*j, *j2;
+	size_t		 i, i2;
+	int		 err;
+
+	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items))
+		t->synced = t->rc != 0;
+	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items)) {
+		if (t->synced)
+			continue;
+		err = syncfs(t->tx.tmp_dfd) == -1 ? errno : 0;
+		EACH_BEGUN(it2, j2, i2, t2, it) {
+			if (t2->synced || t2->dev != t->dev)
+				continue;
+			t2->synced = true;
+			if (err == 0)
+				continue;
+			/* it may or may not be there after a crash: say not */
+			maildir_revoke(&t2->tx);
+			t2->rc = err_set(&t2->err, true, err, "syncfs %s %s: %s",
+			    what, t2->maildir, strerror(err));
+		}
+	}
+}
+
+/*
+ * deliver_sync_fs - steps 2-4 for sync_method filesystem: one syncfs (per
+ * filesystem) for every file, all linked, one syncfs for the links
+ */
+static void
+deliver_sync_fs(struct witems *items)
+{
+	struct witem	*it;
+	struct dtarget	*t;
+	struct djob	*j;
+	struct stat	 st;
+	size_t		 i;
+
+	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items)) {
+		if (fstat(t->tx.tmp_dfd, &st) == 0)
+			t->dev = st.st_dev;
+		else
+			t->rc = err_set(&t->err, true, errno, "fstat %s/tmp: %s",
+			    t->maildir, strerror(errno));
+	}
+	deliver_syncfs(items, "before linking");
+	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items))
+		if (t->rc == 0)
+			t->rc = maildir_commit(&t->tx, &t->err);
+	deliver_syncfs(items, "after linking");
+}
+
 /* deliver_sync - steps 2-4: files synced, linked, each new/ synced once */
 static void
 deliver_sync(struct queue *q, struct witems *items, size_t n)
@@ -547,15 +626,15 @@ deliver_sync(struct queue *q, struct witems *items, size_t n)
 	struct witem	*it, *it2;
 	struct dtarget	*t, *t2;
 	struct djob	*j, *j2;
-	int		*fds = xcalloc(n + 1, sizeof(*fds));
-	int		*errs = xcalloc(n + 1, sizeof(*errs));
+	int		*fds, *errs;
 	size_t		 i, i2, k = 0;
 
-/* every target with a file begun, from item FROM on */
-#define EACH_BEGUN(IT, J, I, T, FROM)					\
-	for (IT = (FROM); IT != NULL; IT = TAILQ_NEXT(IT, entry))	\
-		for (J = (struct djob *)(void *)IT, I = 0; I < J->n; I++) \
-			if ((T = &J->t[I])->begun)
+	if (q->sync_method == SYNC_FILESYSTEM) {
+		deliver_sync_fs(items);
+		return;
+	}
+	fds = xcalloc(n + 1, sizeof(*fds));
+	errs = xcalloc(n + 1, sizeof(*errs));
 	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items))
 		fds[k++] = t->tx.fd;
 	sync_all(q->dsync, fds, errs, n);
@@ -591,7 +670,13 @@ deliver_sync(struct queue *q, struct witems *items, size_t n)
 	free(errs);
 }
 
-/* deliver_persist - steps 6-8: envelopes updated or removed, one sync */
+/*
+ * deliver_persist - steps 6-8: envelopes updated or removed, one sync.
+ * Under sync_method filesystem the new envelopes are written unsynced,
+ * one syncfs makes them and the removals durable, then they are swapped
+ * in: a swap lost in a crash leaves the old envelope, complete, and at
+ * worst a delivery made twice; it is made durable by the next sync.
+ */
 static void
 deliver_persist(struct queue *q, struct witems *items)
 {
@@ -599,7 +684,7 @@ deliver_persist(struct queue *q, struct witems *items)
 	struct djob	*j;
 	struct buf	 b;
 	struct err	 e;
-	bool		 any = false;
+	bool		 any = false, fs = q->sync_method == SYNC_FILESYSTEM;
 
 	buf_init(&b, Q_ENV_CAP);
 	TAILQ_FOREACH(it, items, entry) {
@@ -613,14 +698,19 @@ deliver_persist(struct queue *q, struct witems *items)
 			if (envelope_dump(&j->m->env, &b) == -1)
 				j->prc = err_set(&j->perr, true, 0,
 				    "envelope too large");
-			else
+			else if (fs) {
+				j->prc = spool_write_update(&q->sp,
+				    j->m->env.id, &b, &j->perr);
+				j->staged = j->prc == 0;
+			} else
 				j->prc = spool_stage_update(&q->sp,
 				    j->m->env.id, &b, &j->perr);
 		}
 		any = any || j->prc == 0;
 	}
 	buf_release(&b);
-	if (any && spool_sync_dirs(&q->sp, &e) == -1) {
+	if (any && (fs ? spool_syncfs(q->dsync_fd, &e) :
+	    spool_sync_dirs(&q->sp, &e)) == -1) {
 		/* not known to be durable: the loop tries again later */
 		TAILQ_FOREACH(it, items, entry) {
 			j = (struct djob *)(void *)it;
@@ -635,6 +725,11 @@ deliver_persist(struct queue *q, struct witems *items)
 		j = (struct djob *)(void *)it;
 		if (j->removed)
 			spool_drop_body(&q->sp, j->m->env.id);
+		else if (j->staged && j->prc == -1)
+			spool_drop_update(&q->sp, j->m->env.id);
+		else if (j->staged)
+			j->prc = spool_swap_update(&q->sp, j->m->env.id,
+			    &j->perr);
 	}
 }
 
@@ -837,26 +932,34 @@ queue_work_log_rcpts(const struct queue *q, const struct qmsg *m,
  * ---- commits ----
  */
 
-/*
- * commit_work - commit thread: one batch.  Every message's two files have
- * their writeback started, then all are fdatasynced concurrently, then
- * each message is published, then ONE directory sync covers them all.
- * Whatever failed is discarded here; the loop answers.
- */
+/* commit_fail - every commit of the batch still going fails with e */
 static void
-commit_work(struct queue *q, struct witems *items)
+commit_fail(struct witems *items, const struct err *e)
 {
 	struct witem	*it;
 	struct commit	*c;
-	struct err	 e;
-	bool		 published = false;
-	size_t		 n = 0, i;
-	int		*fds, *errs;
-	struct timespec	 t0, t1;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	TAILQ_FOREACH(it, items, entry)
-		n++;
+	TAILQ_FOREACH(it, items, entry) {
+		c = (struct commit *)(void *)it;
+		if (c->rc == 0) {
+			c->rc = -1;
+			c->err = *e;
+		}
+	}
+}
+
+/*
+ * commit_sync_files - sync_method file: every message's two files have
+ * their writeback started, then all are fdatasynced concurrently
+ */
+static void
+commit_sync_files(struct queue *q, struct witems *items, size_t n)
+{
+	struct witem	*it;
+	struct commit	*c;
+	size_t		 i;
+	int		*fds, *errs;
+
 	fds = xcalloc(2 * n, sizeof(*fds));
 	errs = xcalloc(2 * n, sizeof(*errs));
 	i = 0;
@@ -884,22 +987,50 @@ commit_work(struct queue *q, struct witems *items)
 	}
 	free(fds);
 	free(errs);
+}
+
+/*
+ * commit_work - commit thread: one batch.  Every message's two files are
+ * made durable (fdatasyncs, or one syncfs), then each message is
+ * published, then ONE sync (directories, or syncfs) covers them all.
+ * Whatever failed is discarded here; the loop answers.
+ */
+static void
+commit_work(struct queue *q, struct witems *items)
+{
+	struct witem	*it;
+	struct commit	*c;
+	struct err	 e;
+	bool		 published = false;
+	bool		 fs = q->sync_method == SYNC_FILESYSTEM;
+	size_t		 n = 0;
+	struct timespec	 t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	TAILQ_FOREACH(it, items, entry) {
+		c = (struct commit *)(void *)it;
+		c->rc = 0;
+		n++;
+	}
+	if (!fs)
+		commit_sync_files(q, items, n);
+	else if (spool_syncfs(q->csync_fd, &e) == -1)
+		commit_fail(items, &e);
 	TAILQ_FOREACH(it, items, entry) {
 		c = (struct commit *)(void *)it;
 		if (c->rc == 0 &&
 		    (c->rc = spool_publish(&q->sp, c->id, &c->err)) == 0)
 			published = true;
 	}
-	if (published && spool_sync_dirs(&q->sp, &e) == -1) {
+	if (published && (fs ? spool_syncfs(q->csync_fd, &e) :
+	    spool_sync_dirs(&q->sp, &e)) == -1) {
 		/* not known to be durable: not accepted (451), not kept */
 		TAILQ_FOREACH(it, items, entry) {
 			c = (struct commit *)(void *)it;
-			if (c->rc == 0) {
-				c->rc = -1;
-				c->err = e;
+			if (c->rc == 0)
 				(void)spool_remove(&q->sp, c->id, NULL);
-			}
 		}
+		commit_fail(items, &e);
 	}
 	TAILQ_FOREACH(it, items, entry) {
 		c = (struct commit *)(void *)it;
@@ -922,12 +1053,23 @@ queue_work_start(struct queue *q,
     void (*commit_done)(struct queue *, struct witem *))
 {
 	sigset_t	all, old;
+	struct err	e;
 
+	q->sync_method = q->conf->sync_method;
+	q->csync_fd = q->dsync_fd = -1;
+	if (q->sync_method == SYNC_FILESYSTEM &&
+	    ((q->csync_fd = spool_sync_fd(&q->sp, &e)) == -1 ||
+	    (q->dsync_fd = spool_sync_fd(&q->sp, &e)) == -1))
+		fatalx("queue: %s", e.msg);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	q->sync = sync_start();
-	q->dsync = sync_start();
+	if (q->sync_method == SYNC_FILE) {
+		q->sync = sync_start();
+		q->dsync = sync_start();
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	log_info("sync_method %s", q->sync_method == SYNC_FILE ? "file" :
+	    "filesystem");
 	worker_start(q, &q->cw, "commit", Q_COMMIT_BATCH, true, commit_work,
 	    commit_done);
 	worker_start(q, &q->dw, "delivery", Q_DELIVER_BATCH, false,
@@ -968,4 +1110,9 @@ queue_work_free(struct queue *q)
 	sync_stop(q->sync);
 	sync_stop(q->dsync);
 	q->sync = q->dsync = NULL;
+	if (q->csync_fd != -1)
+		close(q->csync_fd);
+	if (q->dsync_fd != -1)
+		close(q->dsync_fd);
+	q->csync_fd = q->dsync_fd = -1;
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf.h"
 #include "err.h"
 #include "queue/envelope.h"
 #include "queue/spool.h"
@@ -20,7 +21,6 @@
 #define Q_ENV_CAP	(64u * 1024 * 1024)	/* envelope file, bytes */
 
 struct chan;
-struct conf;
 struct event;
 struct event_base;
 struct peer;
@@ -84,8 +84,11 @@ struct queue {
 	TAILQ_HEAD(, qmsg)	 msgs;
 	struct worker		 cw;		/* commit thread */
 	struct worker		 dw;		/* delivery thread */
+	enum sync_method	 sync_method;	/* fixed at start */
 	struct syncpool		*sync;		/* commit thread's helpers */
 	struct syncpool		*dsync;		/* delivery thread's helpers */
+	int			 csync_fd;	/* commit thread's syncfs fd */
+	int			 dsync_fd;	/* delivery thread's syncfs fd */
 	struct event		*sigterm;
 	bool			 stopping;
 };

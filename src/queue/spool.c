@@ -10,7 +10,10 @@
  *
  * Durability: a message is accepted when env/<id> exists.  The body is
  * published before the envelope, each after an fdatasync of the file, and
- * the renames are made durable by one fsync of body/ and env/ per batch.
+ * the renames are made durable by one fsync of body/ and env/ per batch
+ * (sync_method file); or the batch's files are all made durable by one
+ * syncfs(2) before the renames and the renames by a second one
+ * (sync_method filesystem: spool_sync_fd, spool_syncfs).
  * Publishing never replaces an existing file (RENAME_NOREPLACE where the
  * filesystem has it).  Recovery empties tmp/ and deletes any body/<id> without
  * env/<id>; an envelope that does not parse is moved to corrupt/ with its
@@ -26,6 +29,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -245,6 +249,37 @@ fail:
 	return -1;
 }
 
+/*
+ * spool_sync_fd - a new descriptor of the spool's root for spool_syncfs.
+ * Each thread that relies on syncfs needs its own: a writeback error is
+ * reported once per open file, so a shared one could tell one thread and
+ * not the other.
+ */
+int
+spool_sync_fd(struct spool *sp, struct err *e)
+{
+	int	fd;
+
+	if ((fd = openat(sp->root_dfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return err_set(e, true, errno, "open spool: %s",
+		    strerror(errno));
+	return fd;
+}
+
+/*
+ * spool_syncfs - syncfs(2) the filesystem of fd: every file and rename
+ * there durable.  Linux 5.8 and later also fail it when any writeback on
+ * that filesystem failed since fd's last call (or its opening).
+ */
+int
+spool_syncfs(int fd, struct err *e)
+{
+	if (syncfs(fd) == -1)
+		return err_set(e, true, errno, "syncfs: %s", strerror(errno));
+	return 0;
+}
+
 /* spool_close - close every directory fd */
 void
 spool_close(struct spool *sp)
@@ -290,9 +325,19 @@ int
 spool_new_body(struct spool *sp, char id[SPOOL_ID_LEN + 1], int *fdp,
     struct err *e)
 {
+	return spool_create_body(sp, id, O_RDWR, fdp, e);
+}
+
+/* spool_create_body - spool_new_body, open O_RDWR or O_WRONLY */
+int
+spool_create_body(struct spool *sp, char id[SPOOL_ID_LEN + 1], int accmode,
+    int *fdp, struct err *e)
+{
 	char	nid[SPOOL_ID_LEN + 1], name[SPOOL_NAME_MAX];
 	int	fd, tries;
 
+	if (accmode != O_RDWR && accmode != O_WRONLY)
+		return err_set(e, false, EINVAL, "bad access mode");
 	for (tries = 0; tries < SPOOL_ID_TRIES; tries++) {
 		spool_make_id(nid);
 		/* never reuse the id of a message still in the queue */
@@ -302,7 +347,7 @@ spool_new_body(struct spool *sp, char id[SPOOL_ID_LEN + 1], int *fdp,
 			continue;
 		(void)name_of(name, nid, ".body", NULL);
 		fd = openat(sp->tmp_dfd, name,
-		    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		    accmode | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd == -1 && errno == EEXIST)
 			continue;
 		if (fd == -1)
@@ -333,6 +378,25 @@ spool_open_tmp_body(struct spool *sp, const char *id, int accmode,
 		return err_set(e, true, errno, "open %s: %s", name,
 		    strerror(errno));
 	return fd;
+}
+
+/* spool_tmp_body_size - the size of tmp/<id>.body (no descriptor needed) */
+int
+spool_tmp_body_size(struct spool *sp, const char *id, uint64_t *size,
+    struct err *e)
+{
+	char		name[SPOOL_NAME_MAX];
+	struct stat	st;
+
+	if (name_of(name, id, ".body", e) == -1)
+		return -1;
+	if (fstatat(sp->tmp_dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return err_set(e, true, errno, "stat %s: %s", name,
+		    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return err_set(e, true, EINVAL, "%s: not a file", name);
+	*size = (uint64_t)st.st_size;
+	return 0;
 }
 
 /* pool_push - remember free/<fname>; unlink it if the pool is full */
@@ -536,13 +600,9 @@ spool_sync_dirs(struct spool *sp, struct err *e)
 	return 0;
 }
 
-/*
- * spool_stage_update - replace env/<id> with b: tmp/<id>.upd written,
- * fdatasynced and renamed over it; the rename is durable only after the
- * caller's spool_sync_dirs()
- */
-int
-spool_stage_update(struct spool *sp, const char *id, const struct buf *b,
+/* update_write - write tmp/<id>.upd (fdatasynced if sync) for env/<id> */
+static int
+update_write(struct spool *sp, const char *id, const struct buf *b, int sync,
     struct err *e)
 {
 	char	name[SPOOL_NAME_MAX];
@@ -554,7 +614,39 @@ spool_stage_update(struct spool *sp, const char *id, const struct buf *b,
 		return err_set(e, false, errno, "envelope %s: %s", id,
 		    strerror(errno));
 	(void)env_take(sp, sp->tmp_dfd, name);
-	if (write_file(sp->tmp_dfd, name, b, 1, e) == -1)
+	return write_file(sp->tmp_dfd, name, b, sync, e);
+}
+
+/* spool_write_update - write tmp/<id>.upd, not synced (sync_method
+ * filesystem: the caller's spool_syncfs() makes it durable) */
+int
+spool_write_update(struct spool *sp, const char *id, const struct buf *b,
+    struct err *e)
+{
+	return update_write(sp, id, b, 0, e);
+}
+
+/* spool_drop_update - remove tmp/<id>.upd (an update given up) */
+void
+spool_drop_update(struct spool *sp, const char *id)
+{
+	char	name[SPOOL_NAME_MAX];
+
+	if (name_of(name, id, ".upd", NULL) == 0)
+		(void)env_recycle(sp, sp->tmp_dfd, name);
+}
+
+/*
+ * spool_swap_update - rename tmp/<id>.upd (durable already) over env/<id>;
+ * the rename is durable after the caller's next directory or filesystem
+ * sync.  The update is dropped if it cannot be swapped in.
+ */
+int
+spool_swap_update(struct spool *sp, const char *id, struct err *e)
+{
+	char	name[SPOOL_NAME_MAX];
+
+	if (name_of(name, id, ".upd", e) == -1)
 		return -1;
 	/* swap, so the old envelope's inode can be recycled */
 	if (renameat2(sp->tmp_dfd, name, sp->env_dfd, id,
@@ -570,6 +662,20 @@ spool_stage_update(struct spool *sp, const char *id, const struct buf *b,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * spool_stage_update - replace env/<id> with b: tmp/<id>.upd written,
+ * fdatasynced and renamed over it; the rename is durable only after the
+ * caller's spool_sync_dirs()
+ */
+int
+spool_stage_update(struct spool *sp, const char *id, const struct buf *b,
+    struct err *e)
+{
+	if (update_write(sp, id, b, 1, e) == -1)
+		return -1;
+	return spool_swap_update(sp, id, e);
 }
 
 /* spool_update_env - durably replace env/<id> (tmp, fsync, rename, fsync) */

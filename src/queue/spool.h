@@ -8,13 +8,15 @@
  *   DATA/queue/free/                     envelope files kept for reuse
  *
  * Body first, envelope last; every publish is file fdatasync, rename,
- * directory fsync.  Recovery empties tmp/ and removes bodies without
+ * directory fsync, or for a batch under sync_method filesystem: syncfs,
+ * renames, syncfs.  Recovery empties tmp/ and removes bodies without
  * envelope.  Every function is thread-safe (docs/QUEUE-FORMAT.md).
  */
 #ifndef POSTERN_SPOOL_H
 #define POSTERN_SPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct err;
 struct buf;
@@ -36,8 +38,21 @@ struct spool {
 /* spool_open - create (mode 0700) and open the directories under dir */
 int	spool_open(struct spool *, const char *dir, struct err *);
 void	spool_close(struct spool *);
+/*
+ * spool_sync_fd - a new descriptor of the spool's root, for spool_syncfs:
+ * one per thread (a writeback error is reported once per open file)
+ */
+int	spool_sync_fd(struct spool *, struct err *);
+/* spool_syncfs - syncfs(2) of fd's filesystem, its error checked */
+int	spool_syncfs(int fd, struct err *);
 /* spool_new_body - a fresh id and tmp/<id>.body open O_RDWR|O_EXCL */
 int	spool_new_body(struct spool *, char id[SPOOL_ID_LEN + 1], int *fd,
+	    struct err *);
+/* spool_create_body - the same, accmode O_RDWR or O_WRONLY */
+int	spool_create_body(struct spool *, char id[SPOOL_ID_LEN + 1],
+	    int accmode, int *fd, struct err *);
+/* spool_tmp_body_size - the size of tmp/<id>.body, by name */
+int	spool_tmp_body_size(struct spool *, const char *id, uint64_t *size,
 	    struct err *);
 /*
  * spool_open_tmp_body - open tmp/<id>.body again, accmode O_RDONLY (to
@@ -77,6 +92,16 @@ int	spool_stage_update(struct spool *, const char *id, const struct buf *,
 	    struct err *);
 int	spool_unpublish(struct spool *, const char *id, struct err *);
 void	spool_drop_body(struct spool *, const char *id);
+/*
+ * spool_stage_update in steps, for sync_method filesystem:
+ * spool_write_update() writes tmp/<id>.upd unsynced; after the caller's
+ * spool_syncfs(), spool_swap_update() renames it over env/<id> (or
+ * spool_drop_update() removes it).
+ */
+int	spool_write_update(struct spool *, const char *id, const struct buf *,
+	    struct err *);
+int	spool_swap_update(struct spool *, const char *id, struct err *);
+void	spool_drop_update(struct spool *, const char *id);
 /* spool_discard - remove tmp/<id>.* (aborted transaction) */
 void	spool_discard(struct spool *, const char *id);
 /* spool_open_body - open body/<id> read-only */

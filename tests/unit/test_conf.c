@@ -144,6 +144,7 @@ test_defaults(void **state)
 	assert_int_equal(c.smtp_workers, 0);
 	assert_false(c.log_syslog);
 	assert_int_equal(c.bare_lf, BARE_LF_REJECT);
+	assert_int_equal(c.sync_method, SYNC_FILESYSTEM);
 	assert_int_equal(c.retry_min, 300);
 	assert_int_equal(c.retry_max, 14400);
 	assert_int_equal(c.queue_lifetime, 5 * 86400);
@@ -195,6 +196,7 @@ test_key_doc(void **state)
 	assert_int_equal(a.queue_lifetime, b.queue_lifetime);
 	assert_int_equal(a.log_syslog, b.log_syslog);
 	assert_int_equal(a.bare_lf, b.bare_lf);
+	assert_int_equal(a.sync_method, b.sync_method);
 }
 
 /* -------------------------------------------------------- numeric values */
@@ -417,6 +419,42 @@ test_bools_enums(void **state)
 	assert_int_equal(parse(&c, "bare_lf = accept", &e), -1);
 	assert_non_null(strstr(e.msg, "reject or normalize"));
 	assert_int_equal(parse(&c, "bare_lf =", &e), -1);
+}
+
+static void
+test_sync_method(void **state)
+{
+	static const struct {
+		const char	*v;
+		int		 want;	/* -1: refused */
+	} t[] = {
+		{ "filesystem", SYNC_FILESYSTEM }, { "file", SYNC_FILE },
+		{ "FILE", -1 }, { "Filesystem", -1 }, { "files", -1 },
+		{ "fs", -1 }, { "syncfs", -1 }, { "fsync", -1 },
+		{ "file system", -1 }, { "filesystemx", -1 }, { "0", -1 },
+		{ "", -1 },
+	};
+	struct conf	 c;
+	struct err	 e;
+	char		 text[64];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		(void)snprintf(text, sizeof(text), "sync_method = %s", t[i].v);
+		if (t[i].want == -1) {
+			assert_int_equal(parse(&c, text, &e), -1);
+			assert_non_null(strstr(e.msg, "sync_method"));
+			continue;
+		}
+		assert_int_equal(parse(&c, text, &e), 0);
+		assert_int_equal(c.sync_method, t[i].want);
+	}
+	assert_int_equal(parse(&c, "sync_method = bogus", &e), -1);
+	assert_non_null(strstr(e.msg, "filesystem or file"));
+	/* the key appears once, and a second setting is a duplicate */
+	assert_int_equal(parse(&c, "sync_method = file\n"
+	    "sync_method = filesystem\n", &e), -1);
 }
 
 /* ------------------------------------------------------------- listeners */
@@ -811,6 +849,7 @@ main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_bools_enums),
+		cmocka_unit_test(test_sync_method),
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_cert),

@@ -2,6 +2,8 @@
  * test_maildir.c - delivery into a temporary Maildir: the file lands in
  * new/ with exactly prefix + body, tmp/ is left empty, names are unique,
  * the shared body fd's offset is untouched, and failures leave nothing.
+ * The split steps run as the queue's delivery batch does under each
+ * sync_method (fdatasync + fsync of new/, or syncfs before and after).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +275,150 @@ test_deliver_failures(void **state)
 	assert_int_equal(maildir_deliver(longp, 0, "", &e), -1);
 }
 
+/*
+ * batch - N deliveries of "m<i>" into f->md as one batch: every file
+ * begun, made durable (each fdatasynced, or one syncfs), linked, the
+ * links made durable (new/ fsynced, or one syncfs); revoke: the index of
+ * one to take back out of new/ (as after a failed sync), or -1
+ */
+static void
+batch(const struct fixture *f, bool fs, size_t n, int revoke)
+{
+	struct maildir_tx	tx[8];
+	struct err		e;
+	char			body[16];
+	size_t			i;
+	int			fds[8];
+
+	assert_true(n <= 8);
+	for (i = 0; i < n; i++) {
+		(void)snprintf(body, sizeof(body), "m%zu", i);
+		fds[i] = body_file(body, strlen(body));
+		assert_int_equal(maildir_begin(f->md, fds[i], "", &tx[i], &e),
+		    0);
+		assert_true(tx[i].in_tmp);
+		assert_false(tx[i].in_new);
+	}
+	if (fs)
+		assert_int_equal(syncfs(tx[0].tmp_dfd), 0);
+	for (i = 0; i < n; i++) {
+		if (!fs)
+			assert_int_equal(fdatasync(tx[i].fd), 0);
+		assert_int_equal(maildir_commit(&tx[i], &e), 0);
+		assert_true(tx[i].in_new);
+		assert_int_equal(tx[i].fd, -1);
+	}
+	if (fs)
+		assert_int_equal(syncfs(tx[0].tmp_dfd), 0);
+	else
+		assert_int_equal(fsync(tx[0].new_dfd), 0);
+	if (revoke >= 0)
+		maildir_revoke(&tx[revoke]);
+	for (i = 0; i < n; i++) {
+		maildir_end(&tx[i]);
+		assert_int_equal(tx[i].tmp_dfd, -1);
+		assert_int_equal(tx[i].new_dfd, -1);
+		close(fds[i]);
+	}
+}
+
+static void
+test_batch_methods(void **state)
+{
+	struct fixture	*f = *state;
+	char		 names[20][256], del[512], *got;
+	bool		 seen[8];
+	size_t		 i, len, k;
+	int		 fs;
+
+	for (fs = 0; fs < 2; fs++) {
+		memset(seen, 0, sizeof(seen));
+		batch(f, fs != 0, 8, -1);
+		assert_int_equal(list(f, "new", names, 20), 8);
+		assert_int_equal(list(f, "tmp", names + 8, 12), 0);
+		for (i = 0; i < 8; i++) {
+			got = slurp(f, names[i], &len);
+			assert_int_equal(len, 2);
+			assert_int_equal(got[0], 'm');
+			k = (size_t)(got[1] - '0');
+			assert_true(k < 8 && !seen[k]);
+			seen[k] = true;
+			free(got);
+			(void)snprintf(del, sizeof(del), "%s/new/%.255s", f->md,
+			    names[i]);
+			assert_int_equal(unlink(del), 0);
+		}
+		/* one taken back after its sync failed: not in new/ */
+		batch(f, fs != 0, 3, 1);
+		assert_int_equal(list(f, "new", names, 20), 2);
+		assert_int_equal(list(f, "tmp", names + 2, 18), 0);
+		for (i = 0; i < 2; i++) {
+			got = slurp(f, names[i], &len);
+			assert_int_not_equal(got[1], '1');
+			free(got);
+			(void)snprintf(del, sizeof(del), "%s/new/%.255s", f->md,
+			    names[i]);
+			assert_int_equal(unlink(del), 0);
+		}
+	}
+	/* begun but never committed (a failed sync): tmp/ is cleaned */
+	{
+		struct maildir_tx	tx;
+		struct err		e;
+		int			fd = body_file("x", 1);
+
+		assert_int_equal(maildir_begin(f->md, fd, "", &tx, &e), 0);
+		assert_int_equal(list(f, "tmp", names, 20), 1);
+		maildir_end(&tx);
+		close(fd);
+		assert_int_equal(list(f, "tmp", names, 20), 0);
+		assert_int_equal(list(f, "new", names, 20), 0);
+	}
+}
+
+/* test_partial_maildir - what exists is used, what is missing is made */
+static void
+test_partial_maildir(void **state)
+{
+	struct fixture	*f = *state;
+	char		 names[2][256], path[512], other[512];
+	struct stat	 st;
+	struct err	 e;
+	int		 fd = body_file("x", 1);
+
+	/* a complete Maildir, then cur/ removed: tmp/ and new/ suffice */
+	assert_int_equal(maildir_deliver(f->md, fd, "", &e), 0);
+	(void)snprintf(path, sizeof(path), "%s/cur", f->md);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(maildir_deliver(f->md, fd, "", &e), 0);
+	assert_int_equal(list(f, "new", names, 2), 2);
+	/* new/ missing: made again, with cur/ */
+	(void)snprintf(path, sizeof(path), "%s/new/%s", f->md, names[0]);
+	assert_int_equal(unlink(path), 0);
+	(void)snprintf(path, sizeof(path), "%s/new/%s", f->md, names[1]);
+	assert_int_equal(unlink(path), 0);
+	(void)snprintf(path, sizeof(path), "%s/new", f->md);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(maildir_deliver(f->md, fd, "", &e), 0);
+	assert_int_equal(list(f, "new", names, 2), 1);
+	(void)snprintf(path, sizeof(path), "%s/cur", f->md);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	/* new/ a symlink to elsewhere: refused, nothing written there */
+	(void)snprintf(path, sizeof(path), "%s/new/%s", f->md, names[0]);
+	assert_int_equal(unlink(path), 0);
+	(void)snprintf(path, sizeof(path), "%s/new", f->md);
+	assert_int_equal(rmdir(path), 0);
+	(void)snprintf(other, sizeof(other), "%s/elsewhere", f->root);
+	assert_int_equal(mkdir(other, 0700), 0);
+	assert_int_equal(symlink(other, path), 0);
+	assert_int_equal(maildir_deliver(f->md, fd, "", &e), -1);
+	assert_true(e.msg[0] != '\0');
+	assert_int_equal(list(f, "tmp", names, 2), 0);
+	assert_int_equal(rmdir(other), 0);	/* still empty */
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -283,6 +430,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_deliver_empty, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_deliver_failures, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_batch_methods, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_partial_maildir, setup,
 		    teardown),
 	};
 

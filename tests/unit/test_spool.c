@@ -1,13 +1,17 @@
 /*
  * test_spool.c - the on-disk queue in a temporary directory: new body,
  * envelope, sync, publish, recovery, update, removal, quarantine, and the
- * refusal of anything that is not a queue id.
+ * refusal of anything that is not a queue id.  The tests that publish run
+ * twice, once per sync_method: file (fdatasync each file, fsync the
+ * directories) and filesystem (syncfs, renames, syncfs).
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+
+#include <stdbool.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +30,8 @@ struct fixture {
 	char		 root[64];	/* mkdtemp */
 	char		 dir[128];	/* root/a/b/queue: parents created */
 	struct spool	 sp;
+	bool		 fs;		/* sync_method filesystem */
+	int		 sync_fd;	/* spool_sync_fd(), when fs */
 };
 
 /* rm_rf - remove a test tree (small, known depth) */
@@ -58,7 +64,7 @@ rm_rf(const char *path)
 }
 
 static int
-setup(void **state)
+setup_method(void **state, bool fs)
 {
 	struct fixture	*f = calloc(1, sizeof(*f));
 	struct err	 e;
@@ -71,8 +77,26 @@ setup(void **state)
 		fprintf(stderr, "spool_open: %s\n", e.msg);
 		return -1;
 	}
+	f->fs = fs;
+	f->sync_fd = -1;
+	if (fs && (f->sync_fd = spool_sync_fd(&f->sp, &e)) == -1) {
+		fprintf(stderr, "spool_sync_fd: %s\n", e.msg);
+		return -1;
+	}
 	*state = f;
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_method(state, false);
+}
+
+static int
+setup_fs(void **state)
+{
+	return setup_method(state, true);
 }
 
 static int
@@ -80,6 +104,8 @@ teardown(void **state)
 {
 	struct fixture	*f = *state;
 
+	if (f->sync_fd != -1)
+		close(f->sync_fd);
 	spool_close(&f->sp);
 	rm_rf(f->root);
 	free(f);
@@ -109,7 +135,7 @@ count(struct fixture *f, const char *sub)
 static bool
 exists(struct fixture *f, const char *sub, const char *name)
 {
-	char		path[256];
+	char		path[1024];
 	struct stat	st;
 
 	(void)snprintf(path, sizeof(path), "%s/%s/%s", f->dir, sub, name);
@@ -120,7 +146,7 @@ exists(struct fixture *f, const char *sub, const char *name)
 static void
 put(struct fixture *f, const char *sub, const char *name, const char *s)
 {
-	char	path[256];
+	char	path[1024];
 	FILE	*fp;
 
 	(void)snprintf(path, sizeof(path), "%s/%s/%s", f->dir, sub, name);
@@ -147,15 +173,40 @@ new_message(struct fixture *f, char id[SPOOL_ID_LEN + 1], const char *body,
 	buf_release(&b);
 }
 
-/* commit - sync, publish and sync dirs, as the commit thread does */
+/* commit - sync, publish and sync again, as the commit thread does */
 static void
 commit(struct fixture *f, const char *id)
 {
 	struct err	e;
 
-	assert_int_equal(spool_sync_files(&f->sp, id, &e), 0);
+	if (f->fs)
+		assert_int_equal(spool_syncfs(f->sync_fd, &e), 0);
+	else
+		assert_int_equal(spool_sync_files(&f->sp, id, &e), 0);
 	assert_int_equal(spool_publish(&f->sp, id, &e), 0);
-	assert_int_equal(spool_sync_dirs(&f->sp, &e), 0);
+	if (f->fs)
+		assert_int_equal(spool_syncfs(f->sync_fd, &e), 0);
+	else
+		assert_int_equal(spool_sync_dirs(&f->sp, &e), 0);
+}
+
+/* update - replace env/<id> with text, by the fixture's sync_method */
+static int
+update(struct fixture *f, const char *id, const char *text, struct err *e)
+{
+	struct buf	b;
+	int		rc;
+
+	buf_init(&b, 1 << 20);
+	assert_int_equal(buf_addstr(&b, text), 0);
+	if (!f->fs)
+		rc = spool_update_env(&f->sp, id, &b, e);
+	else if ((rc = spool_write_update(&f->sp, id, &b, e)) == 0) {
+		assert_int_equal(spool_syncfs(f->sync_fd, e), 0);
+		rc = spool_swap_update(&f->sp, id, e);
+	}
+	buf_release(&b);
+	return rc;
 }
 
 static void
@@ -307,6 +358,174 @@ test_publish_never_replaces(void **state)
 	assert_int_equal(spool_sync_files(&f->sp, id, &e), -1);
 }
 
+static void
+test_create_body(void **state)
+{
+	struct fixture	*f = *state;
+	char		 id[SPOOL_ID_LEN + 1], name[64], path[256], c;
+	uint64_t	 size = 99;
+	struct err	 e;
+	struct stat	 st;
+	int		 fd;
+
+	assert_int_equal(spool_create_body(&f->sp, id, O_WRONLY, &fd, &e), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(spool_tmp_body_size(&f->sp, id, &size, &e), 0);
+	assert_true(size == 0);
+	assert_int_equal(write(fd, "hello", 5), 5);
+	assert_int_equal(read(fd, &c, 1), -1);	/* write-only */
+	assert_int_equal(errno, EBADF);
+	close(fd);
+	assert_int_equal(spool_tmp_body_size(&f->sp, id, &size, &e), 0);
+	assert_true(size == 5);
+	spool_discard(&f->sp, id);
+	assert_int_equal(spool_tmp_body_size(&f->sp, id, &size, &e), -1);
+	assert_int_equal(e.code, ENOENT);
+	/* only O_RDWR and O_WRONLY */
+	assert_int_equal(spool_create_body(&f->sp, id, O_RDONLY, &fd, &e), -1);
+	assert_int_equal(spool_create_body(&f->sp, id, O_WRONLY | O_APPEND,
+	    &fd, &e), -1);
+	assert_int_equal(count(f, "tmp"), 0);
+	/* something else than a file under the name */
+	(void)snprintf(name, sizeof(name), "%s.body", id);
+	(void)snprintf(path, sizeof(path), "%s/tmp/%s", f->dir, name);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(spool_tmp_body_size(&f->sp, id, &size, &e), -1);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	assert_int_equal(spool_tmp_body_size(&f->sp, id, &size, &e), -1);
+	assert_int_equal(unlink(path), 0);
+}
+
+static void
+test_syncfs(void **state)
+{
+	struct fixture	*f = *state;
+	struct err	 e;
+	int		 a, b;
+
+	assert_true((a = spool_sync_fd(&f->sp, &e)) >= 0);
+	assert_true((b = spool_sync_fd(&f->sp, &e)) >= 0);
+	assert_int_not_equal(a, b);
+	assert_int_equal(spool_syncfs(a, &e), 0);
+	assert_int_equal(spool_syncfs(b, &e), 0);
+	assert_true(fcntl(a, F_GETFD) & FD_CLOEXEC);
+	close(a);
+	close(b);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(spool_syncfs(a, &e), -1);
+	assert_int_equal(e.code, EBADF);
+	assert_true(e.temp);
+	assert_non_null(strstr(e.msg, "syncfs"));
+}
+
+/*
+ * test_batch - a commit batch as the commit thread runs it, under the
+ * fixture's sync_method: one message whose id is taken fails alone and
+ * leaves nothing published, the others are accepted
+ */
+static void
+test_batch(void **state)
+{
+	struct fixture	*f = *state;
+	enum { N = 24, BAD = 7 };
+	char		 ids[N][SPOOL_ID_LEN + 1], body[32], env[32];
+	struct err	 e;
+	int		 rc[N];
+	size_t		 i;
+
+	for (i = 0; i < N; i++) {
+		(void)snprintf(body, sizeof(body), "body %zu\r\n", i);
+		(void)snprintf(env, sizeof(env), "ENV %zu\n", i);
+		new_message(f, ids[i], body, env);
+	}
+	put(f, "env", ids[BAD], "OLD\n");
+	assert_int_equal(count(f, "tmp"), 2 * N);
+	if (f->fs)
+		assert_int_equal(spool_syncfs(f->sync_fd, &e), 0);
+	else
+		for (i = 0; i < N; i++)
+			assert_int_equal(spool_sync_files(&f->sp, ids[i], &e),
+			    0);
+	for (i = 0; i < N; i++)
+		rc[i] = spool_publish(&f->sp, ids[i], &e);
+	if (f->fs)
+		assert_int_equal(spool_syncfs(f->sync_fd, &e), 0);
+	else
+		assert_int_equal(spool_sync_dirs(&f->sp, &e), 0);
+	for (i = 0; i < N; i++) {
+		if (i == BAD) {
+			assert_int_equal(rc[i], -1);
+			assert_false(exists(f, "body", ids[i]));
+			spool_discard(&f->sp, ids[i]);
+			continue;
+		}
+		assert_int_equal(rc[i], 0);
+		assert_true(exists(f, "body", ids[i]));
+		assert_true(exists(f, "env", ids[i]));
+	}
+	assert_int_equal(count(f, "tmp"), 0);
+	assert_int_equal(count(f, "env"), N);
+	assert_int_equal(count(f, "body"), N - 1);
+	/* the rollback after a failed sync: removed, body and all */
+	assert_int_equal(spool_remove(&f->sp, ids[0], &e), 0);
+	assert_false(exists(f, "env", ids[0]));
+	assert_false(exists(f, "body", ids[0]));
+}
+
+/* test_update_steps - spool_write_update, then swap or drop */
+static void
+test_update_steps(void **state)
+{
+	struct fixture	*f = *state;
+	char		 id[SPOOL_ID_LEN + 1], name[64];
+	struct buf	 b;
+	struct err	 e;
+
+	new_message(f, id, "body", "ENV1\n");
+	commit(f, id);
+	(void)snprintf(name, sizeof(name), "%s.upd", id);
+	buf_init(&b, 1 << 20);
+	assert_int_equal(buf_addstr(&b, "ENV2\n"), 0);
+	/* written, not yet in place */
+	assert_int_equal(spool_write_update(&f->sp, id, &b, &e), 0);
+	assert_true(exists(f, "tmp", name));
+	buf_reset(&b);
+	assert_int_equal(spool_read_env(&f->sp, id, &b, &e), 0);
+	assert_memory_equal(buf_ptr(&b), "ENV1\n", 5);
+	/* given up: gone from tmp/, its file kept for reuse */
+	spool_drop_update(&f->sp, id);
+	assert_int_equal(count(f, "tmp"), 0);
+	assert_int_equal(count(f, "free"), 1);
+	assert_int_equal(spool_swap_update(&f->sp, id, &e), -1);
+	buf_reset(&b);
+	assert_int_equal(spool_read_env(&f->sp, id, &b, &e), 0);
+	assert_memory_equal(buf_ptr(&b), "ENV1\n", 5);
+	/* written, synced, swapped in; the old file goes to free/ */
+	buf_reset(&b);
+	assert_int_equal(buf_addstr(&b, "ENV3 longer\n"), 0);
+	assert_int_equal(spool_write_update(&f->sp, id, &b, &e), 0);
+	assert_int_equal(count(f, "free"), 0);
+	assert_int_equal(spool_syncfs(f->sp.root_dfd, &e), 0);
+	assert_int_equal(spool_swap_update(&f->sp, id, &e), 0);
+	assert_int_equal(count(f, "tmp"), 0);
+	assert_int_equal(count(f, "free"), 1);
+	buf_reset(&b);
+	assert_int_equal(spool_read_env(&f->sp, id, &b, &e), 0);
+	assert_int_equal(buf_avail(&b), 12);
+	assert_memory_equal(buf_ptr(&b), "ENV3 longer\n", 12);
+	/* a message that is gone is never brought back */
+	assert_int_equal(spool_write_update(&f->sp, id, &b, &e), 0);
+	assert_int_equal(spool_remove(&f->sp, id, &e), 0);
+	assert_int_equal(spool_swap_update(&f->sp, id, &e), -1);
+	assert_false(exists(f, "env", id));
+	assert_int_equal(count(f, "tmp"), 0);
+	assert_int_equal(spool_write_update(&f->sp, id, &b, &e), -1);
+	assert_int_equal(count(f, "tmp"), 0);
+	buf_release(&b);
+}
+
 struct seen {
 	char	ids[8][SPOOL_ID_LEN + 1];
 	size_t	n;
@@ -373,9 +592,7 @@ test_update_remove(void **state)
 	new_message(f, id, "body", "ENV1\n");
 	commit(f, id);
 	buf_init(&b, 1 << 20);
-	assert_int_equal(buf_addstr(&b, "ENV2 longer\n"), 0);
-	assert_int_equal(spool_update_env(&f->sp, id, &b, &e), 0);
-	buf_reset(&b);
+	assert_int_equal(update(f, id, "ENV2 longer\n", &e), 0);
 	assert_int_equal(spool_read_env(&f->sp, id, &b, &e), 0);
 	assert_int_equal(buf_avail(&b), 12);
 	assert_memory_equal(buf_ptr(&b), "ENV2 longer\n", 12);
@@ -386,7 +603,7 @@ test_update_remove(void **state)
 	assert_false(exists(f, "body", id));
 	/* removing again is not an error; updating a removed one is */
 	assert_int_equal(spool_remove(&f->sp, id, &e), 0);
-	assert_int_equal(spool_update_env(&f->sp, id, &b, &e), -1);
+	assert_int_equal(update(f, id, "ENV3\n", &e), -1);
 	assert_false(exists(f, "env", id));
 	assert_int_equal(count(f, "tmp"), 0);
 	assert_int_equal(spool_open_body(&f->sp, id, &e), -1);
@@ -462,9 +679,7 @@ test_recycle(void **state)
 	assert_int_equal(buf_avail(&buf), 6);
 	assert_memory_equal(buf_ptr(&buf), "short\n", 6);
 	/* an update swaps in the new file and keeps the old one */
-	buf_reset(&buf);
-	assert_int_equal(buf_addstr(&buf, "updated\n"), 0);
-	assert_int_equal(spool_update_env(&f->sp, b, &buf, &e), 0);
+	assert_int_equal(update(f, b, "updated\n", &e), 0);
 	assert_int_equal(count(f, "free"), 1);
 	assert_int_equal(count(f, "tmp"), 0);
 	buf_reset(&buf);
@@ -517,6 +732,7 @@ test_bad_ids(void **state)
 	};
 	struct buf	 b;
 	struct err	 e;
+	uint64_t	 size;
 	size_t		 i;
 
 	buf_init(&b, 64);
@@ -532,11 +748,22 @@ test_bad_ids(void **state)
 		assert_int_equal(spool_quarantine(&f->sp, bad[i], &e), -1);
 		assert_int_equal(spool_open_tmp_body(&f->sp, bad[i], O_RDONLY,
 		    &e), -1);
+		assert_int_equal(spool_tmp_body_size(&f->sp, bad[i], &size,
+		    &e), -1);
+		assert_int_equal(spool_write_update(&f->sp, bad[i], &b, &e),
+		    -1);
+		assert_int_equal(spool_swap_update(&f->sp, bad[i], &e), -1);
+		spool_drop_update(&f->sp, bad[i]);
 		spool_discard(&f->sp, bad[i]);
 	}
 	buf_release(&b);
 	assert_int_equal(count(f, "tmp"), 0);
 }
+
+/* both sync methods for every test that publishes */
+#define BOTH(fn)							\
+	cmocka_unit_test_setup_teardown(fn, setup, teardown),		\
+	cmocka_unit_test_setup_teardown(fn, setup_fs, teardown)
 
 int
 main(void)
@@ -547,15 +774,18 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_new_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tmp_body_modes, setup,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_publish, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_publish_never_replaces,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_update_remove, setup,
+		cmocka_unit_test_setup_teardown(test_create_body, setup,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_quarantine, setup,
+		cmocka_unit_test_setup_teardown(test_syncfs, setup, teardown),
+		BOTH(test_publish),
+		BOTH(test_batch),
+		BOTH(test_publish_never_replaces),
+		BOTH(test_recover),
+		BOTH(test_update_remove),
+		cmocka_unit_test_setup_teardown(test_update_steps, setup,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_recycle, setup, teardown),
+		BOTH(test_quarantine),
+		BOTH(test_recycle),
 		cmocka_unit_test_setup_teardown(test_bad_ids, setup, teardown),
 	};
 
