@@ -416,15 +416,10 @@ restart_allowed(struct parent *p)
 static void
 parent_stop_queue(struct parent *p)
 {
-	size_t	i;
-
 	if (p->queue_sock != -1) {
 		close(p->queue_sock);
 		p->queue_sock = -1;
 	}
-	for (i = 0; i < p->nkids; i++)
-		if (p->kids[i].kind == CK_QUEUE)
-			(void)kill(p->kids[i].pid, SIGTERM);
 }
 
 static void

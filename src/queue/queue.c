@@ -16,8 +16,8 @@
  * batch; the answer goes back once the batch is durable.  An smtp worker
  * that sends a malformed message loses its channel (the hostile-input
  * process must not be able to stop the queue); a malformed message from
- * the parent is fatal.  SIGTERM (or the parent's channel closing) refuses
- * new messages, answers the commits in hand, waits for the running
+ * the parent is fatal.  The parent's channel closing (the parent stops,
+ * or died) refuses new messages, answers the commits in hand, waits for the running
  * delivery and exits 0.  Limits: LIM_RECIPIENTS_MAX recipients from smtp,
  * Q_MAX_DESTS after aliases, LIM_PATH per address, max_sessions +
  * Q_TXN_SLACK open messages per smtp worker.
@@ -564,15 +564,6 @@ parent_cb(struct chan *ch, struct msg *msg, void *arg)
 	}
 }
 
-/* queue_signal - SIGTERM */
-static void
-queue_signal(evutil_socket_t sig, short what, void *arg)
-{
-	(void)sig;
-	(void)what;
-	queue_stop(arg, "SIGTERM");
-}
-
 struct idlist {
 	char	**v;
 	size_t	  n;
@@ -687,7 +678,6 @@ queue_cleanup(struct queue *q)
 	if (q->parent != NULL)
 		chan_free(q->parent);
 	queue_work_free(q);
-	event_free(q->sigterm);
 	event_base_free(q->base);
 	spool_close(&q->sp);
 	conf_free(q->conf);
@@ -704,11 +694,13 @@ queue_main(struct conf *conf, int parent_sock)
 	char		 dir[PATH_MAX];
 
 	log_procname("queue");
-	/* the parent stops us (SIGTERM) once the smtp workers are gone; a
-	 * terminal's ^C must not stop the queue before them */
+	/* the parent stops us by closing our channel once the smtp workers
+	 * are gone; a signal to the whole group (^C, systemd's default
+	 * KillMode) must not stop the queue before them */
 	(void)signal(SIGPIPE, SIG_IGN);
 	(void)signal(SIGHUP, SIG_IGN);
 	(void)signal(SIGINT, SIG_IGN);
+	(void)signal(SIGTERM, SIG_IGN);
 	q->conf = conf;
 	TAILQ_INIT(&q->peers);
 	TAILQ_INIT(&q->msgs);
@@ -722,9 +714,6 @@ queue_main(struct conf *conf, int parent_sock)
 	queue_work_start(q, commit_done);
 	queue_load(q);
 	q->parent = chan_new(q->base, parent_sock, parent_cb, q);
-	if ((q->sigterm = evsignal_new(q->base, SIGTERM, queue_signal, q)) ==
-	    NULL || event_add(q->sigterm, NULL) == -1)
-		fatalx("queue: signal events");
 	log_info("queue started: spool %s", dir);
 	if (event_base_dispatch(q->base) == -1)
 		fatalx("queue: event loop failed");

@@ -89,7 +89,6 @@ struct queue {
 	struct syncpool		*dsync;		/* delivery thread's helpers */
 	int			 csync_fd;	/* commit thread's syncfs fd */
 	int			 dsync_fd;	/* delivery thread's syncfs fd */
-	struct event		*sigterm;
 	bool			 stopping;
 };
 
