@@ -1,0 +1,474 @@
+#!/bin/bash
+#
+# bench/run.sh - postern next to Postfix, on loopback, same machine, same work.
+#
+# Starts a private postern (POSTERN_BIN) and a private Postfix instance
+# (Debian's postfix package, its own config and queue directories under a
+# temporary directory; the system's Postfix is never touched), each
+# listening on 127.0.0.1 on a free unprivileged port, each accepting mail
+# for the domain bench.test and delivering it to a Maildir with fsync.
+# Then it measures, with Postfix's smtp-source:
+#   - accepted messages per second at 1, 10 and 50 sessions, with 2 KiB
+#     and 100 KiB messages;
+#   - memory per idle connection: PSS of the server's whole process tree
+#     with 1,000 idle connections (greeted), minus the baseline, / 1,000.
+# and prints both side by side with the ratio.  Every server it starts is
+# stopped on exit; every wait is bounded.
+#
+# Environment:
+#   POSTERN_BIN       the postern binary (required unless BENCH_SERVERS=postfix)
+#   BENCH_SERVERS     "postern postfix" (default), or one of them
+#   BENCH_SESSIONS    "1 10 50"
+#   BENCH_SIZES       "2048 102400"
+#   BENCH_SCALE       multiplier of the message counts (default 1)
+#   BENCH_REPEAT      runs per cell, best kept (default 1)
+#   BENCH_IDLE        idle connections for the memory test (default 1000)
+#   BENCH_KEEP=1      keep the work directory (logs, Maildirs) afterwards
+#   BENCH_DIR         work directory (default: mktemp -d /tmp/postern-bench.XXXXXX)
+#
+# Must run as root (Postfix's master needs it; postern drops to its user).
+
+set -u
+export LC_ALL=C
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SERVERS=${BENCH_SERVERS:-postern postfix}
+SESSIONS=${BENCH_SESSIONS:-1 10 50}
+SIZES=${BENCH_SIZES:-2048 102400}
+SCALE=${BENCH_SCALE:-1}
+REPEAT=${BENCH_REPEAT:-1}
+IDLE=${BENCH_IDLE:-1000}
+RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-300}
+DOMAIN=bench.test
+RCPT=bench@$DOMAIN
+FROM=sender@client.test
+SMTP_SOURCE=${SMTP_SOURCE:-/usr/sbin/smtp-source}
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+note() { echo "# $*" >&2; }
+
+[ "$(id -u)" = 0 ] || die "run as root (a private Postfix master needs it)"
+[ -x "$SMTP_SOURCE" ] || die "smtp-source missing: apt-get install postfix"
+case " $SERVERS " in
+*" postern "*)
+	[ -n "${POSTERN_BIN:-}" ] || die "set POSTERN_BIN to the postern binary"
+	[ -x "$POSTERN_BIN" ] || die "POSTERN_BIN=$POSTERN_BIN is not executable"
+	POSTERN_BIN=$(readlink -f "$POSTERN_BIN")
+	;;
+esac
+case " $SERVERS " in
+*" postfix "*)
+	if ! command -v postfix >/dev/null ||
+	    ! [ -x /usr/lib/postfix/sbin/master ]; then
+		die "postfix missing: apt-get install postfix"
+	fi
+	;;
+esac
+
+if [ -n "${BENCH_DIR:-}" ]; then
+	W=$BENCH_DIR
+	mkdir -p "$W" || die "cannot create $W"
+else
+	W=$(mktemp -d /tmp/postern-bench.XXXXXX) || die "mktemp failed"
+fi
+chmod 0755 "$W"
+
+# Room for 1,000+ connections in the servers and the client.
+ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null || true
+
+POSTERN_PID=
+PF_CONF=$W/postfix/etc
+PF_QUEUE=$W/postfix/spool
+
+cleanup() {
+	if [ -n "$POSTERN_PID" ] && kill -0 "$POSTERN_PID" 2>/dev/null; then
+		kill -TERM "$POSTERN_PID" 2>/dev/null
+		for _ in $(seq 100); do
+			kill -0 "$POSTERN_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL -- "-$POSTERN_PID" 2>/dev/null
+		kill -KILL "$POSTERN_PID" 2>/dev/null
+	fi
+	if [ -f "$PF_CONF/main.cf" ] && [ -f "$PF_QUEUE/pid/master.pid" ]; then
+		postfix -c "$PF_CONF" stop >/dev/null 2>&1
+		pfpid=$(awk '{print $1; exit}' "$PF_QUEUE/pid/master.pid" 2>/dev/null)
+		if [ -n "$pfpid" ] && kill -0 "$pfpid" 2>/dev/null; then
+			# only our master: its pid file lives in our queue dir
+			kill -KILL -- "-$pfpid" 2>/dev/null
+		fi
+	fi
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		note "kept $W"
+	else
+		rm -rf "$W"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_base N - a port P such that P..P+N-1 are free on 127.0.0.1 and ::1
+free_base() {
+	/usr/bin/python3 - "$1" <<'EOF'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    base = random.randrange(20000, 40000 - n)
+    socks = []
+    try:
+        for p in range(base, base + n):
+            for fam, host in ((socket.AF_INET, "127.0.0.1"),
+                              (socket.AF_INET6, "::1")):
+                s = socket.socket(fam, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind((host, p))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(base)
+    sys.exit(0)
+sys.exit(1)
+EOF
+}
+
+# wait_port PORT - until 127.0.0.1:PORT accepts, at most 10 s
+wait_port() {
+	for _ in $(seq 100); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# tree_pids ROOT - ROOT and all its descendants
+tree_pids() {
+	/usr/bin/python3 - "$1" <<'EOF'
+import os, sys
+kids = {}
+for n in os.listdir("/proc"):
+    if n.isdigit():
+        try:
+            st = open("/proc/%s/stat" % n).read()
+        except OSError:
+            continue
+        ppid = int(st[st.rfind(")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(n))
+todo, out = [int(sys.argv[1])], []
+while todo:
+    p = todo.pop(); out.append(p); todo.extend(kids.get(p, []))
+print(" ".join(map(str, out)))
+EOF
+}
+
+# check_listeners NAME ROOTPID PORTS... - every TCP listener of the tree is
+# on loopback and one of PORTS; never port 25, never a public address
+check_listeners() {
+	local name=$1 root=$2 bad=0 pids addr port
+	shift 2
+	pids=" $(tree_pids "$root") "
+	while read -r addr proc; do
+		local found=0 pid
+		for pid in $(echo "$proc" | grep -o 'pid=[0-9]*' | cut -d= -f2); do
+			case "$pids" in *" $pid "*) found=1 ;; esac
+		done
+		[ $found = 1 ] || continue
+		port=${addr##*:}
+		case "$addr" in
+		127.0.0.1:*|\[::1\]:*) ;;
+		*) echo "$name listens on $addr: not loopback" >&2; bad=1 ;;
+		esac
+		case " $* " in
+		*" $port "*) ;;
+		*) echo "$name listens on unexpected port $addr" >&2; bad=1 ;;
+		esac
+	done < <(ss -Hltnp 2>/dev/null | awk '{print $4, $6}')
+	[ $bad = 0 ] || die "$name: refusing to benchmark a server bound beyond loopback"
+}
+
+# set_conf FILE KEY VALUE - replace or append "KEY = VALUE"
+set_conf() {
+	local f=$1 k=$2 v=$3
+	sed -i "/^[[:space:]]*${k}[[:space:]]*=/d" "$f"
+	printf '%s = %s\n' "$k" "$v" >>"$f"
+}
+
+# --- postern ---------------------------------------------------------------
+
+POSTERN_PORT=
+POSTERN_MAILDIR=
+start_postern() {
+	local conf=$W/postern/conf data=$W/postern/data base
+	base=$(free_base 3) || die "no free ports for postern"
+	mkdir -p "$W/postern"
+	"$POSTERN_BIN" -C "$conf" init "$DOMAIN" --listen-base "$base" \
+	    --data-dir "$data" >"$W/postern/init.log" 2>&1 ||
+	    { cat "$W/postern/init.log" >&2; die "postern init failed"; }
+	chmod 0755 "$conf"
+	set_conf "$conf/postern.conf" smtp_listen "127.0.0.1:$base"
+	set_conf "$conf/postern.conf" submission_listen "127.0.0.1:$((base + 1))"
+	set_conf "$conf/postern.conf" submissions_listen "127.0.0.1:$((base + 2))"
+	set_conf "$conf/postern.conf" max_sessions $((IDLE + 100))
+	set_conf "$conf/postern.conf" max_sessions_per_ip $((IDLE + 100))
+	if ! getent passwd postern >/dev/null; then
+		useradd --system --no-create-home --shell /usr/sbin/nologin \
+		    postern || die "useradd postern failed"
+	fi
+	set_conf "$conf/postern.conf" user postern
+	echo "bench-password" | "$POSTERN_BIN" -C "$conf" user-add "$RCPT" \
+	    --password-stdin >>"$W/postern/init.log" 2>&1 ||
+	    die "postern user-add failed"
+	mkdir -p "$data"
+	chown -R postern: "$data"
+	setsid "$POSTERN_BIN" -C "$conf" serve 2>"$W/postern/serve.log" \
+	    </dev/null >/dev/null &
+	POSTERN_PID=$!
+	wait_port "$base" || { tail -20 "$W/postern/serve.log" >&2;
+	    die "postern did not start"; }
+	check_listeners postern "$POSTERN_PID" "$base" $((base + 1)) \
+	    $((base + 2))
+	POSTERN_PORT=$base
+	POSTERN_MAILDIR=$data/mail/$DOMAIN/bench/new
+	note "postern pid $POSTERN_PID on 127.0.0.1:$base, log $W/postern/serve.log"
+}
+
+# --- Postfix ---------------------------------------------------------------
+
+POSTFIX_PORT=
+POSTFIX_MAILDIR=
+POSTFIX_PID=
+start_postfix() {
+	local port base=$W/postfix
+	port=$(free_base 1) || die "no free port for postfix"
+	mkdir -p "$PF_CONF" "$PF_QUEUE" "$base/data" "$base/mail"
+	chown root:root "$PF_QUEUE"
+	chmod 0755 "$PF_QUEUE" "$base"
+	chown postfix: "$base/data"
+	chown nobody:nogroup "$base/mail"
+	echo "$RCPT $DOMAIN/bench/" >"$PF_CONF/vmailbox"
+
+	# Every path under $W; only loopback; defaults otherwise, except
+	# what would slow Postfix's acceptance for reasons that are not
+	# durability (client name lookup, inflow throttle, per-client
+	# connection limits), so the comparison favours Postfix.
+	cat >"$PF_CONF/main.cf" <<EOF
+compatibility_level = 3.6
+config_directory = $PF_CONF
+queue_directory = $PF_QUEUE
+data_directory = $base/data
+mail_owner = postfix
+setgid_group = postdrop
+syslog_name = postfix-bench
+maillog_file_prefixes = $W
+maillog_file = $base/maillog
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = bench-postfix.test
+mydomain = bench-postfix.test
+myorigin = \$myhostname
+mydestination =
+relay_domains =
+relayhost =
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+append_dot_mydomain = no
+virtual_mailbox_domains = $DOMAIN
+virtual_mailbox_maps = hash:$PF_CONF/vmailbox
+virtual_mailbox_base = $base/mail
+virtual_minimum_uid = 100
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+smtpd_peername_lookup = no
+in_flow_delay = 0
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+smtpd_client_message_rate_limit = 0
+default_process_limit = $((IDLE + 100))
+smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
+EOF
+	# Only one inet service: our loopback port.  No chroot (the queue
+	# dir has no copy of /etc); no local/pickup-fed mail is needed.
+	cat >"$PF_CONF/master.cf" <<EOF
+127.0.0.1:$port inet n - n - $((IDLE + 100)) smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+smtp      unix  -       -       n       -       -       smtp
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+	# refuse to go on if any inet service is not our loopback port
+	if postconf -c "$PF_CONF" -M 2>/dev/null | awk '$2 == "inet"' |
+	    grep -v "^127\.0\.0\.1:${port}[[:space:]]" | grep -q .; then
+		die "postfix master.cf has an inet service beyond loopback"
+	fi
+	postmap -c "$PF_CONF" "hash:$PF_CONF/vmailbox" || die "postmap failed"
+	postfix -c "$PF_CONF" start >"$base/start.log" 2>&1 ||
+	    { cat "$base/start.log" >&2; die "postfix start failed"; }
+	wait_port "$port" || die "postfix did not start"
+	POSTFIX_PID=$(awk '{print $1; exit}' "$PF_QUEUE/pid/master.pid")
+	check_listeners postfix "$POSTFIX_PID" "$port"
+	POSTFIX_PORT=$port
+	POSTFIX_MAILDIR=$base/mail/$DOMAIN/bench/new
+	note "postfix master pid $POSTFIX_PID on 127.0.0.1:$port, log $base/maillog"
+}
+
+# --- measurements ------------------------------------------------------------
+
+count_files() {
+	[ -d "$1" ] || { echo 0; return; }
+	find "$1" -maxdepth 1 -type f | wc -l
+}
+
+# wait_delivered DIR N - until DIR holds N files, at most 300 s; prints count
+wait_delivered() {
+	local n=0
+	for _ in $(seq 3000); do
+		n=$(count_files "$1")
+		[ "$n" -ge "$2" ] && break
+		sleep 0.1
+	done
+	echo "$n"
+}
+
+# messages SESSIONS SIZE - how many messages one run sends
+messages() {
+	local s=$1 size=$2 n
+	if [ "$size" -le 16384 ]; then
+		case $s in 1) n=300 ;; 10) n=2000 ;; *) n=$((s * 80)) ;; esac
+	else
+		case $s in 1) n=150 ;; 10) n=800 ;; *) n=$((s * 30)) ;; esac
+	fi
+	[ "$n" -lt "$s" ] && n=$s
+	echo $((n * SCALE))
+}
+
+# throughput NAME PORT MAILDIR SESSIONS SIZE - prints msg/s ("-" on failure)
+throughput() {
+	local name=$1 port=$2 dir=$3 s=$4 size=$5 m t0 t1 rc got rate
+	m=$(messages "$s" "$size")
+	[ -d "$dir" ] && find "$dir" -maxdepth 1 -type f -delete
+	t0=$(date +%s.%N)
+	timeout "$RUN_TIMEOUT" "$SMTP_SOURCE" -s "$s" -m "$m" -l "$size" \
+	    -M client.test -f "$FROM" -t "$RCPT" "127.0.0.1:$port" \
+	    >"$W/$name.source.log" 2>&1
+	rc=$?
+	t1=$(date +%s.%N)
+	got=$(wait_delivered "$dir" "$m")
+	rate=$(awk -v m="$m" -v a="$t0" -v b="$t1" \
+	    'BEGIN { printf "%.0f", m / (b - a) }')
+	note "$name s=$s size=$size: $m messages in" \
+	    "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s," \
+	    "rc=$rc, delivered $got"
+	if [ $rc != 0 ] || [ "$got" -lt "$m" ]; then
+		tail -3 "$W/$name.source.log" >&2
+		echo "-"
+	else
+		echo "$rate"
+	fi
+	[ -d "$dir" ] && find "$dir" -maxdepth 1 -type f -delete
+}
+
+best() {
+	local best=- r
+	for r in "$@"; do
+		[ "$r" = - ] && continue
+		if [ "$best" = - ] || [ "$r" -gt "$best" ]; then best=$r; fi
+	done
+	echo "$best"
+}
+
+ratio() {
+	case "$1$2" in *-*) echo -; return ;; esac
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
+}
+
+has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+has postern && start_postern
+has postfix && start_postfix
+
+declare -A R
+
+# Memory first, on freshly started servers: Postfix keeps idle smtpd
+# processes around after a load, which would hide in the baseline.
+for srv in postern postfix; do
+	has $srv || continue
+	if [ $srv = postern ]; then pid=$POSTERN_PID port=$POSTERN_PORT
+	else pid=$POSTFIX_PID port=$POSTFIX_PORT; fi
+	out=$(/usr/bin/python3 "$HERE/idle_mem.py" --pid "$pid" --port "$port" \
+	    --count "$IDLE" --timeout 120)
+	note "$srv idle: $out"
+	case "$out" in
+	*"greeted=$IDLE "*)
+		R[$srv,mem]=${out##*per_conn_kib=}
+		procs=${out##*procs=}
+		R[$srv,procs]=${procs%% *} ;;
+	*)	R[$srv,mem]=- ;;
+	esac
+	# let the server see the closes before the next test
+	sleep 2
+done
+
+for size in $SIZES; do
+	for s in $SESSIONS; do
+		for srv in postern postfix; do
+			has $srv || continue
+			if [ $srv = postern ]; then
+				port=$POSTERN_PORT dir=$POSTERN_MAILDIR
+			else
+				port=$POSTFIX_PORT dir=$POSTFIX_MAILDIR
+			fi
+			runs=()
+			for _ in $(seq "$REPEAT"); do
+				runs+=("$(throughput $srv "$port" "$dir" "$s" "$size")")
+			done
+			R[$srv,$size,$s]=$(best "${runs[@]}")
+		done
+	done
+done
+
+# --- report ------------------------------------------------------------------
+
+hr() { printf '%s\n' "------------------------------------------------------------------"; }
+printf '\n%-34s %10s %10s %8s\n' "accepted messages/s" postern postfix ratio
+hr
+for size in $SIZES; do
+	for s in $SESSIONS; do
+		a=${R[postern,$size,$s]:--}
+		b=${R[postfix,$size,$s]:--}
+		label="$((size / 1024)) KiB, $s session$([ "$s" = 1 ] || echo s)"
+		printf '%-34s %10s %10s %8s\n' "$label" "$a" "$b" "$(ratio "$a" "$b")"
+	done
+done
+hr
+a=${R[postern,mem]:--}
+b=${R[postfix,mem]:--}
+r=-
+case "$a$b" in *-*) ;; *) r=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a > 0) printf "%.1f", b / a; else print "-" }') ;; esac
+printf '%-34s %10s %10s %8s\n' "KiB PSS per idle connection ($IDLE)" "$a" "$b" "$r"
+printf '%-34s %10s %10s\n' "  server processes, loaded" "${R[postern,procs]:--}" "${R[postfix,procs]:--}"
+hr
+echo "ratio: postern/postfix for messages/s (higher is better);"
+echo "       postfix/postern for memory (higher is better)."
+echo "machine: $(nproc) cores, $(uname -r), $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
