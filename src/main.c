@@ -21,6 +21,9 @@ static const struct verb verbs[] = {
 	{ "user-remove",	ctl_user_remove,  "user-remove ADDR" },
 	{ "user-list",		ctl_user_list,	  "user-list [DOMAIN]" },
 	{ "authenticate",	ctl_authenticate, "authenticate ADDR --password=P" },
+	{ "send",		ctl_send,	  "send --from ADDR --to ADDR [--to ADDR...] "
+	    "[--server HOST:PORT] [--user U --password-stdin] [--starttls|--tls] "
+	    "[--subject S] [--insecure]" },
 };
 
 static void
