@@ -30,11 +30,12 @@ value that does not start with a quote is one string (split into
 (after following CNAMEs inside the zone), NODATA when the name exists
 without that type (or only has names below it), NXDOMAIN otherwise; both
 negative answers carry the SOA of the root.  Every answer is
-authoritative; a UDP answer too large for the query's buffer is sent
-truncated (TC) so the client retries over TCP.
+authoritative; a UDP answer too large for the query's buffer (or for
+udp_max, when given) is sent truncated (TC) so the client retries over
+TCP.
 
 As a module:
-    srv = DNSServer(zone).start()       # srv.port, srv.queries
+    srv = DNSServer(zone, udp_max=512).start()  # srv.port, srv.queries
     ...
     srv.stop()
 As a script:
@@ -156,7 +157,7 @@ class Zone:
             _rdata(rdtype, value))
 
     def exists(self, key):
-        if key in self.records:
+        if key == "." or key in self.records:
             return True
         suffix = "." + key
         return any(n.endswith(suffix) for n in self.records)
@@ -211,9 +212,10 @@ class Zone:
 class DNSServer:
     """The zone served on loopback, UDP and TCP, until stop()."""
 
-    def __init__(self, zone, port=0, ipv6=True):
+    def __init__(self, zone, port=0, ipv6=True, udp_max=None):
         self.zone = zone if isinstance(zone, Zone) else Zone(zone)
         self.port = port
+        self.udp_max = udp_max  # cap UDP answers below the client's size
         self.want_ipv6 = ipv6
         self.ipv6 = False
         self.queries = []       # (name, type, "udp"|"tcp"), in order
@@ -327,6 +329,8 @@ class DNSServer:
             return None
         if transport == "udp":
             size = query.payload if query.edns >= 0 else 512
+            if self.udp_max is not None:
+                size = min(size, self.udp_max)
             try:
                 return resp.to_wire(max_size=max(size, 512))
             except dns.exception.TooBig:
