@@ -84,6 +84,10 @@ static const char *const sync_names[] = { "filesystem", "file" };
 static int	check_hostname(const char *, char *, size_t, char *, size_t);
 static int	check_user(const char *, char *, size_t, char *, size_t);
 static int	check_abspath(const char *, char *, size_t, char *, size_t);
+static int	check_family(const char *, char *, size_t, char *, size_t);
+static int	check_hostport(const char *, char *, size_t, char *, size_t);
+static int	check_ipv4(const char *, char *, size_t, char *, size_t);
+static int	check_ipv6(const char *, char *, size_t, char *, size_t);
 
 #define F(field)	offsetof(struct conf, field)
 #define STR(field, fn)	CT_STRING, F(field), sizeof(((struct conf *)0)->field), fn
@@ -155,6 +159,29 @@ static const struct conf_key conf_keys[] = {
 	  "longest wait between retries (at least retry_min)" },
 	{ "queue_lifetime", NUM(CT_DURATION, queue_lifetime), 1, 90 * DAY,
 	  5 * DAY, NULL, "give up and bounce a message after this long" },
+	{ "delay_warning", NUM(CT_DURATION, delay_warning), 0, 90 * DAY,
+	  4 * HOUR, NULL, "tell the sender when a message is still not"
+	  " delivered after this long; 0: never" },
+	{ "outbound_ip_family", STR(outbound_ip_family, check_family), 0, 0, 0,
+	  "ipv6-first", "address families for outbound delivery: ipv6-first,"
+	  " ipv4-first, ipv4 or ipv6" },
+	{ "outbound_source_ipv4", STR(outbound_source_ipv4, check_ipv4), 0, 0,
+	  0, "", "source address of outbound IPv4 connections; empty: any" },
+	{ "outbound_source_ipv6", STR(outbound_source_ipv6, check_ipv6), 0, 0,
+	  0, "", "source address of outbound IPv6 connections; empty: any" },
+	{ "outbound_max_connections", NUM(CT_UINT, outbound_max_connections),
+	  1, 10000, 100, NULL, "concurrent outbound SMTP connections in all" },
+	{ "outbound_max_per_domain", NUM(CT_UINT, outbound_max_per_domain), 1,
+	  1000, 5, NULL, "concurrent outbound connections to one domain" },
+	{ "outbound_plain_fallback", NUM(CT_BOOL, outbound_plain_fallback), 0,
+	  1, 0, NULL, "after a failed TLS handshake, retry the same host"
+	  " without TLS in the same attempt (yes or no)" },
+	{ "dns_resolver", STR(dns_resolver, check_hostport), 0, 0, 0, "",
+	  "TEST KNOB, keep empty in production: send every DNS query to this"
+	  " addr:port instead of the system resolver" },
+	{ "outbound_smtp_port", NUM(CT_UINT, outbound_smtp_port), 1, 65535,
+	  25, NULL, "TEST KNOB, keep 25 in production: port of remote MX"
+	  " hosts" },
 };
 
 #undef F
@@ -214,6 +241,90 @@ check_abspath(const char *v, char *dst, size_t dstsz, char *why,
 		return -1;
 	}
 	return 0;
+}
+
+/* check_family - one of the outbound address family choices */
+static int
+check_family(const char *v, char *dst, size_t dstsz, char *why,
+    size_t whysz)
+{
+	static const char *const names[] = { "ipv6-first", "ipv4-first",
+	    "ipv4", "ipv6" };
+	size_t	i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(v, names[i]) == 0)
+			return str_copy(dst, v, dstsz);
+	(void)snprintf(why, whysz, "\"%.64s\" is not ipv6-first, ipv4-first,"
+	    " ipv4 or ipv6", v);
+	return -1;
+}
+
+/* check_addr - an empty value, or a numeric address of family af */
+static int
+check_addr(int af, const char *v, char *dst, size_t dstsz, char *why,
+    size_t whysz)
+{
+	unsigned char	bin[16];
+
+	if (*v != '\0' && inet_pton(af, v, bin) != 1) {
+		(void)snprintf(why, whysz, "\"%.64s\" is not an IPv%c address",
+		    v, af == AF_INET ? '4' : '6');
+		return -1;
+	}
+	return str_copy(dst, v, dstsz);
+}
+
+static int
+check_ipv4(const char *v, char *dst, size_t dstsz, char *why, size_t whysz)
+{
+	return check_addr(AF_INET, v, dst, dstsz, why, whysz);
+}
+
+static int
+check_ipv6(const char *v, char *dst, size_t dstsz, char *why, size_t whysz)
+{
+	return check_addr(AF_INET6, v, dst, dstsz, why, whysz);
+}
+
+/* check_hostport - empty, "1.2.3.4:53" or "[::1]:53" */
+static int
+check_hostport(const char *v, char *dst, size_t dstsz, char *why,
+    size_t whysz)
+{
+	char			 host[64];
+	const char		*colon;
+	unsigned long long	 port;
+	size_t			 n;
+	int			 af = AF_INET;
+	unsigned char		 bin[16];
+
+	if (*v == '\0')
+		return str_copy(dst, v, dstsz);
+	if (*v == '[') {
+		if ((colon = strstr(v, "]:")) == NULL)
+			goto bad;
+		n = (size_t)(colon - v - 1);
+		v++;
+		colon++;
+		af = AF_INET6;
+	} else {
+		if ((colon = strrchr(v, ':')) == NULL)
+			goto bad;
+		n = (size_t)(colon - v);
+	}
+	if (n == 0 || n >= sizeof(host))
+		goto bad;
+	memcpy(host, v, n);
+	host[n] = '\0';
+	if (inet_pton(af, host, bin) != 1 ||
+	    str_to_ull(colon + 1, 1, 65535, &port) == -1)
+		goto bad;
+	return str_copy(dst, af == AF_INET6 ? v - 1 : v, dstsz);
+bad:
+	(void)snprintf(why, whysz, "\"%.64s\" is not addr:port or [v6]:port",
+	    af == AF_INET6 ? v - 1 : v);
+	return -1;
 }
 
 /* parse_scaled - a decimal number with an optional unit suffix */
@@ -420,7 +531,9 @@ key_set(struct conf *c, const struct conf_key *k, const char *v, char *why,
 	size_t			 i;
 	bool			 b;
 
-	if (*v == '\0' && k->type != CT_LISTEN) {
+	/* empty is meaningful for lists and for the optional strings */
+	if (*v == '\0' && k->type != CT_LISTEN && !(k->type == CT_STRING &&
+	    k->def != NULL && k->def[0] == '\0')) {
 		(void)snprintf(why, whysz, "%s needs a value", k->name);
 		return -1;
 	}

@@ -83,6 +83,15 @@ struct conf {
 	unsigned		 retry_min;		/* seconds, first retry */
 	unsigned		 retry_max;		/* seconds, backoff cap */
 	unsigned		 queue_lifetime;	/* seconds, give up after */
+	unsigned		 delay_warning;		/* seconds; 0: none */
+	char			 outbound_ip_family[16];	/* ipv6-first... */
+	char			 outbound_source_ipv4[64];	/* "" any */
+	char			 outbound_source_ipv6[64];
+	unsigned		 outbound_max_connections;
+	unsigned		 outbound_max_per_domain;
+	bool			 outbound_plain_fallback;
+	char			 dns_resolver[80];	/* test knob; "" */
+	unsigned		 outbound_smtp_port;	/* test knob; 25 */
 	struct domain		*domains;
 	size_t			  ndomains;
 };

@@ -174,7 +174,9 @@ test_key_doc(void **state)
 		n++;
 	}
 	assert_true(i >= 23);
-	assert_true(n == i - 1);		/* hostname is computed */
+	/* hostname is computed; the source addresses and dns_resolver are
+	 * empty by default */
+	assert_true(n == i - 4);
 	assert_int_equal(conf_key_doc(i, &name, &help, def, sizeof(def)), -1);
 	conf_defaults(&a);
 	assert_int_equal(parse(&b, text, &e), 0);
@@ -197,6 +199,55 @@ test_key_doc(void **state)
 	assert_int_equal(a.log_syslog, b.log_syslog);
 	assert_int_equal(a.bare_lf, b.bare_lf);
 	assert_int_equal(a.sync_method, b.sync_method);
+	assert_int_equal(a.delay_warning, b.delay_warning);
+	assert_string_equal(a.outbound_ip_family, b.outbound_ip_family);
+	assert_int_equal(a.outbound_smtp_port, b.outbound_smtp_port);
+	assert_int_equal(a.outbound_max_per_domain, b.outbound_max_per_domain);
+}
+
+/* the outbound keys: accepted and refused values */
+static void
+test_outbound_keys(void **state)
+{
+	static const struct {
+		const char	*text;
+		int		 rc;
+	} cases[] = {
+		{ "dns_resolver = 127.0.0.1:5353\n", 0 },
+		{ "dns_resolver = [::1]:53\n", 0 },
+		{ "dns_resolver =\n", 0 },
+		{ "dns_resolver = 127.0.0.1\n", -1 },
+		{ "dns_resolver = [::1]\n", -1 },
+		{ "dns_resolver = 127.0.0.1:0\n", -1 },
+		{ "dns_resolver = 127.0.0.1:65536\n", -1 },
+		{ "dns_resolver = ns.example:53\n", -1 },
+		{ "outbound_ip_family = ipv4\n", 0 },
+		{ "outbound_ip_family = ipv6-first\n", 0 },
+		{ "outbound_ip_family = both\n", -1 },
+		{ "outbound_source_ipv4 = 192.0.2.1\n", 0 },
+		{ "outbound_source_ipv4 = ::1\n", -1 },
+		{ "outbound_source_ipv6 = 2001:db8::1\n", 0 },
+		{ "outbound_source_ipv6 = 192.0.2.1\n", -1 },
+		{ "outbound_smtp_port = 2525\n", 0 },
+		{ "outbound_smtp_port = 0\n", -1 },
+		{ "outbound_max_per_domain = 0\n", -1 },
+		{ "delay_warning = 0\n", 0 },
+		{ "delay_warning = 4h\n", 0 },
+		{ "outbound_plain_fallback = yes\n", 0 },
+	};
+	struct conf	c;
+	struct err	e;
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (parse(&c, cases[i].text, &e) != cases[i].rc)
+			fail_msg("%s: expected %d", cases[i].text, cases[i].rc);
+	}
+	assert_int_equal(parse(&c, "dns_resolver = [::1]:5353\n"
+	    "outbound_smtp_port = 2525\n", &e), 0);
+	assert_string_equal(c.dns_resolver, "[::1]:5353");
+	assert_int_equal(c.outbound_smtp_port, 2525);
 }
 
 /* -------------------------------------------------------- numeric values */
@@ -845,6 +896,7 @@ main(void)
 {
 	const struct CMUnitTest	tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_outbound_keys),
 		cmocka_unit_test(test_key_doc),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_strings),
