@@ -31,6 +31,7 @@
 #include <event2/event.h>
 
 #include "auth/auth.h"
+#include "deliver/deliver.h"
 #include "conf.h"
 #include "err.h"
 #include "listen.h"
@@ -52,6 +53,7 @@
 
 enum child_kind {
 	CK_QUEUE,
+	CK_DELIVER,
 	CK_AUTH,
 	CK_SMTP,
 };
@@ -77,6 +79,7 @@ struct parent {
 	size_t			 nkids;
 	unsigned		 gen;
 	int			 queue_sock;	/* parent's end */
+	int			 deliver_sock;	/* parent's end */
 	bool			 stopping;
 	bool			 failed;	/* gave up restarting */
 	time_t			 restart_times[RESTART_MAX];
@@ -238,6 +241,43 @@ start_queue(struct parent *p)
 	log_info("queue started pid=%d", (int)pid);
 }
 
+/*
+ * start_deliver - the outbound process; its channel to the queue goes to
+ * the queue in an M_Q_DELIVER.  It ends when the queue's channel closes.
+ */
+static void
+start_deliver(struct parent *p)
+{
+	int		dp[2], dq[2];
+	pid_t		pid;
+	struct msg	m;
+
+	if (msg_socketpair(dp) == -1 || msg_socketpair(dq) == -1)
+		fatal("socketpair");
+	if ((pid = child_fork(p)) == 0) {
+		int	keep[2] = { dp[1], dq[1] };
+
+		proc_close_except(keep, 2);
+		proc_drop(&p->user, NULL, "deliver");
+		(void)signal(SIGTERM, SIG_IGN);
+		(void)signal(SIGINT, SIG_IGN);
+		child_signals(false);
+		deliver_main(p->conf, dp[1], dq[1]);
+	}
+	close(dp[1]);
+	close(dq[1]);
+	if (p->deliver_sock != -1)
+		close(p->deliver_sock);
+	p->deliver_sock = dp[0];
+	child_add(p, pid, CK_DELIVER, 0);
+	msg_init(&m, M_Q_DELIVER);
+	msg_set_fd(&m, dq[0]);
+	if (msg_send(p->queue_sock, &m) == -1)
+		log_warn("send deliver channel to queue");
+	msg_free(&m);
+	log_info("deliver started pid=%d", (int)pid);
+}
+
 static unsigned
 workers_wanted(const struct conf *c)
 {
@@ -385,6 +425,10 @@ parent_reload(struct parent *p)
 	if (msg_send(p->queue_sock, &m) == -1)
 		log_warn("send reload to queue");
 	msg_free(&m);
+	msg_init(&m, M_RELOAD);
+	if (p->deliver_sock != -1 && msg_send(p->deliver_sock, &m) == -1)
+		log_warn("send reload to deliver");
+	msg_free(&m);
 	start_generation(p);
 	retire_old(p);
 	return;
@@ -430,6 +474,7 @@ parent_reap(struct parent *p)
 	size_t		i;
 	struct child	k;
 	bool		need_queue = false, need_gen = false;
+	bool		need_deliver = false;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < p->nkids; i++)
@@ -445,7 +490,8 @@ parent_reap(struct parent *p)
 		}
 		if (WIFSIGNALED(status))
 			log_warnx("%s pid=%d killed by signal %d",
-			    k.kind == CK_QUEUE ? "queue" : k.kind == CK_AUTH ?
+			    k.kind == CK_QUEUE ? "queue" : k.kind == CK_DELIVER ?
+			    "deliver" : k.kind == CK_AUTH ?
 			    "auth" : "smtp", (int)pid, WTERMSIG(status));
 		else
 			log_debug("child pid=%d exited %d", (int)pid,
@@ -453,7 +499,9 @@ parent_reap(struct parent *p)
 		if (p->stopping)
 			continue;
 		if (k.kind == CK_QUEUE) {
-			need_queue = need_gen = true;
+			need_queue = need_gen = need_deliver = true;
+		} else if (k.kind == CK_DELIVER) {
+			need_deliver = true;
 		} else if (k.gen == p->gen && (WIFSIGNALED(status) ||
 		    WEXITSTATUS(status) != 0)) {
 			need_gen = true;
@@ -471,7 +519,7 @@ parent_reap(struct parent *p)
 		}
 		return;
 	}
-	if (!need_gen)
+	if (!need_gen && !need_deliver)
 		return;
 	if (!restart_allowed(p)) {
 		log_warnx("children keep dying; giving up");
@@ -484,8 +532,12 @@ parent_reap(struct parent *p)
 	}
 	if (need_queue)
 		start_queue(p);
-	start_generation(p);
-	retire_old(p);
+	if (need_deliver)
+		start_deliver(p);
+	if (need_gen) {
+		start_generation(p);
+		retire_old(p);
+	}
 }
 
 static void
@@ -551,6 +603,7 @@ parent_main(const char *confdir, bool debug)
 	size_t		 i;
 
 	p->queue_sock = -1;
+	p->deliver_sock = -1;
 	(void)snprintf(p->confdir, sizeof(p->confdir), "%s", confdir);
 	p->conf = xcalloc(1, sizeof(*p->conf));
 	if (conf_load(p->conf, confdir, &e) == -1) {
@@ -585,6 +638,7 @@ parent_main(const char *confdir, bool debug)
 		evsignal_add(sigs[i], NULL);
 	}
 	start_queue(p);
+	start_deliver(p);
 	start_generation(p);
 	for (i = 0; i < p->nls; i++)
 		log_info("listening on %s%s%s:%s (%s)",

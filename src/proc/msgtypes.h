@@ -36,8 +36,29 @@ enum msg_type {
 
 	/* parent -> queue: fd: channel to a new smtp worker */
 	M_Q_PEER,
-	/* parent -> queue: re-read the configuration (no payload) */
+	/* parent -> queue, parent -> deliver: re-read the configuration
+	 * (no payload) */
 	M_RELOAD,
+
+	/* parent -> queue: fd: the channel to the deliver process */
+	M_Q_DELIVER,
+	/* queue -> deliver: u64 jobid, str msgid, str from ("" for <>),
+	 * u32 flags (QF_*), u64 size (body octets), str domain (every
+	 * recipient's), u32 n, n x str recipient; fd: the body, read-only,
+	 * read with pread from offset 0 (trace header included) */
+	M_D_JOB,
+	/* deliver -> queue: u64 jobid, u32 n (the job's recipients, in its
+	 * order), n x { u32 dr_result, str status ("2.0.0", "4.4.1",
+	 * "5.1.1"), str reply (one line: the remote reply, or what went
+	 * wrong here), str remote ("host [addr]", or "" when none was
+	 * reached) }.  Exactly one result for each job. */
+	M_D_RESULT,
+};
+
+enum dr_result {
+	DR_OK = 0,		/* accepted by the remote host */
+	DR_TEMP = 1,		/* try again later */
+	DR_PERM = 2,		/* failed for good: bounce */
 };
 
 enum auth_result {

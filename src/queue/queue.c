@@ -535,6 +535,21 @@ queue_reload(struct queue *q)
 }
 
 /* parent_cb - a message from the parent, or NULL when it closed */
+/* deliver_cb - results from the deliver process (no jobs are sent yet) */
+static void
+deliver_cb(struct chan *ch, struct msg *msg, void *arg)
+{
+	struct queue	*q = arg;
+
+	if (msg == NULL) {
+		if (q->deliver == ch)
+			q->deliver = NULL;
+		chan_free(ch);
+		return;
+	}
+	fatalx("queue: unexpected message %u from deliver", msg->type);
+}
+
 static void
 parent_cb(struct chan *ch, struct msg *msg, void *arg)
 {
@@ -558,6 +573,14 @@ parent_cb(struct chan *ch, struct msg *msg, void *arg)
 		if (msg_end(msg) == -1)
 			fatalx("queue: bad M_RELOAD from parent");
 		queue_reload(q);
+		break;
+	case M_Q_DELIVER:
+		fd = msg_take_fd(msg);
+		if (msg_end(msg) == -1 || fd == -1)
+			fatalx("queue: bad M_Q_DELIVER from parent");
+		if (q->deliver != NULL)
+			chan_free(q->deliver);
+		q->deliver = chan_new(q->base, fd, deliver_cb, q);
 		break;
 	default:
 		fatalx("queue: unexpected message %u from parent", msg->type);
@@ -677,6 +700,8 @@ queue_cleanup(struct queue *q)
 		peer_free(p);
 	if (q->parent != NULL)
 		chan_free(q->parent);
+	if (q->deliver != NULL)
+		chan_free(q->deliver);
 	queue_work_free(q);
 	event_base_free(q->base);
 	spool_close(&q->sp);

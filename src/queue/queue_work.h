@@ -80,6 +80,7 @@ struct queue {
 	struct event_base	*base;
 	struct spool		 sp;
 	struct chan		*parent;
+	struct chan		*deliver;	/* the deliver process, or NULL */
 	TAILQ_HEAD(, peer)	 peers;
 	TAILQ_HEAD(, qmsg)	 msgs;
 	struct worker		 cw;		/* commit thread */
