@@ -464,36 +464,36 @@ session_input(struct smtp_session *s)
 
 /* commands */
 
-static void
-cmd_ehlo(struct smtp_session *s, const char *arg, size_t len)
+/* session_hello - EHLO and HELO: take the name, open a fresh session */
+static int
+session_hello(struct smtp_session *s, const char *arg, size_t len,
+    bool esmtp)
 {
 	struct err	e;
 
 	if (smtp_cmd_parse_helo(arg, len, s->helo, sizeof(s->helo), &e)
 	    == -1) {
 		smtp_reject(s, "%s", e.msg);
-		return;
+		return -1;
 	}
 	session_tx_reset(s);
-	s->esmtp = true;
+	s->esmtp = esmtp;
 	session_enter_state(s, SS_READY);
-	smtp_reply_ehlo(s);
+	return 0;
+}
+
+static void
+cmd_ehlo(struct smtp_session *s, const char *arg, size_t len)
+{
+	if (session_hello(s, arg, len, true) == 0)
+		smtp_reply_ehlo(s);
 }
 
 static void
 cmd_helo(struct smtp_session *s, const char *arg, size_t len)
 {
-	struct err	e;
-
-	if (smtp_cmd_parse_helo(arg, len, s->helo, sizeof(s->helo), &e)
-	    == -1) {
-		smtp_reject(s, "%s", e.msg);
-		return;
-	}
-	session_tx_reset(s);
-	s->esmtp = false;
-	session_enter_state(s, SS_READY);
-	smtp_reply(s, "250 %s", s->w->conf->hostname);
+	if (session_hello(s, arg, len, false) == 0)
+		smtp_reply(s, "250 %s", s->w->conf->hostname);
 }
 
 static void
