@@ -24,6 +24,7 @@ static const struct verb verbs[] = {
 	{ "send",		ctl_send,	  "send --from ADDR --to ADDR [--to ADDR...] "
 	    "[--server HOST:PORT] [--user U --password-stdin] [--starttls|--tls] "
 	    "[--subject S] [--insecure]" },
+	{ "queue",		ctl_queue,	  "queue list | show ID | flush [ID] | remove ID" },
 };
 
 static void

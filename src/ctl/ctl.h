@@ -13,5 +13,6 @@ int	ctl_user_list(const char *confdir, int argc, char **argv);
 int	ctl_authenticate(const char *confdir, int argc, char **argv);
 int	ctl_serve(const char *confdir, int argc, char **argv);
 int	ctl_send(const char *confdir, int argc, char **argv);
+int	ctl_queue(const char *confdir, int argc, char **argv);
 
 #endif

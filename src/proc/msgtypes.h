@@ -53,6 +53,27 @@ enum msg_type {
 	 * wrong here), str remote ("host [addr]", or "" when none was
 	 * reached) }.  Exactly one result for each job. */
 	M_D_RESULT,
+
+	/*
+	 * postern queue (ctl, as root) -> queue, over the control socket
+	 * DATA/queue/control (untrusted-but-local: the queue bounds every
+	 * request to Q_CTL_REQ_MAX octets and closes the connection on a
+	 * malformed one).  One request per connection; the answer is zero or
+	 * more M_CTL_LINE then exactly one M_CTL_END, after which the queue
+	 * closes the connection.
+	 */
+	M_CTL_Q_LIST = 100,	/* no fields: a line per message ("ID AGE SIZE
+				 * <FROM> PENDING/TOTAL NEXT"), then one
+				 * indented line per recipient pending or
+				 * failed, with its last error */
+	M_CTL_Q_SHOW,		/* str id: the envelope, one line a field */
+	M_CTL_Q_FLUSH,		/* str id ("": every message): retry now */
+	M_CTL_Q_REMOVE,		/* str id: remove the message */
+	/* queue -> ctl: str text (one or more lines, each ending in LF) */
+	M_CTL_LINE,
+	/* queue -> ctl: u32 status (0 ok, 1 unknown id, 2 failed), str
+	 * message ("" or one line for stderr) */
+	M_CTL_END,
 };
 
 enum dr_result {

@@ -41,6 +41,7 @@ enum {
 	EF_AUTH		= 1u << 4,
 	EF_CLIENT	= 1u << 5,
 	EF_FLAGS	= 1u << 6,
+	EF_WARNED	= 1u << 7,
 };
 #define EF_REQUIRED	(EF_ID | EF_CREATED | EF_SIZE | EF_FROM | EF_CLIENT | \
 			    EF_FLAGS)
@@ -49,6 +50,7 @@ static const char *const rcpt_state_names[] = {
 	[RCPT_PENDING] = "pending",
 	[RCPT_DONE] = "done",
 	[RCPT_FAILED] = "failed",
+	[RCPT_BOUNCED] = "bounced",
 };
 #define NSTATES	(sizeof(rcpt_state_names) / sizeof(rcpt_state_names[0]))
 
@@ -147,6 +149,10 @@ envelope_dump(const struct envelope *env, struct buf *out)
 	    dump_text(out, env->client != NULL ? env->client : "",
 	    ENV_TEXT_MAX) == -1 ||
 	    buf_printf(out, "\nflags %u\n", (unsigned)env->flags) == -1)
+		goto fail;
+	if (env->warned < 0 || (unsigned long long)env->warned > ENV_NUM_MAX ||
+	    (env->warned > 0 && buf_printf(out, "warned %lld\n",
+	    (long long)env->warned) == -1))
 		goto fail;
 	for (i = 0; i < env->nrcpts; i++) {
 		r = &env->rcpts[i];
@@ -299,6 +305,7 @@ rcpt_free(struct env_rcpt *r)
 	free(r->addr);
 	free(r->orig);
 	free(r->last_error);
+	free(r->remote);
 }
 
 /* add_rcpt - append r (taking its strings) to env */
@@ -358,6 +365,8 @@ parse_field(struct envelope *env, unsigned *seen, const char *line,
 		bit = EF_CLIENT;
 	else if (KEY("flags"))
 		bit = EF_FLAGS;
+	else if (KEY("warned"))
+		bit = EF_WARNED;
 	else
 		return err_set(e, false, 0, "line %u: unknown field", lineno);
 #undef KEY
@@ -403,6 +412,12 @@ parse_field(struct envelope *env, unsigned *seen, const char *line,
 			return err_set(e, false, 0, "line %u: bad number",
 			    lineno);
 		env->flags = (uint32_t)n;
+		break;
+	case EF_WARNED:
+		if (parse_num(v, vlen, ENV_NUM_MAX, &n) == -1 || n == 0)
+			return err_set(e, false, 0, "line %u: bad number",
+			    lineno);
+		env->warned = (time_t)n;
 		break;
 	}
 	return 0;

@@ -18,7 +18,9 @@ struct buf;
 enum rcpt_state {
 	RCPT_PENDING,
 	RCPT_DONE,
-	RCPT_FAILED,		/* permanently; a bounce is due or sent */
+	RCPT_FAILED,		/* permanently; a bounce is due */
+	RCPT_BOUNCED,		/* failed, and its DSN is queued (or none
+				 * was wanted: null sender) */
 };
 
 struct env_rcpt {
@@ -28,6 +30,9 @@ struct env_rcpt {
 	unsigned	 attempts;
 	time_t		 next_try;	/* 0: as soon as possible */
 	char		*last_error;	/* one line, or NULL */
+	/* in memory only, never written: */
+	uint64_t	 job;		/* deliver job in flight, 0 if none */
+	char		*remote;	/* last remote host, or NULL */
 };
 
 struct envelope {
@@ -38,6 +43,7 @@ struct envelope {
 	char		*auth_user;	/* NULL if not authenticated */
 	char		*client;	/* "helo=H addr=A", for logs */
 	uint32_t	 flags;		/* QF_* of msgtypes.h */
+	time_t		 warned;	/* delay warning sent then; 0: not */
 	struct env_rcpt	*rcpts;
 	size_t		 nrcpts;
 };

@@ -1,11 +1,14 @@
 /*
  * queue.c - the queue process: owns the spool, makes accepted mail
- * durable, delivers local recipients to Maildir and schedules retries.
+ * durable, delivers local recipients to Maildir, hands remote ones to the
+ * deliver process (queue_remote.c), bounces (queue_bounce.c), schedules
+ * retries and answers "postern queue" (queue_ctl.c).
  *
  * Runs unprivileged (as the postern user), with no network.  One libevent
  * loop serves the parent's channel (M_Q_PEER, M_RELOAD, and its closing:
  * drain and exit) and one channel per smtp worker (M_Q_OPEN, M_Q_COMMIT,
- * M_Q_ABORT).  This file is that loop: IPC, recipient expansion at
+ * M_Q_ABORT), plus the deliver process's channel (M_D_RESULT) once the
+ * parent passes it (M_Q_DELIVER).  This file is that loop: IPC, recipient expansion at
  * commit, startup recovery, reload and shutdown.  The slow disk work (the
  * batched commit fsyncs and the Maildir deliveries) runs in the two
  * threads of queue_work.c, so the loop never waits on an fsync.
@@ -116,14 +119,18 @@ txn_remove(struct peer *p, struct txn *t)
 	free(t);
 }
 
-/* commit_done - loop: answer smtp, then keep and schedule the message */
-static void
-commit_done(struct queue *q, struct witem *it)
+/* queue_commit_done - loop: answer smtp, then keep and schedule it */
+void
+queue_commit_done(struct queue *q, struct witem *it)
 {
 	struct commit	*c = (struct commit *)(void *)it;
 	struct qmsg	*m;
 	bool		 gone = c->txn == NULL;
 
+	if (c->kind != CK_SMTP) {
+		queue_bounce_done(q, c);
+		return;
+	}
 	if (!gone) {
 		commit_answer(c->txn->peer, c->reqid, c->id, c->rc == 0, true,
 		    "local error in queue, try again later");
@@ -155,11 +162,11 @@ text_ok(const char *s, size_t max, bool may_empty)
 }
 
 /*
- * commit_build - the envelope of a commit: recipients expanded, the body
- * measured; tmp/<id>.env written.  -1 with e (temp or not) on failure.
+ * queue_commit_build - the envelope of a commit: recipients expanded, the
+ * body measured; tmp/<id>.env written.  -1 with e (temp or not) on failure.
  */
-static int
-commit_build(struct queue *q, const char *id, const char *from,
+int
+queue_commit_build(struct queue *q, const char *id, const char *from,
     uint32_t flags, const char *auth, const char *client,
     const char **rcpts, size_t n, struct envelope *env, struct err *e)
 {
@@ -262,7 +269,7 @@ peer_commit(struct peer *p, struct msg *msg)
 		err_set(&e, true, 0, "queue is shutting down");
 		goto fail;
 	}
-	if (commit_build(q, t->id, from, flags, auth, client, rcpts, n, &env,
+	if (queue_commit_build(q, t->id, from, flags, auth, client, rcpts, n, &env,
 	    &e) == -1)
 		goto fail;
 	c = xcalloc(1, sizeof(*c));
@@ -534,21 +541,46 @@ queue_reload(struct queue *q)
 	log_info("configuration reloaded: %zu domains", nc->ndomains);
 }
 
-/* parent_cb - a message from the parent, or NULL when it closed */
-/* deliver_cb - results from the deliver process (no jobs are sent yet) */
+/* deliver_cb - results from the deliver process, or NULL when it closed */
 static void
 deliver_cb(struct chan *ch, struct msg *msg, void *arg)
 {
 	struct queue	*q = arg;
 
 	if (msg == NULL) {
-		if (q->deliver == ch)
+		if (q->deliver == ch) {
 			q->deliver = NULL;
+			log_warnx("deliver process channel closed");
+			queue_remote_lost(q);
+		}
 		chan_free(ch);
 		return;
 	}
-	fatalx("queue: unexpected message %u from deliver", msg->type);
+	if (msg->type != M_D_RESULT)
+		fatalx("queue: unexpected message %u from deliver", msg->type);
+	if (queue_remote_result(q, msg) == -1)
+		fatalx("queue: malformed M_D_RESULT from deliver");
 }
+
+/* deliver_attach - a (new) deliver process: remote recipients may go */
+static void
+deliver_attach(struct queue *q, int fd)
+{
+	struct qmsg	*m, *next;
+
+	if (q->deliver != NULL) {
+		chan_free(q->deliver);
+		q->deliver = NULL;
+		queue_remote_lost(q);
+	}
+	q->deliver = chan_new(q->base, fd, deliver_cb, q);
+	for (m = TAILQ_FIRST(&q->msgs); m != NULL; m = next) {
+		next = TAILQ_NEXT(m, entry);
+		queue_work_schedule(q, m);
+	}
+}
+
+/* parent_cb - a message from the parent, or NULL when it closed */
 
 static void
 parent_cb(struct chan *ch, struct msg *msg, void *arg)
@@ -578,9 +610,7 @@ parent_cb(struct chan *ch, struct msg *msg, void *arg)
 		fd = msg_take_fd(msg);
 		if (msg_end(msg) == -1 || fd == -1)
 			fatalx("queue: bad M_Q_DELIVER from parent");
-		if (q->deliver != NULL)
-			chan_free(q->deliver);
-		q->deliver = chan_new(q->base, fd, deliver_cb, q);
+		deliver_attach(q, fd);
 		break;
 	default:
 		fatalx("queue: unexpected message %u from parent", msg->type);
@@ -702,6 +732,7 @@ queue_cleanup(struct queue *q)
 		chan_free(q->parent);
 	if (q->deliver != NULL)
 		chan_free(q->deliver);
+	queue_ctl_free(q);
 	queue_work_free(q);
 	event_base_free(q->base);
 	spool_close(&q->sp);
@@ -729,6 +760,7 @@ queue_main(struct conf *conf, int parent_sock)
 	q->conf = conf;
 	TAILQ_INIT(&q->peers);
 	TAILQ_INIT(&q->msgs);
+	TAILQ_INIT(&q->rjobs);
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/queue", conf->data_dir) >=
 	    sizeof(dir))
 		fatalx("queue: data_dir too long");
@@ -736,8 +768,9 @@ queue_main(struct conf *conf, int parent_sock)
 		fatalx("queue: %s", e.msg);
 	if ((q->base = event_base_new()) == NULL)
 		fatalx("queue: event_base_new");
-	queue_work_start(q, commit_done);
+	queue_work_start(q, queue_commit_done);
 	queue_load(q);
+	queue_ctl_start(q);
 	q->parent = chan_new(q->base, parent_sock, parent_cb, q);
 	log_info("queue started: spool %s", dir);
 	if (event_base_dispatch(q->base) == -1)

@@ -1,6 +1,7 @@
 /*
  * queue_work.c - the queue process's two worker threads and the retry
- * schedule (queue_work.h; the process itself is queue.c).
+ * schedule (queue_work.h; the process itself is queue.c; the thread and
+ * sync pool machinery is queue_thread.c).
  *
  *   commit thread    takes every commit gathered while it was busy (the
  *                    batch never waits on a timer; at most Q_COMMIT_BATCH),
@@ -14,7 +15,8 @@
  *                    recipients of one message): every Maildir file
  *                    written, all synced together, linked, the links
  *                    synced; the results recorded in the envelopes, which
- *                    are rewritten, or removed once nothing is pending,
+ *                    are rewritten, or removed once every recipient is
+ *                    done or bounced (qplan_finished),
  *                    with one sync.  Separate from the commit thread so
  *                    delivery syncs never delay a 250.
  *
@@ -29,8 +31,12 @@
  * message handed to the delivery thread is marked busy and the loop does
  * not touch it until the job comes back through the eventfd.  Threads
  * block every signal; the loop handles them.  Nothing is dropped: a
- * failed delivery is retried per sched.h until queue_lifetime, and a
- * failed rewrite of the envelope is retried after retry_min.
+ * failed delivery is retried per sched.h until queue_lifetime, then
+ * bounced (queue_bounce.c), and a failed rewrite of the envelope is
+ * retried after retry_min.  queue_work_schedule() is the one place that
+ * decides what a message does next: expiry and DSNs, remote jobs
+ * (queue_remote.c), local deliveries, an envelope rewrite or removal, or
+ * a timer.  Admin actions (queue_ctl.c) wait for a busy message.
  */
 #include <sys/eventfd.h>
 #include <sys/queue.h>
@@ -59,6 +65,7 @@
 #include "xmalloc.h"
 #include "local/maildir.h"
 #include "queue/envelope.h"
+#include "queue/qplan.h"
 #include "queue/queue_work.h"
 #include "queue/sched.h"
 #include "queue/spool.h"
@@ -99,288 +106,6 @@ struct djob {
 };
 
 /*
- * ---- worker threads ----
- */
-
-/* efd_kick - wake the loop (an eventfd counter never blocks at 1) */
-static void
-efd_kick(int efd)
-{
-	uint64_t	one = 1;
-
-	while (write(efd, &one, sizeof(one)) == -1 && errno == EINTR)
-		continue;
-}
-
-/* worker_main - the thread: wait for items, run them, hand them back */
-static void *
-worker_main(void *arg)
-{
-	struct worker	*w = arg;
-	struct witems	 mine;
-	struct witem	*it;
-	size_t		 n;
-
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		while (TAILQ_EMPTY(&w->in) && !w->quit)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (TAILQ_EMPTY(&w->in) || (w->quit && !w->drain))
-			break;
-		TAILQ_INIT(&mine);
-		for (n = 0; n < w->batch && (it = TAILQ_FIRST(&w->in)) != NULL;
-		    n++) {
-			TAILQ_REMOVE(&w->in, it, entry);
-			TAILQ_INSERT_TAIL(&mine, it, entry);
-		}
-		pthread_mutex_unlock(&w->mu);
-		w->work(w->q, &mine);
-		pthread_mutex_lock(&w->mu);
-		TAILQ_CONCAT(&w->out, &mine, entry);
-		efd_kick(w->efd);
-	}
-	w->exited = true;
-	efd_kick(w->efd);
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-/* worker_post - hand an item to the thread; false if it has ended */
-static bool
-worker_post(struct worker *w, struct witem *it)
-{
-	bool	ok;
-
-	pthread_mutex_lock(&w->mu);
-	if ((ok = !w->exited)) {
-		TAILQ_INSERT_TAIL(&w->in, it, entry);
-		pthread_cond_signal(&w->cv);
-	}
-	pthread_mutex_unlock(&w->mu);
-	return ok;
-}
-
-/* worker_stop - ask the thread to end (after its queue if w->drain) */
-static void
-worker_stop(struct worker *w)
-{
-	pthread_mutex_lock(&w->mu);
-	w->quit = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
-/* worker_wakeup - loop side: take the thread's finished items */
-static void
-worker_wakeup(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker	*w = arg;
-	struct witems	 done;
-	struct witem	*it;
-	uint64_t	 n;
-	bool		 exited;
-
-	(void)what;
-	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
-		log_warn("queue: eventfd read");
-	TAILQ_INIT(&done);
-	pthread_mutex_lock(&w->mu);
-	TAILQ_CONCAT(&done, &w->out, entry);
-	exited = w->exited;
-	pthread_mutex_unlock(&w->mu);
-	while ((it = TAILQ_FIRST(&done)) != NULL) {
-		TAILQ_REMOVE(&done, it, entry);
-		w->done(w->q, it);
-	}
-	if (exited && w->running) {
-		pthread_join(w->th, NULL);
-		w->running = false;
-		log_debug("%s thread stopped", w->name);
-		queue_maybe_exit(w->q);
-	}
-}
-
-/* worker_start - create the thread with every signal blocked */
-static void
-worker_start(struct queue *q, struct worker *w, const char *name,
-    size_t batch, bool drain, void (*work)(struct queue *, struct witems *),
-    void (*done)(struct queue *, struct witem *))
-{
-	sigset_t	all, old;
-	int		rc;
-
-	memset(w, 0, sizeof(*w));
-	w->q = q;
-	w->name = name;
-	w->batch = batch;
-	w->drain = drain;
-	w->work = work;
-	w->done = done;
-	TAILQ_INIT(&w->in);
-	TAILQ_INIT(&w->out);
-	if (pthread_mutex_init(&w->mu, NULL) != 0 ||
-	    pthread_cond_init(&w->cv, NULL) != 0)
-		fatalx("queue: pthread init");
-	if ((w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
-		fatal("queue: eventfd");
-	if ((w->ev = event_new(q->base, w->efd, EV_READ | EV_PERSIST,
-	    worker_wakeup, w)) == NULL || event_add(w->ev, NULL) == -1)
-		fatalx("queue: event_new");
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&w->th, NULL, worker_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		errno = rc;
-		fatal("queue: pthread_create %s", name);
-	}
-	w->running = true;
-}
-
-/* worker_free - after the thread is joined */
-static void
-worker_free(struct worker *w)
-{
-	if (w->ev != NULL)
-		event_free(w->ev);
-	if (w->efd != -1)
-		close(w->efd);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
-}
-
-/*
- * ---- sync pools: helpers of the commit and delivery threads ----
- *
- * fdatasync calls issued concurrently share journal commits (ext4, xfs),
- * so the commit thread (and the delivery thread, with a pool of its own)
- * hands a batch's descriptors to SYNC_HELPERS threads and syncs alongside
- * them (measured on ext4: 200 files in 35 ms
- * one after the other, 7 ms with writeback started first and four
- * threads).  Each helper claims one descriptor at a time under the mutex.
- */
-#define SYNC_HELPERS	3
-
-struct syncpool {
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 go;		/* a new round, or quit */
-	pthread_cond_t		 done;		/* the round's last sync */
-	const int		*fds;
-	int			*errs;		/* errno per fd, 0 if synced */
-	size_t			 n, next, finished;
-	unsigned long		 round;
-	bool			 quit;
-	pthread_t		 th[SYNC_HELPERS];
-	size_t			 nth;
-};
-
-/* sync_claim - fdatasync fds of the current round until none is left */
-static void
-sync_claim(struct syncpool *p)
-{
-	const int	*fds;
-	int		*errs;
-	size_t		 i;
-	int		 err;
-
-	pthread_mutex_lock(&p->mu);
-	while (p->next < p->n) {
-		i = p->next++;
-		fds = p->fds;
-		errs = p->errs;
-		pthread_mutex_unlock(&p->mu);
-		err = 0;
-		if (fds[i] != -1 && fdatasync(fds[i]) == -1)
-			err = errno != 0 ? errno : EIO;
-		pthread_mutex_lock(&p->mu);
-		errs[i] = err;
-		if (++p->finished == p->n)
-			pthread_cond_signal(&p->done);
-	}
-	pthread_mutex_unlock(&p->mu);
-}
-
-/* sync_helper - a helper thread: join each round */
-static void *
-sync_helper(void *arg)
-{
-	struct syncpool	*p = arg;
-	unsigned long	 seen = 0;
-
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (p->round == seen && !p->quit)
-			pthread_cond_wait(&p->go, &p->mu);
-		if (p->quit)
-			break;
-		seen = p->round;
-		pthread_mutex_unlock(&p->mu);
-		sync_claim(p);
-		pthread_mutex_lock(&p->mu);
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
-}
-
-/* sync_all - fdatasync n descriptors (-1 skipped) with the helpers */
-static void
-sync_all(struct syncpool *p, const int *fds, int *errs, size_t n)
-{
-	if (n == 0)
-		return;
-	pthread_mutex_lock(&p->mu);
-	p->fds = fds;
-	p->errs = errs;
-	p->n = n;
-	p->next = p->finished = 0;
-	p->round++;
-	pthread_cond_broadcast(&p->go);
-	pthread_mutex_unlock(&p->mu);
-	sync_claim(p);
-	pthread_mutex_lock(&p->mu);
-	while (p->finished < p->n)
-		pthread_cond_wait(&p->done, &p->mu);
-	p->n = p->next = p->finished = 0;
-	pthread_mutex_unlock(&p->mu);
-}
-
-/* sync_start - the helpers (called with every signal blocked) */
-static struct syncpool *
-sync_start(void)
-{
-	struct syncpool	*p = xcalloc(1, sizeof(*p));
-
-	if (pthread_mutex_init(&p->mu, NULL) != 0 ||
-	    pthread_cond_init(&p->go, NULL) != 0 ||
-	    pthread_cond_init(&p->done, NULL) != 0)
-		fatalx("queue: pthread init");
-	for (p->nth = 0; p->nth < SYNC_HELPERS; p->nth++)
-		if (pthread_create(&p->th[p->nth], NULL, sync_helper, p) != 0)
-			break;		/* fewer helpers is slower, not wrong */
-	return p;
-}
-
-/* sync_stop - end and join the helpers */
-static void
-sync_stop(struct syncpool *p)
-{
-	size_t	i;
-
-	if (p == NULL)
-		return;
-	pthread_mutex_lock(&p->mu);
-	p->quit = true;
-	pthread_cond_broadcast(&p->go);
-	pthread_mutex_unlock(&p->mu);
-	for (i = 0; i < p->nth; i++)
-		pthread_join(p->th[i], NULL);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->go);
-	pthread_cond_destroy(&p->done);
-	free(p);
-}
-
-/*
  * ---- messages in memory ----
  */
 
@@ -388,7 +113,9 @@ sync_stop(struct syncpool *p)
 static void
 qmsg_free(struct queue *q, struct qmsg *m)
 {
+	queue_remote_forget(q, m);
 	TAILQ_REMOVE(&q->msgs, m, entry);
+	free(m->dsn_ri);
 	if (m->timer != NULL)
 		event_free(m->timer);
 	envelope_free(&m->env);
@@ -406,22 +133,22 @@ qmsg_timer(evutil_socket_t fd, short what, void *arg)
 	queue_work_schedule(m->q, m);
 }
 
-/* rcpt_domain - the domain of addr (after the last '@'), or NULL */
-static const char *
-rcpt_domain(const char *addr)
-{
-	const char	*at = strrchr(addr, '@');
-
-	return at != NULL && at[1] != '\0' ? at + 1 : NULL;
-}
-
 /* rcpt_is_local - is addr in a local domain (delivered to Maildir)? */
 static bool
 rcpt_is_local(const struct queue *q, const char *addr)
 {
-	const char	*d = rcpt_domain(addr);
+	const char	*d = qplan_domain(addr);
 
 	return d != NULL && conf_domain(q->conf, d) != NULL;
+}
+
+/* queue_work_is_remote - addr has a domain, not one of ours */
+bool
+queue_work_is_remote(const char *addr, void *arg)
+{
+	const struct queue	*q = arg;
+
+	return qplan_domain(addr) != NULL && !rcpt_is_local(q, addr);
 }
 
 /* path_part_ok - can s name one directory under DATA/mail safely? */
@@ -689,7 +416,7 @@ deliver_persist(struct queue *q, struct witems *items)
 	buf_init(&b, Q_ENV_CAP);
 	TAILQ_FOREACH(it, items, entry) {
 		j = (struct djob *)(void *)it;
-		if (queue_work_pending(&j->m->env) == 0) {
+		if (qplan_finished(&j->m->env)) {
 			j->prc = spool_unpublish(&q->sp, j->m->env.id,
 			    &j->perr);
 			j->removed = j->prc == 0;
@@ -796,26 +523,36 @@ deliver_done(struct queue *q, struct witem *it)
 			    (long long)(r->next_try - time(NULL)));
 	}
 	m->busy = false;
-	if (j->prc == -1) {
-		/* the deliveries stand; the file says less: try again */
-		log_warnx("msgid=%s cannot update the queue: %s", m->env.id,
-		    j->perr.msg);
-		m->dirty = true;
+	if (m->remove_req) {
 		djob_free(j);
-		tv.tv_sec = q->conf->retry_min > 0 ? q->conf->retry_min : 60;
-		tv.tv_usec = 0;
-		evtimer_add(m->timer, &tv);
+		if (queue_work_remove(q, m, NULL) == -1)
+			queue_work_schedule(q, m);
 		return;
 	}
-	m->dirty = false;
+	/* what is on disk now; then what happened meanwhile */
+	m->dirty = j->prc == -1;
 	if (j->removed) {
 		log_info("msgid=%s done: removed from the queue", m->env.id);
 		djob_free(j);
 		qmsg_free(q, m);
 		return;
 	}
+	queue_remote_release(q, m);
+	if (j->prc == -1 && !m->flush_req) {
+		/* the deliveries stand; the file says less: try again */
+		log_warnx("msgid=%s cannot update the queue: %s", m->env.id,
+		    j->perr.msg);
+		djob_free(j);
+		tv.tv_sec = q->conf->retry_min > 0 ? q->conf->retry_min : 60;
+		tv.tv_usec = 0;
+		evtimer_add(m->timer, &tv);
+		return;
+	}
 	djob_free(j);
-	queue_work_schedule(q, m);
+	if (m->flush_req)
+		queue_work_flush(q, m);		/* and schedules */
+	else
+		queue_work_schedule(q, m);
 }
 
 /* djob_add - a target for recipient ri of m */
@@ -848,8 +585,13 @@ queue_work_schedule(struct queue *q, struct qmsg *m)
 	size_t		 i;
 	char		*md;
 
-	if (m->busy || q->stopping)
+	if (m->busy || m->dsn || q->stopping)
 		return;
+	/* expiry, bounces and delay warnings first: a DSN on its way
+	 * holds the message until it is queued */
+	if (queue_bounce_check(q, m, now, &next))
+		return;
+	queue_remote_dispatch(q, m, now, &next);
 	j = xcalloc(1, sizeof(*j));
 	j->m = m;
 	j->retry_min = q->conf->retry_min;
@@ -876,7 +618,7 @@ queue_work_schedule(struct queue *q, struct qmsg *m)
 		}
 		djob_add(j, m, i, md);
 	}
-	if (j->n > 0 || m->dirty || queue_work_pending(&m->env) == 0) {
+	if (j->n > 0 || m->dirty || qplan_finished(&m->env)) {
 		evtimer_del(m->timer);
 		m->busy = true;
 		if (worker_post(&q->dw, &j->w))
@@ -908,7 +650,8 @@ queue_work_msg_new(struct queue *q, struct envelope *env)
 	return m;
 }
 
-/* queue_work_log_rcpts - one line per recipient not delivered locally */
+/* queue_work_log_rcpts - failed at expansion (fresh), or remote while
+ * there is no deliver process: one line each */
 void
 queue_work_log_rcpts(const struct queue *q, const struct qmsg *m,
     bool fresh)
@@ -922,10 +665,67 @@ queue_work_log_rcpts(const struct queue *q, const struct qmsg *m,
 			log_warnx("msgid=%s rcpt=<%s> orig=<%s> failed: %s",
 			    m->env.id, r->addr, r->orig, r->last_error != NULL ?
 			    r->last_error : "unknown error");
-		else if (r->state == RCPT_PENDING && !rcpt_is_local(q, r->addr))
-			log_info("msgid=%s rcpt=<%s> deferred: outbound "
-			    "delivery not available yet", m->env.id, r->addr);
+		else if (r->state == RCPT_PENDING && q->deliver == NULL &&
+		    !rcpt_is_local(q, r->addr))
+			log_info("msgid=%s rcpt=<%s> waiting for the deliver "
+			    "process", m->env.id, r->addr);
 	}
+}
+
+/* queue_work_find - the message with this id, or NULL */
+struct qmsg *
+queue_work_find(struct queue *q, const char *id)
+{
+	struct qmsg	*m;
+
+	TAILQ_FOREACH(m, &q->msgs, entry)
+		if (strcmp(m->env.id, id) == 0)
+			return m;
+	return NULL;
+}
+
+/* queue_work_flush - pending recipients not in flight: next try now */
+void
+queue_work_flush(struct queue *q, struct qmsg *m)
+{
+	size_t	i;
+
+	if (m->busy) {
+		m->flush_req = true;	/* deliver_done comes back here */
+		return;
+	}
+	m->flush_req = false;
+	for (i = 0; i < m->env.nrcpts; i++)
+		if (m->env.rcpts[i].state == RCPT_PENDING &&
+		    m->env.rcpts[i].job == 0)
+			m->env.rcpts[i].next_try = 0;
+	queue_work_schedule(q, m);
+}
+
+/*
+ * queue_work_remove - admin: remove m from the spool, durably (in the
+ * loop: a rare admin action); its jobs in flight are forgotten
+ */
+int
+queue_work_remove(struct queue *q, struct qmsg *m, struct err *e)
+{
+	struct err	e2;
+
+	if (m->busy) {
+		m->remove_req = true;
+		return 1;
+	}
+	m->remove_req = false;
+	if (spool_remove(&q->sp, m->env.id, &e2) == -1) {
+		log_warnx("msgid=%s cannot be removed: %s", m->env.id,
+		    e2.msg);
+		if (e != NULL)
+			*e = e2;
+		return -1;
+	}
+	log_info("msgid=%s removed by admin", m->env.id);
+	qmsg_free(q, m);
+	return 0;
 }
 
 /*

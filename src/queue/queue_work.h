@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "conf.h"
 #include "err.h"
@@ -23,8 +24,11 @@
 struct chan;
 struct event;
 struct event_base;
+struct msg;
 struct peer;
 struct queue;
+struct qctl;
+struct rres;
 struct syncpool;
 struct txn;
 
@@ -61,6 +65,18 @@ struct qmsg {
 	struct event		*timer;
 	bool			 busy;		/* a delivery job owns env */
 	bool			 dirty;		/* env on disk is stale */
+	bool			 dsn;		/* a DSN of it is being queued */
+	bool			 flush_req;	/* admin: retry now (when idle) */
+	bool			 remove_req;	/* admin: remove (when idle) */
+	size_t			*dsn_ri;	/* recipients the DSN covers */
+	size_t			 dsn_n;
+};
+
+/* what a commit is: a message from smtp, or a DSN made here */
+enum commit_kind {
+	CK_SMTP,
+	CK_BOUNCE,
+	CK_WARNING,
 };
 
 /* one M_Q_COMMIT on its way through the commit thread */
@@ -72,6 +88,18 @@ struct commit {
 	struct envelope		 env;		/* loop only */
 	int			 rc;		/* the thread's result */
 	struct err		 err;
+	enum commit_kind	 kind;
+	char			 orig[SPOOL_ID_LEN + 1]; /* DSN: of this id */
+};
+
+/* a deliver job in flight: some remote recipients of one message */
+struct rjob {
+	TAILQ_ENTRY(rjob)	 entry;
+	uint64_t		 id;
+	struct qmsg		*m;
+	size_t			*ri;		/* indices in m->env.rcpts */
+	size_t			 n;
+	struct rres		*held;		/* result, kept while m busy */
 };
 
 struct queue {
@@ -83,6 +111,9 @@ struct queue {
 	struct chan		*deliver;	/* the deliver process, or NULL */
 	TAILQ_HEAD(, peer)	 peers;
 	TAILQ_HEAD(, qmsg)	 msgs;
+	TAILQ_HEAD(, rjob)	 rjobs;		/* deliver jobs in flight */
+	uint64_t		 next_jobid;
+	struct qctl		*ctl;		/* the control socket */
 	struct worker		 cw;		/* commit thread */
 	struct worker		 dw;		/* delivery thread */
 	enum sync_method	 sync_method;	/* fixed at start */
@@ -102,7 +133,8 @@ void		 queue_work_stop(struct queue *);
 bool		 queue_work_commit(struct queue *, struct commit *);
 /* queue_work_msg_new - a published message (env is taken over) */
 struct qmsg	*queue_work_msg_new(struct queue *, struct envelope *);
-/* queue_work_schedule - deliver m's due local recipients or arm its timer */
+/* queue_work_schedule - what m does next: expiry and DSNs, remote jobs,
+ * local deliveries, an envelope rewrite or removal, or its timer */
 void		 queue_work_schedule(struct queue *, struct qmsg *);
 /* queue_work_log_rcpts - log recipients not delivered here (fresh: and
  * those that failed at expansion) */
@@ -113,7 +145,65 @@ size_t		 queue_work_pending(const struct envelope *);
 /* queue_work_free - after both threads ended: jobs, messages, threads */
 void		 queue_work_free(struct queue *);
 
-/* queue_maybe_exit - (queue.c) end the loop once stopped and idle */
+/* queue_work_find - the message with this id, or NULL */
+struct qmsg	*queue_work_find(struct queue *, const char *id);
+/* queue_work_flush - admin: retry m's pending recipients now */
+void		 queue_work_flush(struct queue *, struct qmsg *);
+/* queue_work_remove - admin: remove m (1: deferred until its delivery
+ * job is back; 0: removed; -1: failed, e set) */
+int		 queue_work_remove(struct queue *, struct qmsg *, struct err *);
+/* queue_work_is_remote - is addr delivered by the deliver process? */
+bool		 queue_work_is_remote(const char *addr, void *q);
+
+/* queue_thread.c: worker threads and sync pools */
+struct syncpool;
+void		 worker_start(struct queue *, struct worker *, const char *name,
+		    size_t batch, bool drain,
+		    void (*work)(struct queue *, struct witems *),
+		    void (*done)(struct queue *, struct witem *));
+bool		 worker_post(struct worker *, struct witem *);
+void		 worker_stop(struct worker *);
+void		 worker_free(struct worker *);
+struct syncpool	*sync_start(void);
+void		 sync_all(struct syncpool *, const int *fds, int *errs,
+		    size_t n);
+void		 sync_stop(struct syncpool *);
+
+/* queue_remote.c: jobs for the deliver process and their results */
+/* queue_remote_dispatch - send m's due remote recipients; *next: the
+ * earliest later retry (see qplan_group) */
+void		 queue_remote_dispatch(struct queue *, struct qmsg *,
+		    time_t now, time_t *next);
+/* queue_remote_result - an M_D_RESULT (-1: malformed) */
+int		 queue_remote_result(struct queue *, struct msg *);
+/* queue_remote_lost - the deliver channel closed: jobs back to pending */
+void		 queue_remote_lost(struct queue *);
+/* queue_remote_release - m is idle again: apply results held for it */
+void		 queue_remote_release(struct queue *, struct qmsg *);
+/* queue_remote_forget - m goes away: its jobs' results will be ignored */
+void		 queue_remote_forget(struct queue *, struct qmsg *);
+
+/* queue_bounce.c: DSNs injected as new messages */
+/* queue_bounce_check - expiry, then a bounce or delay warning of m if
+ * due; true if a DSN is on its way (m waits for it) */
+bool		 queue_bounce_check(struct queue *, struct qmsg *, time_t now,
+		    time_t *next);
+/* queue_bounce_done - loop: a DSN commit is back */
+void		 queue_bounce_done(struct queue *, struct commit *);
+
+/* queue.c */
+/* queue_maybe_exit - end the loop once stopped and idle */
 void		 queue_maybe_exit(struct queue *);
+/* queue_commit_build - a new message's envelope, tmp/<id>.env written */
+int		 queue_commit_build(struct queue *, const char *id,
+		    const char *from, uint32_t flags, const char *auth,
+		    const char *client, const char **rcpts, size_t n,
+		    struct envelope *env, struct err *);
+/* queue_commit_done - loop: a commit is back from the commit thread */
+void		 queue_commit_done(struct queue *, struct witem *);
+
+/* queue_ctl.c: the control socket (postern queue) */
+void		 queue_ctl_start(struct queue *);
+void		 queue_ctl_free(struct queue *);
 
 #endif

@@ -458,6 +458,76 @@ test_number_limits(void **state)
 	envelope_free(&env);
 }
 
+/* the "warned" header field (optional) and the "bounced" state */
+static void
+test_warned_and_bounced(void **state)
+{
+	static const char *const bad[] = {
+		"warned 0\n", "warned\n", "warned \n", "warned -1\n",
+		"warned 01\n", "warned 4611686018427387905\n",
+		"warned 5\nwarned 6\n",
+	};
+	struct envelope	 env, env2;
+	struct buf	 b;
+	const char	*text;
+	char		*with;
+	size_t		 i;
+
+	(void)state;
+	/* a file of before the field: still version 1, warned 0 */
+	assert_int_equal(parse_str(&env, good), 0);
+	assert_int_equal(env.warned, 0);
+	assert_int_equal(dump_env(&env, &b), 0);
+	assert_null(memmem(buf_ptr(&b), buf_avail(&b), "warned", 6));
+	buf_release(&b);
+	/* set: dumped, parsed back; in-memory fields are not written */
+	env.warned = 1700000500;
+	env.rcpts[2].state = RCPT_BOUNCED;
+	env.rcpts[0].job = 42;
+	env.rcpts[0].remote = xstrdup("mx.example.com [192.0.2.9]");
+	assert_int_equal(dump_env(&env, &b), 0);
+	assert_int_equal(buf_add(&b, "", 1), 0);	/* a NUL for strstr */
+	assert_non_null(strstr(buf_ptr(&b), "\nwarned 1700000500\n"));
+	assert_non_null(strstr(buf_ptr(&b),
+	    "\nrcpt bounced 3 0 dave@example.com dave@example.com\n"));
+	assert_null(strstr(buf_ptr(&b), "192.0.2.9"));
+	b.len--;		/* the NUL out again */
+	assert_int_equal(envelope_parse(&env2, buf_ptr(&b), buf_avail(&b),
+	    &(struct err){ 0 }), 0);
+	assert_int_equal(env2.warned, 1700000500);
+	assert_int_equal(env2.rcpts[2].state, RCPT_BOUNCED);
+	assert_int_equal(env2.rcpts[0].job, 0);
+	assert_null(env2.rcpts[0].remote);
+	envelope_free(&env2);
+	buf_release(&b);
+	/* a negative time is refused on dump, out unchanged */
+	env.warned = -1;
+	buf_init(&b, 1 << 20);
+	assert_int_equal(envelope_dump(&env, &b), -1);
+	assert_int_equal(buf_avail(&b), 0);
+	buf_release(&b);
+	envelope_free(&env);
+	/* the field in any header position, at most once, a number > 0 */
+	text = replace_line("flags", "flags 5\nwarned 1\n");
+	assert_int_equal(parse_str(&env, text), 0);
+	assert_int_equal(env.warned, 1);
+	envelope_free(&env);
+	text = replace_line("id ", "warned 4611686018427387904\n"
+	    "id 0123456789abcdef0123\n");
+	assert_int_equal(parse_str(&env, text), 0);
+	assert_int_equal(env.warned, (time_t)1 << 62);
+	envelope_free(&env);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		xasprintf(&with, "flags 5\n%s", bad[i]);
+		text = replace_line("flags", with);
+		free(with);
+		assert_int_equal(parse_str(&env, text), -1);
+	}
+	/* not after a rcpt */
+	text = replace_line("end", "warned 5\nend\n");
+	assert_int_equal(parse_str(&env, text), -1);
+}
+
 int
 main(void)
 {
@@ -470,6 +540,7 @@ main(void)
 		cmocka_unit_test(test_truncated_everywhere),
 		cmocka_unit_test(test_line_limit),
 		cmocka_unit_test(test_number_limits),
+		cmocka_unit_test(test_warned_and_bounced),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

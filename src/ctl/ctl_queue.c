@@ -1,0 +1,150 @@
+/*
+ * ctl_queue.c - "postern queue list | show ID | flush [ID] | remove ID":
+ * asks the running queue process over its control socket
+ * DATA/queue/control (M_CTL_* of msgtypes.h) and prints the answer lines
+ * to stdout, an error to stderr.  Exit 0 on success, 1 for an unknown id
+ * or a failure, 2 for bad usage.  Run as root (or as the postern user).
+ */
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "err.h"
+#include "msg.h"
+#include "msgtypes.h"
+
+#define CTLQ_TIMEOUT	30	/* seconds without an answer */
+
+/* usage_queue - one line to stderr */
+static int
+usage_queue(void)
+{
+	fprintf(stderr, "usage: postern queue list | show ID | flush [ID] | "
+	    "remove ID\n");
+	return 2;
+}
+
+/* ctlq_connect - the queue's control socket, or -1 (said on stderr) */
+static int
+ctlq_connect(const char *confdir)
+{
+	struct conf		 c;
+	struct err		 e;
+	struct sockaddr_un	 sun;
+	struct timeval		 tv = { CTLQ_TIMEOUT, 0 };
+	int			 fd;
+
+	memset(&c, 0, sizeof(c));
+	if (conf_load(&c, confdir, &e) == -1) {
+		fprintf(stderr, "postern queue: %s\n", e.msg);
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path),
+	    "%s/queue/control", c.data_dir) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "postern queue: data_dir too long\n");
+		conf_free(&c);
+		return -1;
+	}
+	conf_free(&c);
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) == -1) {
+		fprintf(stderr, "postern queue: socket: %s\n", strerror(errno));
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "postern queue: cannot reach the queue at %s: "
+		    "%s (is postern running?)\n", sun.sun_path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ctl_queue - the verb */
+int
+ctl_queue(const char *confdir, int argc, char **argv)
+{
+	struct msg	 m;
+	const char	*text;
+	uint32_t	 type, status;
+	int		 fd, rc, ret = 1;
+
+	if (argc < 2)
+		return usage_queue();
+	if (strcmp(argv[1], "list") == 0 && argc == 2)
+		type = M_CTL_Q_LIST;
+	else if (strcmp(argv[1], "show") == 0 && argc == 3)
+		type = M_CTL_Q_SHOW;
+	else if (strcmp(argv[1], "flush") == 0 && (argc == 2 || argc == 3))
+		type = M_CTL_Q_FLUSH;
+	else if (strcmp(argv[1], "remove") == 0 && argc == 3)
+		type = M_CTL_Q_REMOVE;
+	else
+		return usage_queue();
+	if (argc == 3 && (strlen(argv[2]) == 0 || strlen(argv[2]) > 64)) {
+		fprintf(stderr, "postern queue: bad message id\n");
+		return 1;
+	}
+	if ((fd = ctlq_connect(confdir)) == -1)
+		return 1;
+	msg_init(&m, type);
+	if (type != M_CTL_Q_LIST)
+		msg_add_str(&m, argc == 3 ? argv[2] : "");
+	rc = msg_send(fd, &m);
+	msg_free(&m);
+	if (rc == -1) {
+		fprintf(stderr, "postern queue: send: %s\n", strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		if ((rc = msg_recv(fd, &m)) != 1) {
+			fprintf(stderr, "postern queue: %s\n", rc == 0 ?
+			    "the queue closed the connection without an answer" :
+			    strerror(errno));
+			goto out;
+		}
+		if (m.type == M_CTL_LINE) {
+			text = msg_get_str(&m);
+			if (msg_end(&m) == -1)
+				goto bad;
+			printf("%s\n", text);
+			msg_free(&m);
+			continue;
+		}
+		if (m.type != M_CTL_END)
+			goto bad;
+		status = msg_get_u32(&m);
+		text = msg_get_str(&m);
+		if (msg_end(&m) == -1)
+			goto bad;
+		if (status != 0)
+			fprintf(stderr, "postern queue: %s%s%s\n",
+			    argc == 3 ? argv[2] : "", argc == 3 ? ": " : "",
+			    text);
+		ret = status == 0 ? 0 : 1;
+		msg_free(&m);
+		goto out;
+	}
+bad:
+	fprintf(stderr, "postern queue: malformed answer from the queue\n");
+	msg_free(&m);
+out:
+	fflush(stdout);
+	close(fd);
+	return ret;
+}

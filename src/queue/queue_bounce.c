@@ -1,0 +1,296 @@
+/*
+ * queue_bounce.c - expiry, bounces and delay warnings (queue_work.h).
+ *
+ * When recipients of a message have failed for good (a 5xx, a local
+ * permanent error, or queue_lifetime reached), one DSN (bounce.c) covering
+ * them is built from the body's headers and injected into the queue as a
+ * NEW message: from the null sender, to the original sender, spooled and
+ * committed through the commit thread exactly like mail from smtp, then
+ * delivered locally or remotely like any other.  Only once that commit is
+ * durable are the recipients marked "bounced" (and the envelope rewritten),
+ * so a crash in between bounces twice rather than never.  A sender that
+ * bounce_wanted() refuses (the null sender: a bounce's own failure, or
+ * MAILER-DAEMON) gets nothing: logged "no bounce to <...>".  A message has
+ * at most one DSN being queued at a time and does nothing else meanwhile.
+ *
+ * The delay warning works the same way, once per message (env.warned),
+ * when delay_warning > 0 and a remote recipient is still pending that long
+ * after arrival.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+#include "msgtypes.h"
+#include "xmalloc.h"
+#include "queue/bounce.h"
+#include "queue/qplan.h"
+#include "queue/queue_work.h"
+#include "queue/sched.h"
+#include "queue/spool.h"
+
+#define Q_DSN_CAP	(8u * 1024 * 1024)	/* one DSN, bytes */
+
+/* retry_later - arm m's timer for retry_min */
+static void
+retry_later(struct queue *q, struct qmsg *m)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = q->conf->retry_min > 0 ? q->conf->retry_min : 60;
+	tv.tv_usec = 0;
+	evtimer_add(m->timer, &tv);
+}
+
+/* later - *next = min(*next, t) */
+static void
+later(time_t *next, time_t t)
+{
+	if (*next == 0 || t < *next)
+		*next = t;
+}
+
+/* write_all - n bytes to fd */
+static int
+write_all(int fd, const char *p, size_t n, struct err *e)
+{
+	ssize_t	w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return err_set(e, true, errno, "write: %s",
+			    strerror(errno));
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * dsn_inject - the DSN text as a new message from <> to m's sender, into
+ * the commit thread; 0, or -1 (nothing left behind)
+ */
+static int
+dsn_inject(struct queue *q, struct qmsg *m, enum commit_kind kind,
+    const struct buf *b, struct err *e)
+{
+	struct envelope	 env;
+	struct commit	*c;
+	const char	*rcpt = m->env.from;
+	char		 id[SPOOL_ID_LEN + 1], client[128];
+	int		 fd, rc;
+
+	if (spool_create_body(&q->sp, id, O_WRONLY, &fd, e) == -1)
+		return -1;
+	rc = write_all(fd, buf_ptr(b), buf_avail(b), e);
+	if (close(fd) == -1 && rc == 0)
+		rc = err_set(e, true, errno, "close: %s", strerror(errno));
+	(void)snprintf(client, sizeof(client), "local (%s for msgid=%s)",
+	    kind == CK_BOUNCE ? "bounce" : "delay warning", m->env.id);
+	if (rc == 0)
+		rc = queue_commit_build(q, id, "", m->env.flags &
+		    (QF_8BITMIME | QF_SMTPUTF8), "", client, &rcpt, 1, &env, e);
+	if (rc == -1) {
+		spool_discard(&q->sp, id);
+		return -1;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->kind = kind;
+	memcpy(c->id, id, sizeof(c->id));
+	memcpy(c->orig, m->env.id, sizeof(c->orig));
+	c->env = env;
+	if (!queue_work_commit(q, c)) {
+		envelope_free(&c->env);
+		free(c);
+		spool_discard(&q->sp, id);
+		return err_set(e, true, 0, "queue is shutting down");
+	}
+	return 0;
+}
+
+/*
+ * dsn_start - a bounce (the failed recipients) or a delay warning (the
+ * pending remote ones) for m.  true: m waits (the DSN is on its way, or
+ * a retry is armed); false: nothing to wait for.
+ */
+static bool
+dsn_start(struct queue *q, struct qmsg *m, bool warning, time_t now)
+{
+	struct env_rcpt		*r;
+	struct bounce_rcpt	*br;
+	struct bounce_msg	 bm;
+	struct buf		 b;
+	struct err		 e;
+	size_t			*ri, n = 0, i;
+	int			 fd, rc = -1;
+
+	if (!bounce_wanted(m->env.from)) {
+		for (i = 0; i < m->env.nrcpts; i++)
+			if (!warning && m->env.rcpts[i].state == RCPT_FAILED) {
+				m->env.rcpts[i].state = RCPT_BOUNCED;
+				n++;
+			}
+		if (warning)
+			m->env.warned = now;
+		else
+			log_info("msgid=%s no bounce to <%s>: %zu failed "
+			    "recipients", m->env.id, m->env.from, n);
+		m->dirty = true;
+		return false;
+	}
+	ri = xcalloc(m->env.nrcpts + 1, sizeof(*ri));
+	br = xcalloc(m->env.nrcpts + 1, sizeof(*br));
+	for (i = 0; i < m->env.nrcpts; i++) {
+		r = &m->env.rcpts[i];
+		if (warning ? r->state != RCPT_PENDING ||
+		    !queue_work_is_remote(r->addr, q) : r->state != RCPT_FAILED)
+			continue;
+		br[n].addr = r->addr;
+		br[n].orig = r->orig;
+		br[n].diag = r->last_error;
+		br[n].status = r->last_error != NULL &&
+		    strncmp(r->last_error, QPLAN_EXPIRED,
+		    strlen(QPLAN_EXPIRED)) == 0 ? "4.4.7" : NULL;
+		br[n].remote_mta = r->remote;
+		br[n].failed = !warning;
+		ri[n++] = i;
+	}
+	memset(&bm, 0, sizeof(bm));
+	bm.id = m->env.id;
+	bm.hostname = q->conf->hostname;
+	bm.from = m->env.from;
+	bm.arrival = m->env.created;
+	bm.rcpts = br;
+	bm.nrcpts = n;
+	bm.warning = warning;
+	bm.retry_hours = q->conf->queue_lifetime / 3600;
+	buf_init(&b, Q_DSN_CAP);
+	if ((fd = spool_open_body(&q->sp, m->env.id, &e)) != -1) {
+		rc = bounce_build(&bm, fd, &b, &e);
+		close(fd);
+	}
+	if (rc == 0)
+		rc = dsn_inject(q, m, warning ? CK_WARNING : CK_BOUNCE, &b, &e);
+	buf_release(&b);
+	free(br);
+	if (rc == 0) {
+		m->dsn = true;
+		free(m->dsn_ri);
+		m->dsn_ri = ri;
+		m->dsn_n = n;
+		return true;
+	}
+	free(ri);
+	if (e.temp) {
+		log_warnx("msgid=%s cannot queue a %s now: %s", m->env.id,
+		    warning ? "delay warning" : "bounce", e.msg);
+		retry_later(q, m);
+		return true;
+	}
+	/* it will never work: say so once, and go on without it */
+	log_warnx("msgid=%s cannot make a %s: %s: none sent", m->env.id,
+	    warning ? "delay warning" : "bounce", e.msg);
+	for (i = 0; i < m->env.nrcpts; i++)
+		if (!warning && m->env.rcpts[i].state == RCPT_FAILED)
+			m->env.rcpts[i].state = RCPT_BOUNCED;
+	if (warning)
+		m->env.warned = now;
+	m->dirty = true;
+	return false;
+}
+
+/* queue_bounce_check - expiry, then a bounce or warning if due */
+bool
+queue_bounce_check(struct queue *q, struct qmsg *m, time_t now,
+    time_t *next)
+{
+	const struct conf	*cf = q->conf;
+	struct env_rcpt		*r;
+	size_t			 i;
+
+	if (sched_expired(m->env.created, now, cf->queue_lifetime)) {
+		for (i = 0; i < m->env.nrcpts; i++) {
+			r = &m->env.rcpts[i];
+			if (r->state == RCPT_PENDING && r->job == 0)
+				log_warnx("msgid=%s rcpt=<%s> failed: %s (gave "
+				    "up after %u attempts)", m->env.id, r->addr,
+				    QPLAN_EXPIRED, r->attempts);
+		}
+		if (qplan_expire(&m->env, now, cf->queue_lifetime) > 0)
+			m->dirty = true;
+	} else if (qplan_count(&m->env, RCPT_PENDING, false) > 0)
+		later(next, m->env.created + (time_t)cf->queue_lifetime);
+	if (qplan_count(&m->env, RCPT_FAILED, false) > 0)
+		return dsn_start(q, m, false, now);
+	if (qplan_warn_due(&m->env, now, cf->delay_warning,
+	    queue_work_is_remote, q))
+		return dsn_start(q, m, true, now);
+	if (cf->delay_warning > 0 && m->env.warned == 0 &&
+	    qplan_count(&m->env, RCPT_PENDING, false) > 0)
+		later(next, m->env.created + (time_t)cf->delay_warning);
+	return false;
+}
+
+/* queue_bounce_done - a DSN's commit is back: mark its message */
+void
+queue_bounce_done(struct queue *q, struct commit *c)
+{
+	struct qmsg	*m, *dm;
+	size_t		 i;
+	const char	*what = c->kind == CK_BOUNCE ? "bounce" :
+			    "delay warning";
+
+	m = queue_work_find(q, c->orig);
+	if (c->rc == 0) {
+		dm = queue_work_msg_new(q, &c->env);
+		log_info("msgid=%s queued size=%llu from=<> nrcpt=%zu "
+		    "client=local (%s for msgid=%s)", dm->env.id,
+		    (unsigned long long)dm->env.size, dm->env.nrcpts, what,
+		    c->orig);
+		queue_work_log_rcpts(q, dm, true);
+		queue_work_schedule(q, dm);
+	} else {
+		log_warnx("msgid=%s %s for msgid=%s not queued: %s", c->id,
+		    what, c->orig, c->err.msg);
+		envelope_free(&c->env);
+	}
+	if (m != NULL && m->dsn) {
+		m->dsn = false;
+		if (c->rc == 0) {
+			for (i = 0; i < m->dsn_n; i++)
+				if (c->kind == CK_BOUNCE && m->env.rcpts[
+				    m->dsn_ri[i]].state == RCPT_FAILED)
+					m->env.rcpts[m->dsn_ri[i]].state =
+					    RCPT_BOUNCED;
+			if (c->kind == CK_WARNING)
+				m->env.warned = time(NULL);
+			log_info("msgid=%s %s queued as msgid=%s (%zu "
+			    "recipients)", m->env.id, what, c->id, m->dsn_n);
+			m->dirty = true;
+		}
+		free(m->dsn_ri);
+		m->dsn_ri = NULL;
+		m->dsn_n = 0;
+		if (c->rc == 0)
+			queue_work_schedule(q, m);
+		else
+			retry_later(q, m);
+	}
+	free(c);
+}
