@@ -1,69 +1,475 @@
 /*
- * deliver.c - the deliver process (first cut: answers every job with a
- * temporary failure until outbound SMTP lands; the queue keeps the mail).
+ * deliver.c - the deliver process: jobs from the queue in, outbound SMTP
+ * connections out, exactly one M_D_RESULT back per job.
  *
  * Runs unprivileged with two channels: the queue's (jobs, each with a
- * read-only body descriptor) and the parent's (reload).
+ * read-only body descriptor; never a spool path) and the parent's
+ * (reload).  Jobs wait per destination domain; a domain gets a new
+ * connection (MX plan via mx_resolve(), then mta.c) while it is under
+ * outbound_max_per_domain and the process under outbound_max_connections
+ * (a lookup in progress counts as a connection); a connection that
+ * finished a job takes the domain's next one (RSET), or stays idle for
+ * MTA_T_IDLE seconds, then QUITs.
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "bounds.h"
 #include "conf.h"
 #include "deliver.h"
+#include "err.h"
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
+#include "xmalloc.h"
+#include "deliver/dns.h"
+#include "deliver/mta.h"
+#include "deliver/mx.h"
+
+struct dom;
+
+struct deliver;
+
+struct conn {
+	struct deliver	*dl;
+	struct dom	*d;
+	struct mta	*m;		/* NULL while the MX lookup runs */
+	struct mx_req	*req;
+	struct mta_job	*job;		/* the job the lookup is for */
+	bool		 idle;
+	struct conn	*next;
+};
+
+struct dom {
+	char		 name[DNS_NAME_SIZE];
+	struct mta_job	*head, *tail;	/* waiting jobs */
+	struct conn	*conns;
+	unsigned	 nconn;
+	struct dom	*next;
+};
 
 struct deliver {
 	struct event_base	*base;
 	struct conf		*conf;
 	struct chan		*queue;
 	struct chan		*parent;
+	struct dns		*dns;
+	SSL_CTX			*tls;
+	struct mta_params	 params;
+	enum ip_family_pref	 family;
+	struct dom		*doms;
+	unsigned		 nconn;
+	unsigned		 max_conn, max_per_domain;
+	bool			 stopping;	/* the queue has gone */
+	struct event		*stop_ev;	/* bound on the QUITs then */
 };
 
+static void	pump_all(struct deliver *);
+
+/* send_result - the job's one M_D_RESULT; frees the job */
 static void
-deliver_queue_cb(struct chan *c, struct msg *m, void *arg)
+send_result(struct deliver *d, struct mta_job *j)
+{
+	struct msg	r;
+	size_t		i;
+
+	if (d->stopping) {
+		/* nobody to tell: the queue tries the job again later */
+		mta_job_free(j);
+		return;
+	}
+	msg_init(&r, M_D_RESULT);
+	msg_add_u64(&r, j->jobid);
+	msg_add_u32(&r, (uint32_t)j->nrcpt);
+	for (i = 0; i < j->nrcpt; i++) {
+		msg_add_u32(&r, j->res[i].dr);
+		msg_add_str(&r, j->res[i].status);
+		msg_add_str(&r, j->res[i].reply);
+		msg_add_str(&r, j->res[i].remote);
+	}
+	chan_send(d->queue, &r);
+	mta_job_free(j);
+}
+
+/* dom_get - the domain's entry, made on first use */
+static struct dom *
+dom_get(struct deliver *d, const char *name)
+{
+	struct dom	*o;
+
+	for (o = d->doms; o != NULL; o = o->next)
+		if (strcmp(o->name, name) == 0)
+			return o;
+	o = xcalloc(1, sizeof(*o));
+	(void)snprintf(o->name, sizeof(o->name), "%s", name);
+	o->next = d->doms;
+	d->doms = o;
+	return o;
+}
+
+/* dom_gc - forget a domain with nothing waiting and no connection */
+static void
+dom_gc(struct deliver *d, struct dom *o)
+{
+	struct dom	**pp;
+
+	if (o->head != NULL || o->conns != NULL)
+		return;
+	for (pp = &d->doms; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == o) {
+			*pp = o->next;
+			free(o);
+			return;
+		}
+}
+
+/* dom_push - queue a job at the end (or the front: handed back) */
+static void
+dom_push(struct dom *o, struct mta_job *j, bool front)
+{
+	j->next = NULL;
+	if (front) {
+		j->next = o->head;
+		o->head = j;
+		if (o->tail == NULL)
+			o->tail = j;
+		return;
+	}
+	if (o->tail != NULL)
+		o->tail->next = j;
+	else
+		o->head = j;
+	o->tail = j;
+}
+
+/* dom_pop - the domain's next job, or NULL */
+static struct mta_job *
+dom_pop(struct dom *o)
+{
+	struct mta_job	*j = o->head;
+
+	if (j != NULL) {
+		o->head = j->next;
+		if (o->head == NULL)
+			o->tail = NULL;
+		j->next = NULL;
+	}
+	return j;
+}
+
+/* conn_unlink - drop c from its domain and the counts */
+static void
+conn_unlink(struct deliver *d, struct conn *c)
+{
+	struct conn	**pp;
+
+	for (pp = &c->d->conns; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	c->d->nconn--;
+	d->nconn--;
+}
+
+/* on_done - a job is decided: answer the queue */
+static void
+on_done(struct mta *m, struct mta_job *j, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)m;
+	send_result(c->dl, j);
+}
+
+/* on_idle - a connection is free: the domain's next job, or wait */
+static void
+on_idle(struct mta *m, void *arg)
+{
+	struct conn	*c = arg;
+	struct mta_job	*j;
+
+	if ((j = dom_pop(c->d)) != NULL) {
+		c->idle = false;
+		mta_give(m, j);
+		return;
+	}
+	c->idle = true;
+	if (c->dl->stopping) {
+		mta_quit(m);
+		return;
+	}
+	/* other domains wait for a slot: do not sit on this one */
+	pump_all(c->dl);
+}
+
+/* on_gone - a connection ended; a job it never tried goes back */
+static void
+on_gone(struct mta *m, struct mta_job *j, void *arg)
+{
+	struct conn	*c = arg;
+	struct deliver	*d = c->dl;
+	struct dom	*o = c->d;
+
+	(void)m;
+	conn_unlink(d, c);
+	free(c);
+	if (d->stopping) {
+		mta_job_free(j);
+		if (d->nconn == 0)
+			event_base_loopbreak(d->base);
+		return;
+	}
+	if (j != NULL)
+		dom_push(o, j, true);
+	pump_all(d);
+	dom_gc(d, o);
+}
+
+static const struct mta_cbs deliver_cbs = { on_done, on_idle, on_gone };
+
+/* on_plan - the MX plan for a new connection's first job */
+static void
+on_plan(void *arg, const struct mx_plan *plan)
+{
+	struct conn	*c = arg;
+	struct deliver	*d = c->dl;
+	struct dom	*o = c->d;
+	struct mta_job	*j = c->job;
+
+	c->req = NULL;
+	c->job = NULL;
+	if (!plan->ok) {
+		log_info("msgid=%s domain=%s no route: %s (%s)", j->msgid,
+		    o->name, plan->err.msg, plan->status);
+		mta_job_fail_all(j, plan->err.temp ? DR_TEMP : DR_PERM,
+		    plan->status[0] != '\0' ? plan->status :
+		    plan->err.temp ? "4.4.3" : "5.4.4", plan->err.msg, "");
+		for (size_t i = 0; i < j->nrcpt; i++)
+			log_info("msgid=%s rcpt=<%s> host=- result=%s "
+			    "status=%s reply=\"%s\"", j->msgid, j->rcpt[i],
+			    plan->err.temp ? "deferred" : "bounced",
+			    j->res[i].status, j->res[i].reply);
+		send_result(d, j);
+		conn_unlink(d, c);
+		free(c);
+		pump_all(d);
+		dom_gc(d, o);
+		return;
+	}
+	c->m = mta_start(d->base, &d->params, plan, j, &deliver_cbs, c);
+}
+
+/* conn_new - a connection slot for o, starting with its next job */
+static void
+conn_new(struct deliver *d, struct dom *o)
+{
+	struct conn	*c = xcalloc(1, sizeof(*c));
+
+	c->dl = d;
+	c->d = o;
+	c->job = dom_pop(o);
+	c->next = o->conns;
+	o->conns = c;
+	o->nconn++;
+	d->nconn++;
+	c->req = mx_resolve(d->dns, o->name, d->family, on_plan, c);
+	if (c->req == NULL) {
+		mta_job_fail_all(c->job, DR_TEMP, "4.4.3",
+		    "cannot start a DNS lookup", "");
+		send_result(d, c->job);
+		conn_unlink(d, c);
+		free(c);
+	}
+}
+
+/* pump - give o's waiting jobs to idle connections or new ones */
+static bool
+pump(struct deliver *d, struct dom *o)
+{
+	struct conn	*c;
+
+	while (o->head != NULL) {
+		for (c = o->conns; c != NULL; c = c->next)
+			if (c->idle && c->m != NULL)
+				break;
+		if (c != NULL) {
+			c->idle = false;
+			mta_give(c->m, dom_pop(o));
+			continue;
+		}
+		if (o->nconn >= d->max_per_domain)
+			return false;
+		if (d->nconn >= d->max_conn)
+			return true;	/* blocked by the overall limit */
+		conn_new(d, o);
+	}
+	return false;
+}
+
+/* pump_all - every domain; idle connections yield to blocked domains */
+static void
+pump_all(struct deliver *d)
+{
+	struct dom	*o, *next;
+	struct conn	*c;
+	bool		 blocked = false;
+
+	for (o = d->doms; o != NULL; o = next) {
+		next = o->next;
+		if (pump(d, o))
+			blocked = true;
+	}
+	if (!blocked)
+		return;
+	for (o = d->doms; o != NULL; o = o->next)
+		for (c = o->conns; c != NULL; c = c->next)
+			if (c->idle && c->m != NULL) {
+				c->idle = false;
+				mta_quit(c->m);	/* on_gone pumps again */
+				return;
+			}
+}
+
+/* lower_domain - the domain as a DNS name: lower case, no trailing dot */
+static void
+lower_domain(char *dst, size_t dsz, const char *src)
+{
+	size_t	i;
+
+	for (i = 0; src[i] != '\0' && i + 1 < dsz; i++)
+		dst[i] = (char)tolower((unsigned char)src[i]);
+	dst[i] = '\0';
+	if (i > 1 && dst[i - 1] == '.')
+		dst[i - 1] = '\0';
+}
+
+/* on_stop_timeout - connections still busy after the queue left */
+static void
+on_stop_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct deliver	*d = arg;
-	struct msg	 r;
-	uint64_t	 jobid;
-	uint32_t	 n, i;
 
-	if (m == NULL) {
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(d->base);
+}
+
+/*
+ * deliver_stop - the queue closed its channel: idle connections say QUIT,
+ * running jobs are abandoned (the queue retries them); exit once every
+ * connection is gone, or after a few seconds
+ */
+static void
+deliver_stop(struct deliver *d)
+{
+	struct dom	*o;
+	struct conn	*c, *next;
+	struct timeval	 tv = { MTA_T_QUIT, 0 };
+
+	d->stopping = true;
+	for (o = d->doms; o != NULL; o = o->next) {
+		while (o->head != NULL)
+			mta_job_free(dom_pop(o));
+		for (c = o->conns; c != NULL; c = next) {
+			next = c->next;
+			if (c->req != NULL) {
+				/* still looking up the MX: never connects */
+				mx_cancel(c->req);
+				mta_job_free(c->job);
+				conn_unlink(d, c);
+				free(c);
+			} else if (c->idle && c->m != NULL) {
+				c->idle = false;
+				mta_quit(c->m);
+			}
+		}
+	}
+	if (d->nconn == 0) {
 		event_base_loopbreak(d->base);
 		return;
 	}
+	d->stop_ev = event_new(d->base, -1, 0, on_stop_timeout, d);
+	if (d->stop_ev == NULL || event_add(d->stop_ev, &tv) == -1)
+		event_base_loopbreak(d->base);
+}
+
+/* deliver_queue_cb - a job from the queue, or the queue's end */
+static void
+deliver_queue_cb(struct chan *ch, struct msg *m, void *arg)
+{
+	struct deliver	*d = arg;
+	struct mta_job	*j;
+	struct dom	*o;
+	char		 dom[DNS_NAME_SIZE];
+	uint64_t	 jobid, size;
+	uint32_t	 n, i, flags;
+	const char	*msgid, *from, *domain;
+
+	(void)ch;
+	if (m == NULL) {
+		if (!d->stopping)
+			deliver_stop(d);
+		return;
+	}
+	if (d->stopping)
+		return;		/* going away: the queue will try again */
 	if (m->type != M_D_JOB)
 		fatalx("deliver: unexpected message %u from queue", m->type);
 	jobid = msg_get_u64(m);
-	(void)msg_get_str(m);		/* msgid */
-	(void)msg_get_str(m);		/* from */
-	(void)msg_get_u32(m);		/* flags */
-	(void)msg_get_u64(m);		/* size */
-	(void)msg_get_str(m);		/* domain */
+	msgid = msg_get_str(m);
+	from = msg_get_str(m);
+	flags = msg_get_u32(m);
+	size = msg_get_u64(m);
+	domain = msg_get_str(m);
 	n = msg_get_u32(m);
-	if (m->bad || n > LIM_RECIPIENTS_MAX * 8)
+	if (m->bad || n == 0 || n > LIM_RECIPIENTS_MAX * 8)
 		fatalx("deliver: bad job");
+	j = mta_job_new(n);
+	j->jobid = jobid;
+	j->msgid = xstrdup(msgid);
+	j->from = xstrdup(from);
+	j->flags = flags;
+	j->size = size;
+	lower_domain(dom, sizeof(dom), domain);
+	j->domain = xstrdup(dom);
 	for (i = 0; i < n; i++)
-		(void)msg_get_str(m);
+		j->rcpt[i] = xstrdup(msg_get_str(m));
 	if (msg_end(m) == -1)
 		fatalx("deliver: bad job");
-	msg_init(&r, M_D_RESULT);
-	msg_add_u64(&r, jobid);
-	msg_add_u32(&r, n);
-	for (i = 0; i < n; i++) {
-		msg_add_u32(&r, DR_TEMP);
-		msg_add_str(&r, "4.4.0");
-		msg_add_str(&r, "outbound delivery is not available yet");
-		msg_add_str(&r, "");
+	j->fd = msg_take_fd(m);
+	if (j->fd == -1) {
+		mta_job_fail_all(j, DR_TEMP, "4.3.0",
+		    "no message body with the job", "");
+		send_result(d, j);
+		return;
 	}
-	chan_send(c, &r);
+	if (dom[0] == '\0' || dom[0] == '[') {
+		/* address literals (RFC 5321 4.1.3) are not routed yet */
+		mta_job_fail_all(j, DR_TEMP, "4.4.0",
+		    "address literal destinations are not supported yet", "");
+		send_result(d, j);
+		return;
+	}
+	log_debug("msgid=%s job=%llu domain=%s rcpts=%u size=%llu", j->msgid,
+	    (unsigned long long)jobid, dom, n, (unsigned long long)size);
+	o = dom_get(d, dom);
+	dom_push(o, j, false);
+	pump_all(d);
 }
 
+/* deliver_parent_cb - reload (nothing to re-read yet), or the end */
 static void
 deliver_parent_cb(struct chan *c, struct msg *m, void *arg)
 {
@@ -71,27 +477,94 @@ deliver_parent_cb(struct chan *c, struct msg *m, void *arg)
 
 	(void)c;
 	if (m == NULL) {
-		event_base_loopbreak(d->base);
+		if (!d->stopping)
+			deliver_stop(d);
 		return;
 	}
 	if (m->type != M_RELOAD || msg_end(m) == -1)
 		fatalx("deliver: unexpected message %u from parent", m->type);
 }
 
+/* source_addr - postern.conf's outbound_source_ipv4/6 ("" = any) */
+static bool
+source_addr(const char *s, int af, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '\0')
+		return false;
+	if (af == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		if (inet_pton(AF_INET, s, &s4->sin_addr) == 1)
+			return true;
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		if (inet_pton(AF_INET6, s, &s6->sin6_addr) == 1)
+			return true;
+	}
+	fatalx("deliver: bad outbound source address %s", s);
+}
+
+/* tls_client_ctx - TLS >= 1.2, system trust store, verify-and-record */
+static SSL_CTX *
+tls_client_ctx(void)
+{
+	SSL_CTX	*ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		fatalx("deliver: SSL_CTX_new");
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+		fatalx("deliver: TLS minimum version");
+	if (SSL_CTX_set_default_verify_paths(ctx) != 1)
+		log_warnx("deliver: no system trust store: every certificate "
+		    "will be unverified");
+	/* opportunistic (RFC 3207 4.1): the result is logged, not enforced */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	return ctx;
+}
+
 void
 deliver_main(struct conf *conf, int parent_sock, int queue_sock)
 {
 	struct deliver	d;
+	struct err	e;
 
+	memset(&d, 0, sizeof(d));
 	log_procname("deliver");
 	(void)signal(SIGPIPE, SIG_IGN);
 	(void)signal(SIGHUP, SIG_IGN);
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("deliver: event_base_new");
 	d.conf = conf;
+	if ((d.dns = dns_new(d.base, conf->dns_resolver[0] != '\0' ?
+	    conf->dns_resolver : NULL, NULL, &e)) == NULL)
+		fatalx("deliver: DNS: %s", e.msg);
+	if (mx_family_parse(conf->outbound_ip_family, &d.family) == -1) {
+		log_warnx("deliver: outbound_ip_family %s: using ipv6-first",
+		    conf->outbound_ip_family);
+		d.family = FAM_BOTH_V6_FIRST;
+	}
+	d.tls = tls_client_ctx();
+	d.params.helo = conf->hostname;
+	d.params.tls = d.tls;
+	d.params.plain_fallback = conf->outbound_plain_fallback;
+	d.params.port = conf->outbound_smtp_port != 0 ?
+	    conf->outbound_smtp_port : 25;
+	d.params.has_src4 = source_addr(conf->outbound_source_ipv4, AF_INET,
+	    &d.params.src4);
+	d.params.has_src6 = source_addr(conf->outbound_source_ipv6, AF_INET6,
+	    &d.params.src6);
+	d.max_conn = conf->outbound_max_connections > 0 ?
+	    conf->outbound_max_connections : 1;
+	d.max_per_domain = conf->outbound_max_per_domain > 0 ?
+	    conf->outbound_max_per_domain : 1;
 	d.queue = chan_new(d.base, queue_sock, deliver_queue_cb, &d);
 	d.parent = chan_new(d.base, parent_sock, deliver_parent_cb, &d);
-	log_info("deliver ready");
+	log_info("deliver ready: max_connections=%u max_per_domain=%u "
+	    "port=%u", d.max_conn, d.max_per_domain, d.params.port);
 	event_base_dispatch(d.base);
 	log_info("deliver stopped");
 	exit(0);

@@ -51,6 +51,7 @@ struct io {
 	bool			 want_write;	/* SSL asked for writability */
 	bool			 tls_pending;	/* handshake once output is out */
 	bool			 paused;
+	bool			 client;	/* TLS client side (outbound) */
 	bool			 closing;
 	bool			 dead;		/* final event delivered */
 	int			 in_cb;
@@ -161,7 +162,7 @@ io_handshake(struct io *io)
 	int	rc, e;
 
 	ERR_clear_error();
-	rc = SSL_accept(io->ssl);
+	rc = io->client ? SSL_connect(io->ssl) : SSL_accept(io->ssl);
 	if (rc == 1) {
 		io->tls = IOT_ON;
 		io->want_read = io->want_write = false;
@@ -589,6 +590,56 @@ io_start_tls(struct io *io, SSL_CTX *ctx)
 	if (io->in_cb == 0)
 		io_update(io);
 	return 0;
+}
+
+/*
+ * io_start_tls_client - begin a client handshake (outbound STARTTLS,
+ * after the peer's 220).  Whatever the peer sent in the clear after that
+ * reply is dropped, like on the server side.  The certificate is checked
+ * against the context's store and sni (SSL_set1_host), but the handshake
+ * goes on when it fails: io_tls_verify_result() tells the owner.
+ */
+int
+io_start_tls_client(struct io *io, SSL_CTX *ctx, const char *sni)
+{
+	if (io->tls != IOT_NONE || io->tls_pending || io->ssl != NULL)
+		return -1;
+	if ((io->ssl = SSL_new(ctx)) == NULL)
+		return -1;
+	if (SSL_set_fd(io->ssl, io->fd) != 1)
+		goto fail;
+	SSL_set_mode(io->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	SSL_set_connect_state(io->ssl);
+	if (sni != NULL && *sni != '\0') {
+		if (SSL_set_tlsext_host_name(io->ssl, sni) != 1 ||
+		    SSL_set1_host(io->ssl, sni) != 1)
+			goto fail;
+	}
+	/* opportunistic: verify, record, never abort on the result */
+	SSL_set_verify(io->ssl, SSL_VERIFY_NONE, NULL);
+	io->client = true;
+	buf_reset(&io->in);
+	/* the client speaks first: send the hello when writable */
+	io->tls = IOT_HANDSHAKE;
+	io->want_read = false;
+	io->want_write = true;
+	if (io->in_cb == 0)
+		io_update(io);
+	return 0;
+fail:
+	ERR_clear_error();
+	SSL_free(io->ssl);
+	io->ssl = NULL;
+	return -1;
+}
+
+long
+io_tls_verify_result(const struct io *io)
+{
+	if (io->ssl == NULL || io->tls != IOT_ON)
+		return -1;
+	return SSL_get_verify_result(io->ssl);
 }
 
 bool

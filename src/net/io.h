@@ -49,6 +49,14 @@ void		 io_close_after_flush(struct io *);
  * before the handshake is read after it (CVE-2011-0411 class).
  */
 int		 io_start_tls(struct io *, SSL_CTX *);
+/*
+ * io_start_tls_client - begin a client handshake (outbound STARTTLS) with
+ * SNI and host name check against sni; buffered plaintext is dropped.
+ * The handshake does not fail on an unverified certificate.
+ */
+int		 io_start_tls_client(struct io *, SSL_CTX *, const char *sni);
+/* io_tls_verify_result - X509_V_OK (0), an X509_V_ERR_*, or -1: no TLS */
+long		 io_tls_verify_result(const struct io *);
 bool		 io_is_tls(const struct io *);
 const char	*io_tls_version(const struct io *);
 const char	*io_tls_cipher(const struct io *);
