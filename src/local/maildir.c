@@ -2,7 +2,9 @@
  * maildir.c - local delivery into a Maildir (tmp/ then new/, fsync).
  *
  * Runs in the queue process's delivery worker thread (later in the local
- * process); thread-safe: the only shared state is an atomic counter.  It
+ * process), and for a direct delivery in its event loop (begin) and commit
+ * thread (commit); thread-safe: the only shared state is an atomic
+ * counter.  It
  * writes the prefix and a copy of the spooled body into a uniquely named
  * file in MAILDIR/tmp (O_EXCL), fdatasyncs it, links it into MAILDIR/new
  * (never replacing a file) and fsyncs new/, so once it returns 0 the
@@ -10,6 +12,11 @@
  * durable by an fsync of their parent.  maildir_begin/commit/end are the
  * same steps split, so the queue can sync a batch of deliveries together
  * (with fdatasync and fsync, or with syncfs before and after the links).
+ *
+ * maildir_begin() with no body fd writes the prefix only and leaves
+ * tx.fd (read-write) positioned after it, for the queue's direct
+ * delivery, whose body the smtp worker appends through a descriptor of
+ * its own.
  *
  * The body fd may be shared with other readers, so it is read with
  * pread() from offset 0 in MAILDIR_CHUNK pieces and its offset is never
@@ -181,6 +188,10 @@ copy_body(int fd, int body_fd, const char *prefix, struct err *e)
 		err_set(e, true, errno, "write: %s", strerror(errno));
 		goto out;
 	}
+	if (body_fd == -1) {
+		rc = 0;
+		goto out;
+	}
 	chunk = xmalloc(MAILDIR_CHUNK);
 	for (;;) {
 		if ((n = pread(body_fd, chunk, MAILDIR_CHUNK, off)) == -1) {
@@ -271,7 +282,7 @@ maildir_begin(const char *maildir, int body_fd, const char *prefix,
 	host_part(host, sizeof(host));
 	for (tries = 0; tries < MAILDIR_TRIES; tries++) {
 		make_name(tx->name, sizeof(tx->name), host);
-		tx->fd = openat(tx->tmp_dfd, tx->name, O_WRONLY | O_CREAT |
+		tx->fd = openat(tx->tmp_dfd, tx->name, O_RDWR | O_CREAT |
 		    O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (tx->fd != -1 || errno != EEXIST)
 			break;
@@ -284,7 +295,8 @@ maildir_begin(const char *maildir, int body_fd, const char *prefix,
 	tx->in_tmp = true;
 	if (copy_body(tx->fd, body_fd, prefix, e) == -1)
 		goto fail;
-	(void)sync_file_range(tx->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	if (body_fd != -1)
+		(void)sync_file_range(tx->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	return 0;
 fail:
 	maildir_end(tx);

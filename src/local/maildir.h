@@ -29,6 +29,8 @@ int	maildir_deliver(const char *maildir, int body_fd, const char *prefix,
  * itself when it fails.  Instead of the fdatasync and the fsync, the
  * caller may syncfs(2) tx.tmp_dfd's filesystem once before and once after
  * the batch's maildir_commit() calls (sync_method filesystem).
+ * body_fd may be -1: only the prefix is written (no writeback started),
+ * tx.fd (O_RDWR) is left after it, and the caller appends the body.
  */
 struct maildir_tx {
 	const char	*dir;		/* the maildir given (borrowed) */

@@ -16,11 +16,15 @@ enum msg_type {
 	 * (lower-case domain; "" unless AUTH_OK) */
 	M_AUTH_RES,
 
-	/* smtp -> queue: u64 reqid.  Ask for a new message: an id and a
-	 * body file to write. */
+	/* smtp -> queue: u64 reqid, str mail from ("" for <>), u32 n, then
+	 * n × str recipient (the same as M_Q_COMMIT will carry).  Ask for a
+	 * new message: an id and a body file to write.  The queue may make
+	 * that file the final Maildir file (a single local recipient: direct
+	 * delivery), its header lines already written: smtp only appends. */
 	M_Q_OPEN,
 	/* queue -> smtp: u64 reqid, u32 ok (1/0), str id (or "" ), str error
-	 * text ("" when ok); fd: the body file, O_WRONLY, empty, when ok */
+	 * text ("" when ok); fd: the body file, O_WRONLY, when ok (empty, or
+	 * O_APPEND after the queue's header lines) */
 	M_Q_OPEN_RES,
 	/* smtp -> queue: u64 reqid, str id, str mail from ("" for <>),
 	 * u32 flags (QF_*), str auth user ("" if none), str client

@@ -8,21 +8,27 @@
  * loop serves the parent's channel (M_Q_PEER, M_RELOAD, and its closing:
  * drain and exit) and one channel per smtp worker (M_Q_OPEN, M_Q_COMMIT,
  * M_Q_ABORT), plus the deliver process's channel (M_D_RESULT) once the
- * parent passes it (M_Q_DELIVER).  This file is that loop: IPC, recipient expansion at
- * commit, startup recovery, reload and shutdown.  The slow disk work (the
- * batched commit fsyncs and the Maildir deliveries) runs in the two
- * threads of queue_work.c, so the loop never waits on an fsync.
+ * parent passes it (M_Q_DELIVER).  This file is that loop: IPC,
+ * recipient expansion at commit, startup recovery, reload and shutdown.
+ * The slow disk work (the batched commit fsyncs and the Maildir
+ * deliveries) runs in the two threads of queue_work.c, so the loop never
+ * waits on an fsync.
  *
  * smtp gets a write-only descriptor of tmp/<id>.body, never a path.  At
  * M_Q_COMMIT the loop measures the body, expands the recipients
  * (alias.c), writes tmp/<id>.env and puts the message in the next commit
- * batch; the answer goes back once the batch is durable.  An smtp worker
- * that sends a malformed message loses its channel (the hostile-input
- * process must not be able to stop the queue); a malformed message from
- * the parent is fatal.  The parent's channel closing (the parent stops,
- * or died) refuses new messages, answers the commits in hand, waits for the running
- * delivery and exits 0.  Limits: LIM_RECIPIENTS_MAX recipients from smtp,
- * Q_MAX_DESTS after aliases, LIM_PATH per address, max_sessions +
+ * batch; the answer goes back once the batch is durable.  Direct delivery
+ * (the fast path, queue_direct.c, docs/QUEUE-FORMAT.md): when M_Q_OPEN's
+ * only recipient is a local mailbox, smtp gets instead an appending
+ * descriptor of the final file in the Maildir's tmp/ (header lines
+ * already written) and the commit batch links it into new/: no spool
+ * files at all.  An smtp worker that sends a malformed message loses its
+ * channel (the hostile-input process must not be able to stop the
+ * queue); a malformed message from the parent is fatal.  The parent's
+ * channel closing (the parent stops, or died) refuses new messages,
+ * answers the commits in hand, waits for the running delivery and exits
+ * 0.  Limits: LIM_RECIPIENTS_MAX recipients from smtp, Q_MAX_DESTS after
+ * aliases, LIM_PATH per address, max_sessions +
  * Q_TXN_SLACK open messages per smtp worker.
  */
 #include <sys/queue.h>
@@ -56,7 +62,6 @@
 #include "queue/queue_work.h"
 #include "queue/spool.h"
 
-#define Q_MAX_DESTS	(LIM_RECIPIENTS_MAX * 10) /* after aliases */
 #define Q_CLIENT_MAX	1024			/* client text kept */
 #define Q_TXN_SLACK	16			/* open txns above sessions */
 
@@ -66,6 +71,8 @@ struct txn {
 	struct peer		*peer;
 	char			 id[SPOOL_ID_LEN + 1];
 	struct commit		*commit;	/* non-NULL while committing */
+	struct qdirect		*d;		/* a direct delivery, until
+						   committed */
 };
 
 /* an smtp worker's channel */
@@ -110,10 +117,12 @@ commit_answer(struct peer *p, uint64_t reqid, const char *id, bool ok,
 	chan_send(p->ch, &m);
 }
 
-/* txn_remove - forget a transaction (files untouched) */
+/* txn_remove - forget a transaction (spool files untouched; a direct
+ * delivery's file, not committed, removed) */
 static void
 txn_remove(struct peer *p, struct txn *t)
 {
+	queue_direct_free(p->q, t->d);
 	TAILQ_REMOVE(&p->txns, t, entry);
 	p->ntxns--;
 	free(t);
@@ -139,6 +148,19 @@ queue_commit_done(struct queue *q, struct witem *it)
 	if (c->rc == -1) {
 		log_warnx("msgid=%s not queued: %s", c->id, c->err.msg);
 		envelope_free(&c->env);
+		queue_direct_free(q, c->d);
+		free(c);
+		return;
+	}
+	if (c->d != NULL) {
+		log_info("msgid=%s queued size=%llu from=<%s> nrcpt=1 "
+		    "client=%s (direct)%s", c->id,
+		    (unsigned long long)c->d->size, c->env.from, c->env.client,
+		    gone ? " (smtp gone before the answer)" : "");
+		log_info("msgid=%s rcpt=<%s> delivered maildir=%s", c->id,
+		    c->d->addr, c->d->maildir);
+		envelope_free(&c->env);
+		queue_direct_free(q, c->d);
 		free(c);
 		return;
 	}
@@ -269,17 +291,31 @@ peer_commit(struct peer *p, struct msg *msg)
 		err_set(&e, true, 0, "queue is shutting down");
 		goto fail;
 	}
-	if (queue_commit_build(q, t->id, from, flags, auth, client, rcpts, n, &env,
-	    &e) == -1)
+	if (t->d != NULL) {
+		if (queue_direct_check(t->d, from, rcpts, n, &e) == -1)
+			goto fail;
+		memset(&env, 0, sizeof(env));
+		(void)str_copy(env.id, t->id, sizeof(env.id));
+		env.created = time(NULL);
+		env.from = xstrdup(from);
+		env.client = xstrndup(client, Q_CLIENT_MAX);
+		sanitize(env.client);
+		env.flags = flags;
+		env.size = t->d->size;
+	} else if (queue_commit_build(q, t->id, from, flags, auth, client,
+	    rcpts, n, &env, &e) == -1)
 		goto fail;
 	c = xcalloc(1, sizeof(*c));
 	c->txn = t;
 	c->reqid = reqid;
 	memcpy(c->id, t->id, sizeof(c->id));
 	c->env = env;
+	c->d = t->d;
+	t->d = NULL;
 	t->commit = c;
 	if (!queue_work_commit(q, c)) {
 		t->commit = NULL;
+		t->d = c->d;
 		envelope_free(&c->env);
 		free(c);
 		err_set(&e, true, 0, "queue is shutting down");
@@ -288,7 +324,8 @@ peer_commit(struct peer *p, struct msg *msg)
 	goto out;
 fail:
 	log_warnx("msgid=%s not queued: %s", t->id, e.msg);
-	spool_discard(&q->sp, t->id);
+	if (t->d == NULL)
+		spool_discard(&q->sp, t->id);
 	commit_answer(p, reqid, id, false, e.temp, e.temp ?
 	    "local error in queue, try again later" : e.msg);
 	txn_remove(p, t);
@@ -329,43 +366,63 @@ open_answer(struct peer *p, uint64_t reqid, const char *id, int fd,
 	chan_send(p->ch, &m);
 }
 
-/* peer_open - M_Q_OPEN: a new id and an empty body file, write-only */
+/*
+ * peer_open - M_Q_OPEN: a new id and an empty body file, write-only: a
+ * direct delivery's Maildir file when it applies, else the spool's
+ */
 static void
 peer_open(struct peer *p, struct msg *msg)
 {
 	struct queue	*q = p->q;
+	struct qdirect	*d = NULL;
 	struct txn	*t;
 	struct err	 e;
 	char		 id[SPOOL_ID_LEN + 1];
+	const char	*from, **rcpts = NULL;
 	uint64_t	 reqid = msg_get_u64(msg);
+	uint32_t	 n, i;
 	int		 wfd;
 
+	from = msg_get_str(msg);
+	n = msg_get_u32(msg);
+	if (n > LIM_RECIPIENTS_MAX) {
+		peer_bad(p, "M_Q_OPEN with too many recipients");
+		return;
+	}
+	rcpts = xcalloc(n + 1, sizeof(*rcpts));
+	for (i = 0; i < n; i++)
+		rcpts[i] = msg_get_str(msg);
 	if (msg_end(msg) == -1) {
 		peer_bad(p, "malformed M_Q_OPEN");
-		return;
+		goto out;
 	}
 	if (q->stopping) {
 		open_answer(p, reqid, "", -1, "queue is shutting down");
-		return;
+		goto out;
 	}
 	if (p->ntxns >= (size_t)q->conf->max_sessions + Q_TXN_SLACK) {
 		log_warnx("smtp worker has %zu open messages: refusing more",
 		    p->ntxns);
 		open_answer(p, reqid, "", -1, "too many open messages");
-		return;
+		goto out;
 	}
+	if ((d = queue_direct_open(q, from, rcpts, n, &wfd)) != NULL)
+		spool_new_id(id);
 	/* smtp gets a write-only descriptor: it never reads the spool */
-	if (spool_create_body(&q->sp, id, O_WRONLY, &wfd, &e) == -1) {
+	else if (spool_create_body(&q->sp, id, O_WRONLY, &wfd, &e) == -1) {
 		log_warnx("cannot open a new message: %s", e.msg);
 		open_answer(p, reqid, "", -1, "queue unavailable");
-		return;
+		goto out;
 	}
 	t = xcalloc(1, sizeof(*t));
 	t->peer = p;
+	t->d = d;
 	memcpy(t->id, id, sizeof(t->id));
 	TAILQ_INSERT_TAIL(&p->txns, t, entry);
 	p->ntxns++;
 	open_answer(p, reqid, id, wfd, NULL);
+out:
+	free(rcpts);
 }
 
 /* peer_abort - M_Q_ABORT: drop an open (uncommitted) transaction */
@@ -382,7 +439,8 @@ peer_abort(struct peer *p, struct msg *msg)
 	if ((t = txn_find(p, id)) == NULL || t->commit != NULL)
 		return;
 	log_debug("msgid=%s aborted by smtp", t->id);
-	spool_discard(&p->q->sp, t->id);
+	if (t->d == NULL)
+		spool_discard(&p->q->sp, t->id);
 	txn_remove(p, t);
 }
 
@@ -399,7 +457,7 @@ peer_drop_txns(struct peer *p)
 	while ((t = TAILQ_FIRST(&p->txns)) != NULL) {
 		if (t->commit != NULL)
 			t->commit->txn = NULL;
-		else
+		else if (t->d == NULL)
 			spool_discard(&p->q->sp, t->id);
 		txn_remove(p, t);
 	}
@@ -707,6 +765,7 @@ queue_load(struct queue *q)
 
 	if (spool_recover(&q->sp, collect_id, &l, &e) == -1)
 		fatalx("queue: recovery: %s", e.msg);
+	queue_direct_clean(q);
 	if (l.n > 0)
 		qsort(l.v, l.n, sizeof(*l.v), id_cmp);
 	for (i = 0; i < l.n; i++) {

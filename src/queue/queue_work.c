@@ -166,9 +166,9 @@ path_part_ok(const char *s, size_t len)
 	return true;
 }
 
-/* maildir_of - DATA/mail/<domain>/<local> (lower case), or NULL */
-static char *
-maildir_of(const struct queue *q, const char *addr)
+/* queue_work_maildir_of - DATA/mail/<domain>/<local> (lower case) */
+char *
+queue_work_maildir_of(const struct queue *q, const char *addr)
 {
 	const char	*at = strrchr(addr, '@');
 	char		*p;
@@ -567,8 +567,18 @@ djob_add(struct djob *j, const struct qmsg *m, size_t ri, char *maildir)
 	memset(t, 0, sizeof(*t));
 	t->ri = ri;
 	t->maildir = maildir;
-	xasprintf(&t->prefix, "Return-Path: <%s>\r\nDelivered-To: %s\r\n",
-	    m->env.from, r->addr);
+	t->prefix = queue_work_prefix(m->env.from, r->addr);
+}
+
+/* queue_work_prefix - Return-Path and Delivered-To, CRLF-terminated */
+char *
+queue_work_prefix(const char *from, const char *addr)
+{
+	char	*p;
+
+	xasprintf(&p, "Return-Path: <%s>\r\nDelivered-To: %s\r\n", from,
+	    addr);
+	return p;
 }
 
 /*
@@ -607,7 +617,7 @@ queue_work_schedule(struct queue *q, struct qmsg *m)
 				next = r->next_try;
 			continue;
 		}
-		if ((md = maildir_of(q, r->addr)) == NULL) {
+		if ((md = queue_work_maildir_of(q, r->addr)) == NULL) {
 			log_warnx("msgid=%s rcpt=<%s> failed: no safe mailbox "
 			    "name", m->env.id, r->addr);
 			r->state = RCPT_FAILED;
@@ -765,7 +775,10 @@ commit_sync_files(struct queue *q, struct witems *items, size_t n)
 	i = 0;
 	TAILQ_FOREACH(it, items, entry) {
 		c = (struct commit *)(void *)it;
-		if ((c->rc = spool_sync_begin(&q->sp, c->id, &fds[i],
+		if (c->d != NULL) {
+			fds[i] = c->d->tx.fd;
+			fds[i + 1] = -1;
+		} else if ((c->rc = spool_sync_begin(&q->sp, c->id, &fds[i],
 		    &c->err)) == -1)
 			fds[i] = fds[i + 1] = -1;
 		i += 2;
@@ -780,8 +793,10 @@ commit_sync_files(struct queue *q, struct witems *items, size_t n)
 				    errs[i] : errs[i + 1], "fdatasync %s: %s",
 				    c->id, strerror(errs[i] ? errs[i] :
 				    errs[i + 1]));
-			close(fds[i]);
-			close(fds[i + 1]);
+			if (c->d == NULL) {
+				close(fds[i]);
+				close(fds[i + 1]);
+			}
 		}
 		i += 2;
 	}
@@ -790,10 +805,11 @@ commit_sync_files(struct queue *q, struct witems *items, size_t n)
 }
 
 /*
- * commit_work - commit thread: one batch.  Every message's two files are
+ * commit_work - commit thread: one batch.  Every message's files are
  * made durable (fdatasyncs, or one syncfs), then each message is
- * published, then ONE sync (directories, or syncfs) covers them all.
- * Whatever failed is discarded here; the loop answers.
+ * published (a direct delivery: linked into its Maildir's new/), then ONE
+ * sync (directories, or syncfs) covers them all.  Whatever failed is
+ * discarded here (a direct delivery's file removed); the loop answers.
  */
 static void
 commit_work(struct queue *q, struct witems *items)
@@ -801,9 +817,9 @@ commit_work(struct queue *q, struct witems *items)
 	struct witem	*it;
 	struct commit	*c;
 	struct err	 e;
-	bool		 published = false;
+	bool		 published = false, spooled = false;
 	bool		 fs = q->sync_method == SYNC_FILESYSTEM;
-	size_t		 n = 0;
+	size_t		 n = 0, nd = 0;
 	struct timespec	 t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -811,34 +827,53 @@ commit_work(struct queue *q, struct witems *items)
 		c = (struct commit *)(void *)it;
 		c->rc = 0;
 		n++;
+		if (c->d != NULL)
+			nd++;
 	}
 	if (!fs)
 		commit_sync_files(q, items, n);
 	else if (spool_syncfs(q->csync_fd, &e) == -1)
 		commit_fail(items, &e);
+	else if (nd > 0)
+		queue_direct_syncfs(q, items);
 	TAILQ_FOREACH(it, items, entry) {
 		c = (struct commit *)(void *)it;
-		if (c->rc == 0 &&
-		    (c->rc = spool_publish(&q->sp, c->id, &c->err)) == 0)
-			published = true;
+		if (c->rc != 0)
+			continue;
+		if (c->d != NULL)
+			c->rc = maildir_commit(&c->d->tx, &c->err);
+		else if ((c->rc = spool_publish(&q->sp, c->id, &c->err)) == 0)
+			spooled = true;
+		published = published || c->rc == 0;
 	}
 	if (published && (fs ? spool_syncfs(q->csync_fd, &e) :
-	    spool_sync_dirs(&q->sp, &e)) == -1) {
+	    spooled ? spool_sync_dirs(&q->sp, &e) : 0) == -1) {
 		/* not known to be durable: not accepted (451), not kept */
 		TAILQ_FOREACH(it, items, entry) {
 			c = (struct commit *)(void *)it;
-			if (c->rc == 0)
+			if (c->rc == 0 && c->d != NULL)
+				maildir_revoke(&c->d->tx);
+			else if (c->rc == 0)
 				(void)spool_remove(&q->sp, c->id, NULL);
 		}
 		commit_fail(items, &e);
 	}
+	if (published && nd > 0) {
+		if (fs)
+			queue_direct_syncfs(q, items);
+		else
+			queue_direct_sync_new(items);
+	}
 	TAILQ_FOREACH(it, items, entry) {
 		c = (struct commit *)(void *)it;
-		if (c->rc == -1)
+		if (c->d != NULL) {
+			/* closes; a file left in tmp/ (failed) is removed */
+			maildir_end(&c->d->tx);
+		} else if (c->rc == -1)
 			spool_discard(&q->sp, c->id);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_debug("commit batch: %zu messages in %.2f ms", n,
+	log_debug("commit batch: %zu messages (%zu direct) in %.2f ms", n, nd,
 	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 }
@@ -854,6 +889,7 @@ queue_work_start(struct queue *q,
 {
 	sigset_t	all, old;
 	struct err	e;
+	struct stat	st;
 
 	q->sync_method = q->conf->sync_method;
 	q->csync_fd = q->dsync_fd = -1;
@@ -861,6 +897,8 @@ queue_work_start(struct queue *q,
 	    ((q->csync_fd = spool_sync_fd(&q->sp, &e)) == -1 ||
 	    (q->dsync_fd = spool_sync_fd(&q->sp, &e)) == -1))
 		fatalx("queue: %s", e.msg);
+	if (q->csync_fd != -1 && fstat(q->csync_fd, &st) == 0)
+		q->spool_dev = st.st_dev;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (q->sync_method == SYNC_FILE) {

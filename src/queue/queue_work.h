@@ -7,6 +7,7 @@
 #define POSTERN_QUEUE_WORK_H
 
 #include <sys/queue.h>
+#include <sys/types.h>
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -14,12 +15,15 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "bounds.h"
 #include "conf.h"
 #include "err.h"
+#include "local/maildir.h"
 #include "queue/envelope.h"
 #include "queue/spool.h"
 
 #define Q_ENV_CAP	(64u * 1024 * 1024)	/* envelope file, bytes */
+#define Q_MAX_DESTS	(LIM_RECIPIENTS_MAX * 10) /* after aliases */
 
 struct chan;
 struct event;
@@ -79,13 +83,34 @@ enum commit_kind {
 	CK_WARNING,
 };
 
+/*
+ * a direct delivery (fast path): the transaction's only recipient is a
+ * local mailbox, so its file is created in the Maildir's tmp/ at M_Q_OPEN
+ * (the prefix written by the queue, the rest by smtp) and linked into
+ * new/ by the commit batch: no spool files.  Nothing about it is durable
+ * before the link; a crash leaves at most a file in tmp/.
+ */
+struct qdirect {
+	char			*from;		/* as smtp gave it at M_Q_OPEN */
+	char			*rcpt;		/* as smtp gave it */
+	char			*addr;		/* the mailbox's address */
+	char			*maildir;	/* DATA/mail/<domain>/<local> */
+	char			*prefix;	/* Return-Path, Delivered-To */
+	size_t			 prefix_len;
+	uint64_t		 size;		/* body, measured at commit */
+	dev_t			 dev;		/* filesystem of the Maildir */
+	bool			 synced;	/* commit thread: done with syncs */
+	struct maildir_tx	 tx;
+};
+
 /* one M_Q_COMMIT on its way through the commit thread */
 struct commit {
 	struct witem		 w;
 	struct txn		*txn;		/* NULL once its peer is gone */
 	uint64_t		 reqid;
 	char			 id[SPOOL_ID_LEN + 1];
-	struct envelope		 env;		/* loop only */
+	struct envelope		 env;		/* loop only; unused if d */
+	struct qdirect		*d;		/* a direct delivery, or NULL */
 	int			 rc;		/* the thread's result */
 	struct err		 err;
 	enum commit_kind	 kind;
@@ -121,6 +146,8 @@ struct queue {
 	struct syncpool		*dsync;		/* delivery thread's helpers */
 	int			 csync_fd;	/* commit thread's syncfs fd */
 	int			 dsync_fd;	/* delivery thread's syncfs fd */
+	dev_t			 spool_dev;	/* filesystem of the spool */
+	size_t			 ndirect;	/* direct deliveries open */
 	bool			 stopping;
 };
 
@@ -142,6 +169,11 @@ void		 queue_work_log_rcpts(const struct queue *, const struct qmsg *,
 		    bool fresh);
 /* queue_work_pending - recipients still pending */
 size_t		 queue_work_pending(const struct envelope *);
+/* queue_work_maildir_of - DATA/mail/<domain>/<local> (lower case) of a
+ * local address, or NULL if it cannot name a directory safely */
+char		*queue_work_maildir_of(const struct queue *, const char *addr);
+/* queue_work_prefix - the header lines put before a delivered message */
+char		*queue_work_prefix(const char *from, const char *addr);
 /* queue_work_free - after both threads ended: jobs, messages, threads */
 void		 queue_work_free(struct queue *);
 
@@ -201,6 +233,28 @@ int		 queue_commit_build(struct queue *, const char *id,
 		    struct envelope *env, struct err *);
 /* queue_commit_done - loop: a commit is back from the commit thread */
 void		 queue_commit_done(struct queue *, struct witem *);
+
+/* queue_direct.c: direct delivery (the fast path) */
+/* qdirect_free - close (a file still in tmp/ is removed) and free */
+void		 qdirect_free(struct qdirect *);
+/* queue_direct_open - M_Q_OPEN: a direct delivery and smtp's descriptor
+ * of its file in *wfd, or NULL (not applicable or failed: spool it) */
+struct qdirect	*queue_direct_open(struct queue *, const char *from,
+		    const char **rcpts, uint32_t n, int *wfd);
+/* queue_direct_check - M_Q_COMMIT: same envelope, prefix intact; the
+ * body measured into d->size */
+int		 queue_direct_check(struct qdirect *, const char *from,
+		    const char **rcpts, uint32_t n, struct err *);
+/* queue_direct_free - loop: forget one (a file left in tmp/ removed) */
+void		 queue_direct_free(struct queue *, struct qdirect *);
+/* queue_direct_clean - startup: stale files out of Maildir tmp/ */
+void		 queue_direct_clean(struct queue *);
+/* queue_direct_syncfs - commit thread, sync_method filesystem: syncfs of
+ * each other filesystem holding a direct delivery of the batch */
+void		 queue_direct_syncfs(struct queue *, struct witems *);
+/* queue_direct_sync_new - commit thread, sync_method file: fsync of each
+ * direct delivery's new/ once per directory */
+void		 queue_direct_sync_new(struct witems *);
 
 /* queue_ctl.c: the control socket (postern queue) */
 void		 queue_ctl_start(struct queue *);

@@ -320,6 +320,13 @@ spool_make_id(char id[SPOOL_ID_LEN + 1])
 	    (uint64_t)(us & 0xffffffffffffffULL), r & 0xffffffu);
 }
 
+/* spool_new_id - a fresh id, no file (a direct delivery's) */
+void
+spool_new_id(char id[SPOOL_ID_LEN + 1])
+{
+	spool_make_id(id);
+}
+
 /* spool_new_body - a fresh id and tmp/<id>.body open O_RDWR|O_EXCL */
 int
 spool_new_body(struct spool *sp, char id[SPOOL_ID_LEN + 1], int *fdp,

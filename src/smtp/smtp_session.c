@@ -601,11 +601,16 @@ static void
 cmd_data(struct smtp_session *s, const char *arg, size_t len)
 {
 	struct msg	m;
+	size_t		i;
 
 	(void)arg;
 	(void)len;
 	msg_init(&m, M_Q_OPEN);
 	msg_add_u64(&m, s->id);
+	msg_add_str(&m, s->from);
+	msg_add_u32(&m, (uint32_t)s->nrcpts);
+	for (i = 0; i < s->nrcpts; i++)
+		msg_add_str(&m, s->rcpts[i]);
 	chan_send(s->w->queue, &m);
 	smtp_session_wait(s);
 }

@@ -4,6 +4,8 @@
  * the shared body fd's offset is untouched, and failures leave nothing.
  * The split steps run as the queue's delivery batch does under each
  * sync_method (fdatasync + fsync of new/, or syncfs before and after).
+ * With no body fd only the prefix is written (the queue's direct
+ * delivery, whose body another descriptor appends).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -376,6 +378,59 @@ test_batch_methods(void **state)
 	}
 }
 
+/*
+ * test_prefix_only - no body fd (the queue's direct delivery): the prefix
+ * is written, tx.fd reads it back and stays after it; a second, appending
+ * descriptor (smtp's) adds the body; committed, the file is prefix + body;
+ * ended without commit, nothing is left
+ */
+static void
+test_prefix_only(void **state)
+{
+	static const char	*prefixes[] = { "", "P: 1\r\n",
+	    "Return-Path: <a@b>\r\nDelivered-To: c@d\r\n" };
+	struct fixture		*f = *state;
+	struct maildir_tx	 tx;
+	struct err		 e;
+	char			 names[4][256], head[128], path[1024], *got;
+	size_t			 i, plen, len;
+	int			 wfd;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		plen = strlen(prefixes[i]);
+		assert_int_equal(maildir_begin(f->md, -1, prefixes[i], &tx, &e),
+		    0);
+		assert_int_equal(lseek(tx.fd, 0, SEEK_CUR), (off_t)plen);
+		assert_int_equal(pread(tx.fd, head, sizeof(head), 0),
+		    (ssize_t)plen);
+		assert_memory_equal(head, prefixes[i], plen);
+		(void)snprintf(path, sizeof(path), "%s/tmp/%s", f->md, tx.name);
+		assert_true((wfd = open(path, O_WRONLY | O_APPEND)) >= 0);
+		assert_int_equal(write(wfd, "body\r\n", 6), 6);
+		close(wfd);
+		if (i == 1) {
+			/* aborted: the file goes */
+			maildir_end(&tx);
+			assert_int_equal(list(f, "tmp", names, 4), 0);
+			assert_int_equal(list(f, "new", names, 4), 0);
+			continue;
+		}
+		assert_int_equal(fdatasync(tx.fd), 0);
+		assert_int_equal(maildir_commit(&tx, &e), 0);
+		maildir_end(&tx);
+		assert_int_equal(list(f, "tmp", names, 4), 0);
+		assert_int_equal(list(f, "new", names, 4), 1);
+		got = slurp(f, names[0], &len);
+		assert_int_equal(len, plen + 6);
+		assert_memory_equal(got, prefixes[i], plen);
+		assert_memory_equal(got + plen, "body\r\n", 6);
+		free(got);
+		(void)snprintf(path, sizeof(path), "%s/new/%.255s", f->md,
+		    names[0]);
+		assert_int_equal(unlink(path), 0);
+	}
+}
+
 /* test_partial_maildir - what exists is used, what is missing is made */
 static void
 test_partial_maildir(void **state)
@@ -434,6 +489,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batch_methods, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_partial_maildir, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_prefix_only, setup,
 		    teardown),
 	};
 
