@@ -306,6 +306,15 @@ status_pick(const struct bounce_rcpt *r, char *out, size_t outsz)
 			return;
 		}
 	}
+	/* our own errors: "x.y.z text" */
+	if (d != NULL && (d[0] == '4' || d[0] == '5') && d[1] == '.') {
+		n = strcspn(d, " \t\r\n");
+		if (status_valid(d, n) && n < outsz) {
+			memcpy(out, d, n);
+			out[n] = '\0';
+			return;
+		}
+	}
 	(void)str_copy(out, r->failed ? "5.0.0" : "4.0.0", outsz);
 }
 

@@ -199,6 +199,14 @@ rjob_apply(struct queue *q, struct rjob *j)
 	m->dirty = true;
 }
 
+/* reply_has_code - does s start like an SMTP reply, "NNN " or "NNN-"? */
+static bool
+reply_has_code(const char *s)
+{
+	return s[0] >= '2' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' &&
+	    s[2] >= '0' && s[2] <= '9' && (s[3] == ' ' || s[3] == '-');
+}
+
 /* queue_remote_result - M_D_RESULT from the deliver process */
 int
 queue_remote_result(struct queue *q, struct msg *msg)
@@ -210,12 +218,13 @@ queue_remote_result(struct queue *q, struct msg *msg)
 	uint32_t	 n = msg_get_u32(msg), i;
 	uint32_t	 dr[Q_RJOB_MAX];
 	const char	*reply[Q_RJOB_MAX], *remote[Q_RJOB_MAX];
+	const char	*status[Q_RJOB_MAX];
 
 	if (n > Q_RJOB_MAX)
 		return -1;
 	for (i = 0; i < n; i++) {
 		dr[i] = msg_get_u32(msg);
-		(void)msg_get_str(msg);		/* status: reply has it */
+		status[i] = msg_get_str(msg);
 		reply[i] = msg_get_str(msg);
 		remote[i] = msg_get_str(msg);
 		if (dr[i] > DR_PERM)
@@ -241,7 +250,14 @@ queue_remote_result(struct queue *q, struct msg *msg)
 	h->remote = xcalloc(n + 1, sizeof(*h->remote));
 	for (i = 0; i < n; i++) {
 		h->dr[i] = dr[i];
-		h->reply[i] = xstrdup(reply[i]);
+		/* a remote reply carries its own codes; a failure found here
+		 * (null MX, no such domain, TLS) gets its status in front, so
+		 * the bounce can report it (bounce.c reads either form) */
+		if (reply_has_code(reply[i]) || *status[i] == '\0')
+			h->reply[i] = xstrdup(reply[i]);
+		else
+			(void)xasprintf(&h->reply[i], "%s %s", status[i],
+			    reply[i]);
 		h->remote[i] = xstrdup(remote[i]);
 	}
 	j->held = h;
