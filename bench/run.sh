@@ -15,11 +15,23 @@
 # and prints both side by side with the ratio.  Every server it starts is
 # stopped on exit; every wait is bounded.
 #
+# With BENCH_MODE=relay it measures outbound delivery instead: both servers
+# forward bench@bench.test (an alias) to sink@sink.test, a remote domain,
+# and relay it to one smtp-sink on 127.0.0.1; the figure is end-to-end
+# delivered messages per second: from the first message smtp-source sends
+# to the moment the sink has received the last one.  postern finds the
+# sink through DNS (MX sink.test -> mx.sink.test -> A 127.0.0.1, served by
+# tests/integration/dnsserver.py on loopback, its dns_resolver and
+# outbound_smtp_port test knobs); Postfix through a transport map entry
+# "sink.test smtp:[127.0.0.1]:PORT" (no DNS at all, which favours it).
+# No memory figure in this mode.
+#
 # Environment:
 #   POSTERN_BIN       the postern binary (required unless BENCH_SERVERS=postfix)
+#   BENCH_MODE        "accept" (default) or "relay"
 #   BENCH_SERVERS     "postern postfix" (default), or one of them
 #   BENCH_SESSIONS    "1 10 50"
-#   BENCH_SIZES       "2048 102400"
+#   BENCH_SIZES       "2048 102400" ("2048" in relay mode)
 #   BENCH_SCALE       multiplier of the message counts (default 1)
 #   BENCH_REPEAT      runs per cell, best kept (default 1)
 #   BENCH_IDLE        idle connections for the memory test (default 1000)
@@ -32,9 +44,14 @@ set -u
 export LC_ALL=C
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+MODE=${BENCH_MODE:-accept}
 SERVERS=${BENCH_SERVERS:-postern postfix}
 SESSIONS=${BENCH_SESSIONS:-1 10 50}
-SIZES=${BENCH_SIZES:-2048 102400}
+if [ "$MODE" = relay ]; then
+	SIZES=${BENCH_SIZES:-2048}
+else
+	SIZES=${BENCH_SIZES:-2048 102400}
+fi
 SCALE=${BENCH_SCALE:-1}
 REPEAT=${BENCH_REPEAT:-1}
 IDLE=${BENCH_IDLE:-1000}
@@ -43,12 +60,26 @@ DOMAIN=bench.test
 RCPT=bench@$DOMAIN
 FROM=sender@client.test
 SMTP_SOURCE=${SMTP_SOURCE:-/usr/sbin/smtp-source}
+SMTP_SINK=${SMTP_SINK:-/usr/sbin/smtp-sink}
+SINK_DOMAIN=sink.test
+SINK_RCPT=sink@$SINK_DOMAIN
+DNSSERVER=$HERE/../tests/integration/dnsserver.py
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 note() { echo "# $*" >&2; }
 
 [ "$(id -u)" = 0 ] || die "run as root (a private Postfix master needs it)"
 [ -x "$SMTP_SOURCE" ] || die "smtp-source missing: apt-get install postfix"
+case $MODE in
+accept) ;;
+relay)
+	[ -x "$SMTP_SINK" ] || die "smtp-sink missing: apt-get install postfix"
+	[ -r "$DNSSERVER" ] || die "$DNSSERVER missing"
+	/usr/bin/python3 -c 'import dns.message' 2>/dev/null ||
+	    die "dnspython missing: apt-get install python3-dnspython"
+	;;
+*)	die "BENCH_MODE must be accept or relay" ;;
+esac
 case " $SERVERS " in
 *" postern "*)
 	[ -n "${POSTERN_BIN:-}" ] || die "set POSTERN_BIN to the postern binary"
@@ -77,8 +108,22 @@ chmod 0755 "$W"
 ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null || true
 
 POSTERN_PID=
+SINK_PID=
+DNS_PID=
 PF_CONF=$W/postfix/etc
 PF_QUEUE=$W/postfix/spool
+
+# stop_pid PID - TERM, at most 5 s, then KILL; only that process
+stop_pid() {
+	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 0
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
 
 cleanup() {
 	if [ -n "$POSTERN_PID" ] && kill -0 "$POSTERN_PID" 2>/dev/null; then
@@ -98,6 +143,8 @@ cleanup() {
 			kill -KILL -- "-$pfpid" 2>/dev/null
 		fi
 	fi
+	stop_pid "$SINK_PID"
+	stop_pid "$DNS_PID"
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		note "kept $W"
 	else
@@ -196,6 +243,57 @@ set_conf() {
 	printf '%s = %s\n' "$k" "$v" >>"$f"
 }
 
+# --- relay mode: the sink and the DNS server -------------------------------
+
+SINK_PORT=
+SINK_LOG=
+# start_sink - one smtp-sink on 127.0.0.1, counting messages (-c)
+start_sink() {
+	SINK_PORT=$(free_base 1) || die "no free port for smtp-sink"
+	SINK_LOG=$W/sink/counters
+	mkdir -p "$W/sink"
+	"$SMTP_SINK" -c -4 -m 1000 -u nobody -h "mx.$SINK_DOMAIN" \
+	    "127.0.0.1:$SINK_PORT" 1000 >"$SINK_LOG" 2>"$W/sink/stderr" \
+	    </dev/null &
+	SINK_PID=$!
+	wait_port "$SINK_PORT" || { cat "$W/sink/stderr" >&2;
+	    die "smtp-sink did not start"; }
+	check_listeners smtp-sink "$SINK_PID" "$SINK_PORT"
+	note "smtp-sink pid $SINK_PID on 127.0.0.1:$SINK_PORT"
+}
+
+# sink_count - messages the sink has received so far ("." seen); -c
+# rewrites one "sess=N quit=N mesg=N" line, ending in CR, per event
+sink_count() {
+	local n
+	n=$(tail -c 200 "$SINK_LOG" 2>/dev/null | tr '\r' '\n' |
+	    sed -n 's/.*mesg=\([0-9]*\).*/\1/p' | tail -1)
+	echo "${n:-0}"
+}
+
+DNS_PORT=
+# start_dns - the test DNS server on 127.0.0.1: MX and A of the sink
+start_dns() {
+	local zone=$W/dns/zone out=$W/dns/out
+	mkdir -p "$W/dns"
+	printf '%s MX 10 mx.%s\nmx.%s A 127.0.0.1\n' "$SINK_DOMAIN" \
+	    "$SINK_DOMAIN" "$SINK_DOMAIN" >"$zone"
+	/usr/bin/python3 "$DNSSERVER" --no-ipv6 "$zone" >"$out" \
+	    2>"$W/dns/stderr" </dev/null &
+	DNS_PID=$!
+	for _ in $(seq 100); do
+		DNS_PORT=$(sed -n 's/^listening on .* port \([0-9]*\)$/\1/p' \
+		    "$out")
+		[ -n "$DNS_PORT" ] && break
+		kill -0 "$DNS_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -n "$DNS_PORT" ] || { cat "$W/dns/stderr" >&2;
+	    die "DNS server did not start"; }
+	check_listeners dnsserver "$DNS_PID" "$DNS_PORT"
+	note "DNS server pid $DNS_PID on 127.0.0.1:$DNS_PORT (udp, tcp)"
+}
+
 # --- postern ---------------------------------------------------------------
 
 POSTERN_PORT=
@@ -218,9 +316,20 @@ start_postern() {
 		    postern || die "useradd postern failed"
 	fi
 	set_conf "$conf/postern.conf" user postern
-	echo "bench-password" | "$POSTERN_BIN" -C "$conf" user-add "$RCPT" \
-	    --password-stdin >>"$W/postern/init.log" 2>&1 ||
-	    die "postern user-add failed"
+	if [ "$MODE" = relay ]; then
+		# bench@bench.test forwards to a remote domain; the test
+		# knobs send the lookups to our DNS server and the
+		# connections to the sink's port
+		set_conf "$conf/postern.conf" dns_resolver "127.0.0.1:$DNS_PORT"
+		set_conf "$conf/postern.conf" outbound_smtp_port "$SINK_PORT"
+		printf '%s: %s\n' "${RCPT%@*}" "$SINK_RCPT" \
+		    >"$conf/domains/$DOMAIN/aliases"
+		chmod 0644 "$conf/domains/$DOMAIN/aliases"
+	else
+		echo "bench-password" | "$POSTERN_BIN" -C "$conf" user-add \
+		    "$RCPT" --password-stdin >>"$W/postern/init.log" 2>&1 ||
+		    die "postern user-add failed"
+	fi
 	mkdir -p "$data"
 	chown -R postern: "$data"
 	setsid "$POSTERN_BIN" -C "$conf" serve 2>"$W/postern/serve.log" \
@@ -278,12 +387,6 @@ alias_database =
 local_recipient_maps =
 biff = no
 append_dot_mydomain = no
-virtual_mailbox_domains = $DOMAIN
-virtual_mailbox_maps = hash:$PF_CONF/vmailbox
-virtual_mailbox_base = $base/mail
-virtual_minimum_uid = 100
-virtual_uid_maps = static:65534
-virtual_gid_maps = static:65534
 smtpd_peername_lookup = no
 in_flow_delay = 0
 smtpd_client_connection_count_limit = 0
@@ -292,6 +395,34 @@ smtpd_client_message_rate_limit = 0
 default_process_limit = $((IDLE + 100))
 smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
 EOF
+	if [ "$MODE" = relay ]; then
+		# bench@bench.test is a virtual alias of sink@sink.test,
+		# which goes by smtp(8) straight to the sink: no DNS, no TLS
+		# (the sink offers none), Postfix's default concurrency
+		echo "$RCPT $SINK_RCPT" >"$PF_CONF/valias"
+		echo "$SINK_DOMAIN smtp:[127.0.0.1]:$SINK_PORT" \
+		    >"$PF_CONF/transport"
+		cat >>"$PF_CONF/main.cf" <<EOF
+virtual_alias_domains = $DOMAIN
+virtual_alias_maps = hash:$PF_CONF/valias
+transport_maps = hash:$PF_CONF/transport
+smtp_tls_security_level = none
+EOF
+		postmap -c "$PF_CONF" "hash:$PF_CONF/valias" &&
+		    postmap -c "$PF_CONF" "hash:$PF_CONF/transport" ||
+		    die "postmap failed"
+	else
+		cat >>"$PF_CONF/main.cf" <<EOF
+virtual_mailbox_domains = $DOMAIN
+virtual_mailbox_maps = hash:$PF_CONF/vmailbox
+virtual_mailbox_base = $base/mail
+virtual_minimum_uid = 100
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+EOF
+		postmap -c "$PF_CONF" "hash:$PF_CONF/vmailbox" ||
+		    die "postmap failed"
+	fi
 	# Only one inet service: our loopback port.  No chroot (the queue
 	# dir has no copy of /etc); no local/pickup-fed mail is needed.
 	cat >"$PF_CONF/master.cf" <<EOF
@@ -322,7 +453,6 @@ EOF
 	    grep -v "^127\.0\.0\.1:${port}[[:space:]]" | grep -q .; then
 		die "postfix master.cf has an inet service beyond loopback"
 	fi
-	postmap -c "$PF_CONF" "hash:$PF_CONF/vmailbox" || die "postmap failed"
 	postfix -c "$PF_CONF" start >"$base/start.log" 2>&1 ||
 	    { cat "$base/start.log" >&2; die "postfix start failed"; }
 	wait_port "$port" || die "postfix did not start"
@@ -389,6 +519,77 @@ throughput() {
 	[ -d "$dir" ] && find "$dir" -maxdepth 1 -type f -delete
 }
 
+# sink_wait TARGET TIMEOUT - poll the sink's counter every 5 ms until it
+# reaches TARGET or TIMEOUT seconds pass; prints "COUNT EPOCH", EPOCH the
+# wall-clock time the counter was first seen at TARGET (or the give-up time)
+sink_wait() {
+	/usr/bin/python3 - "$SINK_LOG" "$1" "$2" <<'EOF'
+import os, re, sys, time
+path, target, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+end = time.time() + limit
+pat = re.compile(rb"mesg=(\d+)")
+n = 0
+while True:
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - 200))
+        m = pat.findall(f.read())
+    now = time.time()
+    if m:
+        n = int(m[-1])
+    if n >= target or now >= end:
+        break
+    time.sleep(0.005)
+print(n, "%.6f" % now)
+EOF
+}
+
+# sink_settle - until the sink's counter has not moved for 1 s (at most
+# 30 s), so a late delivery of one run is not counted in the next
+sink_settle() {
+	local a b
+	a=$(sink_count)
+	for _ in $(seq 30); do
+		sleep 1
+		b=$(sink_count)
+		[ "$a" = "$b" ] && return 0
+		a=$b
+	done
+	note "smtp-sink counter still moving"
+}
+
+# relay_throughput NAME PORT SESSIONS SIZE - end-to-end delivered msg/s
+# into the sink ("-" on failure)
+relay_throughput() {
+	local name=$1 port=$2 s=$3 size=$4 m base t0 t1 t2 rc got wpid
+	m=$(messages "$s" "$size")
+	sink_settle
+	base=$(sink_count)
+	sink_wait $((base + m)) $((RUN_TIMEOUT + 300)) >"$W/sink/wait" &
+	wpid=$!
+	sleep 0.2	# the poller is up
+	t0=$(date +%s.%N)
+	timeout "$RUN_TIMEOUT" "$SMTP_SOURCE" -s "$s" -m "$m" -l "$size" \
+	    -M client.test -f "$FROM" -t "$RCPT" "127.0.0.1:$port" \
+	    >"$W/$name.source.log" 2>&1
+	rc=$?
+	t1=$(date +%s.%N)
+	wait "$wpid"
+	read -r got t2 <"$W/sink/wait"
+	got=$((${got:-0} - base))
+	note "$name s=$s size=$size: $m messages accepted in" \
+	    "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s," \
+	    "rc=$rc, $got at the sink after" \
+	    "$(awk -v a="$t0" -v b="$t2" 'BEGIN{printf "%.2f", b-a}') s"
+	if [ $rc != 0 ] || [ "$got" -lt "$m" ]; then
+		tail -3 "$W/$name.source.log" >&2
+		echo "-"
+	else
+		awk -v m="$m" -v a="$t0" -v b="$t2" \
+		    'BEGIN { printf "%.0f", m / (b - a) }'
+	fi
+}
+
 best() {
 	local best=- r
 	for r in "$@"; do
@@ -405,6 +606,11 @@ ratio() {
 
 has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 
+note "mode $MODE, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$MODE" = relay ]; then
+	start_sink
+	has postern && start_dns
+fi
 has postern && start_postern
 has postfix && start_postfix
 
@@ -413,6 +619,7 @@ declare -A R
 # Memory first, on freshly started servers: Postfix keeps idle smtpd
 # processes around after a load, which would hide in the baseline.
 for srv in postern postfix; do
+	[ "$MODE" = relay ] && break
 	has $srv || continue
 	if [ $srv = postern ]; then pid=$POSTERN_PID port=$POSTERN_PORT
 	else pid=$POSTFIX_PID port=$POSTFIX_PORT; fi
@@ -441,7 +648,13 @@ for size in $SIZES; do
 			fi
 			runs=()
 			for _ in $(seq "$REPEAT"); do
-				runs+=("$(throughput $srv "$port" "$dir" "$s" "$size")")
+				if [ "$MODE" = relay ]; then
+					runs+=("$(relay_throughput $srv \
+					    "$port" "$s" "$size")")
+				else
+					runs+=("$(throughput $srv "$port" \
+					    "$dir" "$s" "$size")")
+				fi
 			done
 			R[$srv,$size,$s]=$(best "${runs[@]}")
 		done
@@ -451,7 +664,12 @@ done
 # --- report ------------------------------------------------------------------
 
 hr() { printf '%s\n' "------------------------------------------------------------------"; }
-printf '\n%-34s %10s %10s %8s\n' "accepted messages/s" postern postfix ratio
+if [ "$MODE" = relay ]; then
+	title="delivered messages/s, end to end"
+else
+	title="accepted messages/s"
+fi
+printf '\n%-34s %10s %10s %8s\n' "$title" postern postfix ratio
 hr
 for size in $SIZES; do
 	for s in $SESSIONS; do
@@ -462,6 +680,12 @@ for size in $SIZES; do
 	done
 done
 hr
+if [ "$MODE" = relay ]; then
+	echo "ratio: postern/postfix (higher is better); smtp-source to"
+	echo "       postern or Postfix, each relaying to one smtp-sink."
+	echo "machine: $(nproc) cores, $(uname -r), $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
+	exit 0
+fi
 a=${R[postern,mem]:--}
 b=${R[postfix,mem]:--}
 r=-
