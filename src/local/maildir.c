@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fsutil.h"
 #include "xmalloc.h"
 #include "local/maildir.h"
 
@@ -47,55 +48,6 @@
 #define MAILDIR_PATH	4096
 
 static _Atomic unsigned	maildir_counter;
-
-/* fsync_dir_of - fsync the directory that holds path (path is writable) */
-static void
-fsync_dir_of(char *path)
-{
-	char	*slash = strrchr(path, '/');
-	int	 fd;
-
-	if (slash == NULL)
-		fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	else if (slash == path)
-		fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	else {
-		*slash = '\0';
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		*slash = '/';
-	}
-	if (fd != -1) {
-		(void)fsync(fd);
-		close(fd);
-	}
-}
-
-/* mkdirs - mkdir -p path (0700), each new directory made durable */
-static int
-mkdirs(const char *path, struct err *e)
-{
-	char	 buf[MAILDIR_PATH], *p, saved;
-
-	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
-		return err_set(e, false, 0, "maildir path too long");
-	if (buf[0] == '\0')
-		return err_set(e, false, 0, "empty maildir path");
-	for (p = buf + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		saved = *p;
-		*p = '\0';
-		if (mkdir(buf, 0700) == 0)
-			fsync_dir_of(buf);
-		else if (errno != EEXIST)
-			return err_set(e, true, errno, "mkdir %s: %s", buf,
-			    strerror(errno));
-		*p = saved;
-		if (saved == '\0')
-			break;
-	}
-	return 0;
-}
 
 /* open_sub - open the directory dfd/name, creating it (0700) if missing */
 static int
@@ -245,7 +197,7 @@ maildir_open(const char *maildir, struct maildir_tx *tx, struct err *e)
 	}
 	if ((mdfd = open(maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 &&
 	    errno == ENOENT) {
-		if (mkdirs(maildir, e) == -1)
+		if (fsutil_mkdir_p(maildir, e) == -1)
 			return -1;
 		mdfd = open(maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}

@@ -35,6 +35,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "fsutil.h"
 #include "xmalloc.h"
 #include "queue/spool.h"
 
@@ -141,58 +142,6 @@ rename_noreplace(int odfd, const char *oname, int ndfd, const char *nname)
 	return renameat(odfd, oname, ndfd, nname);
 }
 
-/* fsync_parent - fsync the directory that holds path */
-static void
-fsync_parent(char *path)
-{
-	char	*slash = strrchr(path, '/');
-	int	 fd;
-
-	if (slash == NULL)
-		fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	else if (slash == path)
-		fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	else {
-		*slash = '\0';
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		*slash = '/';
-	}
-	if (fd != -1) {
-		(void)fsync(fd);
-		close(fd);
-	}
-}
-
-/*
- * mkdir_p - create path and its missing parents with mode 0700, fsyncing
- * the parent of each directory created so the new entry is durable
- */
-static int
-mkdir_p(const char *path, struct err *e)
-{
-	char	 buf[4096], *p, saved;
-
-	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
-		return err_set(e, false, 0, "%s: path too long", path);
-	if (buf[0] == '\0')
-		return err_set(e, false, 0, "empty spool path");
-	for (p = buf + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		saved = *p;
-		*p = '\0';
-		if (mkdir(buf, 0700) == 0)
-			fsync_parent(buf);
-		else if (errno != EEXIST)
-			return err_set(e, true, errno, "mkdir %s: %s", buf,
-			    strerror(errno));
-		*p = saved;
-		if (saved == '\0')
-			break;
-	}
-	return 0;
-}
-
 /* spool_open - create (mode 0700) and open the directories under dir */
 int
 spool_open(struct spool *sp, const char *dir, struct err *e)
@@ -206,7 +155,7 @@ spool_open(struct spool *sp, const char *dir, struct err *e)
 	s.root_dfd = s.tmp_dfd = s.body_dfd = s.env_dfd = s.corrupt_dfd =
 	    s.free_dfd = -1;
 	s.pool = NULL;
-	if (mkdir_p(dir, e) == -1)
+	if (fsutil_mkdir_p(dir, e) == -1)
 		return -1;
 	if ((s.root_dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1) {

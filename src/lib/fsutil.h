@@ -1,0 +1,18 @@
+/*
+ * fsutil.h - durable directory creation, shared by the spool and the
+ * Maildir writer.
+ */
+#ifndef POSTERN_FSUTIL_H
+#define POSTERN_FSUTIL_H
+
+struct err;
+
+/* fsutil_fsync_parent - fsync the directory that holds path (best effort) */
+void	fsutil_fsync_parent(char *path);
+/*
+ * fsutil_mkdir_p - create path and its missing parents with mode 0700,
+ * fsyncing the parent of each directory created so the entry is durable
+ */
+int	fsutil_mkdir_p(const char *path, struct err *);
+
+#endif
