@@ -1,7 +1,8 @@
 /*
- * fsutil.c - durable directory creation (mkdir -p whose every new entry
- * is fsynced in its parent).  Used by the queue process for the spool and
- * the Maildirs; paths are the queue's own, never client input.
+ * fsutil.c - complete writes and durable directory creation (mkdir -p
+ * whose every new entry is fsynced in its parent).  Used by the queue
+ * process for the spool and the Maildirs; paths are the queue's own,
+ * never client input.
  */
 #include <sys/stat.h>
 
@@ -15,6 +16,23 @@
 #include "fsutil.h"
 
 #define FSUTIL_PATH	4096
+
+int
+fsutil_write_all(int fd, const char *p, size_t n)
+{
+	ssize_t	w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
 
 void
 fsutil_fsync_parent(char *path)

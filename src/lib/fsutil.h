@@ -1,11 +1,16 @@
 /*
- * fsutil.h - durable directory creation, shared by the spool and the
- * Maildir writer.
+ * fsutil.h - file helpers shared by the spool and the Maildir writer:
+ * complete writes and durable directory creation.
  */
 #ifndef POSTERN_FSUTIL_H
 #define POSTERN_FSUTIL_H
 
+#include <stddef.h>
+
 struct err;
+
+/* fsutil_write_all - write n bytes, retrying short writes and EINTR */
+int	fsutil_write_all(int fd, const char *p, size_t n);
 
 /* fsutil_fsync_parent - fsync the directory that holds path (best effort) */
 void	fsutil_fsync_parent(char *path);

@@ -109,24 +109,6 @@ make_name(char *name, size_t namesz, const char *host)
 	    host);
 }
 
-/* write_all - write n bytes, retrying short writes and EINTR */
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* copy_body - prefix then all of body_fd (pread from 0) into fd */
 static int
 copy_body(int fd, int body_fd, const char *prefix, struct err *e)
@@ -136,7 +118,7 @@ copy_body(int fd, int body_fd, const char *prefix, struct err *e)
 	ssize_t	 n;
 	int	 rc = -1;
 
-	if (write_all(fd, prefix, strlen(prefix)) == -1) {
+	if (fsutil_write_all(fd, prefix, strlen(prefix)) == -1) {
 		err_set(e, true, errno, "write: %s", strerror(errno));
 		goto out;
 	}
@@ -155,7 +137,7 @@ copy_body(int fd, int body_fd, const char *prefix, struct err *e)
 		}
 		if (n == 0)
 			break;
-		if (write_all(fd, chunk, (size_t)n) == -1) {
+		if (fsutil_write_all(fd, chunk, (size_t)n) == -1) {
 			err_set(e, true, errno, "write: %s", strerror(errno));
 			goto out;
 		}

@@ -92,24 +92,6 @@ name_of(char name[SPOOL_NAME_MAX], const char *id, const char *suffix,
 	return 0;
 }
 
-/* write_all - write n bytes at fd's offset, retrying short writes */
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* sync_at - open dfd/name read-only, fdatasync it, close */
 static int
 sync_at(int dfd, const char *name, struct err *e)
@@ -444,7 +426,7 @@ write_file(int dfd, const char *name, const struct buf *b, int sync,
 	    O_NOFOLLOW, 0600)) == -1)
 		return err_set(e, true, errno, "create %s: %s", name,
 		    strerror(errno));
-	if (write_all(fd, buf_ptr(b), buf_avail(b)) == -1) {
+	if (fsutil_write_all(fd, buf_ptr(b), buf_avail(b)) == -1) {
 		err_set(e, true, errno, "write %s: %s", name, strerror(errno));
 		goto out;
 	}
