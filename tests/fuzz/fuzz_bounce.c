@@ -43,9 +43,14 @@ check(const char *p, size_t n)
 		if (p[i] == '\n' || p[i] == '\0' || ++col > 998)
 			abort();
 	}
-	if ((b = memmem(p, n, "boundary=\"", 10)) == NULL)
+	/* the boundary parameter of our own Content-Type: values taken from
+	 * the input (the sender in To:, say) may contain "boundary=\"" but
+	 * never CRLF, so the folded form is ours alone */
+#define BPARAM	"report-type=delivery-status;\r\n\tboundary=\""
+	if ((b = memmem(p, n, BPARAM, sizeof(BPARAM) - 1)) == NULL)
 		abort();
-	b += 10;
+	b += sizeof(BPARAM) - 1;
+#undef BPARAM
 	blen = strcspn(b, "\"");
 	if (blen == 0 || blen >= sizeof(boundary))
 		abort();
