@@ -11,8 +11,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tutil.h"
+
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,20 +31,6 @@
 #include "err.h"
 
 /* ---------------------------------------------------------------- helpers */
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-	(void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static char *
 tmpdir(void)
@@ -744,7 +731,7 @@ test_cert(void **state)
 	assert_non_null(strstr(e.msg, "not overwriting"));
 	/* refuses what is not a host name */
 	assert_int_equal(cert_selfsigned(dir, "a,DNS:evil", &e), -1);
-	rm_rf(dir);
+	tutil_rm_rf(dir);
 	free(dir);
 }
 
@@ -817,7 +804,7 @@ test_init(void **state)
 	args[1] = "Example.COM";
 	(void)snprintf(sub, sizeof(sub), "%s/domains/other.example", dir);
 	assert_int_equal(access(sub, F_OK), -1);
-	rm_rf(top);
+	tutil_rm_rf(top);
 	free(top);
 }
 
@@ -887,7 +874,7 @@ test_init_options(void **state)
 	assert_int_equal(conf_load(&c, dir, &e), 0);
 	check_addr(&c.submissions_listen.addr[0], "127.0.0.1 65535");
 	conf_free(&c);
-	rm_rf(top);
+	tutil_rm_rf(top);
 	free(top);
 }
 

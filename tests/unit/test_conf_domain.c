@@ -10,7 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
+#include "tutil.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,20 +22,6 @@
 #include "err.h"
 
 /* ---------------------------------------------------------------- helpers */
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void
-rm_rf(const char *path)
-{
-	(void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static char *
 tmpdir(void)
@@ -300,7 +287,7 @@ test_load(void **state)
 	assert_false(table_has(&c, "c2FsdHNhbHQ"));
 	conf_free(&c);
 	assert_null(c.domains);
-	rm_rf(dir);
+	tutil_rm_rf(dir);
 	free(dir);
 }
 
@@ -362,7 +349,7 @@ test_load_errors(void **state)
 			fail_msg("\"%s\" does not contain \"%s\"", e.msg,
 			    t->want);
 		assert_int_equal(c.max_errors, 0xa5a5a5a5);	/* untouched */
-		rm_rf(dir);
+		tutil_rm_rf(dir);
 		free(dir);
 	}
 	/* no postern.conf, no directory */
@@ -378,7 +365,7 @@ test_load_errors(void **state)
 	assert_int_equal(c.ndomains, 0);
 	assert_null(conf_domain(&c, "example.com"));
 	conf_free(&c);
-	rm_rf(dir);
+	tutil_rm_rf(dir);
 	free(dir);
 }
 

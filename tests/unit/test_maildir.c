@@ -13,6 +13,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tutil.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -30,34 +32,6 @@ struct fixture {
 	char	root[64];
 	char	md[128];	/* root/mail/example.com/bob: not yet there */
 };
-
-static void
-rm_rf(const char *path)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 sub[512];
-	struct stat	 st;
-
-	if (lstat(path, &st) == -1)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		(void)unlink(path);
-		return;
-	}
-	if ((d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			(void)snprintf(sub, sizeof(sub), "%s/%s", path,
-			    de->d_name);
-			rm_rf(sub);
-		}
-		closedir(d);
-	}
-	(void)rmdir(path);
-}
 
 static int
 setup(void **state)
@@ -78,7 +52,7 @@ teardown(void **state)
 {
 	struct fixture	*f = *state;
 
-	rm_rf(f->root);
+	tutil_rm_rf(f->root);
 	free(f);
 	return 0;
 }

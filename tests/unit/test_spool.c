@@ -11,6 +11,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tutil.h"
+
 #include <stdbool.h>
 
 #include <dirent.h>
@@ -33,35 +35,6 @@ struct fixture {
 	bool		 fs;		/* sync_method filesystem */
 	int		 sync_fd;	/* spool_sync_fd(), when fs */
 };
-
-/* rm_rf - remove a test tree (small, known depth) */
-static void
-rm_rf(const char *path)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 sub[512];
-	struct stat	 st;
-
-	if (lstat(path, &st) == -1)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		(void)unlink(path);
-		return;
-	}
-	if ((d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			(void)snprintf(sub, sizeof(sub), "%s/%s", path,
-			    de->d_name);
-			rm_rf(sub);
-		}
-		closedir(d);
-	}
-	(void)rmdir(path);
-}
 
 static int
 setup_method(void **state, bool fs)
@@ -107,7 +80,7 @@ teardown(void **state)
 	if (f->sync_fd != -1)
 		close(f->sync_fd);
 	spool_close(&f->sp);
-	rm_rf(f->root);
+	tutil_rm_rf(f->root);
 	free(f);
 	return 0;
 }
