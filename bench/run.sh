@@ -211,6 +211,23 @@ print(" ".join(map(str, out)))
 EOF
 }
 
+# tree_cpu ROOT - CPU seconds (user + system) used so far by ROOT and its
+# descendants, including the children they have reaped
+tree_cpu() {
+	# shellcheck disable=SC2046
+	/usr/bin/python3 - $(tree_pids "$1") <<'EOF'
+import os, sys
+total = 0
+for p in sys.argv[1:]:
+    try:
+        st = open("/proc/%s/stat" % p).read()
+    except OSError:
+        continue
+    total += sum(int(x) for x in st[st.rfind(")") + 2:].split()[11:15])
+print("%.3f" % (total / os.sysconf("SC_CLK_TCK")))
+EOF
+}
+
 # check_listeners NAME ROOTPID PORTS... - every TCP listener of the tree is
 # on loopback and one of PORTS; never port 25, never a public address
 check_listeners() {
@@ -495,9 +512,10 @@ messages() {
 
 # throughput NAME PORT MAILDIR SESSIONS SIZE - prints msg/s ("-" on failure)
 throughput() {
-	local name=$1 port=$2 dir=$3 s=$4 size=$5 m t0 t1 rc got rate
+	local name=$1 port=$2 dir=$3 s=$4 size=$5 m t0 t1 rc got rate c0 cpu
 	m=$(messages "$s" "$size")
 	[ -d "$dir" ] && find "$dir" -maxdepth 1 -type f -delete
+	c0=$(tree_cpu "$(srv_pid "$name")")
 	t0=$(date +%s.%N)
 	timeout "$RUN_TIMEOUT" "$SMTP_SOURCE" -s "$s" -m "$m" -l "$size" \
 	    -M client.test -f "$FROM" -t "$RCPT" "127.0.0.1:$port" \
@@ -505,16 +523,17 @@ throughput() {
 	rc=$?
 	t1=$(date +%s.%N)
 	got=$(wait_delivered "$dir" "$m")
+	cpu=$(per_msg "$c0" "$(tree_cpu "$(srv_pid "$name")")" "$m")
 	rate=$(awk -v m="$m" -v a="$t0" -v b="$t1" \
 	    'BEGIN { printf "%.0f", m / (b - a) }')
 	note "$name s=$s size=$size: $m messages in" \
 	    "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s," \
-	    "rc=$rc, delivered $got"
+	    "rc=$rc, delivered $got, server CPU $cpu ms/msg"
 	if [ $rc != 0 ] || [ "$got" -lt "$m" ]; then
 		tail -3 "$W/$name.source.log" >&2
-		echo "-"
+		echo "- -"
 	else
-		echo "$rate"
+		echo "$rate $cpu"
 	fi
 	[ -d "$dir" ] && find "$dir" -maxdepth 1 -type f -delete
 }
@@ -561,13 +580,14 @@ sink_settle() {
 # relay_throughput NAME PORT SESSIONS SIZE - end-to-end delivered msg/s
 # into the sink ("-" on failure)
 relay_throughput() {
-	local name=$1 port=$2 s=$3 size=$4 m base t0 t1 t2 rc got wpid
+	local name=$1 port=$2 s=$3 size=$4 m base t0 t1 t2 rc got wpid c0 cpu
 	m=$(messages "$s" "$size")
 	sink_settle
 	base=$(sink_count)
 	sink_wait $((base + m)) $((RUN_TIMEOUT + 300)) >"$W/sink/wait" &
 	wpid=$!
 	sleep 0.2	# the poller is up
+	c0=$(tree_cpu "$(srv_pid "$name")")
 	t0=$(date +%s.%N)
 	timeout "$RUN_TIMEOUT" "$SMTP_SOURCE" -s "$s" -m "$m" -l "$size" \
 	    -M client.test -f "$FROM" -t "$RCPT" "127.0.0.1:$port" \
@@ -577,26 +597,42 @@ relay_throughput() {
 	wait "$wpid"
 	read -r got t2 <"$W/sink/wait"
 	got=$((${got:-0} - base))
+	cpu=$(per_msg "$c0" "$(tree_cpu "$(srv_pid "$name")")" "$m")
 	note "$name s=$s size=$size: $m messages accepted in" \
 	    "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s," \
 	    "rc=$rc, $got at the sink after" \
-	    "$(awk -v a="$t0" -v b="$t2" 'BEGIN{printf "%.2f", b-a}') s"
+	    "$(awk -v a="$t0" -v b="$t2" 'BEGIN{printf "%.2f", b-a}') s," \
+	    "server CPU $cpu ms/msg"
 	if [ $rc != 0 ] || [ "$got" -lt "$m" ]; then
 		tail -3 "$W/$name.source.log" >&2
-		echo "-"
+		echo "- -"
 	else
-		awk -v m="$m" -v a="$t0" -v b="$t2" \
-		    'BEGIN { printf "%.0f", m / (b - a) }'
+		awk -v m="$m" -v a="$t0" -v b="$t2" -v c="$cpu" \
+		    'BEGIN { printf "%.0f %s\n", m / (b - a), c }'
 	fi
 }
 
+# best "RATE CPU"... - the run with the highest rate, as "RATE CPU"
 best() {
-	local best=- r
+	local best="- -" r
 	for r in "$@"; do
-		[ "$r" = - ] && continue
-		if [ "$best" = - ] || [ "$r" -gt "$best" ]; then best=$r; fi
+		[ "${r%% *}" = - ] && continue
+		if [ "${best%% *}" = - ] || [ "${r%% *}" -gt "${best%% *}" ]; then
+			best=$r
+		fi
 	done
 	echo "$best"
+}
+
+# srv_pid NAME - the root process of a server
+srv_pid() {
+	if [ "$1" = postern ]; then echo "$POSTERN_PID"; else
+		echo "$POSTFIX_PID"; fi
+}
+
+# per_msg CPU0 CPU1 MESSAGES - milliseconds of CPU per message
+per_msg() {
+	awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { printf "%.3f", (b - a) * 1000 / m }'
 }
 
 ratio() {
@@ -656,7 +692,9 @@ for size in $SIZES; do
 					    "$dir" "$s" "$size")")
 				fi
 			done
-			R[$srv,$size,$s]=$(best "${runs[@]}")
+			r=$(best "${runs[@]}")
+			R[$srv,$size,$s]=${r%% *}
+			R[$srv,cpu,$size,$s]=${r##* }
 		done
 	done
 done
@@ -680,8 +718,20 @@ for size in $SIZES; do
 	done
 done
 hr
+printf '%-34s %10s %10s %8s\n' "server CPU ms per message" postern postfix ratio
+hr
+for size in $SIZES; do
+	for s in $SESSIONS; do
+		a=${R[postern,cpu,$size,$s]:--}
+		b=${R[postfix,cpu,$size,$s]:--}
+		label="$((size / 1024)) KiB, $s session$([ "$s" = 1 ] || echo s)"
+		printf '%-34s %10s %10s %8s\n' "$label" "$a" "$b" "$(ratio "$b" "$a")"
+	done
+done
+hr
 if [ "$MODE" = relay ]; then
-	echo "ratio: postern/postfix (higher is better); smtp-source to"
+	echo "ratio: postern/postfix for messages/s, postfix/postern for CPU"
+	echo "       (higher is better); smtp-source to"
 	echo "       postern or Postfix, each relaying to one smtp-sink."
 	echo "machine: $(nproc) cores, $(uname -r), $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 	exit 0
@@ -693,6 +743,7 @@ case "$a$b" in *-*) ;; *) r=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a > 0) printf
 printf '%-34s %10s %10s %8s\n' "KiB PSS per idle connection ($IDLE)" "$a" "$b" "$r"
 printf '%-34s %10s %10s\n' "  server processes, loaded" "${R[postern,procs]:--}" "${R[postfix,procs]:--}"
 hr
-echo "ratio: postern/postfix for messages/s (higher is better);"
+echo "ratio: postern/postfix for messages/s, postfix/postern for CPU"
+echo "       (higher is better);"
 echo "       postfix/postern for memory (higher is better)."
 echo "machine: $(nproc) cores, $(uname -r), $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)"

@@ -5,7 +5,7 @@
  *   DATA/queue/body/<id>                 message bytes, never modified
  *   DATA/queue/env/<id>                  envelope; its presence = accepted
  *   DATA/queue/corrupt/                  envelopes that failed to parse
- *   DATA/queue/free/                     envelope files kept for reuse
+ *   DATA/queue/free/                     files kept for reuse (spool.c)
  *
  * Body first, envelope last; every publish is file fdatasync, rename,
  * directory fsync, or for a batch under sync_method filesystem: syncfs,

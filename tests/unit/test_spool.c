@@ -636,10 +636,10 @@ test_recycle(void **state)
 	(void)snprintf(name, sizeof(name), "%s/env/%s", f->dir, a);
 	assert_int_equal(stat(name, &st1), 0);
 	assert_int_equal(spool_remove(&f->sp, a, &e), 0);
-	assert_int_equal(count(f, "free"), 1);
+	assert_int_equal(count(f, "free"), 2);		/* envelope, body */
 	assert_int_equal(count(f, "env"), 0);
 	assert_int_equal(count(f, "body"), 0);
-	/* ... and the next envelope written is that inode, truncated */
+	/* ... and the next envelope written is that inode, cut to length */
 	new_message(f, b, "body b", "short\n");
 	assert_int_equal(count(f, "free"), 0);
 	commit(f, b);
@@ -659,12 +659,12 @@ test_recycle(void **state)
 	assert_int_equal(spool_read_env(&f->sp, b, &buf, &e), 0);
 	assert_memory_equal(buf_ptr(&buf), "updated\n", 8);
 	buf_release(&buf);
-	/* a discarded transaction's envelope is kept too */
+	/* a discarded transaction's files are kept too */
 	new_message(f, c, "body c", "env c\n");
 	assert_int_equal(count(f, "free"), 0);
 	spool_discard(&f->sp, c);
 	assert_int_equal(count(f, "tmp"), 0);
-	assert_int_equal(count(f, "free"), 1);
+	assert_int_equal(count(f, "free"), 2);
 
 	/* a restart takes stock of free/: junk goes, the rest is reused */
 	put(f, "free", "junk", "x");
@@ -680,8 +680,9 @@ test_recycle(void **state)
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(spool_recover(&f->sp, seen_cb, &s, &e), 0);
 	assert_int_equal(s.n, 1);
-	/* at most 1,024 kept; the directory "edir" is not a file to reuse */
-	assert_true(count(f, "free") <= 1025);
+	/* at most 1,024 envelopes kept (and the empty body); the directory
+	 * "edir" is not a file to reuse */
+	assert_true(count(f, "free") <= 1026);
 	assert_false(exists(f, "free", "junk"));
 	new_message(f, c, "body", "fresh\n");
 	buf_init(&buf, 1024);
@@ -691,6 +692,85 @@ test_recycle(void **state)
 	buf_release(&buf);
 	(void)snprintf(name, sizeof(name), "%s/free/edir", f->dir);
 	(void)rmdir(name);
+}
+
+/* body_ino - the inode of body/<id> */
+static ino_t
+body_ino(struct fixture *f, const char *id)
+{
+	char		path[1024];
+	struct stat	st;
+
+	(void)snprintf(path, sizeof(path), "%s/body/%s", f->dir, id);
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+static void
+test_recycle_body(void **state)
+{
+	struct fixture	*f = *state;
+	char		 a[SPOOL_ID_LEN + 1], b[SPOOL_ID_LEN + 1], path[1024];
+	struct stat	 st;
+	struct seen	 s;
+	struct err	 e;
+	ino_t		 ino;
+	int		 fd, held, i;
+
+	/* nobody else has it open: emptied, and it is the next body */
+	new_message(f, a, "the first message's bytes\n", "env a\n");
+	commit(f, a);
+	ino = body_ino(f, a);
+	assert_int_equal(spool_remove(&f->sp, a, &e), 0);
+	assert_int_equal(count(f, "free"), 2);
+	assert_int_equal(spool_new_body(&f->sp, b, &fd, &e), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_ino, ino);
+	assert_int_equal(st.st_size, 0);		/* no old bytes */
+	assert_int_equal(st.st_mode & 07777, 0600);
+	close(fd);
+	spool_discard(&f->sp, b);
+	assert_int_equal(count(f, "free"), 2);
+
+	/*
+	 * another descriptor still open, for writing (a compromised smtp
+	 * keeping it) or reading (a delivery still going): never reused,
+	 * so it can never reach someone else's message
+	 */
+	for (i = 0; i < 2; i++) {
+		new_message(f, a, "kept open\n", "env\n");
+		commit(f, a);
+		ino = body_ino(f, a);
+		(void)snprintf(path, sizeof(path), "%s/body/%s", f->dir, a);
+		held = i == 0 ? open(path, O_WRONLY | O_APPEND) :
+		    spool_open_body(&f->sp, a, &e);
+		assert_true(held >= 0);
+		assert_int_equal(spool_remove(&f->sp, a, &e), 0);
+		assert_int_equal(fstat(held, &st), 0);
+		assert_int_equal(st.st_nlink, 0);	/* unlinked */
+		assert_int_equal(count(f, "body"), 0);
+		assert_int_equal(spool_new_body(&f->sp, b, &fd, &e), 0);
+		assert_int_equal(fstat(fd, &st), 0);
+		assert_true(st.st_ino != ino);
+		if (i == 0)
+			assert_int_equal(write(held, "x", 1), 1);
+		assert_int_equal(fstat(fd, &st), 0);
+		assert_int_equal(st.st_size, 0);
+		close(held);
+		close(fd);
+		spool_discard(&f->sp, b);
+	}
+
+	/* a restart keeps empty bodies in free/, drops one with bytes */
+	put(f, "free", "b00000000000000aa", "");
+	put(f, "free", "b00000000000000bb", "a crash left bytes");
+	spool_close(&f->sp);
+	assert_int_equal(spool_open(&f->sp, f->dir, &e), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(spool_recover(&f->sp, seen_cb, &s, &e), 0);
+	assert_int_equal(s.n, 0);
+	assert_true(exists(f, "free", "b00000000000000aa"));
+	assert_false(exists(f, "free", "b00000000000000bb"));
 }
 
 static void
@@ -759,6 +839,7 @@ main(void)
 		    teardown),
 		BOTH(test_quarantine),
 		BOTH(test_recycle),
+		BOTH(test_recycle_body),
 		cmocka_unit_test_setup_teardown(test_bad_ids, setup, teardown),
 	};
 
