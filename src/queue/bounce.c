@@ -239,6 +239,24 @@ token_clean(const char *s, bool literal)
 	return out;
 }
 
+/*
+ * mta_name - the Remote-MTA name (RFC 3464 2.3.5, type dns): the host
+ * name alone of the queue's "mx.example [192.0.2.1]" (up to the first
+ * blank or line break), token_clean()ed
+ */
+static char *
+mta_name(const char *s)
+{
+	char	*name, *out;
+
+	if (s == NULL)
+		return xstrdup("");
+	name = xstrndup(s, strcspn(s, " \t\r\n"));
+	out = token_clean(name, true);
+	free(name);
+	return out;
+}
+
 /* date_fmt - RFC 5322 3.3 date-time, local time with its offset */
 static void
 date_fmt(time_t t, char *out, size_t outsz)
@@ -467,7 +485,7 @@ text_rcpt(struct wr *w, const struct bounce_rcpt *r)
 	addr = value_clean(r->addr);
 	orig = value_clean(r->orig);
 	diag = value_clean(r->diag);
-	mta = token_clean(r->remote_mta, true);
+	mta = value_clean(r->remote_mta);	/* name and address */
 	status_pick(r, status, sizeof(status));
 
 	(void)xasprintf(&s, "<%s>: %s", addr, r->failed ? "delivery failed" :
@@ -561,7 +579,7 @@ dsn_rcpt(struct wr *w, const struct bounce_rcpt *r, time_t until)
 	addr = value_clean(r->addr);
 	orig = value_clean(r->orig);
 	diag = value_clean(r->diag);
-	mta = token_clean(r->remote_mta, true);
+	mta = mta_name(r->remote_mta);
 	status_pick(r, status, sizeof(status));
 
 	wr_str(w, "\r\n");
