@@ -10,6 +10,23 @@
  * (a lookup in progress counts as a connection); a connection that
  * finished a job takes the domain's next one (RSET), or stays idle for
  * MTA_T_IDLE seconds, then QUITs.
+ *
+ * Reload (M_RELOAD from the parent, sent only once the parent has loaded
+ * the new configuration): the process reads postern.conf again itself,
+ * as the queue does, and makes a new generation of outbound settings
+ * (struct outset: DNS context, EHLO name, port, source addresses, TLS
+ * fallback, address family).  New connections take the current one;
+ * a connection keeps the generation it was made with until it ends, and
+ * one of an older generation never takes another job: it says QUIT when
+ * idle.  An old generation (its DNS context with it) is freed once its
+ * last connection has gone.  The connection limits apply at once to new
+ * connections.  If the configuration cannot be read or the new DNS
+ * context cannot be made, the running settings stay.
+ *
+ * DNSSEC: with a trust anchor (dnssec_trust_anchor), answers are
+ * validated; a bogus one is looked up again without validation
+ * (dns_set_bogus_fallback), so a resolver that strips DNSSEC does not
+ * stop the mail.  Only `secure` answers may ever be trusted (DANE).
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -32,6 +49,7 @@
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
+#include "strutil.h"
 #include "xmalloc.h"
 #include "deliver/dns.h"
 #include "deliver/mta.h"
@@ -41,8 +59,23 @@ struct dom;
 
 struct deliver;
 
+/*
+ * One generation of outbound settings.  refs counts the connections made
+ * with it, plus one while it is the current generation.
+ */
+struct outset {
+	unsigned		 refs;
+	unsigned		 gen;
+	struct dns		*dns;
+	struct mta_params	 params;	/* params.helo points at helo */
+	enum ip_family_pref	 family;
+	char			 helo[LIM_DOMAIN + 1];
+	char			 anchor[PATH_MAX];	/* or "none" */
+};
+
 struct conn {
 	struct deliver	*dl;
+	struct outset	*os;		/* the settings it was made with */
 	struct dom	*d;
 	struct mta	*m;		/* NULL while the MX lookup runs */
 	struct mx_req	*req;
@@ -64,10 +97,10 @@ struct deliver {
 	struct conf		*conf;
 	struct chan		*queue;
 	struct chan		*parent;
-	struct dns		*dns;
+	bool			 conf_owned;	/* conf is ours to free */
+	struct outset		*cur;		/* for new connections */
+	unsigned		 gen;		/* generations made */
 	SSL_CTX			*tls;
-	struct mta_params	 params;
-	enum ip_family_pref	 family;
 	struct dom		*doms;
 	unsigned		 nconn;
 	unsigned		 max_conn, max_per_domain;
@@ -183,6 +216,17 @@ conn_unlink(struct deliver *d, struct conn *c)
 	d->nconn--;
 }
 
+static void	outset_put(struct deliver *, struct outset *);
+
+/* conn_free - unlink c, let go of its settings, free it */
+static void
+conn_free(struct deliver *d, struct conn *c)
+{
+	conn_unlink(d, c);
+	outset_put(d, c->os);
+	free(c);
+}
+
 /* on_done - a job is decided: answer the queue */
 static void
 on_done(struct mta *m, struct mta_job *j, void *arg)
@@ -200,6 +244,12 @@ on_idle(struct mta *m, void *arg)
 	struct conn	*c = arg;
 	struct mta_job	*j;
 
+	if (c->os != c->dl->cur) {
+		/* made before a reload: new jobs go with the new settings */
+		c->idle = false;
+		mta_quit(m);
+		return;
+	}
 	if ((j = dom_pop(c->d)) != NULL) {
 		c->idle = false;
 		mta_give(m, j);
@@ -223,8 +273,7 @@ on_gone(struct mta *m, struct mta_job *j, void *arg)
 	struct dom	*o = c->d;
 
 	(void)m;
-	conn_unlink(d, c);
-	free(c);
+	conn_free(d, c);
 	if (d->stopping) {
 		mta_job_free(j);
 		if (d->nconn == 0)
@@ -262,13 +311,17 @@ on_plan(void *arg, const struct mx_plan *plan)
 			    plan->err.temp ? "deferred" : "bounced",
 			    j->res[i].status, j->res[i].reply);
 		send_result(d, j);
-		conn_unlink(d, c);
-		free(c);
+		conn_free(d, c);
 		pump_all(d);
 		dom_gc(d, o);
 		return;
 	}
-	c->m = mta_start(d->base, &d->params, plan, j, &deliver_cbs, c);
+	/* only a secure answer may ever be trusted (DANE, later) */
+	log_debug("msgid=%s domain=%s dnssec: MX answer %s, %zu host(s), "
+	    "best %s addresses %s", j->msgid, o->name, plan->mx_secure ?
+	    "secure" : "not secure", plan->nhosts, plan->hosts[0].name,
+	    plan->hosts[0].secure ? "secure" : "not secure");
+	c->m = mta_start(d->base, &c->os->params, plan, j, &deliver_cbs, c);
 }
 
 /* conn_new - a connection slot for o, starting with its next job */
@@ -278,19 +331,20 @@ conn_new(struct deliver *d, struct dom *o)
 	struct conn	*c = xcalloc(1, sizeof(*c));
 
 	c->dl = d;
+	c->os = d->cur;
+	c->os->refs++;
 	c->d = o;
 	c->job = dom_pop(o);
 	c->next = o->conns;
 	o->conns = c;
 	o->nconn++;
 	d->nconn++;
-	c->req = mx_resolve(d->dns, o->name, d->family, on_plan, c);
+	c->req = mx_resolve(c->os->dns, o->name, c->os->family, on_plan, c);
 	if (c->req == NULL) {
 		mta_job_fail_all(c->job, DR_TEMP, "4.4.3",
 		    "cannot start a DNS lookup", "");
 		send_result(d, c->job);
-		conn_unlink(d, c);
-		free(c);
+		conn_free(d, c);
 	}
 }
 
@@ -302,7 +356,7 @@ pump(struct deliver *d, struct dom *o)
 
 	while (o->head != NULL) {
 		for (c = o->conns; c != NULL; c = c->next)
-			if (c->idle && c->m != NULL)
+			if (c->idle && c->m != NULL && c->os == d->cur)
 				break;
 		if (c != NULL) {
 			c->idle = false;
@@ -388,8 +442,7 @@ deliver_stop(struct deliver *d)
 				/* still looking up the MX: never connects */
 				mx_cancel(c->req);
 				mta_job_free(c->job);
-				conn_unlink(d, c);
-				free(c);
+				conn_free(d, c);
 			} else if (c->idle && c->m != NULL) {
 				c->idle = false;
 				mta_quit(c->m);
@@ -455,10 +508,10 @@ deliver_queue_cb(struct chan *ch, struct msg *m, void *arg)
 		send_result(d, j);
 		return;
 	}
-	if (dom[0] == '\0' || dom[0] == '[') {
-		/* address literals (RFC 5321 4.1.3) are not routed yet */
-		mta_job_fail_all(j, DR_TEMP, "4.4.0",
-		    "address literal destinations are not supported yet", "");
+	if (dom[0] == '\0') {
+		/* an address literal (RFC 5321 4.1.3) goes on: mx_resolve() */
+		mta_job_fail_all(j, DR_PERM, "5.1.2", "no destination domain",
+		    "");
 		send_result(d, j);
 		return;
 	}
@@ -467,22 +520,6 @@ deliver_queue_cb(struct chan *ch, struct msg *m, void *arg)
 	o = dom_get(d, dom);
 	dom_push(o, j, false);
 	pump_all(d);
-}
-
-/* deliver_parent_cb - reload (nothing to re-read yet), or the end */
-static void
-deliver_parent_cb(struct chan *c, struct msg *m, void *arg)
-{
-	struct deliver	*d = arg;
-
-	(void)c;
-	if (m == NULL) {
-		if (!d->stopping)
-			deliver_stop(d);
-		return;
-	}
-	if (m->type != M_RELOAD || msg_end(m) == -1)
-		fatalx("deliver: unexpected message %u from parent", m->type);
 }
 
 /* source_addr - postern.conf's outbound_source_ipv4/6 ("" = any) */
@@ -506,6 +543,160 @@ source_addr(const char *s, int af, struct sockaddr_storage *ss)
 			return true;
 	}
 	fatalx("deliver: bad outbound source address %s", s);
+}
+
+/*
+ * outset_new - a generation of outbound settings from conf: its own DNS
+ * context (validating when conf names a trust anchor, with the
+ * non-validating fallback for bogus answers).  NULL, e set, if the DNS
+ * context cannot be made.
+ */
+static struct outset *
+outset_new(struct deliver *d, const struct conf *conf, struct err *e)
+{
+	struct outset	*os = xcalloc(1, sizeof(*os));
+	const char	*ta = NULL;
+
+	if (strcmp(conf->dnssec_trust_anchor, CONF_TA_NONE) != 0)
+		ta = conf->dnssec_trust_anchor;
+	if ((os->dns = dns_new(d->base, conf->dns_resolver[0] != '\0' ?
+	    conf->dns_resolver : NULL, ta, e)) == NULL ||
+	    dns_set_bogus_fallback(os->dns, e) == -1) {
+		dns_free(os->dns);
+		free(os);
+		return NULL;
+	}
+	if (mx_family_parse(conf->outbound_ip_family, &os->family) == -1) {
+		log_warnx("deliver: outbound_ip_family %s: using ipv6-first",
+		    conf->outbound_ip_family);
+		os->family = FAM_BOTH_V6_FIRST;
+	}
+	(void)str_copy(os->helo, conf->hostname, sizeof(os->helo));
+	(void)str_copy(os->anchor, conf->dnssec_trust_anchor,
+	    sizeof(os->anchor));
+	os->params.helo = os->helo;
+	os->params.tls = d->tls;
+	os->params.plain_fallback = conf->outbound_plain_fallback;
+	os->params.port = conf->outbound_smtp_port != 0 ?
+	    conf->outbound_smtp_port : 25;
+	os->params.has_src4 = source_addr(conf->outbound_source_ipv4,
+	    AF_INET, &os->params.src4);
+	os->params.has_src6 = source_addr(conf->outbound_source_ipv6,
+	    AF_INET6, &os->params.src6);
+	os->gen = ++d->gen;
+	os->refs = 1;
+	return os;
+}
+
+/* outset_free_cb - free a generation nobody uses (from the loop) */
+static void
+outset_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct outset	*os = arg;
+
+	(void)fd;
+	(void)what;
+	log_debug("deliver: settings generation %u freed", os->gen);
+	dns_free(os->dns);
+	free(os);
+}
+
+/*
+ * outset_put - one user less.  The last one frees it, from the loop: the
+ * caller may be inside a callback of its DNS context.
+ */
+static void
+outset_put(struct deliver *d, struct outset *os)
+{
+	struct timeval	 now = { 0, 0 };
+
+	if (--os->refs > 0)
+		return;
+	if (event_base_once(d->base, -1, EV_TIMEOUT, outset_free_cb, os,
+	    &now) == -1)
+		fatalx("deliver: cannot schedule a timer");
+}
+
+/* deliver_limits - the connection limits of conf */
+static void
+deliver_limits(struct deliver *d, const struct conf *conf)
+{
+	d->max_conn = conf->outbound_max_connections > 0 ?
+	    conf->outbound_max_connections : 1;
+	d->max_per_domain = conf->outbound_max_per_domain > 0 ?
+	    conf->outbound_max_per_domain : 1;
+}
+
+/* deliver_settings_log - one line on the settings in force */
+static void
+deliver_settings_log(const struct deliver *d, const char *what)
+{
+	const struct outset	*os = d->cur;
+
+	log_info("%s: max_connections=%u max_per_domain=%u port=%u "
+	    "helo=%s plain_fallback=%s dnssec_trust_anchor=%s", what,
+	    d->max_conn, d->max_per_domain, os->params.port, os->helo,
+	    os->params.plain_fallback ? "yes" : "no", os->anchor);
+}
+
+/*
+ * deliver_reload - M_RELOAD: read postern.conf again; new connections
+ * get the new settings, connections in flight keep theirs
+ */
+static void
+deliver_reload(struct deliver *d)
+{
+	struct conf	*nc = xcalloc(1, sizeof(*nc));
+	struct outset	*os, *old = d->cur;
+	struct dom	*o;
+	struct conn	*c;
+	struct err	 e;
+
+	if (conf_load(nc, d->conf->dir, &e) == -1 ||
+	    (os = outset_new(d, nc, &e)) == NULL) {
+		log_warnx("deliver: reload failed, keeping the current "
+		    "settings: %s", e.msg);
+		conf_free(nc);
+		free(nc);
+		return;
+	}
+	d->cur = os;
+	outset_put(d, old);
+	deliver_limits(d, nc);
+	if (d->conf_owned) {
+		conf_free(d->conf);
+		free(d->conf);
+	}
+	d->conf = nc;
+	d->conf_owned = true;
+	/* idle connections of the old settings go; busy ones finish */
+	for (o = d->doms; o != NULL; o = o->next)
+		for (c = o->conns; c != NULL; c = c->next)
+			if (c->os != d->cur && c->idle && c->m != NULL) {
+				c->idle = false;
+				mta_quit(c->m);
+			}
+	deliver_settings_log(d, "deliver: configuration reloaded");
+	/* the limits may have grown */
+	pump_all(d);
+}
+
+/* deliver_parent_cb - reload, or the end */
+static void
+deliver_parent_cb(struct chan *c, struct msg *m, void *arg)
+{
+	struct deliver	*d = arg;
+
+	(void)c;
+	if (m == NULL) {
+		if (!d->stopping)
+			deliver_stop(d);
+		return;
+	}
+	if (m->type != M_RELOAD || msg_end(m) == -1)
+		fatalx("deliver: unexpected message %u from parent", m->type);
+	if (!d->stopping)
+		deliver_reload(d);
 }
 
 /* tls_client_ctx - TLS >= 1.2, system trust store, verify-and-record */
@@ -539,32 +730,13 @@ deliver_main(struct conf *conf, int parent_sock, int queue_sock)
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("deliver: event_base_new");
 	d.conf = conf;
-	if ((d.dns = dns_new(d.base, conf->dns_resolver[0] != '\0' ?
-	    conf->dns_resolver : NULL, NULL, &e)) == NULL)
-		fatalx("deliver: DNS: %s", e.msg);
-	if (mx_family_parse(conf->outbound_ip_family, &d.family) == -1) {
-		log_warnx("deliver: outbound_ip_family %s: using ipv6-first",
-		    conf->outbound_ip_family);
-		d.family = FAM_BOTH_V6_FIRST;
-	}
 	d.tls = tls_client_ctx();
-	d.params.helo = conf->hostname;
-	d.params.tls = d.tls;
-	d.params.plain_fallback = conf->outbound_plain_fallback;
-	d.params.port = conf->outbound_smtp_port != 0 ?
-	    conf->outbound_smtp_port : 25;
-	d.params.has_src4 = source_addr(conf->outbound_source_ipv4, AF_INET,
-	    &d.params.src4);
-	d.params.has_src6 = source_addr(conf->outbound_source_ipv6, AF_INET6,
-	    &d.params.src6);
-	d.max_conn = conf->outbound_max_connections > 0 ?
-	    conf->outbound_max_connections : 1;
-	d.max_per_domain = conf->outbound_max_per_domain > 0 ?
-	    conf->outbound_max_per_domain : 1;
+	if ((d.cur = outset_new(&d, conf, &e)) == NULL)
+		fatalx("deliver: DNS: %s", e.msg);
+	deliver_limits(&d, conf);
 	d.queue = chan_new(d.base, queue_sock, deliver_queue_cb, &d);
 	d.parent = chan_new(d.base, parent_sock, deliver_parent_cb, &d);
-	log_info("deliver ready: max_connections=%u max_per_domain=%u "
-	    "port=%u", d.max_conn, d.max_per_domain, d.params.port);
+	deliver_settings_log(&d, "deliver ready");
 	event_base_dispatch(d.base);
 	log_info("deliver stopped");
 	exit(0);

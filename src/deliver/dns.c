@@ -12,6 +12,16 @@
  * long time, and a delivery attempt must not wait that long.  At expiry
  * the query is cancelled in libunbound and reported as a timeout.
  *
+ * DNSSEC fallback (dns_set_bogus_fallback): a second libunbound context
+ * with the same forwarder settings and no trust anchor.  When the
+ * validating context calls an answer bogus, the same struct dns_query is
+ * started again there (with a fresh timer: the time limit is per
+ * lookup), and its answer goes to the caller marked unvalidated.  The
+ * warning about it is rate-limited per name in a small ring
+ * (DNS_WARN_NAMES names, each at most once per DNS_WARN_EVERY seconds),
+ * so a resolver that strips DNSSEC costs one line per domain, not one
+ * per message.
+ *
  * Lifetimes: a struct dns_query lives from dns_query() until its callback
  * is about to run (it is unlinked and freed first, so the callback may
  * start or cancel other queries freely) or until it is cancelled.
@@ -34,6 +44,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -48,23 +60,40 @@
 #define DNS_CLASS_IN	1
 #define DNS_WIRE_NAME	255	/* RFC 1035 3.1: a name is at most 255 octets */
 #define DNS_LABEL	63	/* RFC 1035 2.3.4 */
+#define DNS_WHY_SIZE	400	/* a bogus reason kept for the retry */
+#define DNS_WARN_NAMES	256	/* names remembered for the bogus warning */
+#define DNS_WARN_EVERY	3600	/* seconds between two warnings per name */
 
 struct dns_query {
 	TAILQ_ENTRY(dns_query)	 entry;
 	struct dns		*dns;
 	int			 id;		/* ours, for dns_cancel() */
 	int			 ub_id;		/* libunbound's async id */
+	bool			 plain;		/* asked on dns->plain */
 	int			 rrtype;
 	struct event		*timer;
 	dns_cb			 cb;
 	void			*arg;
 	char			 name[DNS_NAME_SIZE];
+	char			 why[DNS_WHY_SIZE];	/* bogus, when plain */
+};
+
+struct dns_warned {
+	char			 name[DNS_NAME_SIZE];
+	time_t			 at;
 };
 
 struct dns {
 	struct event_base	*base;
 	struct ub_ctx		*ctx;
 	struct event		*ev;		/* ub_fd readable */
+	struct ub_ctx		*plain;		/* non-validating, or NULL */
+	struct event		*plain_ev;
+	char			*forward;	/* dns_new()'s, or NULL */
+	bool			 anchored;	/* a trust anchor is set */
+	bool			 hinted;	/* the resolver hint was logged */
+	struct dns_warned	*warned;	/* DNS_WARN_NAMES, or NULL */
+	size_t			 nextwarn;	/* ring position */
 	TAILQ_HEAD(, dns_query)	 queries;
 	size_t			 npending;
 	int			 next_id;
@@ -99,17 +128,14 @@ ub_errno(int r)
 	}
 }
 
-/* dns_readable - libunbound's pipe has answers: run their callbacks */
+/* dns_run - one context's pipe has answers: run their callbacks */
 static void
-dns_readable(evutil_socket_t fd, short what, void *arg)
+dns_run(struct dns *d, struct ub_ctx *ctx)
 {
-	struct dns	*d = arg;
-	int		 r;
+	int	r;
 
-	(void)fd;
-	(void)what;
 	d->busy++;
-	r = ub_process(d->ctx);
+	r = ub_process(ctx);
 	d->busy--;
 	if (d->dying) {
 		if (d->busy == 0)
@@ -120,32 +146,52 @@ dns_readable(evutil_socket_t fd, short what, void *arg)
 		log_warnx("dns: ub_process: %s", ub_strerror(r));
 }
 
-/* dns_new - a libunbound context in async mode, watched by base */
-struct dns *
-dns_new(struct event_base *base, const char *forward,
-    const char *trust_anchor_file, struct err *e)
+/* dns_readable - the validating (or only) context has answers */
+static void
+dns_readable(evutil_socket_t fd, short what, void *arg)
 {
-	struct dns	*d;
-	char		 fwd[INET6_ADDRSTRLEN + 8];
-	int		 r, fd;
+	struct dns	*d = arg;
 
-	d = xcalloc(1, sizeof(*d));
-	d->base = base;
-	d->timeout_ms = DNS_DEF_TIMEOUT_MS;
-	d->next_id = 1;
-	TAILQ_INIT(&d->queries);
-	if ((d->ctx = ub_ctx_create()) == NULL) {
+	(void)fd;
+	(void)what;
+	dns_run(d, d->ctx);
+}
+
+/* dns_plain_readable - the non-validating context has answers */
+static void
+dns_plain_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns	*d = arg;
+
+	(void)fd;
+	(void)what;
+	dns_run(d, d->plain);
+}
+
+/*
+ * dns_ctx_new - a libunbound context in async mode: forward is NULL or
+ * postern.conf's dns_resolver; trust_anchor_file NULL or a readable file
+ */
+static struct ub_ctx *
+dns_ctx_new(const char *forward, const char *trust_anchor_file,
+    struct err *e)
+{
+	struct ub_ctx	*ctx;
+	char		 fwd[INET6_ADDRSTRLEN + 8];
+	int		 r;
+
+	if ((ctx = ub_ctx_create()) == NULL) {
 		err_set(e, true, 0, "dns: cannot create a libunbound context");
-		goto fail;
+		return NULL;
 	}
-	if ((r = ub_ctx_async(d->ctx, 1)) != 0) {
+	if ((r = ub_ctx_async(ctx, 1)) != 0) {
 		err_set(e, true, 0, "dns: ub_ctx_async: %s", ub_strerror(r));
 		goto fail;
 	}
 	if (forward != NULL) {
 		if (dns_parse_forward(forward, fwd, sizeof(fwd), e) == -1)
 			goto fail;
-		if ((r = ub_ctx_set_fwd(d->ctx, fwd)) != 0) {
+		if ((r = ub_ctx_set_fwd(ctx, fwd)) != 0) {
 			err_set(e, false, 0, "dns: forwarder %s: %s", forward,
 			    ub_strerror(r));
 			goto fail;
@@ -155,15 +201,15 @@ dns_new(struct event_base *base, const char *forward,
 		 * answer for the names libunbound would otherwise answer
 		 * by itself (RFC 6761's test., private reverse zones).
 		 */
-		if ((r = ub_ctx_set_option(d->ctx, "local-zone:",
+		if ((r = ub_ctx_set_option(ctx, "local-zone:",
 		    "test. transparent")) != 0 ||
-		    (r = ub_ctx_set_option(d->ctx, "unblock-lan-zones:",
+		    (r = ub_ctx_set_option(ctx, "unblock-lan-zones:",
 		    "yes")) != 0) {
 			err_set(e, true, 0, "dns: forwarder options: %s",
 			    ub_strerror(r));
 			goto fail;
 		}
-	} else if (ub_ctx_resolvconf(d->ctx, NULL) != 0)
+	} else if (ub_ctx_resolvconf(ctx, NULL) != 0)
 		log_info("dns: no usable /etc/resolv.conf, resolving from "
 		    "the root");
 	/*
@@ -171,7 +217,7 @@ dns_new(struct event_base *base, const char *forward,
 	 * test server) must be reachable: libunbound refuses 127.0.0.1 and
 	 * ::1 by default.
 	 */
-	if ((r = ub_ctx_set_option(d->ctx, "do-not-query-localhost:",
+	if ((r = ub_ctx_set_option(ctx, "do-not-query-localhost:",
 	    "no")) != 0) {
 		err_set(e, true, 0, "dns: do-not-query-localhost: %s",
 		    ub_strerror(r));
@@ -185,24 +231,77 @@ dns_new(struct event_base *base, const char *forward,
 		goto fail;
 	}
 	if (trust_anchor_file != NULL &&
-	    (r = ub_ctx_add_ta_file(d->ctx, trust_anchor_file)) != 0) {
+	    (r = ub_ctx_add_ta_file(ctx, trust_anchor_file)) != 0) {
 		err_set(e, false, 0, "dns: trust anchor %s: %s",
 		    trust_anchor_file, ub_strerror(r));
 		goto fail;
 	}
-	if ((fd = ub_fd(d->ctx)) == -1) {
+	return ctx;
+fail:
+	ub_ctx_delete(ctx);
+	return NULL;
+}
+
+/* dns_watch - an event on base for ctx's result descriptor */
+static struct event *
+dns_watch(struct dns *d, struct ub_ctx *ctx, event_callback_fn fn,
+    struct err *e)
+{
+	struct event	*ev;
+	int		 fd;
+
+	if ((fd = ub_fd(ctx)) == -1) {
 		err_set(e, true, 0, "dns: libunbound has no result descriptor");
-		goto fail;
+		return NULL;
 	}
-	if ((d->ev = event_new(base, fd, EV_READ | EV_PERSIST, dns_readable,
-	    d)) == NULL || event_add(d->ev, NULL) == -1) {
+	if ((ev = event_new(d->base, fd, EV_READ | EV_PERSIST, fn, d)) ==
+	    NULL || event_add(ev, NULL) == -1) {
+		if (ev != NULL)
+			event_free(ev);
 		err_set(e, true, 0, "dns: cannot watch the result descriptor");
-		goto fail;
+		return NULL;
+	}
+	return ev;
+}
+
+/* dns_new - a libunbound context in async mode, watched by base */
+struct dns *
+dns_new(struct event_base *base, const char *forward,
+    const char *trust_anchor_file, struct err *e)
+{
+	struct dns	*d;
+
+	d = xcalloc(1, sizeof(*d));
+	d->base = base;
+	d->timeout_ms = DNS_DEF_TIMEOUT_MS;
+	d->next_id = 1;
+	d->anchored = trust_anchor_file != NULL;
+	if (forward != NULL)
+		d->forward = xstrdup(forward);
+	TAILQ_INIT(&d->queries);
+	if ((d->ctx = dns_ctx_new(forward, trust_anchor_file, e)) == NULL ||
+	    (d->ev = dns_watch(d, d->ctx, dns_readable, e)) == NULL) {
+		dns_destroy(d);
+		return NULL;
 	}
 	return d;
-fail:
-	dns_destroy(d);
-	return NULL;
+}
+
+/* dns_set_bogus_fallback - the non-validating context for bogus answers */
+int
+dns_set_bogus_fallback(struct dns *d, struct err *e)
+{
+	if (!d->anchored || d->plain != NULL)
+		return 0;
+	if ((d->plain = dns_ctx_new(d->forward, NULL, e)) == NULL)
+		return -1;
+	if ((d->plain_ev = dns_watch(d, d->plain, dns_plain_readable, e)) ==
+	    NULL) {
+		ub_ctx_delete(d->plain);
+		d->plain = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 /* dns_destroy - free the context now (nothing of it is on the stack) */
@@ -213,7 +312,20 @@ dns_destroy(struct dns *d)
 		event_free(d->ev);
 	if (d->ctx != NULL)
 		ub_ctx_delete(d->ctx);
+	if (d->plain_ev != NULL)
+		event_free(d->plain_ev);
+	if (d->plain != NULL)
+		ub_ctx_delete(d->plain);
+	free(d->forward);
+	free(d->warned);
 	free(d);
+}
+
+/* dns_ub_cancel - stop a query in the context it was asked on */
+static void
+dns_ub_cancel(struct dns *d, struct dns_query *q)
+{
+	(void)ub_cancel(q->plain ? d->plain : d->ctx, q->ub_id);
 }
 
 /* dns_release - unlink and free a query; libunbound is done with it */
@@ -236,7 +348,7 @@ dns_free(struct dns *d)
 		return;
 	d->dying = true;
 	while ((q = TAILQ_FIRST(&d->queries)) != NULL) {
-		(void)ub_cancel(d->ctx, q->ub_id);
+		dns_ub_cancel(d, q);
 		dns_release(d, q);
 	}
 	if (d->busy == 0)
@@ -297,7 +409,7 @@ dns_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	(void)ub_cancel(q->dns->ctx, q->ub_id);
+	dns_ub_cancel(q->dns, q);
 	memset(&res, 0, sizeof(res));
 	res.rcode = DNS_R_SERVFAIL;
 	res.timeout = true;
@@ -399,6 +511,104 @@ dns_store_fill(struct dns_result *res, struct dns_store *st, int rrtype,
 	res->name = st->name;
 }
 
+static void	dns_answer(void *, int, struct ub_result *);
+
+/* dns_arm - (re)start the query's time limit */
+static void
+dns_arm(struct dns *d, struct dns_query *q)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = d->timeout_ms / 1000;
+	tv.tv_usec = (d->timeout_ms % 1000) * 1000;
+	evtimer_add(q->timer, &tv);
+}
+
+/* dns_type_name - a record type for the log */
+static const char *
+dns_type_name(int rrtype)
+{
+	switch (rrtype) {
+	case DNS_T_A:
+		return "A";
+	case DNS_T_AAAA:
+		return "AAAA";
+	case DNS_T_MX:
+		return "MX";
+	case DNS_T_TXT:
+		return "TXT";
+	case DNS_T_PTR:
+		return "PTR";
+	case DNS_T_CNAME:
+		return "CNAME";
+	case DNS_T_TLSA:
+		return "TLSA";
+	default:
+		return "other";
+	}
+}
+
+/*
+ * dns_warn_bogus - say that q's answer was bogus and a non-validating
+ * lookup stands in for it: once per name per DNS_WARN_EVERY seconds
+ */
+static void
+dns_warn_bogus(struct dns *d, const struct dns_query *q)
+{
+	struct dns_warned	*w;
+	time_t			 now = time(NULL);
+	size_t			 i;
+
+	if (d->warned == NULL)
+		d->warned = xcalloc(DNS_WARN_NAMES, sizeof(*d->warned));
+	for (i = 0; i < DNS_WARN_NAMES; i++) {
+		w = &d->warned[i];
+		if (w->name[0] != '\0' && strcasecmp(w->name, q->name) == 0)
+			break;
+	}
+	if (i < DNS_WARN_NAMES) {
+		if (now - w->at < DNS_WARN_EVERY && now >= w->at)
+			return;
+	} else {
+		w = &d->warned[d->nextwarn];
+		d->nextwarn = (d->nextwarn + 1) % DNS_WARN_NAMES;
+		memcpy(w->name, q->name, sizeof(w->name));
+	}
+	w->at = now;
+	log_warnx("dns: %s %s: DNSSEC validation failed (bogus: %s); using "
+	    "the answer of a non-validating lookup, not secure", q->name,
+	    dns_type_name(q->rrtype), q->why);
+	if (!d->hinted) {
+		d->hinted = true;
+		log_warnx("dns: if every answer is bogus, the resolver strips "
+		    "DNSSEC records: use a validating resolver, or set "
+		    "dnssec_trust_anchor = none");
+	}
+}
+
+/*
+ * dns_retry_plain - a bogus answer: ask q again on the non-validating
+ * context.  0: q goes on there; -1: it could not be started (q is as it
+ * was, the bogus answer stands).
+ */
+static int
+dns_retry_plain(struct dns *d, struct dns_query *q, const char *why)
+{
+	int	id;
+
+	if (d->plain == NULL || q->plain)
+		return -1;
+	if (ub_resolve_async(d->plain, q->name, q->rrtype, DNS_CLASS_IN, q,
+	    dns_answer, &id) != 0)
+		return -1;
+	q->plain = true;
+	q->ub_id = id;
+	(void)snprintf(q->why, sizeof(q->why), "%s", why);
+	dns_arm(d, q);
+	dns_warn_bogus(d, q);
+	return 0;
+}
+
 /* dns_answer - libunbound's callback (from ub_process, on the loop thread) */
 static void
 dns_answer(void *mydata, int error, struct ub_result *r)
@@ -406,6 +616,7 @@ dns_answer(void *mydata, int error, struct ub_result *r)
 	struct dns_query	*q = mydata;
 	struct dns_result	 res;
 	struct dns_store	 st;
+	char			 why[DNS_WHY_SIZE];
 
 	memset(&res, 0, sizeof(res));
 	memset(&st, 0, sizeof(st));
@@ -421,6 +632,19 @@ dns_answer(void *mydata, int error, struct ub_result *r)
 		res.ttl = r->ttl;
 		if (res.bogus && res.why == NULL)
 			res.why = "DNSSEC validation failed";
+		if (res.bogus && dns_retry_plain(q->dns, q, res.why) == 0) {
+			ub_resolve_free(r);
+			return;
+		}
+		if (q->plain) {
+			/* never trusted, whatever the second context says */
+			res.secure = false;
+			res.bogus = false;
+			res.unvalidated = true;
+			/* q is freed before the callback runs */
+			memcpy(why, q->why, sizeof(why));
+			res.why = why;
+		}
 		/* a bogus answer's records are not to be used */
 		if (r->havedata && !res.bogus)
 			dns_store_fill(&res, &st, q->rrtype, r);
@@ -461,7 +685,6 @@ int
 dns_query(struct dns *d, const char *name, int rrtype, dns_cb cb, void *arg)
 {
 	struct dns_query	*q;
-	struct timeval		 tv;
 	int			 r;
 
 	if (d->dying) {
@@ -495,9 +718,7 @@ dns_query(struct dns *d, const char *name, int rrtype, dns_cb cb, void *arg)
 	d->next_id = d->next_id == INT32_MAX ? 1 : d->next_id + 1;
 	TAILQ_INSERT_TAIL(&d->queries, q, entry);
 	d->npending++;
-	tv.tv_sec = d->timeout_ms / 1000;
-	tv.tv_usec = (d->timeout_ms % 1000) * 1000;
-	evtimer_add(q->timer, &tv);
+	dns_arm(d, q);
 	return q->id;
 }
 
@@ -509,7 +730,7 @@ dns_cancel(struct dns *d, int id)
 
 	TAILQ_FOREACH(q, &d->queries, entry) {
 		if (q->id == id) {
-			(void)ub_cancel(d->ctx, q->ub_id);
+			dns_ub_cancel(d, q);
 			dns_release(d, q);
 			return;
 		}

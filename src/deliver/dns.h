@@ -8,6 +8,15 @@
  * (dns_cancel(), or dns_free() of the context).  The result and everything
  * it points to are valid only during the callback.
  *
+ * DNSSEC: with a trust anchor, every answer is validated; `secure` says
+ * the data (or its absence) was proven, `bogus` that validation failed.
+ * Many resolvers (VPS providers' in particular) strip DNSSEC records, and
+ * then every answer is bogus.  dns_set_bogus_fallback() makes a bogus
+ * answer ask again on a second, non-validating context (same resolver
+ * settings) and hand over that answer instead, marked `unvalidated`,
+ * never `secure`; the first bogus answer for a name is logged (warning)
+ * once an hour at most, not once per lookup.
+ *
  * The rdata parsers below are pure functions (no I/O, no allocation),
  * bounded by their input length; they are unit-tested and fuzzed.
  */
@@ -69,7 +78,15 @@ struct dns_result {
 	int		 rcode;		/* DNS_R_*; local failures: SERVFAIL */
 	bool		 nxdomain;	/* the name does not exist */
 	bool		 secure;	/* DNSSEC-validated (data or absence) */
-	bool		 bogus;		/* DNSSEC validation failed */
+	bool		 bogus;		/* DNSSEC validation failed; no
+					 * records (they are not to be used) */
+	/*
+	 * DNSSEC validation failed, and the records are those of the
+	 * non-validating context (dns_set_bogus_fallback): usable for
+	 * routing, never for anything that needs `secure` (DANE).  why
+	 * says why validation failed; bogus is false.
+	 */
+	bool		 unvalidated;
 	bool		 timeout;	/* no answer within the query timeout */
 	const char	*why;		/* NULL, or why bogus / why it failed */
 	int		 ttl;
@@ -96,8 +113,9 @@ typedef void	(*dns_cb)(void *arg, const struct dns_result *);
  * "[v6addr]:port" to send every query to that server (postern.conf's
  * dns_resolver), or NULL to use the servers of /etc/resolv.conf (or to
  * resolve from the root when it lists none).  trust_anchor_file names a
- * root trust anchor for DNSSEC validation, or NULL for none (no result is
- * then secure).
+ * file of DNSSEC trust anchors (DS or DNSKEY records in zone-file form,
+ * as ub_ctx_add_ta_file reads: the root key, or any zone's), or is NULL
+ * for no validation (no result is then secure, none bogus).
  */
 struct dns	*dns_new(struct event_base *, const char *forward,
 		    const char *trust_anchor_file, struct err *);
@@ -107,6 +125,14 @@ struct dns	*dns_new(struct event_base *, const char *forward,
  * goes away when the callback returns.  dns_free(NULL) is a no-op.
  */
 void		 dns_free(struct dns *);
+/*
+ * dns_set_bogus_fallback - from now on, a bogus answer is asked again on
+ * a second, non-validating libunbound context with the same resolver
+ * settings, and that answer is the result (`unvalidated`, see above).
+ * Without a trust anchor nothing can be bogus: a no-op.  -1 if the
+ * second context cannot be set up.
+ */
+int		 dns_set_bogus_fallback(struct dns *, struct err *);
 /* dns_set_timeout - per-query time limit in ms (> 0), for later queries */
 void		 dns_set_timeout(struct dns *, unsigned ms);
 /* dns_base - the event base the context runs on */

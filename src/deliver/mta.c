@@ -92,6 +92,8 @@ struct mta {
 	size_t			 nsent, nack, naccepted;
 	bool			 mail_failed;
 	bool			 pipelined;
+	bool			 rset_due;	/* the next MAIL follows RSET */
+	bool			 rset_first;	/* its reply comes first */
 	uint64_t		 off;		/* body bytes sent */
 	bool			 body_done;
 	struct mta_dot		 dot;
@@ -269,7 +271,7 @@ conn_lost(struct mta *m, const char *why)
 
 	(void)snprintf(text, sizeof(text), "lost connection with %s in %s: %s",
 	    m->remote, mta_state_names[m->state], why);
-	if (m->job != NULL && m->state != MS_RSET) {
+	if (m->job != NULL && m->state != MS_RSET && !m->rset_first) {
 		mta_job_fail_all(m->job, DR_TEMP, "4.4.2", text, m->remote);
 		job_done(m, false);
 		return;
@@ -308,6 +310,16 @@ static void
 send_rcpt(struct mta *m, size_t i)
 {
 	mta_sendf(m, "RCPT TO:<%s>\r\n", m->job->rcpt[i]);
+}
+
+/* rset_refused - RSET failed (state MS_RSET): QUIT; the job, not tried,
+ * goes back for another connection */
+static void
+rset_refused(struct mta *m)
+{
+	mta_sendf(m, "QUIT\r\n");
+	io_close_after_flush(m->io);
+	mta_finish(m);
 }
 
 /* start_txn - MAIL (and with PIPELINING every RCPT) for m->job */
@@ -352,6 +364,12 @@ start_txn(struct mta *m)
 		    " BODY=8BITMIME");
 	if ((j->flags & QF_SMTPUTF8) && (m->ext.flags & MTA_EXT_SMTPUTF8))
 		(void)snprintf(params + n, sizeof(params) - n, " SMTPUTF8");
+	if (m->rset_due) {
+		/* RFC 2920 3.1: RSET may lead the pipelined group */
+		mta_sendf(m, "RSET\r\n");
+		m->rset_due = false;
+		m->rset_first = true;
+	}
 	mta_sendf(m, "MAIL FROM:<%s>%s\r\n", j->from, params);
 	m->pipelined = (m->ext.flags & MTA_EXT_PIPELINING) != 0;
 	if (m->pipelined) {
@@ -454,6 +472,18 @@ on_reply(struct mta *m)
 	size_t			 i;
 
 	mta_reply_line(r, line, sizeof(line));
+	if (m->rset_first) {
+		/* the reply to the RSET in front of this transaction */
+		m->rset_first = false;
+		if (cls == 2)
+			return;
+		/* the job was not tried: another connection takes it */
+		log_info("domain=%s host=%s RSET refused: %s",
+		    m->plan->domain, m->remote, line);
+		mta_enter(m, MS_RSET, m->t.mail);
+		rset_refused(m);
+		return;
+	}
 	switch (m->state) {
 	case MS_GREETING:
 		if (cls != 2) {
@@ -498,8 +528,13 @@ on_reply(struct mta *m)
 			start_txn(m);
 			return;
 		}
-		if (io_start_tls_client(m->io, m->p->tls,
-		    m->plan->hosts[m->hi].name) == -1) {
+		/*
+		 * RFC 6066 3: SNI carries host names, never an address: an
+		 * address literal destination sends none (and has no name
+		 * to check the certificate against)
+		 */
+		if (io_start_tls_client(m->io, m->p->tls, m->plan->literal ?
+		    NULL : m->plan->hosts[m->hi].name) == -1) {
 			attempt_failed(m, "4.7.5", "%s: cannot start TLS",
 			    m->remote);
 			return;
@@ -508,10 +543,7 @@ on_reply(struct mta *m)
 		return;
 	case MS_RSET:
 		if (cls != 2) {
-			/* let another connection take the job */
-			mta_sendf(m, "QUIT\r\n");
-			io_close_after_flush(m->io);
-			mta_finish(m);
+			rset_refused(m);
 			return;
 		}
 		start_txn(m);
@@ -873,7 +905,8 @@ mta_start(struct event_base *base, const struct mta_params *p,
 	return m;
 }
 
-/* mta_give - the next job on a kept connection: RSET first */
+/* mta_give - the next job on a kept connection: RSET first (pipelined
+ * with the transaction when the peer offers PIPELINING) */
 void
 mta_give(struct mta *m, struct mta_job *job)
 {
@@ -881,6 +914,12 @@ mta_give(struct mta *m, struct mta_job *job)
 		fatalx("mta_give: connection not idle");
 	m->job = job;
 	m->njobs++;
+	if (m->ext.flags & MTA_EXT_PIPELINING) {
+		/* one round trip less: RSET goes with MAIL (start_txn) */
+		m->rset_due = true;
+		start_txn(m);
+		return;
+	}
 	mta_sendf(m, "RSET\r\n");
 	mta_enter(m, MS_RSET, m->t.mail);
 }

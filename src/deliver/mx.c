@@ -21,9 +21,22 @@
  * (5.1.2); SERVFAIL, a timeout, a bogus DNSSEC answer or malformed records
  * are temporary (4.4.3); no host with an address is permanent (5.4.4)
  * unless one of the address lookups failed temporarily (4.4.3).
+ *
+ * Address literals (RFC 5321 4.1.3) are routed without DNS by
+ * mx_plan_literal(): the literal is its own single host with its one
+ * address.  "[a.b.c.d]" is IPv4, "[IPv6:...]" (tag in any case) IPv6, both
+ * read by inet_pton(3); an IPv4-mapped IPv6 address is the IPv4 address
+ * it maps.  A general literal ("[tag:content]"), a malformed address, or
+ * one that cannot be a mail server (unspecified or 0.0.0.0/8, multicast,
+ * the limited broadcast 255.255.255.255, IPv6 link-local, which needs an
+ * interface a mail address cannot name) fails for good (5.1.2), and so
+ * does a family outbound_ip_family excludes (5.4.4): no retry could help.
+ * Loopback and private addresses are allowed: the admin's network, the
+ * admin's choice (and the tests' peers).
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <stdbool.h>
@@ -47,6 +60,10 @@
 #define ESC_NULLMX	"5.1.10"	/* RFC 7505 3: null MX */
 #define ESC_NOROUTE	"5.4.4"		/* unable to route */
 
+#define LIT_V6_TAG	"IPv6"		/* RFC 5321 4.1.3, case-insensitive */
+#define LIT_V6_TAG_LEN	(sizeof(LIT_V6_TAG) - 1)
+#define LIT_SHOW	64		/* octets of a literal in a message */
+
 /* one address query of one host */
 struct mx_sub {
 	struct mx_req		*req;
@@ -63,7 +80,7 @@ struct mx_req {
 	void			*arg;
 	int			 mx_qid;	/* outstanding MX query, or 0 */
 	size_t			 pending;	/* address queries out */
-	struct event		*later;		/* delivers an early failure */
+	struct event		*later;		/* a plan made at once */
 	struct mx_sub		*subs;		/* 2 per host of the plan */
 	size_t			 nsubs;
 	struct mx_plan		*plan;
@@ -302,6 +319,135 @@ mx_plan_finish(struct mx_plan *p)
 	    "has an address");
 }
 
+/* lit_v4_refused - why an IPv4 address is no mail server, or NULL */
+static const char *
+lit_v4_refused(const struct in_addr *a)
+{
+	uint32_t	h = ntohl(a->s_addr);
+
+	if (h == 0)
+		return "the unspecified address is not a destination";
+	if ((h >> 24) == 0)
+		return "0.0.0.0/8 (this network) is not a destination";
+	if ((h >> 28) == 0xe)
+		return "a multicast address is not a destination";
+	if (h == 0xffffffffU)
+		return "the broadcast address is not a destination";
+	return NULL;
+}
+
+/* lit_v6_refused - why an IPv6 address is no mail server, or NULL */
+static const char *
+lit_v6_refused(const struct in6_addr *a)
+{
+	if (IN6_IS_ADDR_UNSPECIFIED(a))
+		return "the unspecified address is not a destination";
+	if (IN6_IS_ADDR_MULTICAST(a))
+		return "a multicast address is not a destination";
+	if (IN6_IS_ADDR_LINKLOCAL(a))
+		return "a link-local address is not a destination (a mail "
+		    "address cannot name its interface)";
+	return NULL;
+}
+
+/*
+ * lit_fail - a literal's plan ends here, for good; always returns -1.  A
+ * literal too long to be an address is cut short in the message, so the
+ * reason always fits in it (the longest address literal is 52 octets).
+ */
+static int
+lit_fail(struct mx_plan *p, const char *lit, const char *status,
+    const char *why)
+{
+	(void)plan_fail(p, false, status, why);
+	return err_set(&p->err, false, 0, "%.*s%s: %s", LIT_SHOW, lit,
+	    strlen(lit) > LIT_SHOW ? "..." : "", why);
+}
+
+/* mx_plan_literal - an address literal's plan: one host, one address */
+int
+mx_plan_literal(struct mx_plan *p, const char *domain,
+    enum ip_family_pref fam)
+{
+	char			 text[INET6_ADDRSTRLEN];
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)&ss;
+	struct mx_host		*h;
+	const char		*in, *colon, *why;
+	size_t			 len, n;
+	bool			 v6;
+
+	memset(p, 0, sizeof(*p));
+	memset(&ss, 0, sizeof(ss));
+	p->literal = true;
+	if (str_copy(p->domain, domain, sizeof(p->domain)) == -1)
+		return lit_fail(p, domain, ESC_NODOMAIN,
+		    "address literal too long");
+	len = strlen(domain);
+	if (len < 3 || domain[0] != '[' || domain[len - 1] != ']')
+		return lit_fail(p, p->domain, ESC_NODOMAIN,
+		    "not an address literal");
+	in = domain + 1;
+	n = len - 2;
+	/* a tag is an Ldh-str before ":"; IPv4 has no colon at all */
+	if ((colon = memchr(in, ':', n)) != NULL) {
+		if ((size_t)(colon - in) != LIT_V6_TAG_LEN ||
+		    strncasecmp(in, LIT_V6_TAG, LIT_V6_TAG_LEN) != 0)
+			return lit_fail(p, p->domain, ESC_NODOMAIN,
+			    colon == in ? "an IPv6 address literal needs the "
+			    "\"IPv6:\" tag" : "general address literals are "
+			    "not supported (only IPv4 and \"IPv6:\")");
+		memcpy(p->domain + 1, LIT_V6_TAG, LIT_V6_TAG_LEN);
+		in = colon + 1;
+		n -= LIT_V6_TAG_LEN + 1;
+	}
+	v6 = colon != NULL;
+	if (n == 0 || n >= sizeof(text))
+		goto bad;
+	memcpy(text, in, n);
+	text[n] = '\0';
+	if (v6) {
+		if (inet_pton(AF_INET6, text, &s6->sin6_addr) != 1)
+			goto bad;
+		s6->sin6_family = AF_INET6;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			/* ::ffff:a.b.c.d is reached over IPv4 */
+			struct in_addr	a4;
+
+			memcpy(&a4, &s6->sin6_addr.s6_addr[12], sizeof(a4));
+			memset(&ss, 0, sizeof(ss));
+			s4->sin_family = AF_INET;
+			s4->sin_addr = a4;
+		}
+	} else {
+		if (inet_pton(AF_INET, text, &s4->sin_addr) != 1)
+			goto bad;
+		s4->sin_family = AF_INET;
+	}
+	why = ss.ss_family == AF_INET ? lit_v4_refused(&s4->sin_addr) :
+	    lit_v6_refused(&s6->sin6_addr);
+	if (why != NULL)
+		return lit_fail(p, p->domain, ESC_NODOMAIN, why);
+	if (ss.ss_family == AF_INET6 && fam == FAM_V4_ONLY)
+		return lit_fail(p, p->domain, ESC_NOROUTE,
+		    "an IPv6 destination, and outbound_ip_family is ipv4");
+	if (ss.ss_family == AF_INET && fam == FAM_V6_ONLY)
+		return lit_fail(p, p->domain, ESC_NOROUTE,
+		    "an IPv4 destination, and outbound_ip_family is ipv6");
+	h = &p->hosts[0];
+	memcpy(h->name, p->domain, sizeof(p->domain));
+	h->naddrs = 1;
+	h->addrs[0] = ss;
+	p->nhosts = 1;
+	p->ok = true;
+	return 0;
+bad:
+	return lit_fail(p, p->domain, ESC_NODOMAIN, v6 ?
+	    "address literal is not a valid IPv6 address" :
+	    "address literal is not a valid IPv4 address");
+}
+
 /* mx_family_parse - a family preference by name */
 int
 mx_family_parse(const char *s, enum ip_family_pref *fam)
@@ -348,7 +494,7 @@ mx_done(struct mx_req *req)
 	mx_req_free(req);
 }
 
-/* mx_later - deliver a plan that failed before any query ran */
+/* mx_later - deliver a plan made without a query (failed, or a literal) */
 static void
 mx_later(evutil_socket_t fd, short what, void *arg)
 {
@@ -462,6 +608,11 @@ mx_resolve(struct dns *dns, const char *domain, enum ip_family_pref fam,
 	req->cb = cb;
 	req->arg = arg;
 	req->plan = xcalloc(1, sizeof(*req->plan));
+	if (domain[0] == '[') {
+		/* RFC 5321 4.1.3: the address is given, nothing to look up */
+		(void)mx_plan_literal(req->plan, domain, fam);
+		goto later;
+	}
 	if (str_copy(req->plan->domain, domain, sizeof(req->plan->domain)) ==
 	    -1 || domain[0] == '\0') {
 		(void)plan_fail(req->plan, false, ESC_NODOMAIN,

@@ -8,9 +8,14 @@
  * failure that says temporary (retry later) or permanent (bounce), with
  * an enhanced status code (RFC 3463).
  *
+ * An address literal (RFC 5321 4.1.3, "[192.0.2.1]", "[IPv6:2001:db8::1]")
+ * needs no DNS: mx_plan_literal() makes its plan of one host and one
+ * address, and mx_resolve() hands that plan on like any other.
+ *
  * The ordering and selection logic is pure (mx_plan_build,
- * mx_addrset_from_result, mx_host_set_addrs, mx_plan_finish) so it can be
- * tested with tables and an injected random function.
+ * mx_addrset_from_result, mx_host_set_addrs, mx_plan_finish,
+ * mx_plan_literal) so it can be tested with tables and an injected
+ * random function.
  */
 #ifndef POSTERN_MX_H
 #define POSTERN_MX_H
@@ -50,6 +55,7 @@ struct mx_plan {
 	char		 status[8];	/* failure's enhanced code: "5.1.10" */
 	bool		 mx_secure;	/* MX answer (or none) DNSSEC-secure */
 	bool		 implicit;	/* no MX: the domain (RFC 5321 5.1) */
+	bool		 literal;	/* an address literal: no DNS, no SNI */
 	size_t		 nbad;		/* malformed MX records ignored */
 	size_t		 nskipped;	/* hosts dropped: no address */
 	size_t		 nhosts;
@@ -101,6 +107,20 @@ void	mx_host_set_addrs(struct mx_host *, const struct mx_addrset *v4,
  */
 int	mx_plan_finish(struct mx_plan *);
 
+/*
+ * mx_plan_literal - the plan of an address literal domain, "[IPv4]" or
+ * "[IPv6:addr]" (the tag in any case; the plan's domain and host name
+ * spell it "IPv6:"): one host named by the literal, one address, port 0.
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is that IPv4 address.
+ * Returns -1 with the plan failed for good when the literal is not an
+ * IPv4 or IPv6 address, or is a general literal ("[tag:content]"), or
+ * names no possible mail server: unspecified (0.0.0.0/8, ::), multicast,
+ * the IPv4 broadcast address, IPv6 link-local (no interface to reach it
+ * by) (5.1.2); or when its family is one fam excludes (5.4.4).
+ */
+int	mx_plan_literal(struct mx_plan *, const char *domain,
+	    enum ip_family_pref fam);
+
 /* mx_family_parse - "both", "ipv6-first", "ipv4-first", "ipv4", "ipv6" */
 int	mx_family_parse(const char *, enum ip_family_pref *);
 
@@ -108,11 +128,12 @@ struct mx_req;
 typedef void	(*mx_cb)(void *arg, const struct mx_plan *);
 
 /*
- * mx_resolve - build the plan for domain (a domain name, not an address
- * literal).  cb runs exactly once, from the event loop, never before
- * mx_resolve returns, unless mx_cancel() is called first; the plan is
- * valid only during the callback.  The returned handle is gone once cb
- * runs.  Cancel every request before dns_free().
+ * mx_resolve - build the plan for domain: a domain name (DNS), or an
+ * address literal (mx_plan_literal(), no query).  cb runs exactly once,
+ * from the event loop, never before mx_resolve returns, unless
+ * mx_cancel() is called first; the plan is valid only during the
+ * callback.  The returned handle is gone once cb runs.  Cancel every
+ * request before dns_free().
  */
 struct mx_req	*mx_resolve(struct dns *, const char *domain,
 		    enum ip_family_pref, mx_cb cb, void *arg);

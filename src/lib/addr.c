@@ -12,8 +12,9 @@
  * With utf8 (SMTPUTF8, RFC 6531 3.3) well-formed UTF-8 (RFC 3629) is also
  * allowed in the local part and in domain labels.  Limits: local part
  * LIM_LOCAL_PART, domain LIM_DOMAIN octets (RFC 5321 4.5.3.1).  Host
- * names are stored in ASCII lower case, the local part as given.  No
- * allocation, no globals; fuzzed by tests/fuzz/fuzz_addr.c.
+ * names are stored in ASCII lower case (an IPv6 literal's tag as
+ * "IPv6:", by addr_lower), the local part as given.  No allocation, no
+ * globals; fuzzed by tests/fuzz/fuzz_addr.c.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -223,13 +224,21 @@ addr_literal_valid(const char *s, size_t len)
 	return inet_pton(AF_INET, tmp, &a4) == 1;
 }
 
-/* addr_lower - ASCII lower-case a string in place */
+/*
+ * addr_lower - ASCII lower-case a string in place; an IPv6 address
+ * literal keeps its tag as RFC 5321 4.1.3 spells it, "[IPv6:...]", so a
+ * domain lower-cased anywhere has one form.
+ */
 void
 addr_lower(char *s)
 {
-	for (; *s != '\0'; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s - 'A' + 'a');
+	char	*p;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	if (s[0] == '[' && strncmp(s + 1, "ipv6:", V6_TAG_LEN) == 0)
+		memcpy(s + 1, V6_TAG, V6_TAG_LEN);
 }
 
 /* addr_parse_mailbox - parse exactly len bytes "local@domain" */
@@ -270,10 +279,7 @@ addr_parse_mailbox(const char *s, size_t len, bool utf8,
 	out->local[llen] = '\0';
 	memcpy(out->domain, dom, dlen);
 	out->domain[dlen] = '\0';
-	addr_lower(out->domain);
-	if (literal && dlen > 1 + V6_TAG_LEN &&
-	    strncmp(out->domain + 1, "ipv6:", V6_TAG_LEN) == 0)
-		memcpy(out->domain + 1, V6_TAG, V6_TAG_LEN);
+	addr_lower(out->domain);		/* "[IPv6:" stays so */
 	out->quoted = quoted;
 	out->literal = literal;
 	return 0;

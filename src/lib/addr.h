@@ -4,7 +4,8 @@
  * A mailbox is local@domain where local is a dot-string or a quoted-string
  * (RFC 5321 4.1.2) and domain a host name or an address literal.  With
  * utf8 (SMTPUTF8, RFC 6531) UTF-8 octets are allowed in both parts.
- * Domains are stored in ASCII lower case; the local part as given.
+ * Domains are stored in ASCII lower case ("[IPv6:" keeps its tag as
+ * RFC 5321 4.1.3 writes it); the local part as given.
  */
 #ifndef POSTERN_ADDR_H
 #define POSTERN_ADDR_H
@@ -32,7 +33,10 @@ bool	addr_domain_valid(const char *s, size_t len, bool utf8);
 bool	addr_literal_valid(const char *s, size_t len);
 /* addr_format - "local@domain" into out; returns -1 if it does not fit */
 int	addr_format(const struct mailbox *, char *out, size_t outsz);
-/* addr_lower - ASCII lower-case a string in place */
+/*
+ * addr_lower - ASCII lower-case a string in place, except the tag of an
+ * IPv6 address literal: "[IPV6:::1]" becomes "[IPv6:::1]"
+ */
 void	addr_lower(char *);
 
 #endif

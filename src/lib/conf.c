@@ -88,6 +88,7 @@ static int	check_family(const char *, char *, size_t, char *, size_t);
 static int	check_hostport(const char *, char *, size_t, char *, size_t);
 static int	check_ipv4(const char *, char *, size_t, char *, size_t);
 static int	check_ipv6(const char *, char *, size_t, char *, size_t);
+static int	check_anchor(const char *, char *, size_t, char *, size_t);
 
 #define F(field)	offsetof(struct conf, field)
 #define STR(field, fn)	CT_STRING, F(field), sizeof(((struct conf *)0)->field), fn
@@ -182,6 +183,13 @@ static const struct conf_key conf_keys[] = {
 	{ "outbound_smtp_port", NUM(CT_UINT, outbound_smtp_port), 1, 65535,
 	  25, NULL, "TEST KNOB, keep 25 in production: port of remote MX"
 	  " hosts" },
+	{ "dnssec_trust_anchor", STR(dnssec_trust_anchor, check_anchor), 0, 0,
+	  0, CONF_TA_DEFAULT, "DNSSEC trust anchors for outbound DNS lookups:"
+	  " a file of DS or DNSKEY records in zone-file format (the default,"
+	  " the root key of Debian's dns-root-data package, is used when it"
+	  " is readable), or none for no validation.  An answer that fails"
+	  " validation (a resolver that strips DNSSEC records) is looked up"
+	  " again without validation and used, not trusted, with a warning" },
 };
 
 #undef F
@@ -285,6 +293,21 @@ static int
 check_ipv6(const char *v, char *dst, size_t dstsz, char *why, size_t whysz)
 {
 	return check_addr(AF_INET6, v, dst, dstsz, why, whysz);
+}
+
+/* check_anchor - "none", or an absolute path (conf_load: readable) */
+static int
+check_anchor(const char *v, char *dst, size_t dstsz, char *why,
+    size_t whysz)
+{
+	if (strcmp(v, CONF_TA_NONE) == 0)
+		return str_copy(dst, v, dstsz);
+	if (v[0] != '/') {
+		(void)snprintf(why, whysz, "dnssec_trust_anchor \"%.64s\" is"
+		    " neither none nor an absolute path", v);
+		return -1;
+	}
+	return check_abspath(v, dst, dstsz, why, whysz);
 }
 
 /* check_hostport - empty, "1.2.3.4:53" or "[::1]:53" */
@@ -652,6 +675,10 @@ conf_defaults(struct conf *c)
 		}
 	}
 	default_hostname(c);
+	/* the default anchor is optional: without the file, no validation */
+	if (access(c->dnssec_trust_anchor, R_OK) == -1)
+		(void)str_copy(c->dnssec_trust_anchor, CONF_TA_NONE,
+		    sizeof(c->dnssec_trust_anchor));
 	c->tls_required_587 = true;
 }
 
@@ -805,6 +832,18 @@ conf_load(struct conf *c, const char *dir, struct err *e)
 	if (path_inside(t->data_dir, t->dir)) {
 		err_set(e, false, 0, "postern.conf: data_dir %s is inside the"
 		    " config directory %s", t->data_dir, t->dir);
+		goto out;
+	}
+	/*
+	 * A trust anchor that was asked for must be there: libunbound would
+	 * only notice at the first lookup, in the deliver process.  (The
+	 * default is "none" when its file is missing: conf_defaults.)
+	 */
+	if (strcmp(t->dnssec_trust_anchor, CONF_TA_NONE) != 0 &&
+	    access(t->dnssec_trust_anchor, R_OK) == -1) {
+		err_set(e, false, errno, "postern.conf: dnssec_trust_anchor %s:"
+		    " %s (none turns DNSSEC validation off)",
+		    t->dnssec_trust_anchor, strerror(errno));
 		goto out;
 	}
 	if (conf_domain_load_table(t, cfd, e) == -1)

@@ -91,10 +91,17 @@ struct conf {
 	unsigned		 outbound_max_per_domain;
 	bool			 outbound_plain_fallback;
 	char			 dns_resolver[80];	/* test knob; "" */
+	/* DNSSEC trust anchor file, or "none" (CONF_TA_NONE): no validation */
+	char			 dnssec_trust_anchor[PATH_MAX];
 	unsigned		 outbound_smtp_port;	/* test knob; 25 */
 	struct domain		*domains;
 	size_t			  ndomains;
 };
+
+/* dnssec_trust_anchor's "no validation"; the default when the file is absent */
+#define CONF_TA_NONE		"none"
+/* dnssec_trust_anchor's default, when readable (Debian's dns-root-data) */
+#define CONF_TA_DEFAULT		"/usr/share/dns/root.key"
 
 /* conf_defaults - fill c with the built-in defaults, no domains */
 void	conf_defaults(struct conf *c);

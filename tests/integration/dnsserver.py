@@ -34,12 +34,28 @@ authoritative; a UDP answer too large for the query's buffer (or for
 udp_max, when given) is sent truncated (TC) so the client retries over
 TCP.
 
+DNSSEC: zone.sign("sec.test") makes sec.test a signed zone with a new
+ECDSA P-256 key (flags 257, one key for everything, algorithm 13): its
+DNSKEY and an SOA are added at the origin, and a query with the DO bit
+gets an RRSIG (by that key) for every RRset at or below the origin and,
+for negative answers, the zone's own SOA and the NSEC records that prove
+them (RFC 4035 3.1.3: the name's NSEC for NODATA; for NXDOMAIN the NSEC
+covering the name and the one covering the wildcard).  The returned
+SignedZone gives the trust anchor as text, anchor("DNSKEY") or
+anchor("DS"), in the format libunbound's ub_ctx_add_ta_file reads.
+Broken zones for the validation-failure paths: sign(origin, mode=)
+"nosig" (DNSKEY served, never an RRSIG: the signatures were stripped) or
+"badsig" (every signature corrupted).  Queries without DO and unsigned
+names are answered exactly as before.
+
 As a module:
     srv = DNSServer(zone, udp_max=512).start()  # srv.port, srv.queries
     ...
     srv.stop()
 As a script:
-    dnsserver.py [--port N] [--no-ipv6] ZONEFILE
+    dnsserver.py [--port N] [--no-ipv6] [--sign ORIGIN[=MODE]]...
+                 [--anchor-file PATH] ZONEFILE
+  (--anchor-file writes the DNSKEY anchors of the --sign zones)
 """
 
 import argparse
@@ -49,6 +65,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 import dns.exception
 import dns.flags
@@ -64,6 +81,9 @@ BEHAVIOURS = ("SERVFAIL", "TIMEOUT")
 TTL = 60
 SOA = "ns.test. hostmaster.test. 1 3600 600 86400 60"
 MAX_CNAME = 8
+SIGN_MODES = ("valid", "nosig", "badsig")
+SIG_BEFORE = 3600               # inception: now - 1 h (clock skew)
+SIG_AFTER = 7 * 86400           # expiration: now + 7 d
 
 
 def _key(name):
@@ -95,12 +115,60 @@ def _rdata(rdtype, value):
                                origin=dns.name.root, relativize=False)
 
 
+class SignedZone:
+    """One signed zone: its origin, key and mode (see the module doc)."""
+
+    def __init__(self, origin, mode="valid"):
+        # imported here: only signing needs python3-cryptography
+        import dns.dnssec
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        if mode not in SIGN_MODES:
+            raise ValueError("sign mode %r is not one of %s"
+                             % (mode, ", ".join(SIGN_MODES)))
+        self._dnssec = dns.dnssec
+        self.origin = dns.name.from_text(_key(origin))
+        self.mode = mode
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.dnskey = dns.dnssec.make_dnskey(
+            self.key.public_key(), dns.dnssec.Algorithm.ECDSAP256SHA256,
+            flags=257)
+
+    def anchor(self, kind="DNSKEY"):
+        """The trust anchor line: "origin. 3600 IN DNSKEY|DS ..."."""
+        if kind.upper() == "DS":
+            rd = self._dnssec.make_ds(self.origin, self.dnskey, "SHA256")
+            return "%s 3600 IN DS %s" % (self.origin.to_text(), rd.to_text())
+        return "%s 3600 IN DNSKEY %s" % (self.origin.to_text(),
+                                         self.dnskey.to_text())
+
+    def covers(self, name):
+        return name.is_subdomain(self.origin)
+
+    def rrsig(self, rrset):
+        """The RRSIG RRset of rrset, or None in mode nosig."""
+        if self.mode == "nosig":
+            return None
+        now = int(time.time())
+        sig = self._dnssec.sign(rrset, self.key, self.origin, self.dnskey,
+                                inception=now - SIG_BEFORE,
+                                expiration=now + SIG_AFTER)
+        if self.mode == "badsig":
+            bad = bytes([sig.signature[0] ^ 0xff]) + sig.signature[1:]
+            sig = sig.replace(signature=bad)
+        out = dns.rrset.RRset(rrset.name, dns.rdataclass.IN,
+                              dns.rdatatype.RRSIG, rrset.rdtype)
+        out.add(sig, rrset.ttl)
+        return out
+
+
 class Zone:
     """Records and behaviours by name and type."""
 
     def __init__(self, spec):
         self.records = {}       # name -> {rdtype: [rdata]}
         self.behaviour = {}     # (name, rdtype or None) -> behaviour
+        self.signed = []        # SignedZone, by sign()
         if isinstance(spec, str):
             self._load_text(spec)
         else:
@@ -156,6 +224,95 @@ class Zone:
         self.records.setdefault(key, {}).setdefault(rdtype, []).append(
             _rdata(rdtype, value))
 
+    def sign(self, origin, mode="valid"):
+        """Serve origin and the names below it signed (see the module
+        doc); returns the SignedZone (its anchor() for the validator)."""
+        sz = SignedZone(origin, mode)
+        key = _key(origin)
+        types = self.records.setdefault(key, {})
+        if dns.rdatatype.SOA not in types:
+            self.add(key, "SOA", "ns.%s. hostmaster.%s. 1 3600 600 86400 %d"
+                     % (key, key, TTL))
+        types[dns.rdatatype.DNSKEY] = [sz.dnskey]
+        self.signed = [z for z in self.signed if z.origin != sz.origin]
+        self.signed.append(sz)
+        return sz
+
+    def signer(self, name, rdtype=None):
+        """The SignedZone holding name (a DS belongs to the parent), or
+        None; the innermost one when zones nest."""
+        if rdtype == dns.rdatatype.DS and name != dns.name.root:
+            name = name.parent()
+        best = None
+        for sz in self.signed:
+            if sz.covers(name) and (best is None or
+                                    sz.origin.is_subdomain(best.origin)):
+                best = sz
+        return best
+
+    def _nsec_names(self, sz):
+        """The owner names of sz's NSEC chain, in canonical order."""
+        names = set()
+        for key, types in self.records.items():
+            if not types:
+                continue
+            n = dns.name.from_text(key)
+            if sz.covers(n) and self.signer(n) is sz:
+                names.add(n)
+        names.add(sz.origin)
+        return sorted(names)
+
+    def _nsec(self, sz, names, i):
+        owner = names[i]
+        nxt = names[(i + 1) % len(names)]
+        types = set(self.records.get(_key(owner), {}))
+        types |= {dns.rdatatype.RRSIG, dns.rdatatype.NSEC}
+        text = "%s %s" % (nxt.to_text(), " ".join(
+            dns.rdatatype.to_text(t) for t in sorted(types)))
+        rrs = dns.rrset.RRset(owner, dns.rdataclass.IN, dns.rdatatype.NSEC)
+        rrs.add(dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.NSEC,
+                                    text, origin=dns.name.root,
+                                    relativize=False), TTL)
+        return rrs
+
+    def _nsec_for(self, sz, names, name):
+        """The NSEC of name if it is an owner, else the one covering it."""
+        i = 0
+        for j, n in enumerate(names):
+            if n <= name:
+                i = j
+        return self._nsec(sz, names, i)
+
+    def _denial(self, sz, name, nxdomain):
+        """NSEC RRsets proving NODATA or NXDOMAIN for name in sz."""
+        names = self._nsec_names(sz)
+        out = [self._nsec_for(sz, names, name)]
+        if nxdomain:
+            ce = name.parent()
+            while ce != sz.origin and not self.exists(_key(ce)):
+                ce = ce.parent()
+            wild = dns.name.Name((b"*",) + ce.labels)
+            w = self._nsec_for(sz, names, wild)
+            if w.name != out[0].name:
+                out.append(w)
+        return out
+
+    @staticmethod
+    def _want_dnssec(query):
+        return query.edns >= 0 and bool(query.ednsflags & dns.flags.DO)
+
+    def _add_rrsigs(self, resp):
+        """An RRSIG after every RRset of a signed zone (DO queries)."""
+        for section in (resp.answer, resp.authority):
+            signed = []
+            for rrs in section:
+                signed.append(rrs)
+                sz = self.signer(rrs.name, rrs.rdtype)
+                sig = sz.rrsig(rrs) if sz is not None else None
+                if sig is not None:
+                    signed.append(sig)
+            section[:] = signed
+
     def exists(self, key):
         if key == "." or key in self.records:
             return True
@@ -171,6 +328,9 @@ class Zone:
         resp = dns.message.make_response(query)
         resp.flags |= dns.flags.AA
         resp.flags &= ~dns.flags.RA
+        do = self._want_dnssec(query)
+        if do:
+            resp.ednsflags |= dns.flags.DO
         if len(query.question) != 1:
             resp.set_rcode(dns.rcode.FORMERR)
             return resp
@@ -187,6 +347,8 @@ class Zone:
             types = self.records.get(key, {})
             if rdtype in types:
                 resp.answer.append(self._rrset(name, rdtype, types[rdtype]))
+                if do:
+                    self._add_rrsigs(resp)
                 return resp
             cname = types.get(dns.rdatatype.CNAME)
             if cname and rdtype != dns.rdatatype.CNAME:
@@ -195,10 +357,22 @@ class Zone:
                 name = cname[0].target
                 continue
             break
-        if not self.exists(_key(name)):
+        nxdomain = not self.exists(_key(name))
+        if nxdomain:
             resp.set_rcode(dns.rcode.NXDOMAIN)
-        resp.authority.append(dns.rrset.from_text(
-            dns.name.root, TTL, "IN", "SOA", SOA))
+        sz = self.signer(name, rdtype)
+        if sz is None:
+            resp.authority.append(dns.rrset.from_text(
+                dns.name.root, TTL, "IN", "SOA", SOA))
+            return resp
+        origin = _key(sz.origin)
+        resp.authority.append(self._rrset(
+            sz.origin, dns.rdatatype.SOA,
+            self.records[origin][dns.rdatatype.SOA]))
+        if do:
+            if sz.mode != "nosig":
+                resp.authority.extend(self._denial(sz, name, nxdomain))
+            self._add_rrsigs(resp)
         return resp
 
     @staticmethod
@@ -401,10 +575,23 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--no-ipv6", action="store_true")
+    ap.add_argument("--sign", action="append", default=[],
+                    metavar="ORIGIN[=MODE]",
+                    help="serve ORIGIN signed; MODE: %s" % ", ".join(
+                        SIGN_MODES))
+    ap.add_argument("--anchor-file", help="write the trust anchors of "
+                    "the --sign zones here")
     ap.add_argument("zonefile")
     args = ap.parse_args()
     with open(args.zonefile) as f:
         zone = Zone(f.read())
+    anchors = []
+    for spec in args.sign:
+        origin, _, mode = spec.partition("=")
+        anchors.append(zone.sign(origin, mode or "valid").anchor())
+    if args.anchor_file:
+        with open(args.anchor_file, "w") as f:
+            f.write("".join(a + "\n" for a in anchors))
     srv = DNSServer(zone, port=args.port, ipv6=not args.no_ipv6).start()
     print("listening on 127.0.0.1%s port %d" % (
         " and ::1" if srv.ipv6 else "", srv.port), flush=True)

@@ -183,10 +183,11 @@ class ScriptPeer:
     def __init__(self, addr, port, greeting="220 script ESMTP",
                  ehlo=("250-script", "250-PIPELINING", "250 8BITMIME"),
                  helo="250 script", mail="250 2.1.0 ok", rcpt="250 2.1.5 ok",
-                 data="354 go", final="250 2.0.0 queued", starttls=None):
+                 data="354 go", final="250 2.0.0 queued", starttls=None,
+                 rset="250 2.0.0 ok"):
         self.r = {"greeting": greeting, "ehlo": ehlo, "helo": helo,
                   "mail": mail, "rcpt": rcpt, "data": data, "final": final,
-                  "starttls": starttls}
+                  "starttls": starttls, "rset": rset}
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((addr, port))
@@ -253,6 +254,8 @@ class ScriptPeer:
                     self._send(c, self.r["data"])
                     if self.r["data"].startswith("354"):
                         body = b""
+                elif verb == "RSET":
+                    self._send(c, self.r["rset"])
                 elif verb == "QUIT":
                     self._send(c, "221 bye")
                     return
@@ -551,6 +554,40 @@ def test_pipelining_mail_and_rcpts_in_one_write(env):
     assert peer.bodies == [BODY]
     assert peer.raw_bodies[0].endswith(b"\r\n...two dots\r\n..\r\n"
                                        b"not.the end\r\n\r\n.. \r\nlast\r\n")
+
+
+def test_pipelined_rset_leads_the_next_transaction(env):
+    # a kept connection: the next job's RSET travels with its MAIL and
+    # RCPT (RFC 2920 3.1), one round trip less
+    with ScriptPeer(A1, env["port"]) as peer:
+        res, _, _ = run(env, "script.test", ["a@script.test"], BODY,
+                        "--jobs", "3", "--sequential")
+    assert [r["dr"] for r in res] == ["ok"] * 3
+    assert len(peer.conns) == 1
+    cmds = peer.conns[0]["cmds"]
+    assert cmds.count("RSET") == 2
+    assert cmds.index("RSET") > cmds.index("MAIL FROM:<sender@example.test>")
+    groups = [ch for ch in peer.conns[0]["chunks"] if b"RSET" in ch]
+    assert len(groups) == 2
+    for ch in groups:
+        assert ch == (b"RSET\r\nMAIL FROM:<sender@example.test>\r\n"
+                      b"RCPT TO:<a@script.test>\r\n"), ch
+    assert peer.bodies == [BODY] * 3
+
+
+def test_pipelined_rset_refused_job_moves_on(env):
+    # RSET refused: nothing of that job was tried there; a new connection
+    # carries it, and nothing is delivered twice
+    with ScriptPeer(A1, env["port"], rset="421 4.3.2 closing") as peer:
+        res, _, _ = run(env, "script.test", ["a@script.test"], BODY,
+                        "--jobs", "2", "--sequential")
+    assert [(r["job"], r["dr"]) for r in res] == [(1, "ok"), (2, "ok")]
+    assert len(peer.conns) == 2
+    assert "RSET" in peer.conns[0]["cmds"]
+    assert "DATA" not in peer.conns[0]["cmds"][peer.conns[0]["cmds"].index(
+        "RSET"):]
+    assert "RSET" not in peer.conns[1]["cmds"]
+    assert peer.bodies == [BODY] * 2
 
 
 def test_ehlo_refused_helo_used(env):

@@ -1,7 +1,9 @@
 """SIGHUP reloads config, users, aliases and certificates without dropping
-connections or mail."""
+connections or mail; the deliver process takes the new outbound settings
+for new connections."""
 
 import os
+import re
 import signal
 import smtplib
 import subprocess
@@ -10,6 +12,8 @@ import time
 import pytest
 
 from conftest import HOST, greet, send_data, split_delivered
+from dnsserver import DNSServer
+from mxpeer import MXPeer, free_port, send, wait_for
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -164,3 +168,119 @@ def test_certificate_reload(server):
     keep.sendmail(ALICE, [BOB], b"Subject: kept\r\n\r\nx\r\n")
     keep.quit()
     s.wait_mail(BOB, 1)
+
+
+# --- the deliver process: outbound settings ------------------------------------
+#
+# The deliver process reads postern.conf again on reload: new connections
+# use the new settings (port, resolver, ...), a delivery in flight ends
+# with the old ones, and a bad config keeps the old ones.  Real aiosmtpd
+# peers stand in for the remote MX hosts (tests/integration/mxpeer.py).
+
+R_OLD, R_NEW = "127.0.0.41", "127.0.0.42"
+
+
+def _outbound_zone(addr):
+    return {"remote-reload.test": {"MX": "10 mx.remote-reload.test"},
+            "mx.remote-reload.test": {"A": addr}}
+
+
+@pytest.fixture
+def outbound():
+    """(dns_old, dns_new, port_a, port_b, peer factory): two DNS servers
+    that send remote-reload.test to R_OLD and to R_NEW, two ports free
+    on both addresses; peers stopped at teardown."""
+    dns_old = DNSServer(_outbound_zone(R_OLD)).start()
+    dns_new = DNSServer(_outbound_zone(R_NEW)).start()
+    pa, pb = free_port((R_OLD, R_NEW), 2)
+    made = []
+
+    def peer(addr, port, **kw):
+        p = MXPeer(addr, port, **kw).start()
+        made.append(p)
+        return p
+    yield dns_old, dns_new, pa, pb, peer
+    for p in made:
+        p.stop()
+    dns_old.stop()
+    dns_new.stop()
+
+
+def _outbound_server(server, dns, port):
+    return server(conf={"dns_resolver": "127.0.0.1:%d" % dns.port,
+                        "outbound_smtp_port": str(port),
+                        "dnssec_trust_anchor": "none"})
+
+
+def _reload_deliver(s, want):
+    """SIGHUP; wait for the deliver process's line (want: a regex)."""
+    mark = len(s.log())
+    s.signal(signal.SIGHUP)
+    m = s.wait_log(want, 20, since=mark)
+    assert m, s.log()[mark:]
+    return mark
+
+
+def test_outbound_port_after_reload(server, outbound):
+    dns_old, _, pa, pb, peer = outbound
+    first, second = peer(R_OLD, pa), peer(R_OLD, pb)
+    s = _outbound_server(server, dns_old, pa)
+    send(s, ALICE, ["bob@remote-reload.test"], ["before"])
+    (m1,) = first.wait(1)
+    assert m1["ehlo"] == HOST
+    s.set("outbound_smtp_port", str(pb))
+    _reload_deliver(s, r"deliver: configuration reloaded: .* port=%d " % pb)
+    send(s, ALICE, ["bob@remote-reload.test"], ["after"])
+    (m2,) = second.wait(1)
+    assert b"Subject: after" in m2["content"]
+    assert m2["ehlo"] == HOST
+    # the first peer got nothing more; its idle connection was closed
+    assert len(first.messages) == 1
+    assert first.quits == 1
+    assert s.wait_queue_empty(20)
+
+
+def test_outbound_resolver_after_reload_in_flight_keeps_old(server,
+                                                            outbound):
+    """A delivery in flight at the reload ends with the settings it began
+    with; the next message is looked up through the new resolver."""
+    dns_old, dns_new, pa, _, peer = outbound
+    slow = peer(R_OLD, pa, hold=6)
+    fresh = peer(R_NEW, pa)
+    s = _outbound_server(server, dns_old, pa)
+    send(s, ALICE, ["bob@remote-reload.test"], ["in flight"])
+    assert wait_for(lambda: slow.data_started == 1)
+    s.set("dns_resolver", "127.0.0.1:%d" % dns_new.port)
+    _reload_deliver(s, r"deliver: configuration reloaded")
+    send(s, ALICE, ["bob@remote-reload.test"], ["after the reload"])
+    (m2,) = fresh.wait(1)
+    assert b"Subject: after the reload" in m2["content"]
+    # the first is still being answered: it was not moved or cut
+    assert slow.messages == []
+    (m1,) = slow.wait(1)
+    assert b"Subject: in flight" in m1["content"]
+    assert ("remote-reload.test", "MX", "udp") in dns_new.queries
+    assert s.wait_queue_empty(20)
+    assert len(re.findall(r"msgid=\S+ rcpt=<bob@remote-reload.test> "
+                          r"delivered", s.log())) == 2, s.log()[-3000:]
+
+
+def test_outbound_bad_reload_keeps_settings(server, outbound):
+    dns_old, _, pa, pb, peer = outbound
+    first, second = peer(R_OLD, pa), peer(R_OLD, pb)
+    s = _outbound_server(server, dns_old, pa)
+    good = s.conffile.read_text()
+    s.set("outbound_smtp_port", str(pb))
+    s.set("dnssec_trust_anchor", "/nonexistent/root.key")
+    mark = _reload_deliver(s, r"reload failed")
+    assert "dnssec_trust_anchor /nonexistent/root.key" in s.log()[mark:]
+    send(s, ALICE, ["bob@remote-reload.test"], ["bad reload"])
+    first.wait(1)
+    assert "deliver: configuration reloaded" not in s.log()[mark:]
+    # fixed: the change goes through
+    s.conffile.write_text(good)
+    s.set("outbound_smtp_port", str(pb))
+    _reload_deliver(s, r"deliver: configuration reloaded: .* port=%d " % pb)
+    send(s, ALICE, ["bob@remote-reload.test"], ["good reload"])
+    second.wait(1)
+    assert len(first.messages) == 1

@@ -13,11 +13,17 @@
  *                                       record: TYPE DATA
  * Options: --resolver ADDR[:PORT]  --trust-anchor FILE  --timeout MS
  *          --family both|ipv6-first|ipv4-first|ipv4|ipv6
+ *          --bogus-fallback     a bogus answer is asked again without
+ *                          validation (dns_set_bogus_fallback), as the
+ *                          deliver process does
  *          --parallel N    N requests for DOMAIN at once, every second one
  *                          cancelled at once; the first plan is printed
  *          --free-in-callback   (--query) ask twice, free the resolver in
  *                          the first callback: the second never answers
- * A summary goes to stderr: "plan implicit=B mx_secure=B skipped=N ...".
+ * A summary goes to stderr: "plan implicit=B mx_secure=B skipped=N ...
+ * secure=B,B..." (one flag per host), and for --query an answer that
+ * failed validation and came from the non-validating lookup adds a line
+ * "unvalidated WHY".
  * Exit 0 when a result was printed, 1 on a setup failure, 2 on bad usage.
  */
 #include <sys/socket.h>
@@ -48,6 +54,7 @@ struct probe {
 	bool			 printed;
 	bool			 free_in_cb;
 	bool			 freed;
+	bool			 fallback;
 };
 
 static const struct {
@@ -63,8 +70,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: dns_probe [--resolver ADDR[:PORT]] "
-	    "[--trust-anchor FILE] [--timeout MS] [--family F] "
-	    "[--parallel N] DOMAIN\n"
+	    "[--trust-anchor FILE] [--bogus-fallback] [--timeout MS] "
+	    "[--family F] [--parallel N] DOMAIN\n"
 	    "       dns_probe [options] [--free-in-callback] --query TYPE "
 	    "NAME\n");
 	exit(2);
@@ -124,8 +131,12 @@ plan_cb(void *arg, const struct mx_plan *p)
 			printf("\n");
 		}
 		fprintf(stderr, "plan implicit=%d mx_secure=%d skipped=%zu "
-		    "nbad=%zu\n", p->implicit, p->mx_secure, p->nskipped,
-		    p->nbad);
+		    "nbad=%zu secure=", p->implicit, p->mx_secure,
+		    p->nskipped, p->nbad);
+		for (i = 0; p->ok && i < p->nhosts; i++)
+			fprintf(stderr, "%s%d", i > 0 ? "," : "",
+			    p->hosts[i].secure);
+		fprintf(stderr, "\n");
 	}
 	probe_done(pr);
 }
@@ -140,6 +151,10 @@ query_cb(void *arg, const struct dns_result *r)
 
 	printf("rcode %d nxdomain %d secure %d bogus %d timeout %d nbad %zu\n",
 	    r->rcode, r->nxdomain, r->secure, r->bogus, r->timeout, r->nbad);
+	if (r->unvalidated)
+		fprintf(stderr, "unvalidated %s\n", r->why);
+	else if (r->bogus)
+		fprintf(stderr, "bogus %s\n", r->why);
 	for (i = 0; i < r->nmx; i++)
 		printf("MX %u %s\n", r->mx[i].pref, r->mx[i].host);
 	for (i = 0; i < r->naddr; i++) {
@@ -187,6 +202,10 @@ main(int argc, char **argv)
 			pr.free_in_cb = true;
 			continue;
 		}
+		if (strcmp(argv[i], "--bogus-fallback") == 0) {
+			pr.fallback = true;
+			continue;
+		}
 		if (i + 1 >= argc)
 			usage();
 		if (strcmp(argv[i], "--resolver") == 0)
@@ -224,6 +243,12 @@ main(int argc, char **argv)
 	}
 	if ((pr.dns = dns_new(pr.base, resolver, ta, &e)) == NULL) {
 		fprintf(stderr, "dns_probe: %s\n", e.msg);
+		event_base_free(pr.base);
+		return 1;
+	}
+	if (pr.fallback && dns_set_bogus_fallback(pr.dns, &e) == -1) {
+		fprintf(stderr, "dns_probe: %s\n", e.msg);
+		dns_free(pr.dns);
 		event_base_free(pr.base);
 		return 1;
 	}

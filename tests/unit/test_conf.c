@@ -190,6 +190,12 @@ test_key_doc(void **state)
 	assert_string_equal(a.outbound_ip_family, b.outbound_ip_family);
 	assert_int_equal(a.outbound_smtp_port, b.outbound_smtp_port);
 	assert_int_equal(a.outbound_max_per_domain, b.outbound_max_per_domain);
+	/* the documented default is the root key; without it, none */
+	if (access(CONF_TA_DEFAULT, R_OK) == 0)
+		assert_string_equal(a.dnssec_trust_anchor,
+		    b.dnssec_trust_anchor);
+	else
+		assert_string_equal(b.dnssec_trust_anchor, CONF_TA_DEFAULT);
 }
 
 /* the outbound keys: accepted and refused values */
@@ -221,6 +227,12 @@ test_outbound_keys(void **state)
 		{ "delay_warning = 0\n", 0 },
 		{ "delay_warning = 4h\n", 0 },
 		{ "outbound_plain_fallback = yes\n", 0 },
+		/* parsing is pure: whether the file exists is conf_load's */
+		{ "dnssec_trust_anchor = none\n", 0 },
+		{ "dnssec_trust_anchor = /etc/postern/anchors.key\n", 0 },
+		{ "dnssec_trust_anchor = root.key\n", -1 },
+		{ "dnssec_trust_anchor = None\n", -1 },
+		{ "dnssec_trust_anchor =\n", -1 },
 	};
 	struct conf	c;
 	struct err	e;
@@ -235,6 +247,53 @@ test_outbound_keys(void **state)
 	    "outbound_smtp_port = 2525\n", &e), 0);
 	assert_string_equal(c.dns_resolver, "[::1]:5353");
 	assert_int_equal(c.outbound_smtp_port, 2525);
+}
+
+/*
+ * dnssec_trust_anchor: the root key when it is there, else none; a file
+ * that was asked for must exist when the directory is loaded
+ */
+static void
+test_trust_anchor(void **state)
+{
+	struct conf	 c;
+	struct err	 e;
+	char		*dir = tmpdir(), text[600], path[512];
+
+	(void)state;
+	conf_defaults(&c);
+	if (access(CONF_TA_DEFAULT, R_OK) == 0)
+		assert_string_equal(c.dnssec_trust_anchor, CONF_TA_DEFAULT);
+	else
+		assert_string_equal(c.dnssec_trust_anchor, CONF_TA_NONE);
+
+	/* a missing file: an error that names the key, the file and why */
+	(void)snprintf(path, sizeof(path), "%s/anchors.key", dir);
+	(void)snprintf(text, sizeof(text), "dnssec_trust_anchor = %s\n",
+	    path);
+	put(dir, "postern.conf", text);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(conf_load(&c, dir, &e), -1);
+	assert_non_null(strstr(e.msg, "dnssec_trust_anchor"));
+	assert_non_null(strstr(e.msg, path));
+	assert_non_null(strstr(e.msg, "No such file"));
+	assert_non_null(strstr(e.msg, "none"));
+
+	/* there: loaded as given */
+	put(dir, "anchors.key", "sec.test. IN DS 1 13 2 "
+	    "0000000000000000000000000000000000000000000000000000000000000000"
+	    "\n");
+	assert_int_equal(conf_load(&c, dir, &e), 0);
+	assert_string_equal(c.dnssec_trust_anchor, path);
+	conf_free(&c);
+
+	/* none: no file needed */
+	put(dir, "postern.conf", "dnssec_trust_anchor = none\n");
+	assert_int_equal(conf_load(&c, dir, &e), 0);
+	assert_string_equal(c.dnssec_trust_anchor, CONF_TA_NONE);
+	conf_free(&c);
+	tutil_rm_rf(dir);
+	free(dir);
 }
 
 /* -------------------------------------------------------- numeric values */
@@ -884,6 +943,7 @@ main(void)
 	const struct CMUnitTest	tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_outbound_keys),
+		cmocka_unit_test(test_trust_anchor),
 		cmocka_unit_test(test_key_doc),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_strings),

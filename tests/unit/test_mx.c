@@ -2,7 +2,9 @@
  * test_mx.c - the MX plan (mx.c's pure steps): preference order, random
  * order among equal preferences (every permutation, evenly), null MX,
  * implicit MX, failure classes, address families and the bounds on hosts
- * and addresses.
+ * and addresses; address literal plans (RFC 5321 4.1.3: syntax, refused
+ * addresses, families) and that mx_resolve() routes a literal without a
+ * DNS query.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
+#include "addr.h"
+#include "err.h"
 #include "deliver/dns.h"
 #include "deliver/mx.h"
 
@@ -779,6 +785,348 @@ test_family_parse(void **state)
 	assert_int_equal(f, FAM_V6_ONLY);
 }
 
+/* --- address literals ---------------------------------------------------- */
+
+struct literal_case {
+	const char		*domain;
+	enum ip_family_pref	 fam;
+	int			 want;
+	const char		*addr;		/* want 0: the one address */
+	const char		*name;		/* want 0: host (and domain) */
+	const char		*status;	/* want -1 */
+	const char		*msg;		/* want -1: part of err.msg */
+};
+
+#define V6F	FAM_BOTH_V6_FIRST
+#define V4F	FAM_BOTH_V4_FIRST
+#define V4O	FAM_V4_ONLY
+#define V6O	FAM_V6_ONLY
+#define BAD4	"not a valid IPv4 address"
+#define BAD6	"not a valid IPv6 address"
+#define GENERAL	"general address literals are not supported"
+#define MAXV6	"IPv6:2001:ffff:ffff:ffff:ffff:ffff:255.255.255.255"
+
+static const struct literal_case literal_cases[] = {
+	/* good ones: one host, one address, in every family setting */
+	{ "[192.0.2.1]", V6F, 0, "192.0.2.1", "[192.0.2.1]", NULL, NULL },
+	{ "[192.0.2.1]", V4F, 0, "192.0.2.1", "[192.0.2.1]", NULL, NULL },
+	{ "[192.0.2.1]", V4O, 0, "192.0.2.1", "[192.0.2.1]", NULL, NULL },
+	{ "[127.0.0.1]", V6F, 0, "127.0.0.1", "[127.0.0.1]", NULL, NULL },
+	{ "[127.0.0.9]", V6F, 0, "127.0.0.9", "[127.0.0.9]", NULL, NULL },
+	{ "[10.1.2.3]", V6F, 0, "10.1.2.3", "[10.1.2.3]", NULL, NULL },
+	{ "[1.0.0.0]", V6F, 0, "1.0.0.0", "[1.0.0.0]", NULL, NULL },
+	{ "[223.255.255.255]", V6F, 0, "223.255.255.255",
+	    "[223.255.255.255]", NULL, NULL },
+	{ "[255.255.255.254]", V6F, 0, "255.255.255.254",
+	    "[255.255.255.254]", NULL, NULL },
+	{ "[IPv6:2001:db8::1]", V6F, 0, "2001:db8::1", "[IPv6:2001:db8::1]",
+	    NULL, NULL },
+	{ "[IPv6:2001:db8::1]", V6O, 0, "2001:db8::1", "[IPv6:2001:db8::1]",
+	    NULL, NULL },
+	{ "[IPv6:::1]", V4F, 0, "::1", "[IPv6:::1]", NULL, NULL },
+	/* the tag in any case (ABNF strings are case-insensitive) */
+	{ "[ipv6:::1]", V6F, 0, "::1", "[IPv6:::1]", NULL, NULL },
+	{ "[IPV6:2001:DB8::A]", V6F, 0, "2001:db8::a", "[IPv6:2001:DB8::A]",
+	    NULL, NULL },
+	/* the longest IPv6 text there is */
+	{ "[" MAXV6 "]", V6F, 0, "2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	    "[" MAXV6 "]", NULL, NULL },
+	/* IPv4-mapped: the IPv4 address, with IPv4's rules and family */
+	{ "[IPv6:::ffff:192.0.2.7]", V6F, 0, "192.0.2.7",
+	    "[IPv6:::ffff:192.0.2.7]", NULL, NULL },
+	{ "[IPv6:::ffff:192.0.2.7]", V4O, 0, "192.0.2.7",
+	    "[IPv6:::ffff:192.0.2.7]", NULL, NULL },
+	{ "[IPv6:::ffff:192.0.2.7]", V6O, -1, NULL, NULL, "5.4.4",
+	    "an IPv4 destination, and outbound_ip_family is ipv6" },
+	{ "[IPv6:::ffff:0:0]", V6F, -1, NULL, NULL, "5.1.2",
+	    "[IPv6:::ffff:0:0]: the unspecified address is not a "
+	    "destination" },
+	{ "[IPv6:::ffff:224.0.0.1]", V6F, -1, NULL, NULL, "5.1.2",
+	    "multicast" },
+	/* the family outbound_ip_family excludes: permanent */
+	{ "[192.0.2.1]", V6O, -1, NULL, NULL, "5.4.4",
+	    "[192.0.2.1]: an IPv4 destination, and outbound_ip_family is "
+	    "ipv6" },
+	{ "[IPv6:2001:db8::1]", V4O, -1, NULL, NULL, "5.4.4",
+	    "[IPv6:2001:db8::1]: an IPv6 destination, and "
+	    "outbound_ip_family is ipv4" },
+	{ "[ipv6:::1]", V4O, -1, NULL, NULL, "5.4.4",
+	    "[IPv6:::1]: an IPv6 destination" },
+	/* addresses that are no mail server */
+	{ "[0.0.0.0]", V6F, -1, NULL, NULL, "5.1.2",
+	    "[0.0.0.0]: the unspecified address is not a destination" },
+	{ "[0.1.2.3]", V6F, -1, NULL, NULL, "5.1.2",
+	    "0.0.0.0/8 (this network) is not a destination" },
+	{ "[0.255.255.255]", V4O, -1, NULL, NULL, "5.1.2", "0.0.0.0/8" },
+	{ "[224.0.0.1]", V6F, -1, NULL, NULL, "5.1.2",
+	    "[224.0.0.1]: a multicast address is not a destination" },
+	{ "[239.255.255.255]", V6F, -1, NULL, NULL, "5.1.2", "multicast" },
+	{ "[255.255.255.255]", V6F, -1, NULL, NULL, "5.1.2",
+	    "[255.255.255.255]: the broadcast address is not a destination" },
+	{ "[IPv6:::]", V6F, -1, NULL, NULL, "5.1.2",
+	    "[IPv6:::]: the unspecified address is not a destination" },
+	{ "[IPv6:0:0:0:0:0:0:0:0]", V6F, -1, NULL, NULL, "5.1.2",
+	    "unspecified" },
+	{ "[IPv6:ff02::1]", V6F, -1, NULL, NULL, "5.1.2",
+	    "[IPv6:ff02::1]: a multicast address is not a destination" },
+	{ "[IPv6:fe80::1]", V6F, -1, NULL, NULL, "5.1.2", "link-local" },
+	/* refused before the family: the reason that is always true */
+	{ "[0.0.0.0]", V6O, -1, NULL, NULL, "5.1.2", "unspecified" },
+	{ "[IPv6:::]", V4O, -1, NULL, NULL, "5.1.2", "unspecified" },
+	/* not addresses */
+	{ "[1.2.3]", V6F, -1, NULL, NULL, "5.1.2",
+	    "[1.2.3]: address literal is " BAD4 },
+	{ "[300.1.1.1]", V6F, -1, NULL, NULL, "5.1.2", BAD4 },
+	{ "[1.2.3.256]", V6F, -1, NULL, NULL, "5.1.2", BAD4 },
+	{ "[1.2.3.4.5]", V6F, -1, NULL, NULL, "5.1.2", BAD4 },
+	{ "[01.2.3.4]", V6F, -1, NULL, NULL, "5.1.2", BAD4 },
+	{ "[1.2.3.4 ]", V6F, -1, NULL, NULL, "5.1.2", BAD4 },
+	{ "[ 1.2.3.4]", V6F, -1, NULL, NULL, "5.1.2", BAD4 },
+	{ "[1.2.3.4]]", V6F, -1, NULL, NULL, "5.1.2", BAD4 },
+	{ "[[1.2.3.4]", V6F, -1, NULL, NULL, "5.1.2", BAD4 },
+	{ "[0x7f.0.0.1]", V6F, -1, NULL, NULL, "5.1.2", BAD4 },
+	{ "[2130706433]", V6F, -1, NULL, NULL, "5.1.2", BAD4 },
+	{ "[example.test]", V6F, -1, NULL, NULL, "5.1.2", BAD4 },
+	{ "[ ]", V6F, -1, NULL, NULL, "5.1.2", BAD4 },
+	{ "[IPv6]", V6F, -1, NULL, NULL, "5.1.2", BAD4 },
+	{ "[IPv6:1.2.3.4]", V6F, -1, NULL, NULL, "5.1.2",
+	    "[IPv6:1.2.3.4]: address literal is " BAD6 },
+	{ "[IPv6:]", V6F, -1, NULL, NULL, "5.1.2", BAD6 },
+	{ "[IPv6:::1::2]", V6F, -1, NULL, NULL, "5.1.2", BAD6 },
+	{ "[IPv6:1:2:3:4:5:6:7:8:9]", V6F, -1, NULL, NULL, "5.1.2", BAD6 },
+	{ "[IPv6:fe80::1%lo]", V6F, -1, NULL, NULL, "5.1.2", BAD6 },
+	{ "[IPv6:::1 ]", V6F, -1, NULL, NULL, "5.1.2", BAD6 },
+	{ "[IPv6:g::1]", V6F, -1, NULL, NULL, "5.1.2", BAD6 },
+	/* one character past the longest IPv6 text */
+	{ "[IPv6:02001:ffff:ffff:ffff:ffff:ffff:255.255.255.255]", V6F, -1,
+	    NULL, NULL, "5.1.2", BAD6 },
+	{ "[IPv6:2001:ffff:ffff:ffff:ffff:ffff:255.255.255.2555]", V6F, -1,
+	    NULL, NULL, "5.1.2", BAD6 },
+	{ "[::1]", V6F, -1, NULL, NULL, "5.1.2",
+	    "[::1]: an IPv6 address literal needs the \"IPv6:\" tag" },
+	{ "[:1.2.3.4]", V6F, -1, NULL, NULL, "5.1.2", "\"IPv6:\" tag" },
+	/* general literals (RFC 5321 4.1.3 General-address-literal) */
+	{ "[tag:content]", V6F, -1, NULL, NULL, "5.1.2",
+	    "[tag:content]: " GENERAL },
+	{ "[x-foo:1.2.3.4]", V6F, -1, NULL, NULL, "5.1.2", GENERAL },
+	{ "[IPv6x:::1]", V6F, -1, NULL, NULL, "5.1.2", GENERAL },
+	{ "[IPv:::1]", V6F, -1, NULL, NULL, "5.1.2", GENERAL },
+	{ "[IPv4:1.2.3.4]", V6F, -1, NULL, NULL, "5.1.2", GENERAL },
+	/* not literals at all */
+	{ "[]", V6F, -1, NULL, NULL, "5.1.2", "not an address literal" },
+	{ "[", V6F, -1, NULL, NULL, "5.1.2", "not an address literal" },
+	{ "", V6F, -1, NULL, NULL, "5.1.2", "not an address literal" },
+	{ "[1.2.3.4", V6F, -1, NULL, NULL, "5.1.2", "not an address literal" },
+	{ "1.2.3.4]", V6F, -1, NULL, NULL, "5.1.2", "not an address literal" },
+	{ "example.test", V6F, -1, NULL, NULL, "5.1.2",
+	    "not an address literal" },
+};
+
+static void
+test_literal_table(void **state)
+{
+	struct mx_plan	*p = malloc(sizeof(*p));
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(literal_cases) / sizeof(literal_cases[0]);
+	    i++) {
+		const struct literal_case	*c = &literal_cases[i];
+		int				 rc;
+
+		memset(p, 0xa5, sizeof(*p));
+		rc = mx_plan_literal(p, c->domain, c->fam);
+		if (rc != c->want)
+			fail_msg("%s (fam %d): got %d, want %d (%s)", c->domain,
+			    c->fam, rc, c->want, rc == -1 ? p->err.msg : "");
+		assert_true(p->literal);
+		assert_false(p->implicit);
+		assert_false(p->mx_secure);
+		if (rc == 0) {
+			assert_true(p->ok);
+			assert_int_equal(p->nhosts, 1);
+			assert_int_equal(p->hosts[0].naddrs, 1);
+			assert_int_equal(p->hosts[0].pref, 0);
+			assert_false(p->hosts[0].secure);
+			assert_string_equal(addrs_str(&p->hosts[0]), c->addr);
+			assert_string_equal(p->hosts[0].name, c->name);
+			assert_string_equal(p->domain, c->name);
+			/* port 0: the caller's outbound port applies */
+			if (p->hosts[0].addrs[0].ss_family == AF_INET)
+				assert_int_equal(((struct sockaddr_in *)
+				    &p->hosts[0].addrs[0])->sin_port, 0);
+			else
+				assert_int_equal(((struct sockaddr_in6 *)
+				    &p->hosts[0].addrs[0])->sin6_port, 0);
+			/* nothing to drop: finish keeps the one host */
+			assert_int_equal(mx_plan_finish(p), 0);
+			assert_int_equal(p->nhosts, 1);
+			continue;
+		}
+		assert_false(p->ok);
+		assert_int_equal(p->nhosts, 0);
+		/* never temporary: no retry could change the answer */
+		assert_false(p->err.temp);
+		assert_string_equal(p->status, c->status);
+		if (strstr(p->err.msg, c->msg) == NULL)
+			fail_msg("%s: message \"%s\" lacks \"%s\"", c->domain,
+			    p->err.msg, c->msg);
+	}
+	free(p);
+}
+
+static void
+test_literal_bounds(void **state)
+{
+	struct mx_plan	*p = malloc(sizeof(*p));
+	char		 lit[DNS_NAME_SIZE + 8];
+
+	(void)state;
+	/* the longest string the plan holds: still only judged on syntax */
+	memset(lit, '1', sizeof(lit));
+	lit[0] = '[';
+	lit[DNS_NAME_SIZE - 2] = ']';
+	lit[DNS_NAME_SIZE - 1] = '\0';
+	assert_int_equal(mx_plan_literal(p, lit, FAM_BOTH_V6_FIRST), -1);
+	assert_string_equal(p->status, "5.1.2");
+	if (strstr(p->err.msg, "not a valid IPv4 address") == NULL)
+		fail_msg("%s", p->err.msg);
+	/* one more does not fit */
+	lit[DNS_NAME_SIZE - 2] = '1';
+	lit[DNS_NAME_SIZE - 1] = ']';
+	lit[DNS_NAME_SIZE] = '\0';
+	assert_int_equal(mx_plan_literal(p, lit, FAM_BOTH_V6_FIRST), -1);
+	assert_string_equal(p->status, "5.1.2");
+	if (strstr(p->err.msg, "...: address literal too long") == NULL ||
+	    strncmp(p->err.msg, "[1111", 5) != 0)
+		fail_msg("%s", p->err.msg);
+	assert_false(p->err.temp);
+	free(p);
+}
+
+/*
+ * the queue and deliver lower-case domains (addr_lower, lower_domain):
+ * an IPv6 literal keeps (or gets back) its "IPv6:" tag either way, and the
+ * plan names it so
+ */
+static void
+test_literal_lower(void **state)
+{
+	static const struct {
+		const char	*in, *lowered;
+	} cases[] = {
+		{ "[IPV6:2001:DB8::1]", "[IPv6:2001:db8::1]" },
+		{ "[ipv6:::1]", "[IPv6:::1]" },
+		{ "[IPv6:::1]", "[IPv6:::1]" },
+		{ "[IPv6X:::1]", "[ipv6x:::1]" },	/* a general literal */
+		{ "X[IPV6:::1]", "x[ipv6:::1]" },
+		{ "[IPV6", "[ipv6" },
+		{ "[", "[" },
+		{ "", "" },
+		{ "[127.0.0.1]", "[127.0.0.1]" },
+		{ "MX.Example.TEST", "mx.example.test" },
+	};
+	struct mx_plan	*p = malloc(sizeof(*p));
+	char		 s[64];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(s, sizeof(s), "%s", cases[i].in);
+		addr_lower(s);
+		assert_string_equal(s, cases[i].lowered);
+	}
+	assert_int_equal(mx_plan_literal(p, "[ipv6:2001:db8::1]",
+	    FAM_BOTH_V6_FIRST), 0);
+	assert_string_equal(p->hosts[0].name, "[IPv6:2001:db8::1]");
+	free(p);
+}
+
+struct lit_wait {
+	int		 calls;
+	bool		 ok, literal;
+	char		 name[DNS_NAME_SIZE];
+	char		 status[8];
+	char		 addr[INET6_ADDRSTRLEN];
+};
+
+static void
+lit_cb(void *arg, const struct mx_plan *p)
+{
+	struct lit_wait	*w = arg;
+
+	w->calls++;
+	w->ok = p->ok;
+	w->literal = p->literal;
+	snprintf(w->status, sizeof(w->status), "%s", p->status);
+	if (p->ok) {
+		snprintf(w->name, sizeof(w->name), "%s", p->hosts[0].name);
+		snprintf(w->addr, sizeof(w->addr), "%s",
+		    addrs_str(&p->hosts[0]));
+	}
+}
+
+/*
+ * mx_resolve on a literal: no query goes out (the resolver is a port
+ * nothing answers on, and dns_pending stays 0), the callback runs once,
+ * from the loop, after mx_resolve returned
+ */
+static void
+test_literal_resolve(void **state)
+{
+	static const struct {
+		const char		*domain;
+		enum ip_family_pref	 fam;
+		bool			 ok;
+		const char		*name, *addr, *status;
+	} cases[] = {
+		{ "[127.0.0.1]", FAM_BOTH_V6_FIRST, true, "[127.0.0.1]",
+		    "127.0.0.1", "" },
+		{ "[ipv6:::1]", FAM_BOTH_V6_FIRST, true, "[IPv6:::1]", "::1",
+		    "" },
+		{ "[ipv6:::1]", FAM_V4_ONLY, false, NULL, NULL, "5.4.4" },
+		{ "[0.0.0.0]", FAM_BOTH_V6_FIRST, false, NULL, NULL, "5.1.2" },
+		{ "[tag:content]", FAM_BOTH_V6_FIRST, false, NULL, NULL,
+		    "5.1.2" },
+	};
+	struct event_base	*base;
+	struct dns		*dns;
+	struct mx_req		*req;
+	struct lit_wait		 w;
+	struct err		 e;
+	size_t			 i;
+
+	(void)state;
+	assert_non_null(base = event_base_new());
+	assert_non_null(dns = dns_new(base, "127.0.0.1:9", NULL, &e));
+	dns_set_timeout(dns, 200);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&w, 0, sizeof(w));
+		assert_non_null(req = mx_resolve(dns, cases[i].domain,
+		    cases[i].fam, lit_cb, &w));
+		assert_int_equal(w.calls, 0);
+		assert_int_equal(dns_pending(dns), 0);
+		assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+		assert_int_equal(w.calls, 1);
+		assert_true(w.literal);
+		assert_int_equal(w.ok, cases[i].ok);
+		assert_string_equal(w.status, cases[i].status);
+		if (cases[i].ok) {
+			assert_string_equal(w.name, cases[i].name);
+			assert_string_equal(w.addr, cases[i].addr);
+		}
+		assert_int_equal(dns_pending(dns), 0);
+	}
+	/* cancelled before the loop runs: the callback never comes */
+	memset(&w, 0, sizeof(w));
+	req = mx_resolve(dns, "[127.0.0.1]", FAM_BOTH_V6_FIRST, lit_cb, &w);
+	mx_cancel(req);
+	(void)event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(w.calls, 0);
+	dns_free(dns);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -795,6 +1143,10 @@ main(void)
 		cmocka_unit_test(test_secure_flag),
 		cmocka_unit_test(test_finish),
 		cmocka_unit_test(test_family_parse),
+		cmocka_unit_test(test_literal_table),
+		cmocka_unit_test(test_literal_bounds),
+		cmocka_unit_test(test_literal_lower),
+		cmocka_unit_test(test_literal_resolve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
