@@ -312,6 +312,20 @@ send_rcpt(struct mta *m, size_t i)
 	mta_sendf(m, "RCPT TO:<%s>\r\n", m->job->rcpt[i]);
 }
 
+/* addr_text - the numeric form of ss ("" if it has none) */
+static const char *
+addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	const void	*p;
+
+	p = ss->ss_family == AF_INET6 ?
+	    (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr :
+	    (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+	if (inet_ntop(ss->ss_family, p, buf, (socklen_t)len) == NULL)
+		buf[0] = '\0';
+	return buf;
+}
+
 /* rset_refused - RSET failed (state MS_RSET): QUIT; the job, not tried,
  * goes back for another connection */
 static void
@@ -467,7 +481,7 @@ static void
 on_reply(struct mta *m)
 {
 	struct mta_reply	*r = &m->reply;
-	char			 line[256];
+	char			 line[256], a[INET6_ADDRSTRLEN];
 	int			 cls = r->code / 100;
 	size_t			 i;
 
@@ -530,11 +544,12 @@ on_reply(struct mta *m)
 		}
 		/*
 		 * RFC 6066 3: SNI carries host names, never an address: an
-		 * address literal destination sends none (and has no name
-		 * to check the certificate against)
+		 * address literal destination sends none, and its
+		 * certificate is checked against the address
 		 */
 		if (io_start_tls_client(m->io, m->p->tls, m->plan->literal ?
-		    NULL : m->plan->hosts[m->hi].name) == -1) {
+		    addr_text(&m->plan->hosts[m->hi].addrs[m->ai], a,
+		    sizeof(a)) : m->plan->hosts[m->hi].name) == -1) {
 			attempt_failed(m, "4.7.5", "%s: cannot start TLS",
 			    m->remote);
 			return;

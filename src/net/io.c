@@ -11,8 +11,12 @@
  */
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,7 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "io.h"
 #include "log.h"
@@ -596,12 +601,18 @@ io_start_tls(struct io *io, SSL_CTX *ctx)
  * io_start_tls_client - begin a client handshake (outbound STARTTLS,
  * after the peer's 220).  Whatever the peer sent in the clear after that
  * reply is dropped, like on the server side.  The certificate is checked
- * against the context's store and sni (SSL_set1_host), but the handshake
- * goes on when it fails: io_tls_verify_result() tells the owner.
+ * against the context's store and peer: a host name (also sent as SNI,
+ * SSL_set1_host) or a numeric address (an address literal destination:
+ * matched against the certificate's IP addresses, and no SNI, which
+ * carries names only: RFC 6066 3).  The handshake goes on when the check
+ * fails: io_tls_verify_result() tells the owner.
  */
 int
-io_start_tls_client(struct io *io, SSL_CTX *ctx, const char *sni)
+io_start_tls_client(struct io *io, SSL_CTX *ctx, const char *peer)
 {
+	unsigned char	ip[sizeof(struct in6_addr)];
+	bool		numeric;
+
 	if (io->tls != IOT_NONE || io->tls_pending || io->ssl != NULL)
 		return -1;
 	if ((io->ssl = SSL_new(ctx)) == NULL)
@@ -611,11 +622,15 @@ io_start_tls_client(struct io *io, SSL_CTX *ctx, const char *sni)
 	SSL_set_mode(io->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	SSL_set_connect_state(io->ssl);
-	if (sni != NULL && *sni != '\0') {
-		if (SSL_set_tlsext_host_name(io->ssl, sni) != 1 ||
-		    SSL_set1_host(io->ssl, sni) != 1)
-			goto fail;
-	}
+	numeric = peer != NULL && (inet_pton(AF_INET, peer, ip) == 1 ||
+	    inet_pton(AF_INET6, peer, ip) == 1);
+	if (numeric && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(io->ssl),
+	    peer) != 1)
+		goto fail;
+	if (!numeric && peer != NULL && *peer != '\0' &&
+	    (SSL_set_tlsext_host_name(io->ssl, peer) != 1 ||
+	    SSL_set1_host(io->ssl, peer) != 1))
+		goto fail;
 	/* opportunistic: verify, record, never abort on the result */
 	SSL_set_verify(io->ssl, SSL_VERIFY_NONE, NULL);
 	io->client = true;

@@ -50,11 +50,12 @@ void		 io_close_after_flush(struct io *);
  */
 int		 io_start_tls(struct io *, SSL_CTX *);
 /*
- * io_start_tls_client - begin a client handshake (outbound STARTTLS) with
- * SNI and host name check against sni; buffered plaintext is dropped.
- * The handshake does not fail on an unverified certificate.
+ * io_start_tls_client - begin a client handshake (outbound STARTTLS);
+ * peer is a host name (SNI, name check) or a numeric address (IP check,
+ * no SNI); buffered plaintext is dropped.  The handshake does not fail
+ * on an unverified certificate.
  */
-int		 io_start_tls_client(struct io *, SSL_CTX *, const char *sni);
+int		 io_start_tls_client(struct io *, SSL_CTX *, const char *peer);
 /* io_tls_verify_result - X509_V_OK (0), an X509_V_ERR_*, or -1: no TLS */
 long		 io_tls_verify_result(const struct io *);
 bool		 io_is_tls(const struct io *);

@@ -11,6 +11,7 @@ tests/integration/dnsserver.py serves their MX/A/AAAA records
 (dns_resolver test knob)."""
 
 import asyncio
+import itertools
 import os
 import pathlib
 import shutil
@@ -336,13 +337,19 @@ def conf_copy(env, name, **keys):
 
 
 def run(env, domain, rcpts, body=b"Subject: t\r\n\r\nhello\r\n", *args,
-        timeout=60, conf=None):
+        timeout=60, conf=None, trust=None):
     path = write_body(env, body)
     cmd = [env["probe"], "-C", str(conf or env["conf"]), "--from",
            "sender@example.test", "--domain", domain]
     cmd += [str(a) for a in args] + [str(path)] + rcpts
     t0 = time.monotonic()
-    cp = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    penv = None
+    if trust is not None:
+        # the system trust store, replaced by this one certificate
+        penv = dict(os.environ, SSL_CERT_FILE=str(trust),
+                    SSL_CERT_DIR=str(env["top"] / "no-such-dir"))
+    cp = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                        env=penv)
     took = time.monotonic() - t0
     for mark in SANITIZER_MARKS:
         assert mark not in cp.stderr, cp.stderr
@@ -488,6 +495,41 @@ def test_starttls_used(env):
     assert "host=mx.tls.test [%s] tls=TLSv1.3" % A1 in log
     # self-signed: used anyway (opportunistic), and logged as such
     assert "verify=fail(" in log
+
+
+CERT_SEQ = itertools.count()
+
+
+def peer_cert(env, name, san):
+    """A self-signed certificate (the trust anchor too) with these SANs."""
+    key, crt = env["top"] / (name + ".key"), env["top"] / (name + ".crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(crt), "-days", "2",
+                    "-subj", "/CN=" + name, "-addext",
+                    "subjectAltName=" + san], check=True,
+                   capture_output=True)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(crt), str(key))
+    return ctx, crt
+
+
+@pytest.mark.parametrize("domain,san,want", [
+    # a name is checked against the certificate's names
+    ("tls.test", "DNS:mx.tls.test", "verify=ok"),
+    ("tls.test", "DNS:other.test", "verify=fail(hostname mismatch)"),
+    # an address literal against its addresses (no SNI to match)
+    ("[%s]" % A1, "IP:%s" % A1, "verify=ok"),
+    ("[%s]" % A1, "DNS:mx.tls.test", "verify=fail(IP address mismatch)"),
+    ("[%s]" % A1, "IP:127.0.20.77", "verify=fail(IP address mismatch)"),
+])
+def test_certificate_checked_against_name_or_address(env, domain, san, want):
+    ctx, crt = peer_cert(env, "v%d" % next(CERT_SEQ), san)
+    with Peer(A1, env["port"], tls=ctx) as peer:
+        res, log, _ = run(env, domain, ["a@" + domain], BODY, trust=crt)
+    assert res[0]["dr"] == "ok", res
+    assert peer.messages[0]["tls"] is True
+    assert want in log, log
 
 
 def test_two_jobs_share_a_connection(env):
