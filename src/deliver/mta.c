@@ -895,6 +895,24 @@ on_start(evutil_socket_t fd, short what, void *arg)
 		mta_destroy(m);
 }
 
+/* on_give - a job given with PIPELINING: its transaction starts */
+static void
+on_give(evutil_socket_t fd, short what, void *arg)
+{
+	struct mta	*m = arg;
+
+	(void)fd;
+	(void)what;
+	if (m->dying || m->io == NULL || m->job == NULL ||
+	    m->state != MS_RSET)
+		return;
+	m->in_cb++;
+	start_txn(m);
+	m->in_cb--;
+	if (m->dying && m->in_cb == 0)
+		mta_destroy(m);
+}
+
 /* mta_start - a new connection for plan, first job given */
 struct mta *
 mta_start(struct event_base *base, const struct mta_params *p,
@@ -930,9 +948,17 @@ mta_give(struct mta *m, struct mta_job *job)
 	m->job = job;
 	m->njobs++;
 	if (m->ext.flags & MTA_EXT_PIPELINING) {
-		/* one round trip less: RSET goes with MAIL (start_txn) */
+		/*
+		 * one round trip less: RSET goes with MAIL (start_txn), from
+		 * the loop: start_txn may decide the job on the spot and
+		 * give the next one, which must not recurse.  Until then the
+		 * job counts as not tried (MS_RSET).
+		 */
 		m->rset_due = true;
-		start_txn(m);
+		mta_enter(m, MS_RSET, m->t.mail);
+		if (event_assign(m->cev, m->base, -1, 0, on_give, m) == -1)
+			fatalx("mta: event_assign");
+		event_active(m->cev, 0, 0);
 		return;
 	}
 	mta_sendf(m, "RSET\r\n");

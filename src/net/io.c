@@ -611,6 +611,7 @@ int
 io_start_tls_client(struct io *io, SSL_CTX *ctx, const char *peer)
 {
 	unsigned char	ip[sizeof(struct in6_addr)];
+	char		name[256];
 	bool		numeric;
 
 	if (io->tls != IOT_NONE || io->tls_pending || io->ssl != NULL)
@@ -627,8 +628,10 @@ io_start_tls_client(struct io *io, SSL_CTX *ctx, const char *peer)
 	if (numeric && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(io->ssl),
 	    peer) != 1)
 		goto fail;
+	/* a copy: the SNI macro casts its argument to a plain void * */
 	if (!numeric && peer != NULL && *peer != '\0' &&
-	    (SSL_set_tlsext_host_name(io->ssl, peer) != 1 ||
+	    (snprintf(name, sizeof(name), "%s", peer) >= (int)sizeof(name) ||
+	    SSL_set_tlsext_host_name(io->ssl, name) != 1 ||
 	    SSL_set1_host(io->ssl, peer) != 1))
 		goto fail;
 	/* opportunistic: verify, record, never abort on the result */

@@ -3,10 +3,12 @@
  *
  * The first byte picks the target; every result is checked against what
  * the function promises (a parsed name encodes back to the bytes it was
- * read from, a plan is ordered and bounded).
+ * read from, a plan is ordered and bounded, an address literal's plan is
+ * one address that plans again to itself).
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -223,6 +225,55 @@ check_plan(struct src *s)
 		abort();
 }
 
+/* check_literal - mx_plan_literal on "[" bytes "]" and on bytes alone */
+static void
+check_literal(uint8_t fam, const uint8_t *p, size_t n)
+{
+	static const enum ip_family_pref fams[] = { FAM_BOTH_V6_FIRST,
+	    FAM_V4_ONLY, FAM_V6_ONLY, FAM_BOTH_V4_FIRST };
+	enum ip_family_pref	 f = fams[fam % 4];
+	struct mx_plan		 plan, again;
+	char			 dom[DNS_NAME_SIZE + 8], a[INET6_ADDRSTRLEN];
+	char			 lit[INET6_ADDRSTRLEN + 8];
+	const struct sockaddr_storage *ss;
+	int			 rc;
+
+	if (n > DNS_NAME_SIZE)
+		n = DNS_NAME_SIZE;
+	dom[0] = '[';
+	memcpy(dom + 1, p, n);
+	dom[n + 1] = ']';
+	dom[n + 2] = '\0';
+	rc = mx_plan_literal(&plan, (fam & 0x80) ? dom + 1 : dom, f);
+	if (rc == -1) {
+		if (plan.ok || plan.status[0] != '5')
+			abort();
+		return;
+	}
+	if (rc != 0 || !plan.ok || !plan.literal || plan.nhosts != 1 ||
+	    plan.hosts[0].naddrs != 1 || plan.domain[0] != '[' ||
+	    plan.domain[strlen(plan.domain) - 1] != ']')
+		abort();
+	ss = &plan.hosts[0].addrs[0];
+	if ((f == FAM_V4_ONLY && ss->ss_family != AF_INET) ||
+	    (f == FAM_V6_ONLY && ss->ss_family != AF_INET6))
+		abort();
+	/* the address, written as a literal again, is the same plan */
+	if (ss->ss_family == AF_INET) {
+		(void)inet_ntop(AF_INET,
+		    &((const struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
+		(void)snprintf(lit, sizeof(lit), "[%s]", a);
+	} else {
+		(void)inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr, a,
+		    sizeof(a));
+		(void)snprintf(lit, sizeof(lit), "[IPv6:%s]", a);
+	}
+	if (mx_plan_literal(&again, lit, f) != 0 ||
+	    memcmp(&again.hosts[0].addrs[0], ss, sizeof(*ss)) != 0)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -230,7 +281,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		check_name(data + 2, size - 2, (size_t)data[1] + 1);
 		check_name(data + 2, size - 2, DNS_NAME_SIZE);
@@ -240,6 +291,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2:
 		check_forward(data + 1, size - 1);
+		break;
+	case 3:
+		check_literal(data[1], data + 2, size - 2);
 		break;
 	default:
 		s.p = data + 1;
