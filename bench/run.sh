@@ -336,9 +336,11 @@ start_postern() {
 	if [ "$MODE" = relay ]; then
 		# bench@bench.test forwards to a remote domain; the test
 		# knobs send the lookups to our DNS server and the
-		# connections to the sink's port
+		# connections to the sink's port; that server is unsigned,
+		# so validation against the root key would only add lookups
 		set_conf "$conf/postern.conf" dns_resolver "127.0.0.1:$DNS_PORT"
 		set_conf "$conf/postern.conf" outbound_smtp_port "$SINK_PORT"
+		set_conf "$conf/postern.conf" dnssec_trust_anchor none
 		printf '%s: %s\n' "${RCPT%@*}" "$SINK_RCPT" \
 		    >"$conf/domains/$DOMAIN/aliases"
 		chmod 0644 "$conf/domains/$DOMAIN/aliases"

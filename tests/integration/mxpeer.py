@@ -1,29 +1,60 @@
-"""mxpeer.py - remote MX hosts and a debug-logging server for the tests of
-the deliver process that look at its settings (test_dnssec.py, the
-outbound part of test_reload.py).
+"""mxpeer.py - what the tests of outbound delivery share: the remote MX
+hosts, the server that delivers to them, the mail it is given, the
+reports (DSNs) it sends back, and tests/unit/dns_probe.
+
+Used by test_outbound_e2e.py, test_literal.py, test_dnssec.py,
+test_dns.py and the outbound part of test_reload.py.
 
 MXPeer is an aiosmtpd server on one loopback address and port standing
-in for a remote MX host: it records the messages it accepted (with the
-EHLO name the client gave), the EHLOs and the QUITs, and can hold the
-end of DATA for a while (a delivery "in flight").  free_port() finds a
-port free on every address a test needs.  debug_server() starts
-`postern serve -d` through the conftest `server` factory, for the
-deliver process's debug lines (the DNSSEC status of each MX plan).
+in for a remote MX host.  It records each RCPT argument exactly as sent,
+the EHLOs (client address, inside TLS or not), the messages it accepted
+(with the EHLO name and whether TLS was on), the QUITs and the SNI name
+of each TLS hello; it can refuse RCPT or DATA by script and hold the end
+of DATA for a while (a delivery "in flight").  Greeter answers every
+connection with one line (a 421) and closes it.  Peers makes either on
+one port and stops them all; free_port() finds a port free on every
+address a test needs, self_signed() a certificate for STARTTLS.
+
+outbound_server() starts `postern serve` (optionally with -d, for the
+deliver process's debug lines) through the conftest `server` factory,
+resolving through a test DNS server (dnsserver.py) and delivering to the
+test's port.  mkmsg(), submit() and send() hand it mail over an
+authenticated 587 session; after_received() and parse_dsn() read what
+comes out.  find_probe() finds a test tool built beside postern, Probe
+runs dns_probe.
+
 Everything is on loopback; every wait is bounded.
 """
 
 import asyncio
+import email
+import email.policy
+import functools
+import itertools
 import os
+import pathlib
+import re
 import socket
+import ssl
+import subprocess
 import threading
 import time
 
 import pytest
 
-WAIT = 20           # seconds: the bound of every wait
+from conftest import SANITIZER_MARKS, find_postern
 
+ALICE = "alice@example.test"    # the local sender of the test mail
+WAIT = 20                       # seconds: the bound of every wait
+ROOT_KEY = "/usr/share/dns/root.key"
+
+
+# --- peers ---------------------------------------------------------------------
 
 class _Handler:
+    """aiosmtpd hooks recording into an MXPeer and answering by its
+    script."""
+
     def __init__(self, peer):
         self.peer = peer
 
@@ -31,20 +62,39 @@ class _Handler:
                           responses):
         session.host_name = hostname
         with self.peer.lock:
-            self.peer.ehlos.append(hostname)
+            self.peer.ehlos.append((session.peer, session.ssl is not None))
         return responses
 
+    async def handle_RCPT(self, server, session, envelope, address,
+                          rcpt_options):
+        peer = self.peer
+        with peer.lock:
+            peer.rcpt_attempts += 1
+            n = peer.rcpt_attempts
+        reply = peer.rcpt(address, n) if callable(peer.rcpt) else peer.rcpt
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
     async def handle_DATA(self, server, session, envelope):
-        with self.peer.lock:
-            self.peer.data_started += 1
-        if self.peer.hold > 0:
-            await asyncio.sleep(self.peer.hold)
-        with self.peer.lock:
-            self.peer.messages.append({
+        peer = self.peer
+        with peer.lock:
+            peer.data_started += 1
+            n = peer.data_started
+        reply = peer.data(n) if peer.data is not None else None
+        if reply:
+            return reply
+        if peer.hold > 0:
+            await asyncio.sleep(peer.hold)
+        with peer.lock:
+            peer.messages.append({
                 "from": envelope.mail_from,
                 "rcpts": list(envelope.rcpt_tos),
                 "content": envelope.original_content,
                 "ehlo": session.host_name,
+                "peer": session.peer,
+                "tls": session.ssl is not None,
             })
         return "250 2.0.0 queued"
 
@@ -54,23 +104,72 @@ class _Handler:
         return "221 2.0.0 bye"
 
 
-class MXPeer:
-    """An aiosmtpd server at addr:port; hold: seconds the reply to the
-    end of DATA waits (0: none)."""
+@functools.cache
+def _controller_class():
+    """aiosmtpd's Controller, its server noting each RCPT argument as it
+    came.  Imported at the first peer: a module importing this one is not
+    skipped without aiosmtpd, only its tests that start a peer."""
+    controller = pytest.importorskip("aiosmtpd.controller")
+    smtp = pytest.importorskip("aiosmtpd.smtp")
 
-    def __init__(self, addr, port, hold=0):
+    class RecordingSMTP(smtp.SMTP):
+        async def smtp_RCPT(self, arg):
+            peer = self.event_handler.peer
+            with peer.lock:
+                peer.rcpt_args.append(arg)
+            await super().smtp_RCPT(arg)
+
+    class Controller(controller.Controller):
+        def factory(self):
+            return RecordingSMTP(self.handler, **self.SMTP_kwargs)
+
+    return Controller
+
+
+class MXPeer:
+    """An aiosmtpd server at addr:port standing in for a remote MX host.
+
+    tls: (certificate, key) files to offer STARTTLS with (None: no
+    STARTTLS); rcpt: None (accept), a reply for every RCPT, or a function
+    (address, attempt number) -> reply or None (accept); data: None or a
+    function (attempt number) -> reply or None (accept) for the end of
+    DATA; hold: seconds the reply to an accepted end of DATA waits."""
+
+    def __init__(self, addr, port, tls=None, rcpt=None, data=None, hold=0):
         self.addr = addr
         self.port = port
+        self.rcpt = rcpt
+        self.data = data
         self.hold = hold
-        self.messages = []
-        self.ehlos = []
-        self.quits = 0
-        self.data_started = 0
         self.lock = threading.Lock()
-        # a test that needs a peer is skipped without aiosmtpd
-        controller = pytest.importorskip("aiosmtpd.controller")
-        self.ctl = controller.Controller(
-            _Handler(self), hostname=addr, port=port)
+        self.rcpt_args = []         # "TO:<...>" exactly as sent
+        self.rcpt_attempts = 0
+        self.data_started = 0       # ends of DATA, accepted or not
+        self.messages = []
+        self.ehlos = []             # (client addr, tls) per EHLO
+        self.quits = 0
+        self.sni = []               # server_name of every TLS hello
+        kw = {"tls_context": self._tls(*tls)} if tls is not None else {}
+        self.ctl = _controller_class()(_Handler(self), hostname=addr,
+                                       port=port, **kw)
+
+    def _tls(self, crt, key):
+        """A server context that notes the SNI name of each hello (None:
+        the client sent none)."""
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(str(crt), str(key))
+
+        def sni(sslobj, name, c):
+            with self.lock:
+                self.sni.append(name)
+        ctx.sni_callback = sni
+        return ctx
+
+    def connections(self):
+        """Distinct client connections that said EHLO (the controller's
+        own start-up probe never does)."""
+        with self.lock:
+            return len({p for p, _ in self.ehlos})
 
     def start(self):
         self.ctl.start()
@@ -85,23 +184,85 @@ class MXPeer:
             "%s:%d: %d messages, expected %d" % (
                 self.addr, self.port, len(self.messages), n)
         time.sleep(0.3)     # a duplicate would show now
-        assert len(self.messages) == n, \
-            "%s:%d: %d messages, expected %d" % (
-                self.addr, self.port, len(self.messages), n)
-        return self.messages
+        with self.lock:
+            got = list(self.messages)
+        assert len(got) == n, "%s:%d: %d messages, expected %d: %r" % (
+            self.addr, self.port, len(got), n, got)
+        return got
 
 
-def wait_for(pred, timeout=WAIT, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
+class Greeter:
+    """A raw peer that answers every connection with one greeting line
+    (e.g. 421) and closes it."""
+
+    def __init__(self, addr, port, greeting="421 4.3.2 too busy, go away"):
+        self.greeting = greeting.encode() + b"\r\n"
+        self.conns = 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((addr, port))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.stop_ev = threading.Event()
+        self.t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self.stop_ev.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.conns += 1
+            try:
+                c.sendall(self.greeting)
+                c.settimeout(1)
+                try:
+                    c.recv(4096)        # QUIT, or nothing
+                except OSError:
+                    pass
+            finally:
+                c.close()
+
+    def start(self):
+        self.t.start()
+        return self
+
+    def stop(self):
+        self.stop_ev.set()
+        self.t.join(5)
+        self.sock.close()
+
+
+class Peers:
+    """Peers on one port, made on demand: peers(addr, **kw) is a started
+    MXPeer (with MXPeer's keywords), peers.greeter(addr, **kw) a started
+    Greeter.  The end of a `with` block stops them all."""
+
+    def __init__(self, port):
+        self.port = port
+        self.made = []
+
+    def __call__(self, addr, **kw):
+        return self._started(MXPeer(addr, self.port, **kw))
+
+    def greeter(self, addr, **kw):
+        return self._started(Greeter(addr, self.port, **kw))
+
+    def _started(self, p):
+        self.made.append(p.start())
+        return p
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.made:
+            p.stop()
 
 
 def free_port(addrs, n=1):
-    """n distinct ports, each free on every address of addrs."""
+    """n distinct ports, each free on every address of addrs (one port
+    when n is 1)."""
     ports = []
     for _ in range(200):
         with socket.socket() as s:
@@ -123,33 +284,30 @@ def free_port(addrs, n=1):
     raise RuntimeError("no free port on %s" % (addrs,))
 
 
-_seq = iter(range(1, 1 << 30))
+def self_signed(d, cn):
+    """(certificate, key) files in directory d: a self-signed P-256
+    certificate for cn, for a peer's STARTTLS."""
+    key, crt = d / "key.pem", d / "crt.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(crt), "-days", "2",
+                    "-subj", "/CN=" + cn], check=True,
+                   capture_output=True, timeout=30)
+    return crt, key
 
 
-def mkmsg(sender, to, subject):
-    """A complete small RFC 5322 message."""
-    return ("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\n"
-            "Date: Mon, 05 Jan 2026 10:00:00 +0000\r\n"
-            "Message-ID: <mxpeer-%d-%d@example.test>\r\n\r\n"
-            "body of %s\r\n" % (sender, to, subject, next(_seq),
-                                time.time_ns(), subject)).encode()
+# --- the server --------------------------------------------------------------------
 
-
-def send(srv, sender, rcpts, subjects):
-    """One authenticated 587 session sending one message per subject."""
-    s = srv.submission(sender)
-    try:
-        for subj in subjects:
-            refused = s.sendmail(sender, rcpts, mkmsg(sender, rcpts[0],
-                                                      subj))
-            assert not refused, refused
-    finally:
-        s.quit()
-
-
-def debug_server(server, conf):
-    """A started server whose `serve` runs with -d (debug lines)."""
-    s = server(conf=conf, start=False)
+def outbound_server(server, dns, port, debug=False, **conf):
+    """A started server (the conftest `server` factory) resolving through
+    the test DNS server dns and delivering to port; conf: more
+    postern.conf settings; debug: `serve` runs with -d (debug lines)."""
+    c = {"dns_resolver": "127.0.0.1:%d" % dns.port,
+         "outbound_smtp_port": str(port)}
+    c.update({k: str(v) for k, v in conf.items()})
+    if not debug:
+        return server(conf=c)
+    s = server(conf=c, start=False)
     real = s.bin
     wrapper = s.top / "postern-debug"
     wrapper.write_text('#!/bin/sh\n'
@@ -160,3 +318,165 @@ def debug_server(server, conf):
     os.chmod(wrapper, 0o755)
     s.bin = str(wrapper)
     return s.start()
+
+
+# --- mail in ---------------------------------------------------------------------------
+
+_seq = itertools.count(1)
+
+
+def mkmsg(to, subject, body=None, sender=ALICE):
+    """A complete RFC 5322 message (nothing for postern to add); the body
+    is "body of SUBJECT" unless given (bytes, CRLF)."""
+    if body is None:
+        body = b"body of %s\r\n" % subject.encode()
+    head = ("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\n"
+            "Date: Mon, 05 Jan 2026 10:00:00 +0000\r\n"
+            "Message-ID: <mxpeer-%d-%d@example.test>\r\n" % (
+                sender, to, subject, next(_seq), time.time_ns()))
+    return head.encode() + b"\r\n" + body
+
+
+def _session(srv, sender, rcpts, msgs, exact):
+    """One authenticated 587 session sending each message to rcpts."""
+    s = srv.submission(sender)
+    try:
+        for m in msgs:
+            if not exact:
+                refused = s.sendmail(sender, rcpts, m)
+                assert not refused, refused
+                continue
+            code, text = s.mail(sender)
+            assert code == 250, (code, text)
+            for r in rcpts:
+                code, text = s.docmd("RCPT TO:<%s>" % r)
+                assert code == 250, (r, code, text)
+            code, text = s.data(m)
+            assert code == 250, (code, text)
+    finally:
+        s.quit()
+
+
+def submit(srv, rcpts, msgs, exact=False):
+    """One authenticated 587 session from ALICE sending each message
+    (bytes, CRLF; smtplib dot-stuffs) to rcpts; returns their queue ids,
+    in order.  exact: MAIL, each RCPT written exactly as given (no
+    client-side quoting, for address literals) and DATA, each answered
+    250."""
+    mark = len(srv.log())
+    _session(srv, ALICE, rcpts, msgs, exact)
+    ids = []
+    deadline = time.monotonic() + WAIT
+    while len(ids) < len(msgs) and time.monotonic() < deadline:
+        ids = re.findall(r"msgid=([0-9a-f]{20}) queued .*from=<%s>" % ALICE,
+                         srv.log()[mark:])
+        time.sleep(0.05)
+    assert len(ids) == len(msgs), srv.log()[mark:]
+    return ids
+
+
+def send(srv, sender, rcpts, subjects):
+    """One authenticated 587 session sending one message per subject."""
+    _session(srv, sender, rcpts,
+             [mkmsg(rcpts[0], subj, sender=sender) for subj in subjects],
+             False)
+
+
+def wait_for(pred, timeout=WAIT, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+# --- mail out -----------------------------------------------------------------------------
+
+def after_received(content):
+    """(postern's own Received header, the content after it): the first
+    field, folded lines included."""
+    m = re.match(rb"Received:[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*", content)
+    assert m, "no Received header first: %r" % content[:300]
+    return m.group(0), content[m.end():]
+
+
+def parse_dsn(data):
+    """(message, delivery-status fields per recipient, rfc822-headers
+    message or None) of a Maildir file holding a DSN; field names lower
+    case, values unfolded."""
+    msg = email.message_from_bytes(data, policy=email.policy.compat32)
+    assert msg.get_content_type() == "multipart/report", \
+        msg.get_content_type()
+    assert msg.get_param("report-type") == "delivery-status"
+    parts = msg.get_payload()
+    assert isinstance(parts, list) and len(parts) >= 2
+    assert parts[0].get_content_type() == "text/plain"
+    kinds = [p.get_content_type() for p in parts]
+    assert "message/delivery-status" in kinds, kinds
+    # compat32 parses message/delivery-status into a list of header
+    # blocks: the per-message fields, then one per recipient
+    blocks = parts[kinds.index("message/delivery-status")].get_payload()
+    assert isinstance(blocks, list) and len(blocks) >= 2, blocks
+    assert blocks[0].get("Reporting-MTA"), blocks[0].items()
+    per_rcpt = [dict((k.lower(), " ".join(v.split())) for k, v in b.items())
+                for b in blocks[1:]]
+    headers = None
+    if "text/rfc822-headers" in kinds:
+        hp = parts[kinds.index("text/rfc822-headers")]
+        headers = email.message_from_bytes(hp.get_payload(decode=True),
+                                           policy=email.policy.compat32)
+    return msg, per_rcpt, headers
+
+
+# --- dns_probe ------------------------------------------------------------------------------
+
+def find_probe(name="dns_probe"):
+    """The path of a test tool of src/deliver/meson.build (dns_probe,
+    deliver_probe), built beside POSTERN_BIN; the test fails without
+    it."""
+    postern = find_postern()
+    cands = []
+    if postern:
+        d = pathlib.Path(postern).parent
+        cands += [d / name, d / "src" / "deliver" / name]
+    root = pathlib.Path(__file__).resolve().parents[2]
+    cands += [root / "build" / "src" / "deliver" / name,
+              pathlib.Path("/tmp/build-it/src/deliver") / name]
+    for c in cands:
+        if c.is_file() and os.access(c, os.X_OK):
+            return str(c)
+    pytest.fail("%s not found beside POSTERN_BIN" % name, pytrace=False)
+
+
+class Probe:
+    """dns_probe asking the test DNS server srv."""
+
+    def __init__(self, binary, srv):
+        self.binary = binary
+        self.srv = srv
+
+    def run(self, *args, resolver=None, timeout_ms=3000):
+        """(stdout lines, stderr) of one run that exits 0."""
+        res = resolver or "127.0.0.1:%d" % self.srv.port
+        cmd = [self.binary, "--resolver", res, "--timeout", str(timeout_ms)]
+        cmd += [str(a) for a in args]
+        cp = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        for mark in SANITIZER_MARKS:
+            assert mark not in cp.stderr, cp.stderr
+        assert cp.returncode == 0, (cmd, cp.stdout, cp.stderr)
+        return cp.stdout.splitlines(), cp.stderr
+
+    def plan(self, domain, *args, **kw):
+        """[(pref, host, [addrs])] or ("error", temp|perm, status, text)."""
+        lines, err = self.run(*args, domain, **kw)
+        assert lines, err
+        if lines[0].startswith("error "):
+            assert len(lines) == 1, lines
+            kind, status, text = lines[0].split(" ", 3)[1:]
+            return ("error", kind, status, text), err
+        out = []
+        for ln in lines:
+            f = ln.split()
+            out.append((int(f[0]), f[1], f[2:]))
+        return out, err

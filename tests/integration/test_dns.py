@@ -7,13 +7,12 @@ way postern.conf's dns_resolver test knob does, and prints the plan: one
 line "PREF HOST ADDR..." per host, or "error temp|perm STATUS TEXT"."""
 
 import os
-import pathlib
 import subprocess
 
 import pytest
 
-from conftest import SANITIZER_MARKS, find_postern
 from dnsserver import DNSServer
+from mxpeer import ROOT_KEY, Probe, find_probe
 
 V4A, V4B = "127.0.10.1", "127.0.10.2"
 V6A, V6B = "2001:db8::a1", "2001:db8::a2"
@@ -85,27 +84,9 @@ def _many():
     return zone
 
 
-def find_probe():
-    postern = find_postern()
-    cands = []
-    if postern:
-        d = pathlib.Path(postern).parent
-        cands += [d / "dns_probe", d / "src" / "deliver" / "dns_probe"]
-    root = pathlib.Path(__file__).resolve().parents[2]
-    cands += [root / "build" / "src" / "deliver" / "dns_probe",
-              pathlib.Path("/tmp/build-it/src/deliver/dns_probe")]
-    for c in cands:
-        if c.is_file() and os.access(c, os.X_OK):
-            return str(c)
-    return None
-
-
 @pytest.fixture(scope="module")
 def probe_bin():
-    path = find_probe()
-    if path is None:
-        pytest.fail("dns_probe not found beside POSTERN_BIN", pytrace=False)
-    return path
+    return find_probe()
 
 
 @pytest.fixture(scope="module")
@@ -116,36 +97,6 @@ def dnssrv():
     srv = DNSServer(zone, udp_max=512).start()
     yield srv
     srv.stop()
-
-
-class Probe:
-    def __init__(self, binary, srv):
-        self.binary = binary
-        self.srv = srv
-
-    def run(self, *args, resolver=None, timeout_ms=3000):
-        res = resolver or "127.0.0.1:%d" % self.srv.port
-        cmd = [self.binary, "--resolver", res, "--timeout", str(timeout_ms)]
-        cmd += [str(a) for a in args]
-        cp = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-        for mark in SANITIZER_MARKS:
-            assert mark not in cp.stderr, cp.stderr
-        assert cp.returncode == 0, (cmd, cp.stdout, cp.stderr)
-        return cp.stdout.splitlines(), cp.stderr
-
-    def plan(self, domain, *args, **kw):
-        """[(pref, host, [addrs])] or ("error", temp|perm, status, text)."""
-        lines, err = self.run(*args, domain, **kw)
-        assert lines, err
-        if lines[0].startswith("error "):
-            assert len(lines) == 1, lines
-            kind, status, text = lines[0].split(" ", 3)[1:]
-            return ("error", kind, status, text), err
-        out = []
-        for ln in lines:
-            f = ln.split()
-            out.append((int(f[0]), f[1], f[2:]))
-        return out, err
 
 
 @pytest.fixture(scope="module")
@@ -322,9 +273,6 @@ def test_free_inside_callback(probe):
     assert lines[0].startswith("rcode 0")
     assert len([ln for ln in lines if ln.startswith("rcode")]) == 1
     assert len([ln for ln in lines if ln.startswith("MX")]) == 3
-
-
-ROOT_KEY = "/usr/share/dns/root.key"
 
 
 def test_dnssec_bogus_is_temporary(probe):

@@ -23,13 +23,10 @@ import subprocess
 
 import pytest
 
-from conftest import SANITIZER_MARKS, new_dir
+from conftest import new_dir
 from dnsserver import DNSServer, Zone
-from mxpeer import MXPeer, free_port, send, debug_server, wait_for
-from test_dns import find_probe
-
-ALICE = "alice@example.test"
-ROOT_KEY = "/usr/share/dns/root.key"
+from mxpeer import (ALICE, ROOT_KEY, Peers, Probe, find_probe, free_port,
+                    outbound_server, send, wait_for)
 
 A_SEC, A_BAD, A_STRIP, A_PLAIN = ("127.0.0.31", "127.0.0.32", "127.0.0.33",
                                   "127.0.0.34")
@@ -81,20 +78,12 @@ def anchors(zone, work_root, request):
 
 @pytest.fixture(scope="module")
 def probe_bin():
-    path = find_probe()
-    if path is None:
-        pytest.fail("dns_probe not found beside POSTERN_BIN", pytrace=False)
-    return path
+    return find_probe()
 
 
 def probe(probe_bin, srv, *args):
-    cmd = [probe_bin, "--resolver", "127.0.0.1:%d" % srv.port,
-           "--timeout", "5000"] + [str(a) for a in args]
-    cp = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    for mark in SANITIZER_MARKS:
-        assert mark not in cp.stderr, cp.stderr
-    assert cp.returncode == 0, (cmd, cp.stdout, cp.stderr)
-    return cp.stdout.splitlines(), cp.stderr
+    """(stdout lines, stderr) of dns_probe asking srv."""
+    return Probe(probe_bin, srv).run(*args, timeout_ms=5000)
 
 
 @pytest.mark.parametrize("kind", ["DNSKEY", "DS"])
@@ -194,10 +183,9 @@ def port():
 
 @pytest.fixture
 def peers(port):
-    made = {a: MXPeer(a, port).start() for a in ADDRS}
-    yield made
-    for p in made.values():
-        p.stop()
+    """A started MXPeer on every address of ADDRS, by address."""
+    with Peers(port) as made:
+        yield {a: made(a) for a in ADDRS}
 
 
 @pytest.fixture
@@ -206,10 +194,8 @@ def dsrv(server, zone, port):
     srv, _ = zone
 
     def make(anchor):
-        return debug_server(server, {
-            "dns_resolver": "127.0.0.1:%d" % srv.port,
-            "outbound_smtp_port": str(port),
-            "dnssec_trust_anchor": anchor})
+        return outbound_server(server, srv, port, debug=True,
+                               dnssec_trust_anchor=anchor)
     return make
 
 

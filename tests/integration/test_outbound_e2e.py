@@ -1,35 +1,29 @@
 """Outbound delivery end to end, through `postern serve`.
 
 An authenticated submission client (587, STARTTLS, AUTH) sends mail to
-remote domains; the queue hands it to the deliver process, which resolves
-MX/A/AAAA through the test DNS server (tests/integration/dnsserver.py,
-postern.conf's dns_resolver test knob) and connects to aiosmtpd peers
-standing in for the remote MX hosts on 127.0.0.x and [::1], all on one
-port per test (outbound_smtp_port test knob).  Nothing here calls the
-deliver process directly: retries, bounces (RFC 3464 DSNs into the local
-sender's Maildir), restarts and connection reuse are the real server's.
+remote domains; the queue hands it to the deliver process, which
+resolves MX/A/AAAA through the test DNS server
+(tests/integration/dnsserver.py, postern.conf's dns_resolver test knob)
+and connects to aiosmtpd peers (mxpeer.py) standing in for the remote MX
+hosts on 127.0.0.x and [::1], all on one port per test
+(outbound_smtp_port test knob).  Nothing here calls the deliver process
+directly: retries, bounces (RFC 3464 DSNs into the local sender's
+Maildir), restarts and connection reuse are the real server's.
 
 Everything is on loopback; every wait is bounded; every peer and DNS
 server is stopped by a fixture finalizer.
 """
 
-import email
-import email.policy
+import functools
 import re
-import socket
-import ssl
-import subprocess
-import threading
 import time
 
 import pytest
 
 from dnsserver import DNSServer
-
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
-
-ALICE = "alice@example.test"
-WAIT = 20               # the bound of every wait, seconds
+from mxpeer import (ALICE, WAIT, Peers, after_received, free_port,
+                    mkmsg, outbound_server, parse_dsn, self_signed, submit,
+                    wait_for)
 
 # peer addresses (all loopback); DEAD* have nothing listening
 A_PLAIN, A_PREF1, A_PREF2, A_421, A_DUAL, A_RETRY, A_BOUNCE, A_MANY = (
@@ -71,133 +65,6 @@ ZONE = {
 }
 
 
-# --- peers ---------------------------------------------------------------------
-
-class Handler:
-    """aiosmtpd hooks recording into a Peer."""
-
-    def __init__(self, peer):
-        self.peer = peer
-
-    async def handle_EHLO(self, server, session, envelope, hostname,
-                          responses):
-        session.host_name = hostname
-        with self.peer.lock:
-            self.peer.ehlos.append((session.peer, session.ssl is not None))
-        return responses
-
-    async def handle_RCPT(self, server, session, envelope, address,
-                          rcpt_options):
-        with self.peer.lock:
-            self.peer.rcpt_attempts += 1
-            n = self.peer.rcpt_attempts
-        reply = self.peer.rcpt_reply(address, n)
-        if reply:
-            return reply
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.peer.lock:
-            self.peer.data_attempts += 1
-            n = self.peer.data_attempts
-        if self.peer.data is not None:
-            reply = self.peer.data(n)
-            if reply:
-                return reply
-        with self.peer.lock:
-            self.peer.messages.append({
-                "from": envelope.mail_from,
-                "rcpts": list(envelope.rcpt_tos),
-                "content": envelope.original_content,
-                "peer": session.peer,
-                "tls": session.ssl is not None,
-            })
-        return "250 2.0.0 queued"
-
-
-class Peer:
-    """An aiosmtpd server standing in for a remote MX host.
-
-    rcpt: None (accept), a reply string for every RCPT, or a function
-    (address, attempt number) -> reply or None (accept); data: None or a
-    function (attempt number) -> reply or None (accept) for the end of
-    DATA."""
-
-    def __init__(self, addr, port, tls=None, rcpt=None, data=None):
-        self.addr = addr
-        self.messages = []
-        self.ehlos = []             # (client addr, tls) per EHLO
-        self.rcpt_attempts = 0
-        self.rcpt = rcpt
-        self.data = data
-        self.data_attempts = 0
-        self.lock = threading.Lock()
-        kw = {"tls_context": tls} if tls is not None else {}
-        self.ctl = aiosmtpd_controller.Controller(
-            Handler(self), hostname=addr, port=port, **kw)
-
-    def rcpt_reply(self, address, n):
-        if callable(self.rcpt):
-            return self.rcpt(address, n)
-        return self.rcpt
-
-    def connections(self):
-        """Distinct client connections that said EHLO (the controller's
-        own start-up probe never does)."""
-        with self.lock:
-            return len({p for p, _ in self.ehlos})
-
-    def start(self):
-        self.ctl.start()
-        return self
-
-    def stop(self):
-        self.ctl.stop()
-
-
-class Greeter:
-    """A raw peer that answers every connection with one greeting line
-    (e.g. 421) and closes it."""
-
-    def __init__(self, addr, port, greeting="421 4.3.2 too busy, go away"):
-        self.greeting = greeting.encode() + b"\r\n"
-        self.conns = 0
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((addr, port))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.stop_ev = threading.Event()
-        self.t = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self.stop_ev.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.conns += 1
-            try:
-                c.sendall(self.greeting)
-                c.settimeout(1)
-                try:
-                    c.recv(4096)        # QUIT, or nothing
-                except OSError:
-                    pass
-            finally:
-                c.close()
-
-    def start(self):
-        self.t.start()
-        return self
-
-    def stop(self):
-        self.stop_ev.set()
-        self.t.join(5)
-        self.sock.close()
-
-
 # --- fixtures --------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -209,133 +76,32 @@ def dns():
 
 @pytest.fixture(scope="module")
 def peer_tls(tmp_path_factory):
-    """A server context with a self-signed certificate for the peers."""
-    d = tmp_path_factory.mktemp("peer-tls")
-    key, crt = d / "key.pem", d / "crt.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-                    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", str(key), "-out", str(crt), "-days", "2",
-                    "-subj", "/CN=mx.remote.test"], check=True,
-                   capture_output=True, timeout=30)
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(str(crt), str(key))
-    return ctx
+    """Certificate and key files for the peers' STARTTLS."""
+    return self_signed(tmp_path_factory.mktemp("peer-tls"), "mx.remote.test")
 
 
 @pytest.fixture
 def port():
     """One port free on every peer address: the test's outbound_smtp_port."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            p = s.getsockname()[1]
-        try:
-            for a in ALL_ADDRS:
-                fam = socket.AF_INET6 if ":" in a else socket.AF_INET
-                with socket.socket(fam) as s:
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    s.bind((a, p))
-            return p
-        except OSError:
-            continue
-    raise RuntimeError("no free port on the peer addresses")
+    return free_port(ALL_ADDRS)
 
 
 @pytest.fixture
 def peers(port):
-    """Factory: peers(addr, **kw) -> a started Peer on the test's port;
-    greeter(addr) the same for a Greeter.  All stopped at teardown."""
-    made = []
-
-    def peer(addr, **kw):
-        p = Peer(addr, port, **kw).start()
-        made.append(p)
-        return p
-
-    def greeter(addr, **kw):
-        g = Greeter(addr, port, **kw).start()
-        made.append(g)
-        return g
-
-    peer.greeter = greeter
-    yield peer
-    for p in made:
-        p.stop()
+    """Factory: peers(addr, **kw) -> a started MXPeer on the test's port;
+    peers.greeter(addr) the same for a Greeter.  All stopped at teardown."""
+    with Peers(port) as made:
+        yield made
 
 
 @pytest.fixture
 def outsrv(server, dns, port):
-    """Factory: a started postern server delivering outbound through the
-    test DNS server to the test's port."""
-
-    def make(**conf):
-        c = {"dns_resolver": "127.0.0.1:%d" % dns.port,
-             "outbound_smtp_port": str(port)}
-        c.update({k: str(v) for k, v in conf.items()})
-        return server(conf=c)
-    return make
+    """Factory: outsrv(**conf) -> a started postern server delivering
+    outbound through the test DNS server to the test's port."""
+    return functools.partial(outbound_server, server, dns, port)
 
 
 # --- helpers -----------------------------------------------------------------------
-
-_n = iter(range(1, 1 << 30))
-
-
-def mkmsg(to, subject="e2e", body=b"hello\r\n"):
-    """A complete RFC 5322 message (nothing for postern to add)."""
-    head = ("From: Alice <%s>\r\nTo: <%s>\r\nSubject: %s\r\n"
-            "Date: Mon, 05 Jan 2026 10:00:00 +0000\r\n"
-            "Message-ID: <e2e-%d-%d@example.test>\r\n" % (
-                ALICE, to, subject, next(_n), time.time_ns()))
-    return head.encode() + b"\r\n" + body
-
-
-def submit(srv, rcpts, msgs):
-    """One authenticated 587 session sending each message (bytes, CRLF;
-    smtplib dot-stuffs) to rcpts; returns their queue ids, in order."""
-    mark = len(srv.log())
-    s = srv.submission(ALICE)
-    try:
-        for m in msgs:
-            refused = s.sendmail(ALICE, rcpts, m)
-            assert not refused, refused
-    finally:
-        s.quit()
-    ids = []
-    deadline = time.monotonic() + WAIT
-    while len(ids) < len(msgs) and time.monotonic() < deadline:
-        ids = re.findall(r"msgid=([0-9a-f]{20}) queued .*from=<%s>" % ALICE,
-                         srv.log()[mark:])
-        time.sleep(0.05)
-    assert len(ids) == len(msgs), srv.log()[mark:]
-    return ids
-
-
-def wait_for(pred, timeout=WAIT, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
-
-
-def wait_messages(peer, n, timeout=WAIT):
-    assert wait_for(lambda: len(peer.messages) >= n, timeout), \
-        "%s: %d messages, expected %d" % (peer.addr, len(peer.messages), n)
-    time.sleep(0.3)     # a duplicate would show now
-    assert len(peer.messages) == n, \
-        "%s: %d messages, expected %d" % (peer.addr, len(peer.messages), n)
-    return peer.messages
-
-
-def after_received(content):
-    """The content after postern's own Received header (first field,
-    folded lines included)."""
-    m = re.match(rb"Received:[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*", content)
-    assert m, "no Received header first: %r" % content[:300]
-    return m.group(0), content[m.end():]
-
 
 def queue_list(srv):
     cp = srv.ctl("queue", "list")
@@ -353,35 +119,8 @@ def deferrals(srv, mid):
 
 
 def deliveries(srv, mid):
-    return re.findall(r"msgid=%s rcpt=<[^>]*> delivered remote=([^ ]+ \[[^]]+\])"
-                      % mid, srv.log())
-
-
-def parse_dsn(data):
-    """(message, delivery-status fields per recipient, rfc822-headers
-    message) of a Maildir file holding a DSN."""
-    msg = email.message_from_bytes(data, policy=email.policy.compat32)
-    assert msg.get_content_type() == "multipart/report", msg.get_content_type()
-    assert msg.get_param("report-type") == "delivery-status"
-    parts = msg.get_payload()
-    assert isinstance(parts, list) and len(parts) >= 2
-    assert parts[0].get_content_type() == "text/plain"
-    kinds = [p.get_content_type() for p in parts]
-    assert "message/delivery-status" in kinds, kinds
-    ds = parts[kinds.index("message/delivery-status")]
-    # compat32 parses message/delivery-status into a list of header
-    # blocks: the per-message fields, then one per recipient
-    blocks = ds.get_payload()
-    assert isinstance(blocks, list) and len(blocks) >= 2, blocks
-    assert blocks[0].get("Reporting-MTA"), blocks[0].items()
-    per_rcpt = [dict((k.lower(), v.strip()) for k, v in b.items())
-                for b in blocks[1:]]
-    headers = None
-    if "text/rfc822-headers" in kinds:
-        hp = parts[kinds.index("text/rfc822-headers")]
-        headers = email.message_from_bytes(
-            hp.get_payload(decode=True), policy=email.policy.compat32)
-    return msg, per_rcpt, headers
+    return re.findall(r"msgid=%s rcpt=<[^>]*> delivered "
+                      r"remote=([^ ]+ \[[^]]+\])" % mid, srv.log())
 
 
 # --- 1. body byte-exact, STARTTLS --------------------------------------------------
@@ -405,7 +144,7 @@ def test_body_byte_exact_over_starttls(outsrv, peers, peer_tls):
     srv = outsrv()
     msg = mkmsg("bob@remote.test", "byte exact", BODY)
     (mid,) = submit(srv, ["bob@remote.test"], [msg])
-    (got,) = wait_messages(peer, 1)
+    (got,) = peer.wait(1)
     assert got["from"] == ALICE
     assert got["rcpts"] == ["bob@remote.test"]
     received, rest = after_received(got["content"])
@@ -428,7 +167,7 @@ def test_mx_preference(outsrv, peers):
     first, second = peers(A_PREF1), peers(A_PREF2)
     srv = outsrv()
     submit(srv, ["bob@pref.test"], [mkmsg("bob@pref.test", "pref")])
-    wait_messages(first, 1)
+    first.wait(1)
     assert not second.messages
 
 
@@ -443,7 +182,7 @@ def test_mx_fallback(outsrv, peers, how):
     srv = outsrv()
     rcpt = "bob@" + domain
     (mid,) = submit(srv, [rcpt], [mkmsg(rcpt, "fallback " + how)])
-    (got,) = wait_messages(good, 1)
+    (got,) = good.wait(1)
     assert got["rcpts"] == [rcpt]
     assert srv.wait_log(r"host=%s \[%s\] attempt failed" % (
         re.escape(bad_host), re.escape(bad_addr)), WAIT)
@@ -460,7 +199,7 @@ def test_ipv6_preferred(outsrv, peers):
     p6, p4 = peers(V6), peers(A_DUAL)
     srv = outsrv()
     (mid,) = submit(srv, ["bob@dual.test"], [mkmsg("bob@dual.test", "v6")])
-    (got,) = wait_messages(p6, 1)
+    (got,) = p6.wait(1)
     assert got["peer"][0] == "::1"
     assert not p4.messages
     assert srv.wait_log(r"msgid=%s rcpt=<bob@dual.test> delivered "
@@ -471,7 +210,7 @@ def test_ipv4_when_ipv6_fails(outsrv, peers):
     p4 = peers(A_DUAL)          # nothing on [::1]
     srv = outsrv()
     (mid,) = submit(srv, ["bob@dual.test"], [mkmsg("bob@dual.test", "v4")])
-    wait_messages(p4, 1)
+    p4.wait(1)
     assert srv.wait_log(r"host=mx\.dual\.test \[::1\] attempt failed", WAIT)
     assert deliveries(srv, mid) == ["mx.dual.test [%s]" % A_DUAL]
 
@@ -490,12 +229,12 @@ def test_4xx_delivered_after_retries(outsrv, peers, where):
     srv = outsrv(retry_min=1, retry_max=2)
     t0 = time.monotonic()
     (mid,) = submit(srv, ["bob@retry.test"], [mkmsg("bob@retry.test", where)])
-    wait_messages(peer, 1)
+    peer.wait(1)
     took = time.monotonic() - t0
     if where == "rcpt":
         assert peer.rcpt_attempts == busy + 1
     else:
-        assert peer.data_attempts == busy + 1
+        assert peer.data_started == busy + 1
     assert len(deferrals(srv, mid)) == busy
     assert srv.wait_log(r"msgid=%s rcpt=<bob@retry.test> delivered " % mid,
                         WAIT)
@@ -555,7 +294,7 @@ def test_queued_message_survives_restart(outsrv, peers):
     srv.start()
     assert srv.wait_log(r"msgid=%s loaded: 1 of 1 recipients pending" % mid,
                         WAIT, since=mark)
-    (got,) = wait_messages(peer, 1)
+    (got,) = peer.wait(1)
     assert after_received(got["content"])[1].endswith(b"\r\n\r\n" + BODY)
     assert srv.wait_log(r"msgid=%s rcpt=<bob@retry.test> delivered " % mid,
                         WAIT, since=mark)
@@ -577,14 +316,14 @@ def test_many_messages_share_connections(outsrv, peers):
     # a burst: two sessions, quickly
     ids = submit(srv, ["bob@many.test"], msgs[:3])
     ids += submit(srv, ["bob@many.test"], msgs[3:])
-    got = wait_messages(peer, n)
+    got = peer.wait(n)
     assert sorted(after_received(m["content"])[1] for m in got) == \
         sorted(msgs)
     conns = peer.connections()
     assert 1 <= conns <= 2 < n, (conns, peer.ehlos)
     # one more within the idle time (MTA_T_IDLE, 5 s): no new connection
     (last,) = submit(srv, ["bob@many.test"], [mkmsg("bob@many.test", "late")])
-    wait_messages(peer, n + 1)
+    peer.wait(n + 1)
     assert peer.connections() == conns, peer.ehlos
     for mid in ids + [last]:
         assert len(deliveries(srv, mid)) == 1
@@ -598,7 +337,7 @@ def test_sequential_messages_reuse_one_connection(outsrv, peers):
     srv = outsrv()
     for i in range(4):
         submit(srv, ["bob@many.test"], [mkmsg("bob@many.test", "seq %d" % i)])
-        wait_messages(peer, i + 1)
+        peer.wait(i + 1)
     assert peer.connections() == 1, peer.ehlos
 
 
