@@ -559,9 +559,16 @@ outset_new(struct deliver *d, const struct conf *conf, struct err *e)
 
 	if (strcmp(conf->dnssec_trust_anchor, CONF_TA_NONE) != 0)
 		ta = conf->dnssec_trust_anchor;
-	if ((os->dns = dns_new(d->base, conf->dns_resolver[0] != '\0' ?
-	    conf->dns_resolver : NULL, ta, e)) == NULL ||
-	    dns_set_bogus_fallback(os->dns, e) == -1) {
+	if (ta != NULL && (os->dns = dns_new(d->base,
+	    conf->dns_resolver[0] != '\0' ? conf->dns_resolver : NULL, ta,
+	    e)) == NULL) {
+		/* unreadable by us, say: DNSSEC must not stop the mail */
+		log_warnx("deliver: %s: DNSSEC validation off", e->msg);
+		ta = NULL;
+	}
+	if ((os->dns == NULL && (os->dns = dns_new(d->base,
+	    conf->dns_resolver[0] != '\0' ? conf->dns_resolver : NULL, ta,
+	    e)) == NULL) || dns_set_bogus_fallback(os->dns, e) == -1) {
 		dns_free(os->dns);
 		free(os);
 		return NULL;
@@ -572,7 +579,7 @@ outset_new(struct deliver *d, const struct conf *conf, struct err *e)
 		os->family = FAM_BOTH_V6_FIRST;
 	}
 	(void)str_copy(os->helo, conf->hostname, sizeof(os->helo));
-	(void)str_copy(os->anchor, conf->dnssec_trust_anchor,
+	(void)str_copy(os->anchor, ta != NULL ? ta : CONF_TA_NONE,
 	    sizeof(os->anchor));
 	os->params.helo = os->helo;
 	os->params.tls = d->tls;

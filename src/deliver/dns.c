@@ -91,6 +91,7 @@ struct dns {
 	struct event		*plain_ev;
 	char			*forward;	/* dns_new()'s, or NULL */
 	bool			 anchored;	/* a trust anchor is set */
+	bool			 ta_broken;	/* it did not load: plain only */
 	bool			 hinted;	/* the resolver hint was logged */
 	struct dns_warned	*warned;	/* DNS_WARN_NAMES, or NULL */
 	size_t			 nextwarn;	/* ring position */
@@ -707,8 +708,26 @@ dns_query(struct dns *d, const char *name, int rrtype, dns_cb cb, void *arg)
 		errno = ENOMEM;
 		return -1;
 	}
-	if ((r = ub_resolve_async(d->ctx, q->name, rrtype, DNS_CLASS_IN, q,
-	    dns_answer, &q->ub_id)) != 0) {
+	r = d->ta_broken ? UB_INITFAIL : ub_resolve_async(d->ctx, q->name,
+	    rrtype, DNS_CLASS_IN, q, dns_answer, &q->ub_id);
+	if (r == UB_INITFAIL && d->anchored && d->plain != NULL) {
+		/*
+		 * libunbound reads the anchor file at the first query: one
+		 * it cannot use fails every lookup.  Mail must not stop for
+		 * it: the rest go unvalidated (never secure), said once.
+		 */
+		if (!d->ta_broken)
+			log_warnx("dns: the DNSSEC trust anchor did not load "
+			    "(%s): validation off, answers unvalidated; check "
+			    "dnssec_trust_anchor", ub_strerror(r));
+		d->ta_broken = true;
+		(void)snprintf(q->why, sizeof(q->why), "trust anchor not "
+		    "loaded");
+		q->plain = true;
+		r = ub_resolve_async(d->plain, q->name, rrtype, DNS_CLASS_IN,
+		    q, dns_answer, &q->ub_id);
+	}
+	if (r != 0) {
 		event_free(q->timer);
 		free(q);
 		errno = ub_errno(r);

@@ -836,11 +836,13 @@ conf_load(struct conf *c, const char *dir, struct err *e)
 	}
 	/*
 	 * A trust anchor that was asked for must be there: libunbound would
-	 * only notice at the first lookup, in the deliver process.  (The
+	 * only notice at the first lookup, in the deliver process.  Whether
+	 * the postern user can read it is deliver's to find out (it goes on
+	 * without validation, saying so); root reads anything.  (The
 	 * default is "none" when its file is missing: conf_defaults.)
 	 */
 	if (strcmp(t->dnssec_trust_anchor, CONF_TA_NONE) != 0 &&
-	    access(t->dnssec_trust_anchor, R_OK) == -1) {
+	    access(t->dnssec_trust_anchor, F_OK) == -1) {
 		err_set(e, false, errno, "postern.conf: dnssec_trust_anchor %s:"
 		    " %s (none turns DNSSEC validation off)",
 		    t->dnssec_trust_anchor, strerror(errno));

@@ -174,6 +174,20 @@ def test_bogus_fallback(probe_bin, zone, anchors, domain, addr, why):
     assert "mx_secure=1" in err and "validation failed" not in err, err
 
 
+def test_malformed_anchor_goes_unvalidated(probe_bin, zone, tmp_path):
+    """An anchor file libunbound cannot use (read at the first query):
+    every lookup would fail; they go on unvalidated instead, said once."""
+    srv, _ = zone
+    bad = tmp_path / "garbage.key"
+    bad.write_text("this is not a trust anchor\n")
+    lines, err = probe(probe_bin, srv, "--trust-anchor", str(bad),
+                       "--bogus-fallback", "--parallel", "4", "sec.test")
+    assert lines == ["10 mx.sec.test " + A_SEC]
+    assert "completed 2" in err, err
+    assert "mx_secure=0" in err, err
+    assert err.count("the DNSSEC trust anchor did not load") == 1, err
+
+
 # --- through postern serve ------------------------------------------------------------
 
 @pytest.fixture
@@ -277,6 +291,23 @@ def test_root_anchor_with_a_stripping_resolver(dsrv, peers):
     assert wait_for(lambda: bogus_warnings(s, "plain.test", "MX"))
     assert "the resolver strips DNSSEC records" in s.log()
     assert plan_lines(s, "plain.test") == [("not secure", "not secure")]
+
+
+def test_anchor_unreadable_by_postern_mail_flows(dsrv, peers, anchors):
+    """An anchor only root can read: the parent accepts it, deliver (the
+    postern user) cannot load it and runs without validation rather
+    than dying; the mail flows."""
+    ta = anchors("sec")
+    os.chmod(ta, 0o600)
+    s = dsrv(ta)
+    assert s.wait_log(r"deliver: .*Permission denied: DNSSEC validation "
+                      r"off"), s.log()[-2000:]
+    send(s, ALICE, ["fred@sec.test"], ["unreadable anchor"])
+    (m,) = peers[A_SEC].wait(1)
+    assert m["rcpts"] == ["fred@sec.test"]
+    assert plan_lines(s, "sec.test") == [("not secure", "not secure")]
+    assert "dnssec_trust_anchor=none" in s.log()
+    assert "giving up" not in s.log()
 
 
 def test_missing_anchor_is_a_startup_error(server, tmp_path):

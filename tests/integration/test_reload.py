@@ -277,10 +277,23 @@ def test_outbound_bad_reload_keeps_settings(server, outbound):
     send(s, ALICE, ["bob@remote-reload.test"], ["bad reload"])
     first.wait(1)
     assert "deliver: configuration reloaded" not in s.log()[mark:]
+    # a postern.conf the parent (root) reads and deliver (the postern
+    # user) cannot: deliver keeps its settings, and says so
+    s.conffile.write_text(good)
+    s.set("outbound_smtp_port", str(pb))
+    os.chmod(s.conffile, 0o600)
+    try:
+        mark = _reload_deliver(s, r"deliver: reload failed, keeping the "
+                                  r"current settings: .*Permission denied")
+        send(s, ALICE, ["bob@remote-reload.test"], ["unreadable"])
+        first.wait(2)
+        assert "deliver: configuration reloaded" not in s.log()[mark:]
+    finally:
+        os.chmod(s.conffile, 0o644)
     # fixed: the change goes through
     s.conffile.write_text(good)
     s.set("outbound_smtp_port", str(pb))
     _reload_deliver(s, r"deliver: configuration reloaded: .* port=%d " % pb)
     send(s, ALICE, ["bob@remote-reload.test"], ["good reload"])
     second.wait(1)
-    assert len(first.messages) == 1
+    assert len(first.messages) == 2
