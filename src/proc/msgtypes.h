@@ -28,8 +28,10 @@ enum msg_type {
 	M_Q_OPEN_RES,
 	/* smtp -> queue: u64 reqid, str id, str mail from ("" for <>),
 	 * u32 flags (QF_*), str auth user ("" if none), str client
-	 * ("helo=H addr=A"), u32 n, then n × str recipient.  The smtp side
-	 * has written and closed nothing: the queue takes the size from the
+	 * ("helo=H addr=A"), u32 n, then n × str recipient, u64 body hash
+	 * (hash64 of every byte smtp wrote into the body file; the spool's
+	 * envelope keeps it to tell a complete body after a crash).  The
+	 * smtp side has closed the file: the queue takes the size from the
 	 * file it opened. */
 	M_Q_COMMIT,
 	/* queue -> smtp: u64 reqid, str id, u32 ok (1/0), u32 temp (1/0),

@@ -6,11 +6,14 @@
  * admin tools; no I/O, no globals.
  *
  * The text is LF-terminated lines, one field per line, starting with
- * "postern-envelope 1" and ending with "end".  The parser is strict: an
- * unknown or duplicate field, a missing required field, a malformed number,
- * a control character, anything after "end", or no "end" at all makes the
- * whole file invalid, so a torn write can never pass for a complete
- * envelope.  Free text (from, auth, client, error) has control characters
+ * "postern-envelope 2" and ending with "check HASH" and "end", HASH the
+ * hash64 (hash.h) of every byte before the check line; a "body HASH"
+ * field carries the body's.  Version 1 (no check, no body field) is still
+ * read.  The parser is strict: an unknown or duplicate field, a missing
+ * required field, a malformed number, a control character, anything
+ * after "end", no "end" at all, or (version 2) a missing or wrong check
+ * makes the whole file invalid, so a torn write, or a file a crash left
+ * with blocks of an older envelope, can never pass for a complete one.  Free text (from, auth, client, error) has control characters
  * replaced by '?' on dump; recipient addresses are written with SP and '%'
  * percent-encoded, because a quoted local part may contain spaces.
  *
@@ -24,10 +27,12 @@
 
 #include "buf.h"
 #include "err.h"
+#include "hash.h"
 #include "xmalloc.h"
 #include "queue/envelope.h"
 
-#define ENV_MAGIC	"postern-envelope 1"
+#define ENV_MAGIC	"postern-envelope 2"
+#define ENV_MAGIC_V1	"postern-envelope 1"
 #define ENV_LINE_MAX	16384	/* octets per line, LF excluded */
 #define ENV_TEXT_MAX	1024	/* client / error text kept by dump */
 #define ENV_NUM_MAX	(1ULL << 62)
@@ -42,6 +47,7 @@ enum {
 	EF_CLIENT	= 1u << 5,
 	EF_FLAGS	= 1u << 6,
 	EF_WARNED	= 1u << 7,
+	EF_BODY		= 1u << 8,
 };
 #define EF_REQUIRED	(EF_ID | EF_CREATED | EF_SIZE | EF_FROM | EF_CLIENT | \
 			    EF_FLAGS)
@@ -154,6 +160,9 @@ envelope_dump(const struct envelope *env, struct buf *out)
 	    (env->warned > 0 && buf_printf(out, "warned %lld\n",
 	    (long long)env->warned) == -1))
 		goto fail;
+	if (env->has_body_hash && buf_printf(out, "body %016llx\n",
+	    (unsigned long long)env->body_hash) == -1)
+		goto fail;
 	for (i = 0; i < env->nrcpts; i++) {
 		r = &env->rcpts[i];
 		if ((size_t)r->state >= NSTATES || r->next_try < 0 ||
@@ -177,7 +186,10 @@ envelope_dump(const struct envelope *env, struct buf *out)
 		    buf_addstr(out, "\n") == -1))
 			goto fail;
 	}
-	if (buf_addstr(out, "end\n") == -1)
+	/* every byte written so far, from the magic on */
+	if (buf_printf(out, "check %016llx\nend\n", (unsigned long long)
+	    hash64_add(HASH64_INIT, buf_ptr(out) + mark, buf_avail(out) -
+	    mark)) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -207,6 +219,26 @@ parse_num(const char *s, size_t len, unsigned long long max,
 		v = v * 10 + (unsigned)(s[i] - '0');
 	}
 	*out = v;
+	return 0;
+}
+
+/* parse_hash - exactly 16 lower-case hex digits */
+static int
+parse_hash(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t	h = 0;
+	size_t		i;
+
+	if (len != 16)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return -1;
+		h = h << 4 | (uint64_t)(s[i] <= '9' ? s[i] - '0' :
+		    s[i] - 'a' + 10);
+	}
+	*out = h;
 	return 0;
 }
 
@@ -320,7 +352,7 @@ add_rcpt(struct envelope *env, const struct env_rcpt *r)
 /* parse_field - one "key value" line (not the magic, not "end") */
 static int
 parse_field(struct envelope *env, unsigned *seen, const char *line,
-    size_t len, unsigned lineno, bool *last_rcpt, struct err *e)
+    size_t len, unsigned lineno, int version, bool *last_rcpt, struct err *e)
 {
 	const char		*sp = memchr(line, ' ', len);
 	size_t			 klen = sp != NULL ? (size_t)(sp - line) : len;
@@ -367,6 +399,8 @@ parse_field(struct envelope *env, unsigned *seen, const char *line,
 		bit = EF_FLAGS;
 	else if (KEY("warned"))
 		bit = EF_WARNED;
+	else if (KEY("body") && version >= 2)
+		bit = EF_BODY;
 	else
 		return err_set(e, false, 0, "line %u: unknown field", lineno);
 #undef KEY
@@ -419,6 +453,12 @@ parse_field(struct envelope *env, unsigned *seen, const char *line,
 			    lineno);
 		env->warned = (time_t)n;
 		break;
+	case EF_BODY:
+		if (parse_hash(v, vlen, &env->body_hash) == -1)
+			return err_set(e, false, 0, "line %u: bad hash",
+			    lineno);
+		env->has_body_hash = true;
+		break;
 	}
 	return 0;
 }
@@ -432,8 +472,9 @@ envelope_parse(struct envelope *env, const char *text, size_t len,
 	const char	*p = text, *end = text + len, *lf;
 	size_t		 llen;
 	unsigned	 lineno = 0, seen = 0;
-	bool		 last_rcpt = false, ended = false;
-	int		 rc = -1;
+	bool		 last_rcpt = false, ended = false, checked = false;
+	int		 rc = -1, version = 0;
+	uint64_t	 want;
 
 	memset(&tmp, 0, sizeof(tmp));
 	while (p < end) {
@@ -463,16 +504,44 @@ envelope_parse(struct envelope *env, const char *text, size_t len,
 				goto out;
 			}
 		if (lineno == 1) {
-			if (llen != sizeof(ENV_MAGIC) - 1 ||
-			    memcmp(p, ENV_MAGIC, llen) != 0) {
+			if (llen == sizeof(ENV_MAGIC) - 1 &&
+			    memcmp(p, ENV_MAGIC, llen) == 0)
+				version = 2;
+			else if (llen == sizeof(ENV_MAGIC_V1) - 1 &&
+			    memcmp(p, ENV_MAGIC_V1, llen) == 0)
+				version = 1;
+			else {
 				err_set(e, false, 0,
-				    "not a version 1 postern envelope");
+				    "not a postern envelope (version 1 or 2)");
 				goto out;
 			}
-		} else if (llen == 3 && memcmp(p, "end", 3) == 0)
+		} else if (llen == 3 && memcmp(p, "end", 3) == 0) {
+			if (version >= 2 && !checked) {
+				err_set(e, false, 0, "line %u: end without "
+				    "check", lineno);
+				goto out;
+			}
 			ended = true;
-		else if (parse_field(&tmp, &seen, p, llen, lineno, &last_rcpt,
-		    e) == -1)
+		} else if (checked) {
+			err_set(e, false, 0, "line %u: data after check",
+			    lineno);
+			goto out;
+		} else if (version >= 2 && llen > 6 &&
+		    memcmp(p, "check ", 6) == 0) {
+			if (parse_hash(p + 6, llen - 6, &want) == -1) {
+				err_set(e, false, 0, "line %u: bad hash",
+				    lineno);
+				goto out;
+			}
+			if (hash64_add(HASH64_INIT, text, (size_t)(p - text)) !=
+			    want) {
+				err_set(e, false, 0, "line %u: check does not "
+				    "match: a torn write", lineno);
+				goto out;
+			}
+			checked = true;
+		} else if (parse_field(&tmp, &seen, p, llen, lineno, version,
+		    &last_rcpt, e) == -1)
 			goto out;
 		p = lf + 1;
 	}

@@ -44,6 +44,8 @@ struct envelope {
 	char		*client;	/* "helo=H addr=A", for logs */
 	uint32_t	 flags;		/* QF_* of msgtypes.h */
 	time_t		 warned;	/* delay warning sent then; 0: not */
+	uint64_t	 body_hash;	/* hash64 of the body, if has_ */
+	bool		 has_body_hash;
 	struct env_rcpt	*rcpts;
 	size_t		 nrcpts;
 };

@@ -32,6 +32,7 @@
  * Q_TXN_SLACK open messages per smtp worker.
  */
 #include <sys/queue.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +52,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "err.h"
+#include "hash.h"
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
@@ -185,12 +187,14 @@ text_ok(const char *s, size_t max, bool may_empty)
 
 /*
  * queue_commit_build - the envelope of a commit: recipients expanded, the
- * body measured; tmp/<id>.env written.  -1 with e (temp or not) on failure.
+ * body measured, its hash kept (from whoever wrote it); tmp/<id>.env
+ * written.  -1 with e (temp or not) on failure.
  */
 int
 queue_commit_build(struct queue *q, const char *id, const char *from,
     uint32_t flags, const char *auth, const char *client,
-    const char **rcpts, size_t n, struct envelope *env, struct err *e)
+    const char **rcpts, size_t n, uint64_t body_hash, struct envelope *env,
+    struct err *e)
 {
 	struct alias_dests	 dests;
 	struct buf		 b;
@@ -209,6 +213,8 @@ queue_commit_build(struct queue *q, const char *id, const char *from,
 	env->client = xstrndup(client, Q_CLIENT_MAX);
 	sanitize(env->client);
 	env->flags = flags;
+	env->body_hash = body_hash;
+	env->has_body_hash = true;
 	for (i = 0; i < n; i++)
 		if (alias_expand(q->conf, rcpts[i], &dests, Q_MAX_DESTS, e) ==
 		    -1)
@@ -249,7 +255,7 @@ peer_commit(struct peer *p, struct msg *msg)
 	struct txn	*t;
 	struct err	 e;
 	const char	*id, *from, *auth, *client, **rcpts = NULL;
-	uint64_t	 reqid;
+	uint64_t	 reqid, body_hash;
 	uint32_t	 flags, n, i;
 
 	reqid = msg_get_u64(msg);
@@ -266,6 +272,7 @@ peer_commit(struct peer *p, struct msg *msg)
 	rcpts = xcalloc(n + 1, sizeof(*rcpts));
 	for (i = 0; i < n; i++)
 		rcpts[i] = msg_get_str(msg);
+	body_hash = msg_get_u64(msg);
 	if (msg_end(msg) == -1) {
 		peer_bad(p, "malformed M_Q_COMMIT");
 		goto out;
@@ -303,7 +310,7 @@ peer_commit(struct peer *p, struct msg *msg)
 		env.flags = flags;
 		env.size = t->d->size;
 	} else if (queue_commit_build(q, t->id, from, flags, auth, client,
-	    rcpts, n, &env, &e) == -1)
+	    rcpts, n, body_hash, &env, &e) == -1)
 		goto fail;
 	c = xcalloc(1, sizeof(*c));
 	c->txn = t;
@@ -711,6 +718,49 @@ queue_quarantine(struct queue *q, const char *id, const char *why)
 		    why);
 }
 
+/*
+ * body_matches - whether the body behind fd is the one env describes
+ * (size and hash).  A spool message is published before its bytes are
+ * durable and one sync covers both (docs/QUEUE-FORMAT.md), so a crash can
+ * leave a complete envelope with a body cut short, zero-filled or holding
+ * an older file's blocks: such a message was never acknowledged.
+ */
+static bool
+body_matches(int fd, const struct envelope *env, struct err *e)
+{
+	char		 chunk[65536];
+	struct stat	 st;
+	uint64_t	 h = HASH64_INIT, total = 0;
+	ssize_t		 n;
+
+	if (fstat(fd, &st) == -1) {
+		err_set(e, true, errno, "body: %s", strerror(errno));
+		return false;
+	}
+	if ((uint64_t)st.st_size != env->size) {
+		err_set(e, false, 0, "body is %lld octets, its envelope says "
+		    "%llu: cut short by a crash before it was acknowledged",
+		    (long long)st.st_size, (unsigned long long)env->size);
+		return false;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			err_set(e, true, errno, "body: %s", strerror(errno));
+			return false;
+		}
+		h = hash64_add(h, chunk, (size_t)n);
+		total += (uint64_t)n;
+	}
+	if (total != env->size || h != env->body_hash) {
+		err_set(e, false, 0, "body does not match its envelope's "
+		    "hash: torn by a crash before it was acknowledged");
+		return false;
+	}
+	return true;
+}
+
 /* queue_load_one - one env/<id> found at startup */
 static void
 queue_load_one(struct queue *q, const char *id)
@@ -742,6 +792,15 @@ queue_load_one(struct queue *q, const char *id)
 			queue_quarantine(q, id, "body missing");
 		else
 			log_warnx("msgid=%s cannot be read: %s", id, e.msg);
+		goto out;
+	}
+	if (env.has_body_hash && !body_matches(fd, &env, &e)) {
+		close(fd);
+		envelope_free(&env);
+		if (e.temp)	/* unreadable now is not corrupt */
+			log_warnx("msgid=%s cannot be read: %s", id, e.msg);
+		else
+			queue_quarantine(q, id, e.msg);
 		goto out;
 	}
 	close(fd);

@@ -33,6 +33,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "hash.h"
 #include "log.h"
 #include "msgtypes.h"
 #include "xmalloc.h"
@@ -105,7 +106,8 @@ dsn_inject(struct queue *q, struct qmsg *m, enum commit_kind kind,
 	    kind == CK_BOUNCE ? "bounce" : "delay warning", m->env.id);
 	if (rc == 0)
 		rc = queue_commit_build(q, id, "", m->env.flags &
-		    (QF_8BITMIME | QF_SMTPUTF8), "", client, &rcpt, 1, &env, e);
+		    (QF_8BITMIME | QF_SMTPUTF8), "", client, &rcpt, 1,
+		    hash64_add(HASH64_INIT, buf_ptr(b), buf_avail(b)), &env, e);
 	if (rc == -1) {
 		spool_discard(&q->sp, id);
 		return -1;

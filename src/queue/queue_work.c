@@ -819,7 +819,7 @@ commit_work(struct queue *q, struct witems *items)
 	struct err	 e;
 	bool		 published = false, spooled = false;
 	bool		 fs = q->sync_method == SYNC_FILESYSTEM;
-	size_t		 n = 0, nd = 0;
+	size_t		 n = 0, nd = 0, nunchecked = 0;
 	struct timespec	 t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -829,10 +829,21 @@ commit_work(struct queue *q, struct witems *items)
 		n++;
 		if (c->d != NULL)
 			nd++;
+		else if (!c->env.has_body_hash)
+			nunchecked++;
 	}
+	/*
+	 * filesystem: a spool message is published before its bytes are
+	 * known durable, and ONE syncfs covers bytes and renames: its
+	 * envelope checks itself and the body (hash), so what a crash
+	 * before that sync leaves is found incomplete at startup and never
+	 * taken for a message (it was never acknowledged).  A direct
+	 * delivery's file is read by mail clients, which check nothing: its
+	 * bytes are synced before its link.
+	 */
 	if (!fs)
 		commit_sync_files(q, items, n);
-	else if (spool_syncfs(q->csync_fd, &e) == -1)
+	else if (nd + nunchecked > 0 && spool_syncfs(q->csync_fd, &e) == -1)
 		commit_fail(items, &e);
 	else if (nd > 0)
 		queue_direct_syncfs(q, items);

@@ -230,7 +230,7 @@ void		 queue_maybe_exit(struct queue *);
 int		 queue_commit_build(struct queue *, const char *id,
 		    const char *from, uint32_t flags, const char *auth,
 		    const char *client, const char **rcpts, size_t n,
-		    struct envelope *env, struct err *);
+		    uint64_t body_hash, struct envelope *env, struct err *);
 /* queue_commit_done - loop: a commit is back from the commit thread */
 void		 queue_commit_done(struct queue *, struct witem *);
 

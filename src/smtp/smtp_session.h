@@ -100,6 +100,7 @@ struct smtp_session {
 	size_t			 nrcpts;
 	char			 msgid[32];
 	int			 body_fd;
+	uint64_t		 body_hash;	/* hash64 of what was written */
 	struct buf		 body;
 	struct smtp_data	 data;
 	bool			 write_failed;

@@ -5,10 +5,13 @@ spool is recovered on start."""
 import itertools
 import os
 import random
+import re
 import threading
 import time
 
 from conftest import Raw, greet, send_data, split_delivered
+from dnsserver import DNSServer
+from mxpeer import wait_for
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -188,3 +191,59 @@ def test_sigterm_then_restart_delivers_everything(server):
     assert set(got) == set(toks)
     assert all(len(v) == 1 for v in got.values()), \
         "duplicate deliveries after a clean stop"
+
+
+
+def test_torn_spool_messages_never_taken(server):
+    """A spool message is published before its bytes are durable and one
+    sync covers both, so a crash can leave an envelope whose body is cut
+    short or zero-filled, or an envelope with blocks of another: none of
+    them was acknowledged. At startup each is found out by its hashes and
+    moved to corrupt/, never taken up; an intact one is."""
+    dns = DNSServer({"elsewhere.example": "SERVFAIL"}).start()
+    try:
+        s = server(conf={"retry_min": "300", "retry_max": "3600",
+                         "dns_resolver": "127.0.0.1:%d" % dns.port})
+        mids = []
+        for i in range(5):
+            c = s.submission(ALICE)
+            c.sendmail(ALICE, ["x%d@elsewhere.example" % i],
+                       b"Subject: m%d\r\n\r\n" % i +
+                       b"a line of text\r\n" * 300)
+            c.quit()
+            assert wait_for(lambda: len(re.findall(
+                r"msgid=[0-9a-f]{20} queued", s.log())) == i + 1)
+            found = re.findall(r"msgid=([0-9a-f]{20}) queued", s.log())
+            mids.append(found[-1])
+        s.stop()
+    finally:
+        dns.stop()
+    q = s.datadir / "queue"
+    env = {m: (q / "env" / m).read_bytes() for m in mids}
+    body = {m: q / "body" / m for m in mids}
+    # 0: a block of the body never written (zeros, same size)
+    b = bytearray(body[mids[0]].read_bytes())
+    b[1000:2000] = bytes(1000)
+    body[mids[0]].write_bytes(bytes(b))
+    # 1: the body cut short
+    body[mids[1]].write_bytes(body[mids[1]].read_bytes()[:-100])
+    # 2: the envelope's head, then the tail of another's
+    e2, e3 = env[mids[2]], env[mids[3]]
+    cut = e2.index(b"\nrcpt ")
+    (q / "env" / mids[2]).write_bytes(e2[:cut] + e3[e3.index(b"\nrcpt "):])
+    # 3: one byte of the envelope changed (a recipient's address)
+    (q / "env" / mids[3]).write_bytes(e3.replace(b"x3@", b"y3@"))
+    # 4: intact
+    s.chown_data()
+    s.start()
+    assert s.wait_log(r"msgid=%s loaded" % mids[4])
+    for m, why in ((mids[0], "body does not match its envelope's hash"),
+                   (mids[1], "body is \\d+ octets, its envelope says"),
+                   (mids[2], "check does not match"),
+                   (mids[3], "check does not match")):
+        assert s.wait_log(r"msgid=%s is broken \(.*%s.*\): moved to "
+                          r"corrupt/" % (m, why)), s.log()[-3000:]
+        assert (q / "corrupt" / m).exists()
+        assert not (q / "env" / m).exists()
+        assert "msgid=%s loaded" % m not in s.log()
+    assert (q / "env" / mids[4]).exists()

@@ -19,20 +19,28 @@
 
 #define LINE_MAX_ENV	16384	/* ENV_LINE_MAX of envelope.c */
 
-static const char good[] =
-    "postern-envelope 1\n"
-    "id 0123456789abcdef0123\n"
-    "created 1700000000\n"
-    "size 1234\n"
-    "from alice@example.org\n"
-    "auth alice@example.org\n"
-    "client helo=mx.example.org addr=192.0.2.1\n"
+#define GOOD_HEAD							\
+    "id 0123456789abcdef0123\n"						\
+    "created 1700000000\n"						\
+    "size 1234\n"							\
+    "from alice@example.org\n"						\
+    "auth alice@example.org\n"						\
+    "client helo=mx.example.org addr=192.0.2.1\n"				\
     "flags 5\n"
-    "rcpt pending 0 0 bob@example.com bob@example.com\n"
-    "rcpt done 1 1700000100 carol@example.net Carol@Example.NET\n"
-    "rcpt failed 3 0 dave@example.com dave@example.com\n"
+#define GOOD_RCPTS							\
+    "rcpt pending 0 0 bob@example.com bob@example.com\n"			\
+    "rcpt done 1 1700000100 carol@example.net Carol@Example.NET\n"	\
+    "rcpt failed 3 0 dave@example.com dave@example.com\n"		\
     "error mailbox full\n"
+
+static const char good[] =
+    "postern-envelope 2\n" GOOD_HEAD "body 0123456789abcdef\n" GOOD_RCPTS
+    "check b97e7ca9f0a5fc08\n"	/* FNV-1a 64 of every line above */
     "end\n";
+
+/* the same envelope as version 1 wrote it: no body hash, no check */
+static const char good_v1[] =
+    "postern-envelope 1\n" GOOD_HEAD GOOD_RCPTS "end\n";
 
 /* parse_str - parse a NUL-terminated text */
 static int
@@ -105,12 +113,128 @@ test_parse_good(void **state)
 	assert_string_equal(env.rcpts[1].orig, "Carol@Example.NET");
 	assert_int_equal(env.rcpts[2].state, RCPT_FAILED);
 	assert_string_equal(env.rcpts[2].last_error, "mailbox full");
+	assert_true(env.has_body_hash);
+	assert_true(env.body_hash == 0x0123456789abcdefULL);
 	/* the canonical text dumps back byte for byte */
 	assert_int_equal(dump_env(&env, &b), 0);
 	assert_int_equal(buf_avail(&b), strlen(good));
 	assert_memory_equal(buf_ptr(&b), good, strlen(good));
 	buf_release(&b);
 	envelope_free(&env);
+
+	/* version 1 is still read (no body hash), and written as 2 */
+	assert_int_equal(parse_str(&env, good_v1), 0);
+	assert_false(env.has_body_hash);
+	assert_int_equal(env.nrcpts, 3);
+	assert_int_equal(dump_env(&env, &b), 0);
+	assert_memory_equal(buf_ptr(&b), "postern-envelope 2\n", 19);
+	assert_null(memmem(buf_ptr(&b), buf_avail(&b), "\nbody ", 6));
+	assert_non_null(memmem(buf_ptr(&b), buf_avail(&b), "\ncheck ", 7));
+	buf_release(&b);
+	envelope_free(&env);
+}
+
+#define V2_HEAD	"postern-envelope 2\nid a\ncreated 0\nsize 0\nfrom\nclient\n" \
+		"flags 0\nrcpt pending 0 0 a@b a@b\n"
+
+/* v2 - head, its check line ("X": upper-case digits), then tail; static */
+static const char *
+v2(const char *head, const char *how, const char *tail)
+{
+	static char	out[1024];
+	uint64_t	h = 0xcbf29ce484222325ULL;	/* FNV-1a 64, by hand */
+	size_t		i;
+
+	for (i = 0; head[i] != '\0'; i++) {
+		h ^= (unsigned char)head[i];
+		h *= 0x100000001b3ULL;
+	}
+	(void)snprintf(out, sizeof(out), strcmp(how, "X") == 0 ?
+	    "%scheck %016llX\n%s" : "%scheck %016llx\n%s", head,
+	    (unsigned long long)h, tail);
+	return out;
+}
+
+/*
+ * test_torn_writes - what a crash can leave of a version 2 envelope
+ * written over an older file never passes: any byte changed, blocks of
+ * another envelope spliced in, the check line missing or out of place
+ */
+static void
+test_torn_writes(void **state)
+{
+	struct envelope	 env, other;
+	struct buf	 b;
+	char		 text[sizeof(good)], *ck;
+	size_t		 i, n = strlen(good), cut;
+
+	(void)state;
+	/* every single byte changed before the check line */
+	ck = strstr(good, "check ");
+	for (i = 0; i < (size_t)(ck - good); i++) {
+		memcpy(text, good, sizeof(good));
+		text[i] = text[i] == '\n' ? '\n' : (text[i] == 'x' ? 'y' : 'x');
+		if (text[i] == good[i])
+			continue;
+		assert_int_equal(envelope_parse(&env, text, n, NULL), -1);
+	}
+	/* zeros where a block did not reach the disk */
+	memcpy(text, good, sizeof(good));
+	memset(text + 100, 0, 50);
+	assert_int_equal(envelope_parse(&env, text, n, NULL), -1);
+	/* the head of this one, the tail of another (same length) */
+	assert_int_equal(parse_str(&other, good), 0);
+	other.rcpts[0].attempts = 7;
+	assert_int_equal(dump_env(&other, &b), 0);
+	assert_int_equal(buf_avail(&b), n);
+	for (cut = 1; cut < n; cut += 7) {
+		memcpy(text, good, cut);
+		memcpy(text + cut, buf_ptr(&b) + cut, n - cut);
+		if (memcmp(text, good, n) == 0 ||
+		    memcmp(text, buf_ptr(&b), n) == 0)
+			continue;
+		assert_int_equal(envelope_parse(&env, text, n, NULL), -1);
+	}
+	buf_release(&b);
+	envelope_free(&other);
+	/* no check; check not last; check twice; body field in version 1 */
+	assert_int_equal(parse_str(&env, "postern-envelope 2\nid a\n"
+	    "created 0\nsize 0\nfrom\nclient\nflags 0\n"
+	    "rcpt pending 0 0 a@b a@b\nend\n"), -1);
+	memcpy(text, good, sizeof(good));
+	ck = strstr(text, "check ");
+	assert_int_equal(envelope_parse(&env, text, (size_t)(ck - text) +
+	    strlen("check b97e7ca9f0a5fc08\n"), NULL), -1);	/* no end */
+	/* computed here: right, then misplaced, doubled, upper-case */
+	assert_int_equal(parse_str(&env, v2(V2_HEAD, "", "end\n")), 0);
+	envelope_free(&env);
+	assert_int_equal(parse_str(&env, v2(V2_HEAD, "", "flags 1\nend\n")),
+	    -1);
+	assert_int_equal(parse_str(&env, v2(V2_HEAD, "", "check 0\nend\n")),
+	    -1);
+	assert_int_equal(parse_str(&env, v2(V2_HEAD, "X", "end\n")), -1);
+	/* the body field: 16 lower-case hex digits, once */
+	assert_int_equal(parse_str(&env, v2(V2_HEAD "body 00000000000000ff\n",
+	    "", "end\n")), -1);		/* after a rcpt */
+	assert_int_equal(parse_str(&env, v2("postern-envelope 2\nid a\n"
+	    "created 0\nsize 0\nfrom\nclient\nflags 0\nbody "
+	    "00000000000000ff\nrcpt pending 0 0 a@b a@b\n", "", "end\n")), 0);
+	assert_true(env.has_body_hash && env.body_hash == 0xff);
+	envelope_free(&env);
+	for (i = 0; i < 3; i++) {
+		static const char *const bad[] = { "body 00ff\n",
+		    "body 00000000000000FF\n",
+		    "body 00000000000000ff\nbody 00000000000000ff\n" };
+		char	head[512];
+
+		(void)snprintf(head, sizeof(head), "postern-envelope 2\nid a\n"
+		    "created 0\nsize 0\nfrom\nclient\nflags 0\n%s"
+		    "rcpt pending 0 0 a@b a@b\n", bad[i]);
+		assert_int_equal(parse_str(&env, v2(head, "", "end\n")), -1);
+	}
+	assert_int_equal(parse_str(&env, "postern-envelope 1\nid a\n"
+	    "created 0\nsize 0\nfrom\nclient\nflags 0\nbody "
+	    "0123456789abcdef\nrcpt pending 0 0 a@b a@b\nend\n"), -1);
 }
 
 static void
@@ -249,19 +373,20 @@ test_dump_refuses(void **state)
 	envelope_free(&env);
 }
 
-/* replace_line - good with line `from` (a prefix) replaced by `to` ("" drops
- * it); the result is static */
+/* replace_line - good_v1 with line `from` (a prefix) replaced by `to` (""
+ * drops it); the result is static.  Version 1 has no check line, so each
+ * case tests the field it changes (the fields are the same in both). */
 static const char *
 replace_line(const char *from, const char *to)
 {
-	static char	 out[sizeof(good) + 512];
-	const char	*p = strstr(good, from), *eol;
+	static char	 out[sizeof(good_v1) + 512];
+	const char	*p = strstr(good_v1, from), *eol;
 	size_t		 n;
 
 	assert_non_null(p);
 	eol = strchr(p, '\n') + 1;
-	n = (size_t)(p - good);
-	memcpy(out, good, n);
+	n = (size_t)(p - good_v1);
+	memcpy(out, good_v1, n);
 	(void)snprintf(out + n, sizeof(out) - n, "%s%s", to, eol);
 	return out;
 }
@@ -273,8 +398,10 @@ test_malformed(void **state)
 		const char	*line;	/* start of the line in good */
 		const char	*with;	/* replacement, with its LF, or "" */
 	} cases[] = {
-		{ "postern-envelope", "postern-envelope 2\n" },
+		{ "postern-envelope", "postern-envelope 2\n" },	/* no check */
+		{ "postern-envelope", "postern-envelope 3\n" },
 		{ "postern-envelope", "postern-envelope 1 \n" },
+		{ "flags", "flags 5\nbody 0123456789abcdef\n" },	/* v2 only */
 		{ "postern-envelope", "" },
 		{ "id ", "" },
 		{ "id ", "id \n" },
@@ -533,6 +660,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_good),
+		cmocka_unit_test(test_torn_writes),
 		cmocka_unit_test(test_roundtrip_built),
 		cmocka_unit_test(test_dump_sanitizes),
 		cmocka_unit_test(test_dump_refuses),
