@@ -72,6 +72,7 @@ struct txn {
 	TAILQ_ENTRY(txn)	 entry;
 	struct peer		*peer;
 	char			 id[SPOOL_ID_LEN + 1];
+	uint64_t		 wseq;		/* writer's number (queue_work.h) */
 	struct commit		*commit;	/* non-NULL while committing */
 	struct qdirect		*d;		/* a direct delivery, until
 						   committed */
@@ -314,6 +315,7 @@ peer_commit(struct peer *p, struct msg *msg)
 		goto fail;
 	c = xcalloc(1, sizeof(*c));
 	c->txn = t;
+	c->wseq = t->wseq;
 	c->reqid = reqid;
 	memcpy(c->id, t->id, sizeof(c->id));
 	c->env = env;
@@ -424,6 +426,7 @@ peer_open(struct peer *p, struct msg *msg)
 	t = xcalloc(1, sizeof(*t));
 	t->peer = p;
 	t->d = d;
+	t->wseq = atomic_fetch_add(&q->wseq, 1) + 1;	/* before smtp writes */
 	memcpy(t->id, id, sizeof(t->id));
 	TAILQ_INSERT_TAIL(&p->txns, t, entry);
 	p->ntxns++;

@@ -95,10 +95,12 @@ dsn_inject(struct queue *q, struct qmsg *m, enum commit_kind kind,
 	struct commit	*c;
 	const char	*rcpt = m->env.from;
 	char		 id[SPOOL_ID_LEN + 1], client[128];
+	uint64_t	 wseq;
 	int		 fd, rc;
 
 	if (spool_create_body(&q->sp, id, O_WRONLY, &fd, e) == -1)
 		return -1;
+	wseq = atomic_fetch_add(&q->wseq, 1) + 1;	/* before it writes */
 	rc = write_all(fd, buf_ptr(b), buf_avail(b), e);
 	if (close(fd) == -1 && rc == 0)
 		rc = err_set(e, true, errno, "close: %s", strerror(errno));
@@ -114,6 +116,7 @@ dsn_inject(struct queue *q, struct qmsg *m, enum commit_kind kind,
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->kind = kind;
+	c->wseq = wseq;
 	memcpy(c->id, id, sizeof(c->id));
 	memcpy(c->orig, m->env.id, sizeof(c->orig));
 	c->env = env;

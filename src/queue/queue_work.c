@@ -436,7 +436,7 @@ deliver_persist(struct queue *q, struct witems *items)
 		any = any || j->prc == 0;
 	}
 	buf_release(&b);
-	if (any && (fs ? spool_syncfs(q->dsync_fd, &e) :
+	if (any && (fs ? spool_syncfs_pool(&q->sp, q->dsync_fd, &e) :
 	    spool_sync_dirs(&q->sp, &e)) == -1) {
 		/* not known to be durable: the loop tries again later */
 		TAILQ_FOREACH(it, items, entry) {
@@ -758,6 +758,33 @@ commit_fail(struct witems *items, const struct err *e)
 	}
 }
 
+/* commit_poison - a syncfs failed: every writer begun so far fails */
+static void
+commit_poison(struct queue *q)
+{
+	atomic_store(&q->wpoison, atomic_load(&q->wseq));
+}
+
+/*
+ * commit_poisoned - the commits whose writer began before a failed
+ * syncfs returned fail: that failure may have been their pages' (it is
+ * reported once, to whichever batch syncs next)
+ */
+static void
+commit_poisoned(struct queue *q, struct witems *items)
+{
+	struct witem	*it;
+	struct commit	*c;
+	uint64_t	 p = atomic_load(&q->wpoison);
+
+	TAILQ_FOREACH(it, items, entry) {
+		c = (struct commit *)(void *)it;
+		if (c->rc == 0 && p != 0 && c->wseq <= p)
+			c->rc = err_set(&c->err, true, EIO, "a write error "
+			    "on the spool's filesystem while it was written");
+	}
+}
+
 /*
  * commit_sync_files - sync_method file: every message's two files have
  * their writeback started, then all are fdatasynced concurrently
@@ -843,10 +870,14 @@ commit_work(struct queue *q, struct witems *items)
 	 */
 	if (!fs)
 		commit_sync_files(q, items, n);
-	else if (nd + nunchecked > 0 && spool_syncfs(q->csync_fd, &e) == -1)
+	else if (nd + nunchecked > 0 && spool_syncfs_pool(&q->sp,
+	    q->csync_fd, &e) == -1) {
+		commit_poison(q);
 		commit_fail(items, &e);
-	else if (nd > 0)
+	} else if (nd > 0)
 		queue_direct_syncfs(q, items);
+	if (fs)
+		commit_poisoned(q, items);
 	TAILQ_FOREACH(it, items, entry) {
 		c = (struct commit *)(void *)it;
 		if (c->rc != 0)
@@ -857,8 +888,10 @@ commit_work(struct queue *q, struct witems *items)
 			spooled = true;
 		published = published || c->rc == 0;
 	}
-	if (published && (fs ? spool_syncfs(q->csync_fd, &e) :
+	if (published && (fs ? spool_syncfs_pool(&q->sp, q->csync_fd, &e) :
 	    spooled ? spool_sync_dirs(&q->sp, &e) : 0) == -1) {
+		if (fs)
+			commit_poison(q);
 		/* not known to be durable: not accepted (451), not kept */
 		TAILQ_FOREACH(it, items, entry) {
 			c = (struct commit *)(void *)it;

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -115,6 +116,7 @@ struct commit {
 	struct err		 err;
 	enum commit_kind	 kind;
 	char			 orig[SPOOL_ID_LEN + 1]; /* DSN: of this id */
+	uint64_t		 wseq;		/* its writer's number */
 };
 
 /* a deliver job in flight: some remote recipients of one message */
@@ -147,6 +149,15 @@ struct queue {
 	int			 csync_fd;	/* commit thread's syncfs fd */
 	int			 dsync_fd;	/* delivery thread's syncfs fd */
 	dev_t			 spool_dev;	/* filesystem of the spool */
+	/*
+	 * syncfs reports a writeback error once, to whichever batch syncs
+	 * next, though the pages that failed may be those of a message
+	 * begun earlier and committed later.  So every writer (an smtp
+	 * transaction, a DSN) takes a number when it begins, and a failed
+	 * syncfs makes every number taken so far fail at commit (451).
+	 */
+	_Atomic uint64_t	 wseq;		/* writers begun */
+	_Atomic uint64_t	 wpoison;	/* <= this: failed (0: none) */
 	size_t			 ndirect;	/* direct deliveries open */
 	bool			 stopping;
 };

@@ -69,11 +69,30 @@ struct spool_list {
 	char		 prefix;	/* 'e' or 'b' */
 };
 
+/*
+ * A file renamed into free/ is reused only once that rename is durable:
+ * until then a crash could leave the old name (env/<id>, tmp/...) on disk
+ * pointing at the inode, rewritten meanwhile for another message.  So it
+ * waits in pend[] until a sync of the spool that started after the rename
+ * has ended (spool_syncfs_pool, spool_sync_dirs) and only then joins its
+ * list.  Without such a sync the pool stays empty and new files are made.
+ */
+#define SPOOL_PEND_MAX	(2 * SPOOL_POOL_MAX)
+
+struct spool_pend {
+	char			 name[SPOOL_FREE_NAME];
+	struct spool_list	*l;
+	uint64_t		 seq;
+};
+
 struct spool_pool {
 	pthread_mutex_t	 mu;
 	struct spool_list env;
 	struct spool_list body;
 	uint64_t	 next;		/* for new names in free/ */
+	struct spool_pend pend[SPOOL_PEND_MAX];
+	size_t		 npend;
+	uint64_t	 pushed;	/* seq of the last pend[] entry */
 };
 
 /* spool_id_ok - exactly SPOOL_ID_LEN lower-case hex digits */
@@ -285,6 +304,61 @@ pool_push(struct spool *sp, struct spool_list *l, const char *fname)
 		(void)unlinkat(sp->free_dfd, fname, 0);
 }
 
+/* pend_push - free/<fname>, just renamed there, waits for a sync */
+static void
+pend_push(struct spool *sp, struct spool_list *l, const char *fname)
+{
+	struct spool_pool	*p = sp->pool;
+	struct spool_pend	*pe;
+	bool			 full;
+
+	pthread_mutex_lock(&p->mu);
+	if (!(full = p->npend >= SPOOL_PEND_MAX)) {
+		pe = &p->pend[p->npend++];
+		(void)snprintf(pe->name, sizeof(pe->name), "%s", fname);
+		pe->l = l;
+		pe->seq = ++p->pushed;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (full)
+		(void)unlinkat(sp->free_dfd, fname, 0);
+}
+
+/* pool_mark - before a sync: what has been renamed into free/ so far */
+static uint64_t
+pool_mark(struct spool *sp)
+{
+	uint64_t	m;
+
+	pthread_mutex_lock(&sp->pool->mu);
+	m = sp->pool->pushed;
+	pthread_mutex_unlock(&sp->pool->mu);
+	return m;
+}
+
+/* pool_synced - a sync begun at mark has ended: those files are free */
+static void
+pool_synced(struct spool *sp, uint64_t mark)
+{
+	struct spool_pool	*p = sp->pool;
+	struct spool_pend	*pe;
+	size_t			 i, kept = 0;
+
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < p->npend; i++) {
+		pe = &p->pend[i];
+		if (pe->seq > mark)
+			p->pend[kept++] = *pe;
+		else if (pe->l->n < SPOOL_POOL_MAX)
+			(void)snprintf(pe->l->names[pe->l->n++],
+			    SPOOL_FREE_NAME, "%s", pe->name);
+		else
+			(void)unlinkat(sp->free_dfd, pe->name, 0);
+	}
+	p->npend = kept;
+	pthread_mutex_unlock(&p->mu);
+}
+
 /*
  * pool_take - move a file of l from free/ to dfd/name; -1 if there is
  * none, or if dfd/name exists already
@@ -337,7 +411,7 @@ pool_put(struct spool *sp, struct spool_list *l, int dfd, const char *name)
 		(void)snprintf(fname, sizeof(fname), "%c%016" PRIx64,
 		    l->prefix, seq);
 		if (rename_noreplace(dfd, name, sp->free_dfd, fname) == 0) {
-			pool_push(sp, l, fname);
+			pend_push(sp, l, fname);
 			return 0;
 		}
 		if (errno == ENOENT)
@@ -633,13 +707,39 @@ spool_publish(struct spool *sp, const char *id, struct err *e)
 	return 0;
 }
 
-/* spool_sync_dirs - fsync body/ and env/ once per batch */
+/*
+ * spool_sync_dirs - fsync body/ and env/ once per batch (and tmp/ and
+ * free/ when files renamed into free/ wait for it: they are free then)
+ */
 int
 spool_sync_dirs(struct spool *sp, struct err *e)
 {
-	if (fsync(sp->body_dfd) == -1 || fsync(sp->env_dfd) == -1)
+	uint64_t	mark = pool_mark(sp);
+	bool		pending;
+
+	pthread_mutex_lock(&sp->pool->mu);
+	pending = sp->pool->npend > 0;
+	pthread_mutex_unlock(&sp->pool->mu);
+	if (fsync(sp->body_dfd) == -1 || fsync(sp->env_dfd) == -1 ||
+	    (pending && (fsync(sp->tmp_dfd) == -1 ||
+	    fsync(sp->free_dfd) == -1)))
 		return err_set(e, true, errno, "fsync spool dirs: %s",
 		    strerror(errno));
+	if (pending)
+		pool_synced(sp, mark);
+	return 0;
+}
+
+/* spool_syncfs_pool - spool_syncfs(fd) of the spool's filesystem, after
+ * which the files renamed into free/ before it are free */
+int
+spool_syncfs_pool(struct spool *sp, int fd, struct err *e)
+{
+	uint64_t	mark = pool_mark(sp);
+
+	if (spool_syncfs(fd, e) == -1)
+		return -1;
+	pool_synced(sp, mark);
 	return 0;
 }
 
@@ -864,7 +964,8 @@ dir_open(int dfd, struct err *e)
 
 /*
  * free_reusable - whether free/<name> is a file to keep in the pool of
- * prefix: a regular file named so, and for bodies empty
+ * prefix: a regular file named so, with no other name, and for bodies
+ * empty
  */
 static bool
 free_reusable(struct spool *sp, const struct dirent *de, char prefix)
@@ -873,11 +974,12 @@ free_reusable(struct spool *sp, const struct dirent *de, char prefix)
 
 	if (de->d_name[0] != prefix || strlen(de->d_name) >= SPOOL_FREE_NAME)
 		return false;
-	if (prefix == 'e' && de->d_type == DT_REG)
-		return true;
 	if (fstatat(sp->free_dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return false;
-	return S_ISREG(st.st_mode) && (prefix == 'e' || st.st_size == 0);
+	/* one name only: a crash (and fsck) may leave an inode both here
+	 * and under its old name, which may be a live message's */
+	return S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+	    (prefix == 'e' || st.st_size == 0);
 }
 
 /*
@@ -892,15 +994,20 @@ spool_recover(struct spool *sp, void (*cb)(const char *, void *), void *arg,
 {
 	DIR		*d;
 	struct dirent	*de;
+	bool		 durable;
 
 	/* 0. free/: envelope files to reuse (their contents mean nothing),
-	 * empty body files to reuse (one a crash left with bytes goes) */
+	 * empty body files to reuse (one a crash left with bytes goes).
+	 * What is seen there is made durable first (a restart of the queue
+	 * alone finds renames that may not be on disk yet); without that
+	 * nothing is reused */
 	if ((d = dir_open(sp->free_dfd, e)) == NULL)
 		return -1;
 	pthread_mutex_lock(&sp->pool->mu);
-	sp->pool->env.n = sp->pool->body.n = 0;
+	sp->pool->env.n = sp->pool->body.n = sp->pool->npend = 0;
 	pthread_mutex_unlock(&sp->pool->mu);
-	while ((de = readdir(d)) != NULL) {
+	durable = syncfs(sp->root_dfd) == 0;
+	while (durable && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;

@@ -45,6 +45,9 @@ void	spool_close(struct spool *);
 int	spool_sync_fd(struct spool *, struct err *);
 /* spool_syncfs - syncfs(2) of fd's filesystem, its error checked */
 int	spool_syncfs(int fd, struct err *);
+/* spool_syncfs_pool - the same for the spool's own filesystem: files
+ * renamed into free/ before the call are reusable after it */
+int	spool_syncfs_pool(struct spool *, int fd, struct err *);
 /* spool_new_id - a fresh id with no file (a direct delivery) */
 void	spool_new_id(char id[SPOOL_ID_LEN + 1]);
 /* spool_new_body - a fresh id and tmp/<id>.body open O_RDWR|O_EXCL */

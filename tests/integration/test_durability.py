@@ -205,7 +205,7 @@ def test_torn_spool_messages_never_taken(server):
         s = server(conf={"retry_min": "300", "retry_max": "3600",
                          "dns_resolver": "127.0.0.1:%d" % dns.port})
         mids = []
-        for i in range(5):
+        for i in range(6):
             c = s.submission(ALICE)
             c.sendmail(ALICE, ["x%d@elsewhere.example" % i],
                        b"Subject: m%d\r\n\r\n" % i +
@@ -233,6 +233,9 @@ def test_torn_spool_messages_never_taken(server):
     (q / "env" / mids[2]).write_bytes(e2[:cut] + e3[e3.index(b"\nrcpt "):])
     # 3: one byte of the envelope changed (a recipient's address)
     (q / "env" / mids[3]).write_bytes(e3.replace(b"x3@", b"y3@"))
+    # 5: a complete envelope, but another message's (a reused file whose
+    # new bytes never reached the disk)
+    (q / "env" / mids[5]).write_bytes(env[mids[4]])
     # 4: intact
     s.chown_data()
     s.start()
@@ -240,7 +243,8 @@ def test_torn_spool_messages_never_taken(server):
     for m, why in ((mids[0], "body does not match its envelope's hash"),
                    (mids[1], "body is \\d+ octets, its envelope says"),
                    (mids[2], "check does not match"),
-                   (mids[3], "check does not match")):
+                   (mids[3], "check does not match"),
+                   (mids[5], "id does not match the file name")):
         assert s.wait_log(r"msgid=%s is broken \(.*%s.*\): moved to "
                           r"corrupt/" % (m, why)), s.log()[-3000:]
         assert (q / "corrupt" / m).exists()

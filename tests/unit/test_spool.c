@@ -163,6 +163,18 @@ commit(struct fixture *f, const char *id)
 		assert_int_equal(spool_sync_dirs(&f->sp, &e), 0);
 }
 
+/* settle - the sync after which files renamed into free/ are reusable */
+static void
+settle(struct fixture *f)
+{
+	struct err	e;
+
+	if (f->fs)
+		assert_int_equal(spool_syncfs_pool(&f->sp, f->sync_fd, &e), 0);
+	else
+		assert_int_equal(spool_sync_dirs(&f->sp, &e), 0);
+}
+
 /* update - replace env/<id> with text, by the fixture's sync_method */
 static int
 update(struct fixture *f, const char *id, const char *text, struct err *e)
@@ -471,6 +483,7 @@ test_update_steps(void **state)
 	spool_drop_update(&f->sp, id);
 	assert_int_equal(count(f, "tmp"), 0);
 	assert_int_equal(count(f, "free"), 1);
+	settle(f);
 	assert_int_equal(spool_swap_update(&f->sp, id, &e), -1);
 	buf_reset(&b);
 	assert_int_equal(spool_read_env(&f->sp, id, &b, &e), 0);
@@ -639,9 +652,23 @@ test_recycle(void **state)
 	assert_int_equal(count(f, "free"), 2);		/* envelope, body */
 	assert_int_equal(count(f, "env"), 0);
 	assert_int_equal(count(f, "body"), 0);
-	/* ... and the next envelope written is that inode, cut to length */
+	/*
+	 * not before a sync has made those renames durable: until then a
+	 * crash could leave env/<a> naming the inode, rewritten meanwhile
+	 */
+	new_message(f, c, "body c", "env c\n");
+	assert_int_equal(count(f, "free"), 2);
+	(void)snprintf(name, sizeof(name), "%s/tmp/%s.env", f->dir, c);
+	assert_int_equal(stat(name, &st2), 0);
+	assert_true(st2.st_ino != st1.st_ino);		/* a new file */
+	spool_discard(&f->sp, c);
+	assert_int_equal(count(f, "free"), 4);
+	/* ... after it, the next envelope written is one of them (the
+	 * newest: c's), cut to length */
+	settle(f);
+	st1 = st2;
 	new_message(f, b, "body b", "short\n");
-	assert_int_equal(count(f, "free"), 0);
+	assert_int_equal(count(f, "free"), 2);
 	commit(f, b);
 	(void)snprintf(name, sizeof(name), "%s/env/%s", f->dir, b);
 	assert_int_equal(stat(name, &st2), 0);
@@ -653,13 +680,14 @@ test_recycle(void **state)
 	assert_memory_equal(buf_ptr(&buf), "short\n", 6);
 	/* an update swaps in the new file and keeps the old one */
 	assert_int_equal(update(f, b, "updated\n", &e), 0);
-	assert_int_equal(count(f, "free"), 1);
+	assert_int_equal(count(f, "free"), 2);
 	assert_int_equal(count(f, "tmp"), 0);
 	buf_reset(&buf);
 	assert_int_equal(spool_read_env(&f->sp, b, &buf, &e), 0);
 	assert_memory_equal(buf_ptr(&buf), "updated\n", 8);
 	buf_release(&buf);
 	/* a discarded transaction's files are kept too */
+	settle(f);
 	new_message(f, c, "body c", "env c\n");
 	assert_int_equal(count(f, "free"), 0);
 	spool_discard(&f->sp, c);
@@ -723,6 +751,7 @@ test_recycle_body(void **state)
 	ino = body_ino(f, a);
 	assert_int_equal(spool_remove(&f->sp, a, &e), 0);
 	assert_int_equal(count(f, "free"), 2);
+	settle(f);
 	assert_int_equal(spool_new_body(&f->sp, b, &fd, &e), 0);
 	assert_int_equal(fstat(fd, &st), 0);
 	assert_int_equal(st.st_ino, ino);
@@ -761,16 +790,33 @@ test_recycle_body(void **state)
 		spool_discard(&f->sp, b);
 	}
 
-	/* a restart keeps empty bodies in free/, drops one with bytes */
+	/*
+	 * a restart keeps empty bodies in free/, drops one with bytes, and
+	 * drops any file there with a second name (a crash and fsck can
+	 * leave a live envelope linked into free/ too)
+	 */
 	put(f, "free", "b00000000000000aa", "");
 	put(f, "free", "b00000000000000bb", "a crash left bytes");
+	new_message(f, a, "live", "live env\n");
+	commit(f, a);
+	(void)snprintf(path, sizeof(path), "%s/env/%s", f->dir, a);
+	{
+		char	lnk[1024];
+
+		(void)snprintf(lnk, sizeof(lnk), "%s/free/e00000000000000cc",
+		    f->dir);
+		assert_int_equal(link(path, lnk), 0);
+	}
 	spool_close(&f->sp);
 	assert_int_equal(spool_open(&f->sp, f->dir, &e), 0);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(spool_recover(&f->sp, seen_cb, &s, &e), 0);
-	assert_int_equal(s.n, 0);
+	assert_int_equal(s.n, 1);
 	assert_true(exists(f, "free", "b00000000000000aa"));
 	assert_false(exists(f, "free", "b00000000000000bb"));
+	assert_false(exists(f, "free", "e00000000000000cc"));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_nlink, 1);
 }
 
 static void
