@@ -28,9 +28,11 @@
  * read by inet_pton(3); an IPv4-mapped IPv6 address is the IPv4 address
  * it maps.  A general literal ("[tag:content]"), a malformed address, or
  * one that cannot be a mail server (unspecified or 0.0.0.0/8, multicast,
- * the limited broadcast 255.255.255.255, IPv6 link-local, which needs an
- * interface a mail address cannot name) fails for good (5.1.2), and so
- * does a family outbound_ip_family excludes (5.4.4): no retry could help.
+ * the limited broadcast 255.255.255.255, reserved 240.0.0.0/4, IPv6
+ * site-local and IPv4-compatible (both deprecated), IPv6 link-local, which
+ * needs an interface a mail address cannot name) fails for good (5.1.2),
+ * and so does a family outbound_ip_family excludes (5.4.4): no retry
+ * could help.
  * Loopback and private addresses are allowed: the admin's network, the
  * admin's choice (and the tests' peers).
  */
@@ -333,6 +335,8 @@ lit_v4_refused(const struct in_addr *a)
 		return "a multicast address is not a destination";
 	if (h == 0xffffffffU)
 		return "the broadcast address is not a destination";
+	if ((h >> 28) == 0xf)
+		return "240.0.0.0/4 is reserved, not a destination";
 	return NULL;
 }
 
@@ -347,6 +351,12 @@ lit_v6_refused(const struct in6_addr *a)
 	if (IN6_IS_ADDR_LINKLOCAL(a))
 		return "a link-local address is not a destination (a mail "
 		    "address cannot name its interface)";
+	if (IN6_IS_ADDR_SITELOCAL(a))
+		return "a site-local address (fec0::/10, deprecated by RFC "
+		    "3879) is not a destination";
+	if (IN6_IS_ADDR_V4COMPAT(a))
+		return "an IPv4-compatible address (deprecated by RFC 4291) "
+		    "is not a destination";
 	return NULL;
 }
 
