@@ -10,10 +10,8 @@ and [::1], all on one port (postern.conf's outbound_smtp_port test knob);
 tests/integration/dnsserver.py serves their MX/A/AAAA records
 (dns_resolver test knob)."""
 
-import asyncio
 import itertools
 import os
-import pathlib
 import shutil
 import socket
 import ssl
@@ -25,6 +23,7 @@ import pytest
 
 from conftest import SANITIZER_MARKS, conf_set, find_postern, free_base
 from dnsserver import DNSServer
+from mxpeer import find_probe, free_port
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 aiosmtpd_smtp = pytest.importorskip("aiosmtpd.smtp")
@@ -58,42 +57,6 @@ ZONE = {
     "bad.grumpy.test": {"A": A3},
     "good.grumpy.test": {"A": A2},
 }
-
-
-def find_probe():
-    postern = find_postern()
-    cands = []
-    if postern:
-        d = pathlib.Path(postern).parent
-        cands += [d / "deliver_probe", d / "src" / "deliver" / "deliver_probe"]
-    root = pathlib.Path(__file__).resolve().parents[2]
-    cands += [root / "build" / "src" / "deliver" / "deliver_probe",
-              pathlib.Path("/tmp/build-it/src/deliver/deliver_probe")]
-    for c in cands:
-        if c.is_file() and os.access(c, os.X_OK):
-            return str(c)
-    return None
-
-
-def free_port(addrs):
-    """A port free on every address in addrs."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        ok = True
-        for a in addrs:
-            fam = socket.AF_INET6 if ":" in a else socket.AF_INET
-            try:
-                with socket.socket(fam) as s:
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    s.bind((a, port))
-            except OSError:
-                ok = False
-                break
-        if ok:
-            return port
-    raise RuntimeError("no free port")
 
 
 class Handler:
@@ -295,10 +258,9 @@ class ScriptPeer:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     postern = find_postern()
-    probe = find_probe()
-    if not postern or not probe:
-        pytest.fail("postern or deliver_probe not found: set POSTERN_BIN",
-                    pytrace=False)
+    probe = find_probe("deliver_probe")
+    if not postern:
+        pytest.fail("postern not found: set POSTERN_BIN", pytrace=False)
     top = tmp_path_factory.mktemp("outbound")
     conf = top / "conf"
     cp = subprocess.run([postern, "-C", str(conf), "init", "example.test",
@@ -473,10 +435,10 @@ def test_rcpt_replies(env):
 
 
 def test_data_4xx_and_5xx(env):
-    with Peer(A1, env["port"], data_reply="452 4.3.1 full") as peer:
+    with Peer(A1, env["port"], data_reply="452 4.3.1 full"):
         res, _, _ = run(env, "plain.test", ["a@plain.test", "b@plain.test"])
     assert [(r["dr"], r["status"]) for r in res] == [("temp", "4.3.1")] * 2
-    with Peer(A1, env["port"], data_reply="554 5.6.0 rejected") as peer:
+    with Peer(A1, env["port"], data_reply="554 5.6.0 rejected"):
         res, _, _ = run(env, "plain.test", ["a@plain.test"])
     assert [(r["dr"], r["status"]) for r in res] == [("perm", "5.6.0")]
     assert res[0]["reply"] == "554 5.6.0 rejected"
