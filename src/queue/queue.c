@@ -388,7 +388,7 @@ peer_open(struct peer *p, struct msg *msg)
 	struct err	 e;
 	char		 id[SPOOL_ID_LEN + 1];
 	const char	*from, **rcpts = NULL;
-	uint64_t	 reqid = msg_get_u64(msg);
+	uint64_t	 reqid = msg_get_u64(msg), wseq;
 	uint32_t	 n, i;
 	int		 wfd;
 
@@ -415,6 +415,8 @@ peer_open(struct peer *p, struct msg *msg)
 		open_answer(p, reqid, "", -1, "too many open messages");
 		goto out;
 	}
+	/* the writer's number (queue_work.h), before anything is written */
+	wseq = atomic_fetch_add(&q->wseq, 1) + 1;
 	if ((d = queue_direct_open(q, from, rcpts, n, &wfd)) != NULL)
 		spool_new_id(id);
 	/* smtp gets a write-only descriptor: it never reads the spool */
@@ -426,7 +428,7 @@ peer_open(struct peer *p, struct msg *msg)
 	t = xcalloc(1, sizeof(*t));
 	t->peer = p;
 	t->d = d;
-	t->wseq = atomic_fetch_add(&q->wseq, 1) + 1;	/* before smtp writes */
+	t->wseq = wseq;
 	memcpy(t->id, id, sizeof(t->id));
 	TAILQ_INSERT_TAIL(&p->txns, t, entry);
 	p->ntxns++;

@@ -98,9 +98,9 @@ dsn_inject(struct queue *q, struct qmsg *m, enum commit_kind kind,
 	uint64_t	 wseq;
 	int		 fd, rc;
 
+	wseq = atomic_fetch_add(&q->wseq, 1) + 1;	/* before anything */
 	if (spool_create_body(&q->sp, id, O_WRONLY, &fd, e) == -1)
 		return -1;
-	wseq = atomic_fetch_add(&q->wseq, 1) + 1;	/* before it writes */
 	rc = write_all(fd, buf_ptr(b), buf_avail(b), e);
 	if (close(fd) == -1 && rc == 0)
 		rc = err_set(e, true, errno, "close: %s", strerror(errno));

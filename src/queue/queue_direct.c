@@ -286,13 +286,17 @@ queue_direct_clean(struct queue *q)
 /*
  * queue_direct_syncfs - sync_method filesystem: one syncfs per other
  * filesystem holding a direct delivery still going; on failure those
- * fail (and one already linked is taken out of new/ again)
+ * fail (and one already linked is taken out of new/ again).  The syncfs
+ * goes through the descriptor of the delivery opened first (the lowest
+ * writer number): a writeback error is reported to a descriptor opened
+ * before it, and every page of the batch there was written after that
+ * open.
  */
 void
 queue_direct_syncfs(struct queue *q, struct witems *items)
 {
 	struct witem	*it, *it2;
-	struct commit	*c, *c2;
+	struct commit	*c, *c2, *oldest;
 	int		 err;
 
 	TAILQ_FOREACH(it, items, entry) {
@@ -304,7 +308,14 @@ queue_direct_syncfs(struct queue *q, struct witems *items)
 		c = (struct commit *)(void *)it;
 		if (c->d == NULL || c->d->synced)
 			continue;
-		err = syncfs(c->d->tx.tmp_dfd) == -1 ? errno : 0;
+		oldest = c;
+		for (it2 = it; it2 != NULL; it2 = TAILQ_NEXT(it2, entry)) {
+			c2 = (struct commit *)(void *)it2;
+			if (c2->d != NULL && !c2->d->synced &&
+			    c2->d->dev == c->d->dev && c2->wseq < oldest->wseq)
+				oldest = c2;
+		}
+		err = syncfs(oldest->d->tx.tmp_dfd) == -1 ? errno : 0;
 		for (it2 = it; it2 != NULL; it2 = TAILQ_NEXT(it2, entry)) {
 			c2 = (struct commit *)(void *)it2;
 			if (c2->d == NULL || c2->d->synced ||

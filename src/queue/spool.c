@@ -35,6 +35,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "log.h"
 #include "fsutil.h"
 #include "xmalloc.h"
 #include "queue/spool.h"
@@ -1006,7 +1007,9 @@ spool_recover(struct spool *sp, void (*cb)(const char *, void *), void *arg,
 	pthread_mutex_lock(&sp->pool->mu);
 	sp->pool->env.n = sp->pool->body.n = sp->pool->npend = 0;
 	pthread_mutex_unlock(&sp->pool->mu);
-	durable = syncfs(sp->root_dfd) == 0;
+	if (!(durable = syncfs(sp->root_dfd) == 0))
+		log_warnx("spool: syncfs: %s: no file of free/ is reused",
+		    strerror(errno));
 	while (durable && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)

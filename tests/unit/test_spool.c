@@ -654,8 +654,10 @@ test_recycle(void **state)
 	assert_int_equal(count(f, "body"), 0);
 	/*
 	 * not before a sync has made those renames durable: until then a
-	 * crash could leave env/<a> naming the inode, rewritten meanwhile
+	 * crash could leave env/<a> naming the inode, rewritten meanwhile;
+	 * nor after a sync that failed
 	 */
+	assert_int_equal(spool_syncfs_pool(&f->sp, -1, &e), -1);
 	new_message(f, c, "body c", "env c\n");
 	assert_int_equal(count(f, "free"), 2);
 	(void)snprintf(name, sizeof(name), "%s/tmp/%s.env", f->dir, c);
