@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -25,6 +26,7 @@
 #include "msgtypes.h"
 
 #define CTLQ_TIMEOUT	30	/* seconds without an answer */
+#define CTLQ_CONNECT_TRIES 20	/* 100 ms apart: a queue starting up */
 
 /* usage_queue - one line to stderr */
 static int
@@ -43,7 +45,7 @@ ctlq_connect(const char *confdir)
 	struct err		 e;
 	struct sockaddr_un	 sun;
 	struct timeval		 tv = { CTLQ_TIMEOUT, 0 };
-	int			 fd;
+	int			 fd, tries;
 
 	memset(&c, 0, sizeof(c));
 	if (conf_load(&c, confdir, &e) == -1) {
@@ -65,12 +67,18 @@ ctlq_connect(const char *confdir)
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		fprintf(stderr, "postern queue: cannot reach the queue at %s: "
-		    "%s (is postern running?)\n", sun.sun_path,
-		    strerror(errno));
-		close(fd);
-		return -1;
+	/* a server just started may not have its queue up yet: wait a bit */
+	for (tries = 0; connect(fd, (struct sockaddr *)&sun,
+	    sizeof(sun)) == -1; tries++) {
+		if ((errno != ENOENT && errno != ECONNREFUSED &&
+		    errno != EINTR) || tries >= CTLQ_CONNECT_TRIES) {
+			fprintf(stderr, "postern queue: cannot reach the queue "
+			    "at %s: %s (is postern running?)\n", sun.sun_path,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+		(void)nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
 	}
 	return fd;
 }

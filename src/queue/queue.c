@@ -891,9 +891,11 @@ queue_main(struct conf *conf, int parent_sock)
 		fatalx("queue: %s", e.msg);
 	if ((q->base = event_base_new()) == NULL)
 		fatalx("queue: event_base_new");
+	/* the control socket first: `postern queue` connects at once and
+	 * is answered once the loop runs, after the spool is loaded */
+	queue_ctl_start(q);
 	queue_work_start(q, queue_commit_done);
 	queue_load(q);
-	queue_ctl_start(q);
 	q->parent = chan_new(q->base, parent_sock, parent_cb, q);
 	log_info("queue started: spool %s", dir);
 	if (event_base_dispatch(q->base) == -1)
