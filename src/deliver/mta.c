@@ -809,19 +809,16 @@ mta_next_addr(struct mta *m)
 
 	while (advance(m)) {
 		ss = m->plan->hosts[m->hi].addrs[m->ai];
+		(void)addr_text(&ss, a, sizeof(a));
 		if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-			s6->sin6_port = htons((uint16_t)m->p->port);
-			sl = sizeof(*s6);
-			(void)inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+			((struct sockaddr_in6 *)&ss)->sin6_port =
+			    htons((uint16_t)m->p->port);
+			sl = sizeof(struct sockaddr_in6);
 			src = m->p->has_src6 ? &m->p->src6 : NULL;
 		} else {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-			s4->sin_port = htons((uint16_t)m->p->port);
-			sl = sizeof(*s4);
-			(void)inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+			((struct sockaddr_in *)&ss)->sin_port =
+			    htons((uint16_t)m->p->port);
+			sl = sizeof(struct sockaddr_in);
 			src = m->p->has_src4 ? &m->p->src4 : NULL;
 		}
 		(void)snprintf(m->remote, sizeof(m->remote), "%s [%s]",

@@ -188,8 +188,7 @@ envelope_dump(const struct envelope *env, struct buf *out)
 	}
 	/* every byte written so far, from the magic on */
 	if (buf_printf(out, "check %016llx\nend\n", (unsigned long long)
-	    hash64_add(HASH64_INIT, buf_ptr(out) + mark, buf_avail(out) -
-	    mark)) == -1)
+	    hash64(buf_ptr(out) + mark, buf_avail(out) - mark)) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -533,7 +532,7 @@ envelope_parse(struct envelope *env, const char *text, size_t len,
 				    lineno);
 				goto out;
 			}
-			if (hash64_add(HASH64_INIT, text, (size_t)(p - text)) !=
+			if (hash64(text, (size_t)(p - text)) !=
 			    want) {
 				err_set(e, false, 0, "line %u: check does not "
 				    "match: a torn write", lineno);

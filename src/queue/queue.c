@@ -735,9 +735,11 @@ body_matches(int fd, const struct envelope *env, struct err *e)
 {
 	char		 chunk[65536];
 	struct stat	 st;
-	uint64_t	 h = HASH64_INIT, total = 0;
+	struct hash64	 h;
+	uint64_t	 total = 0;
 	ssize_t		 n;
 
+	hash64_init(&h);
 	if (fstat(fd, &st) == -1) {
 		err_set(e, true, errno, "body: %s", strerror(errno));
 		return false;
@@ -755,10 +757,10 @@ body_matches(int fd, const struct envelope *env, struct err *e)
 			err_set(e, true, errno, "body: %s", strerror(errno));
 			return false;
 		}
-		h = hash64_add(h, chunk, (size_t)n);
+		hash64_add(&h, chunk, (size_t)n);
 		total += (uint64_t)n;
 	}
-	if (total != env->size || h != env->body_hash) {
+	if (total != env->size || hash64_end(&h) != env->body_hash) {
 		err_set(e, false, 0, "body does not match its envelope's "
 		    "hash: torn by a crash before it was acknowledged");
 		return false;

@@ -109,7 +109,7 @@ dsn_inject(struct queue *q, struct qmsg *m, enum commit_kind kind,
 	if (rc == 0)
 		rc = queue_commit_build(q, id, "", m->env.flags &
 		    (QF_8BITMIME | QF_SMTPUTF8), "", client, &rcpt, 1,
-		    hash64_add(HASH64_INIT, buf_ptr(b), buf_avail(b)), &env, e);
+		    hash64(buf_ptr(b), buf_avail(b)), &env, e);
 	if (rc == -1) {
 		spool_discard(&q->sp, id);
 		return -1;

@@ -846,7 +846,7 @@ commit_work(struct queue *q, struct witems *items)
 	struct err	 e;
 	bool		 published = false, spooled = false;
 	bool		 fs = q->sync_method == SYNC_FILESYSTEM;
-	size_t		 n = 0, nd = 0, nunchecked = 0;
+	size_t		 n = 0, nd = 0;
 	struct timespec	 t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -856,8 +856,6 @@ commit_work(struct queue *q, struct witems *items)
 		n++;
 		if (c->d != NULL)
 			nd++;
-		else if (!c->env.has_body_hash)
-			nunchecked++;
 	}
 	/*
 	 * filesystem: a spool message is published before its bytes are
@@ -870,7 +868,7 @@ commit_work(struct queue *q, struct witems *items)
 	 */
 	if (!fs)
 		commit_sync_files(q, items, n);
-	else if (nd + nunchecked > 0 && spool_syncfs_pool(&q->sp,
+	else if (nd > 0 && spool_syncfs_pool(&q->sp,
 	    q->csync_fd, &e) == -1) {
 		commit_poison(q);
 		commit_fail(items, &e);

@@ -632,7 +632,7 @@ session_open_result(struct smtp_session *s, bool ok, const char *id,
 	}
 	(void)snprintf(s->msgid, sizeof(s->msgid), "%s", id);
 	s->body_fd = fd;
-	s->body_hash = HASH64_INIT;
+	hash64_init(&s->body_hash);
 	buf_reset(&s->body);
 	if (smtp_received(s, &s->body) == -1) {
 		session_abort_tx(s);
@@ -661,8 +661,7 @@ session_body_flush(struct smtp_session *s)
 			    s->msgid);
 			return -1;
 		}
-		s->body_hash = hash64_add(s->body_hash, buf_ptr(&s->body),
-		    (size_t)n);
+		hash64_add(&s->body_hash, buf_ptr(&s->body), (size_t)n);
 		buf_drain(&s->body, (size_t)n);
 	}
 	return 0;
@@ -698,7 +697,7 @@ session_commit(struct smtp_session *s)
 	msg_add_u32(&m, (uint32_t)s->nrcpts);
 	for (i = 0; i < s->nrcpts; i++)
 		msg_add_str(&m, s->rcpts[i]);
-	msg_add_u64(&m, s->body_hash);
+	msg_add_u64(&m, hash64_end(&s->body_hash));
 	chan_send(s->w->queue, &m);
 	s->committing = true;
 	smtp_session_wait(s);

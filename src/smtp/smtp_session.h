@@ -14,6 +14,7 @@
 #include "bounds.h"
 #include "buf.h"
 #include "conf.h"
+#include "hash.h"
 #include "listen.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
@@ -100,7 +101,7 @@ struct smtp_session {
 	size_t			 nrcpts;
 	char			 msgid[32];
 	int			 body_fd;
-	uint64_t		 body_hash;	/* hash64 of what was written */
+	struct hash64		 body_hash;	/* of what was written */
 	struct buf		 body;
 	struct smtp_data	 data;
 	bool			 write_failed;
