@@ -49,6 +49,7 @@
 #include "msg.h"
 #include "msgtypes.h"
 #include "passwd.h"
+#include "strutil.h"
 #include "users.h"
 #include "xmalloc.h"
 
@@ -88,15 +89,6 @@ struct throttle {
 	uint64_t		 tick;
 };
 
-/* lower - ASCII lower-case s in place */
-static void
-lower(char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s - 'A' + 'a');
-}
-
 /* auth_load - read the users file of every configured domain */
 struct authdb *
 auth_load(const struct conf *conf, struct err *e)
@@ -120,7 +112,7 @@ auth_load(const struct conf *conf, struct err *e)
 		if (users_load(&db->d[db->n].users, path, e) == -1)
 			goto out;
 		db->d[db->n].name = xstrdup(conf->domains[i].name);
-		lower(db->d[db->n].name);
+		str_lower(db->d[db->n].name);
 		db->n++;
 	}
 	/* the dummy: a hash of a password nobody knows */
@@ -195,8 +187,8 @@ auth_verify(const struct authdb *db, const char *user, const char *password,
 		memcpy(local, user, llen);
 		local[llen] = '\0';
 		memcpy(domain, at + 1, strlen(at + 1) + 1);
-		lower(local);
-		lower(domain);
+		str_lower(local);
+		str_lower(domain);
 		if ((u = auth_users(db, domain)) != NULL)
 			hash = users_find(u, local);
 	}
@@ -293,17 +285,6 @@ throttle_fail(struct throttle *th, const char *addr, time_t now)
 		t->nfails++;
 }
 
-/* printable - s cut to AUTH_LOG_FIELD, non-printable bytes as '?' */
-static void
-printable(const char *s, char *out, size_t outsz)
-{
-	size_t	i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < outsz && i < AUTH_LOG_FIELD; i++)
-		out[i] = s[i] > 0x20 && s[i] < 0x7f ? s[i] : '?';
-	out[i] = '\0';
-}
-
 /* auth_request - answer one M_AUTH_REQ read from m on sock */
 static void
 auth_request(struct authdb *db, struct throttle *th, int sock,
@@ -326,10 +307,10 @@ auth_request(struct authdb *db, struct throttle *th, int sock,
 	client = msg_get_str(m);
 	if (msg_end(m) == -1)
 		fatalx("auth: malformed M_AUTH_REQ");
-	printable(user, luser, sizeof(luser));
-	printable(client, lclient, sizeof(lclient));
+	str_printable(luser, sizeof(luser), user, AUTH_LOG_FIELD);
+	str_printable(lclient, sizeof(lclient), client, AUTH_LOG_FIELD);
 	/* the throttle key: the address, cut to a fixed size */
-	printable(client, key, sizeof(key));
+	str_printable(key, sizeof(key), client, AUTH_LOG_FIELD);
 	canon[0] = '\0';
 	if (throttled(th, key, now)) {
 		r = AUTH_FAIL;

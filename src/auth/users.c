@@ -88,15 +88,6 @@ hash_valid(const char *hash)
 	    strchr(hash, ' ') == NULL;
 }
 
-/* lower - ASCII lower-case s in place */
-static void
-lower(char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s - 'A' + 'a');
-}
-
 /* cmp_parsed - order by name, then by line */
 static int
 cmp_parsed(const void *a, const void *b)
@@ -169,7 +160,7 @@ parse_line(char *line, char **name, char **hash, const char *fname,
 	if (!hash_valid(h))
 		return err_set(e, false, 0, "%s:%u: control character in the "
 		    "password hash", fname, lineno);
-	lower(n);
+	str_lower(n);
 	*name = n;
 	*hash = h;
 	return 1;
@@ -348,7 +339,7 @@ users_set(struct users *u, const char *name, const char *hash)
 	u->v = xreallocarray(u->v, u->n + 1, sizeof(*u->v));
 	memmove(&u->v[lo + 1], &u->v[lo], (u->n - lo) * sizeof(*u->v));
 	u->v[lo].name = xstrdup(name);
-	lower(u->v[lo].name);
+	str_lower(u->v[lo].name);
 	u->v[lo].hash = xstrdup(hash);
 	u->n++;
 	return 0;

@@ -53,15 +53,6 @@ struct target {
 
 static volatile sig_atomic_t	 tty_signal;
 
-/* lower - ASCII lower-case s in place */
-static void
-lower(char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s - 'A' + 'a');
-}
-
 /*
  * domain_dir - check that domain (lower case) names a folder of
  * DIR/domains/; print why not.
@@ -117,8 +108,8 @@ parse_target(const char *confdir, const char *arg, struct target *t)
 	}
 	memcpy(t->local, arg, llen);
 	t->local[llen] = '\0';
-	lower(t->local);
-	lower(t->domain);
+	str_lower(t->local);
+	str_lower(t->domain);
 	if (!users_name_valid(t->local)) {
 		fprintf(stderr, "postern: \"%s\" is not a valid user name (a "
 		    "dot-atom of at most %d characters)\n", t->local,
@@ -406,7 +397,7 @@ ctl_user_list(const char *confdir, int argc, char **argv)
 			    "name\n", argv[1]);
 			return 1;
 		}
-		lower(domain);
+		str_lower(domain);
 		if (domain_dir(confdir, domain) == -1 ||
 		    list_domain(confdir, domain, &v, &n) == -1)
 			goto out;

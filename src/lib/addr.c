@@ -24,6 +24,7 @@
 
 #include "addr.h"
 #include "err.h"
+#include "strutil.h"
 
 #define LABEL_MAX	63
 #define V6_TAG		"IPv6:"
@@ -232,11 +233,7 @@ addr_literal_valid(const char *s, size_t len)
 void
 addr_lower(char *s)
 {
-	char	*p;
-
-	for (p = s; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
+	str_lower(s);
 	if (s[0] == '[' && strncmp(s + 1, "ipv6:", V6_TAG_LEN) == 0)
 		memcpy(s + 1, V6_TAG, V6_TAG_LEN);
 }

@@ -91,3 +91,43 @@ str_fmt(char *out, size_t outsz, const char *fmt, ...)
 	}
 	return 0;
 }
+
+/* str_lower - ASCII lower-case s in place */
+void
+str_lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/* str_printable - s cut to max bytes, bytes outside '!'..'~' as '?' */
+void
+str_printable(char *out, size_t outsz, const char *s, size_t max)
+{
+	size_t	i;
+
+	if (outsz == 0)
+		return;
+	for (i = 0; s[i] != '\0' && i + 1 < outsz && i < max; i++)
+		out[i] = s[i] > 0x20 && s[i] < 0x7f ? s[i] : '?';
+	out[i] = '\0';
+}
+
+/* str_sanitize - control characters and DEL to '?', in place */
+void
+str_sanitize(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			*s = '?';
+}
+
+/* str_line_ok - a bounded line without controls, empty only if allowed */
+bool
+str_line_ok(const char *s, size_t max, bool may_empty)
+{
+	size_t	n = strlen(s);
+
+	return (n > 0 || may_empty) && n <= max && !str_has_ctl(s, n);
+}

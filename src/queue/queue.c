@@ -89,15 +89,6 @@ struct peer {
 	bool			 reaping;	/* a deferred free is due */
 };
 
-/* sanitize - control characters to '?' (for text that reaches logs) */
-static void
-sanitize(char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-			*s = '?';
-}
-
 /*
  * ---- commits ----
  */
@@ -157,9 +148,9 @@ queue_commit_done(struct queue *q, struct witem *it)
 	}
 	if (c->d != NULL) {
 		log_info("msgid=%s queued size=%llu from=<%s> nrcpt=1 "
-		    "client=%s (direct)%s", c->id,
+		    "%s path=direct%s", c->id,
 		    (unsigned long long)c->d->size, c->env.from, c->env.client,
-		    gone ? " (smtp gone before the answer)" : "");
+		    gone ? " answer=lost" : "");
 		log_info("msgid=%s rcpt=<%s> delivered maildir=%s", c->id,
 		    c->d->addr, c->d->maildir);
 		envelope_free(&c->env);
@@ -169,21 +160,12 @@ queue_commit_done(struct queue *q, struct witem *it)
 	}
 	m = queue_work_msg_new(q, &c->env);
 	free(c);
-	log_info("msgid=%s queued size=%llu from=<%s> nrcpt=%zu client=%s%s",
-	    m->env.id, (unsigned long long)m->env.size, m->env.from,
-	    m->env.nrcpts, m->env.client,
-	    gone ? " (smtp gone before the answer)" : "");
+	log_info("msgid=%s queued size=%llu from=<%s> nrcpt=%zu %s "
+	    "path=spool%s", m->env.id, (unsigned long long)m->env.size,
+	    m->env.from, m->env.nrcpts, m->env.client,
+	    gone ? " answer=lost" : "");
 	queue_work_log_rcpts(q, m, true);
 	queue_work_schedule(q, m);
-}
-
-/* text_ok - a non-empty (unless may_empty) bounded line without controls */
-static bool
-text_ok(const char *s, size_t max, bool may_empty)
-{
-	size_t	n = strlen(s);
-
-	return (n > 0 || may_empty) && n <= max && !str_has_ctl(s, n);
 }
 
 /*
@@ -212,7 +194,7 @@ queue_commit_build(struct queue *q, const char *id, const char *from,
 	env->from = xstrdup(from);
 	env->auth_user = auth[0] != '\0' ? xstrdup(auth) : NULL;
 	env->client = xstrndup(client, Q_CLIENT_MAX);
-	sanitize(env->client);
+	str_sanitize(env->client);
 	env->flags = flags;
 	env->body_hash = body_hash;
 	env->has_body_hash = true;
@@ -280,18 +262,18 @@ peer_commit(struct peer *p, struct msg *msg)
 	}
 	if ((t = txn_find(p, id)) == NULL || t->commit != NULL) {
 		log_warnx("smtp asked to commit unknown or committing msgid=%s",
-		    text_ok(id, SPOOL_ID_LEN, false) ? id : "?");
+		    str_line_ok(id, SPOOL_ID_LEN, false) ? id : "?");
 		commit_answer(p, reqid, id, false, true, "unknown transaction");
 		goto out;
 	}
 	memset(&e, 0, sizeof(e));
-	if (n == 0 || !text_ok(from, LIM_PATH, true) ||
-	    !text_ok(auth, LIM_PATH, true)) {
+	if (n == 0 || !str_line_ok(from, LIM_PATH, true) ||
+	    !str_line_ok(auth, LIM_PATH, true)) {
 		err_set(&e, false, 0, "bad envelope from smtp");
 		goto fail;
 	}
 	for (i = 0; i < n; i++)
-		if (!text_ok(rcpts[i], LIM_PATH, false)) {
+		if (!str_line_ok(rcpts[i], LIM_PATH, false)) {
 			err_set(&e, false, 0, "bad recipient from smtp");
 			goto fail;
 		}
@@ -307,7 +289,7 @@ peer_commit(struct peer *p, struct msg *msg)
 		env.created = time(NULL);
 		env.from = xstrdup(from);
 		env.client = xstrndup(client, Q_CLIENT_MAX);
-		sanitize(env.client);
+		str_sanitize(env.client);
 		env.flags = flags;
 		env.size = t->d->size;
 	} else if (queue_commit_build(q, t->id, from, flags, auth, client,

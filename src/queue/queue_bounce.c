@@ -259,13 +259,13 @@ queue_bounce_done(struct queue *q, struct commit *c)
 	struct qmsg	*m, *dm;
 	size_t		 i;
 	const char	*what = c->kind == CK_BOUNCE ? "bounce" :
-			    "delay warning";
+			    "delay-warning";
 
 	m = queue_work_find(q, c->orig);
 	if (c->rc == 0) {
 		dm = queue_work_msg_new(q, &c->env);
 		log_info("msgid=%s queued size=%llu from=<> nrcpt=%zu "
-		    "client=local (%s for msgid=%s)", dm->env.id,
+		    "client=local kind=%s orig_msgid=%s", dm->env.id,
 		    (unsigned long long)dm->env.size, dm->env.nrcpts, what,
 		    c->orig);
 		queue_work_log_rcpts(q, dm, true);

@@ -48,15 +48,6 @@
 #define Q_TMP_AGE	(36 * 3600)		/* Maildir tmp/: stale after */
 #define Q_CLEAN_MAX	1000000u		/* entries looked at, startup */
 
-/* line_ok - a non-empty (unless may_empty) address without controls */
-static bool
-line_ok(const char *s, bool may_empty)
-{
-	size_t	n = strlen(s);
-
-	return (n > 0 || may_empty) && n <= LIM_PATH && !str_has_ctl(s, n);
-}
-
 /* qdirect_free - close the Maildir file (removed if still in tmp/) */
 void
 qdirect_free(struct qdirect *d)
@@ -102,7 +93,8 @@ queue_direct_open(struct queue *q, const char *from, const char **rcpts,
 	*wfd = -1;
 	memset(&dests, 0, sizeof(dests));
 	if (n != 1 || q->ndirect >= Q_DIRECT_MAX ||
-	    !line_ok(from, true) || !line_ok(rcpts[0], false))
+	    !str_line_ok(from, LIM_PATH, true) ||
+	    !str_line_ok(rcpts[0], LIM_PATH, false))
 		return NULL;
 	if (alias_expand(q->conf, rcpts[0], &dests, Q_MAX_DESTS, &e) == -1 ||
 	    dests.n != 1 || dests.v[0].kind != AK_LOCAL)

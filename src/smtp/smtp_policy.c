@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "smtp_session.h"
+#include "strutil.h"
 
 int
 smtp_policy_mail(const struct smtp_session *s, const struct mail_args *m,
@@ -49,7 +50,6 @@ smtp_policy_rcpt(const struct smtp_session *s, const struct rcpt_args *r,
 {
 	const struct domain	*d;
 	char			 local[LIM_LOCAL_PART + 1];
-	size_t			 i;
 
 	if (r->postmaster)
 		return 0;	/* RFC 5321 4.5.1: always accepted */
@@ -63,11 +63,8 @@ smtp_policy_rcpt(const struct smtp_session *s, const struct rcpt_args *r,
 		return err_set(e, false, 0, "554 5.7.1 <%s@%s>: Relay access "
 		    "denied", r->mb.local, r->mb.domain);
 	}
-	for (i = 0; r->mb.local[i] != '\0' && i < sizeof(local) - 1; i++)
-		local[i] = (char)((r->mb.local[i] >= 'A' &&
-		    r->mb.local[i] <= 'Z') ? r->mb.local[i] + 32 :
-		    r->mb.local[i]);
-	local[i] = '\0';
+	(void)snprintf(local, sizeof(local), "%s", r->mb.local);
+	str_lower(local);
 	if (!domain_accepts(d, local) && strcmp(local, "postmaster") != 0)
 		return err_set(e, false, 0, "550 5.1.1 <%s@%s>: Recipient "
 		    "address rejected: User unknown", r->mb.local,

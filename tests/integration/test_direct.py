@@ -80,7 +80,7 @@ def test_single_local_rcpt_never_spooled(server, method):
     assert wait_empty(maildir_part(s, ALICE, "tmp")) == []
     log = s.log()[mark:]
     assert "queue[" in s.log() and "sync_method %s\n" % method in s.log()
-    assert log.count("(direct)") == 4, log
+    assert log.count(" path=direct") == 4, log
     assert log.count("delivered maildir=") == 4, log
 
 
@@ -125,7 +125,7 @@ def test_first_message_makes_the_maildir_through_the_spool(server):
     s = server()
     mark = len(s.log())
     make_maildirs(s, ALICE)
-    assert "(direct)" not in s.log()[mark:]
+    assert " path=direct" not in s.log()[mark:]
     assert maildir_part(s, ALICE, "cur").is_dir()
 
 
