@@ -49,5 +49,12 @@
 #define LIM_IPC_MSG		(512 * 1024)
 /* users file / aliases file line, config line */
 #define LIM_CONF_LINE		4096
+/*
+ * DKIM (RFC 6376): header fields looked at in one message, and the
+ * longest DKIM-Signature field verified (an RSA-4096 b= is 684 bytes,
+ * a long h= list a few hundred more)
+ */
+#define LIM_DKIM_FIELDS		1000
+#define LIM_DKIM_SIG_FIELD	8192
 
 #endif
