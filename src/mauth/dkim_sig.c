@@ -98,6 +98,35 @@ has_from(const char *h)
 	return false;
 }
 
+/*
+ * name_ok - a domain or selector (3.1, 3.5 d=): labels of 1-63 letters,
+ * digits, '-' or '_' (selectors and _domainkey names), 253 bytes at most
+ */
+static bool
+name_ok(const char *n)
+{
+	size_t	i, label = 0, len = strlen(n);
+
+	if (len == 0 || len > 253)
+		return false;
+	for (i = 0; i < len; i++) {
+		char	c = n[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0;
+}
+
 /* in_domain - is the i= domain d or a subdomain of d? */
 static bool
 in_domain(const char *idom, const char *d)
@@ -148,8 +177,8 @@ dkim_sig_parse(const char *v, size_t len, struct dkim_sig *out,
 	    s.bh[0] == '\0')
 		return err_set(e, false, 0, "bad b= or bh=");
 	if (val(dkim_tags_get(&t, "d"), s.d, sizeof(s.d)) == -1 ||
-	    s.d[0] == '\0' || val(dkim_tags_get(&t, "s"), s.s,
-	    sizeof(s.s)) == -1 || s.s[0] == '\0')
+	    !name_ok(s.d) || val(dkim_tags_get(&t, "s"), s.s,
+	    sizeof(s.s)) == -1 || !name_ok(s.s))
 		return err_set(e, false, 0, "bad d= or s=");
 	str_lower(s.d);
 	if (val(dkim_tags_get(&t, "h"), s.h, sizeof(s.h)) == -1 ||

@@ -69,6 +69,11 @@ static const struct {
 	{ "v=1; a=rsa-sha256; d=x.example; s=s; h=from; bh=a; b=b; l=-1",
 	    false },
 	{ "v=1; a=rsa-sha256; d=; s=s; h=from; bh=a; b=b", false },
+	{ "v=1; a=rsa-sha256; d=a@b.example; s=s; h=from; bh=a; b=b", false },
+	{ "v=1; a=rsa-sha256; d=a..example; s=s; h=from; bh=a; b=b", false },
+	{ "v=1; a=rsa-sha256; d=x.example; s=s/1; h=from; bh=a; b=b", false },
+	{ "v=1; a=rsa-sha256; d=x.example; s=a.b_c-1; h=from; bh=a; b=b",
+	    true },
 };
 
 static void
