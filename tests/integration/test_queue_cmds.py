@@ -218,8 +218,8 @@ def test_delay_warning_then_bounce(server, dns_broken):
     warn, bounce = srv.wait_mail(ALICE, 2, timeout=20)
     assert b"Delayed Mail" in warn and b"Action: delayed" in warn
     assert b"Undelivered Mail" in bounce and b"Action: failed" in bounce
-    assert srv.wait_log(r"msgid=%s delay warning queued as" % mid)
+    assert srv.wait_log(r"msgid=%s delay-warning queued as" % mid)
     assert srv.wait_queue_empty()
     # once per message
-    assert len(re.findall(r"msgid=%s delay warning queued" % mid,
+    assert len(re.findall(r"msgid=%s delay-warning queued" % mid,
                           srv.log())) == 1
