@@ -34,7 +34,7 @@
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
-#include "smtp.h"
+#include "smtp_limits.h"
 #include "smtp_session.h"
 #include "strutil.h"
 #include "tls.h"
@@ -234,6 +234,16 @@ session_tx_reset(struct smtp_session *s)
 		session_enter_state(s, SS_READY);
 }
 
+/* session_worker_idle - a draining worker with no session left is done */
+static void
+session_worker_idle(struct smtp_worker *w)
+{
+	if (w->draining && w->nsessions == 0) {
+		log_debug("smtp worker done");
+		event_base_loopbreak(w->base);
+	}
+}
+
 static void
 session_free(struct smtp_session *s)
 {
@@ -255,8 +265,9 @@ session_free(struct smtp_session *s)
 	if (s->delay != NULL)
 		event_free(s->delay);
 	io_free(s->io);
-	smtp_session_gone(w, s);
+	smtp_limits_release(w->shm, w->row, s->ipslot);
 	free(s);
+	session_worker_idle(w);
 }
 
 /* session_drain_one - on SIGTERM an idle session is told goodbye now */
@@ -274,13 +285,13 @@ smtp_session_drain(struct smtp_worker *w)
 	struct smtp_session	*s, *next;
 	size_t			 i;
 
-	if (w->draining != DRAIN_TERM)
-		return;
-	for (i = 0; i < 1024; i++)
-		for (s = w->buckets[i]; s != NULL; s = next) {
-			next = s->hnext;
-			session_drain_one(s);
-		}
+	if (w->draining == DRAIN_TERM)
+		for (i = 0; i < 1024; i++)
+			for (s = w->buckets[i]; s != NULL; s = next) {
+				next = s->hnext;
+				session_drain_one(s);
+			}
+	session_worker_idle(w);
 }
 
 static void

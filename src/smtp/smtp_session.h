@@ -112,6 +112,11 @@ struct smtp_session {
 void	smtp_session_new(struct smtp_worker *, int fd, enum port_kind,
 	    const struct sockaddr *, socklen_t, unsigned ipslot);
 void	smtp_session_ipc(struct smtp_worker *, struct msg *);
+/*
+ * smtp_session_drain - after the listeners closed: on SIGTERM tell idle
+ * sessions 421; once no session is left, end the worker's loop (the last
+ * session to end does it if some remain).
+ */
 void	smtp_session_drain(struct smtp_worker *);
 struct smtp_session *smtp_session_find(struct smtp_worker *, uint64_t id);
 
@@ -143,8 +148,5 @@ int	smtp_policy_mail(const struct smtp_session *,
 	    const struct mail_args *, struct err *);
 int	smtp_policy_rcpt(const struct smtp_session *,
 	    const struct rcpt_args *, struct err *);
-
-/* smtp.c */
-void	smtp_session_gone(struct smtp_worker *, struct smtp_session *);
 
 #endif
