@@ -20,8 +20,6 @@
 #include "smtp_session.h"
 #include "strutil.h"
 
-#define SID(s)		((unsigned long long)(s)->id)
-
 static void
 session_auth_send(struct smtp_session *s, const char *user, const char *pass)
 {
@@ -223,7 +221,7 @@ smtp_login_lost(struct smtp_worker *w)
 	struct smtp_session	*s, *next;
 	size_t			 i;
 
-	for (i = 0; i < sizeof(w->buckets) / sizeof(w->buckets[0]); i++)
+	for (i = 0; i < SMTP_SESSION_BUCKETS; i++)
 		for (s = w->buckets[i]; s != NULL; s = next) {
 			next = s->hnext;
 			if (s->auth_waiting)

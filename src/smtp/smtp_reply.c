@@ -27,7 +27,7 @@ smtp_vreply(struct smtp_session *s, const char *fmt, va_list ap)
 	line[n++] = '\n';
 	if (io_write(s->io, line, (size_t)n) == -1)
 		log_debug("session=%016llx reply dropped",
-		    (unsigned long long)s->id);
+		    SID(s));
 }
 
 void
@@ -64,7 +64,7 @@ smtp_reject(struct smtp_session *s, const char *fmt, ...)
 	va_end(ap);
 	if (++s->errors >= s->w->conf->max_errors) {
 		log_info("session=%016llx too many errors (%u)",
-		    (unsigned long long)s->id, s->errors);
+		    SID(s), s->errors);
 		smtp_close(s, "421 4.7.0 %s Too many errors, closing "
 		    "connection", s->w->conf->hostname);
 	}

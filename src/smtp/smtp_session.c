@@ -40,7 +40,6 @@
 #include "tls.h"
 #include "xmalloc.h"
 
-#define SID(s)		((unsigned long long)(s)->id)
 #define IN(st)		(1u << (st))
 #define ANY		(IN(SS_GREETED) | IN(SS_READY) | IN(SS_MAIL) | IN(SS_RCPT))
 #define IO_IN_CAP	(LIM_AUTH_LINE + 4096)
@@ -109,22 +108,6 @@ session_enter_state(struct smtp_session *s, enum smtp_state st)
 	s->state = st;
 }
 
-void
-smtp_session_wait(struct smtp_session *s)
-{
-	s->mode = SM_WAIT;
-	io_pause(s->io, true);
-}
-
-void
-smtp_session_resume(struct smtp_session *s, enum smtp_mode mode)
-{
-	s->mode = mode;
-	io_pause(s->io, false);
-	/* the idle clock restarts when the client's turn comes again */
-	io_set_timeout(s->io, s->w->conf->idle_timeout);
-}
-
 static void
 session_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -161,8 +144,8 @@ smtp_session_new(struct smtp_worker *w, int fd, enum port_kind kind,
 	if (sa->sa_family == AF_INET6 && strncmp(s->addr, "::ffff:", 7) == 0)
 		memmove(s->addr, s->addr + 7, strlen(s->addr + 7) + 1);
 	buf_init(&s->body, BODY_CAP);
-	s->hnext = w->buckets[s->id % 1024];
-	w->buckets[s->id % 1024] = s;
+	s->hnext = w->buckets[s->id % SMTP_SESSION_BUCKETS];
+	w->buckets[s->id % SMTP_SESSION_BUCKETS] = s;
 	w->nsessions++;
 	s->io = io_new(w->base, fd, session_io, s, IO_IN_CAP, IO_OUT_CAP);
 	io_set_timeout(s->io, w->conf->idle_timeout);
@@ -188,7 +171,7 @@ smtp_session_find(struct smtp_worker *w, uint64_t id)
 {
 	struct smtp_session	*s;
 
-	for (s = w->buckets[id % 1024]; s != NULL; s = s->hnext)
+	for (s = w->buckets[id % SMTP_SESSION_BUCKETS]; s != NULL; s = s->hnext)
 		if (s->id == id)
 			return s;
 	return NULL;
@@ -251,7 +234,7 @@ session_free(struct smtp_session *s)
 	struct smtp_session	**pp;
 
 	session_tx_reset(s);
-	for (pp = &w->buckets[s->id % 1024]; *pp != NULL; pp = &(*pp)->hnext)
+	for (pp = &w->buckets[s->id % SMTP_SESSION_BUCKETS]; *pp != NULL; pp = &(*pp)->hnext)
 		if (*pp == s) {
 			*pp = s->hnext;
 			break;
@@ -286,7 +269,7 @@ smtp_session_drain(struct smtp_worker *w)
 	size_t			 i;
 
 	if (w->draining == DRAIN_TERM)
-		for (i = 0; i < 1024; i++)
+		for (i = 0; i < SMTP_SESSION_BUCKETS; i++)
 			for (s = w->buckets[i]; s != NULL; s = next) {
 				next = s->hnext;
 				session_drain_one(s);

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "hash.h"
+#include "io.h"
 #include "listen.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
@@ -22,12 +23,15 @@
 struct chan;
 struct event;
 struct event_base;
-struct io;
 struct msg;
 struct smtp_shm;
 struct tls_store;
 
 struct smtp_session;
+
+#define SMTP_SESSION_BUCKETS	1024	/* sessions by id: hash chains */
+/* SID - the session id as logged: session=%016llx */
+#define SID(s)		((unsigned long long)(s)->id)
 
 struct smtp_worker {
 	struct event_base	*base;
@@ -38,7 +42,7 @@ struct smtp_worker {
 	struct smtp_shm		*shm;
 	unsigned		 row;
 	uint64_t		 next_id;
-	struct smtp_session	*buckets[1024];	/* by id */
+	struct smtp_session	*buckets[SMTP_SESSION_BUCKETS]; /* by id */
 	unsigned		 nsessions;
 	int			 draining;	/* 0, DRAIN_RELOAD, DRAIN_TERM */
 };
@@ -108,6 +112,24 @@ struct smtp_session {
 	bool			 committing;	/* M_Q_COMMIT sent */
 };
 
+/* smtp_session_wait - pause input until auth or the queue answers */
+static inline void
+smtp_session_wait(struct smtp_session *s)
+{
+	s->mode = SM_WAIT;
+	io_pause(s->io, true);
+}
+
+/* smtp_session_resume - the client's turn again, in the given mode */
+static inline void
+smtp_session_resume(struct smtp_session *s, enum smtp_mode mode)
+{
+	s->mode = mode;
+	io_pause(s->io, false);
+	/* the idle clock restarts when the client's turn comes again */
+	io_set_timeout(s->io, s->w->conf->idle_timeout);
+}
+
 /* smtp_session.c */
 void	smtp_session_new(struct smtp_worker *, int fd, enum port_kind,
 	    const struct sockaddr *, socklen_t, unsigned ipslot);
@@ -119,9 +141,6 @@ void	smtp_session_ipc(struct smtp_worker *, struct msg *);
  */
 void	smtp_session_drain(struct smtp_worker *);
 struct smtp_session *smtp_session_find(struct smtp_worker *, uint64_t id);
-
-void	smtp_session_wait(struct smtp_session *);
-void	smtp_session_resume(struct smtp_session *, enum smtp_mode);
 
 /* smtp_login.c: the AUTH command, its continuation lines, the answer */
 void	smtp_login_cmd(struct smtp_session *, const char *, size_t);
