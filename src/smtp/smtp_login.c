@@ -16,7 +16,7 @@
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
-#include "smtp_auth.h"
+#include "smtp_sasl.h"
 #include "smtp_session.h"
 #include "strutil.h"
 
@@ -46,26 +46,26 @@ session_auth_send(struct smtp_session *s, const char *user, const char *pass)
 void
 smtp_login_line(struct smtp_session *s, char *line, size_t len)
 {
-	char		user[SMTP_AUTH_USER_MAX + 1];
-	char		pass[SMTP_AUTH_PASS_MAX + 1];
+	char		user[SMTP_SASL_USER_MAX + 1];
+	char		pass[SMTP_SASL_PASS_MAX + 1];
 	struct err	e;
 
 	s->mode = SM_CMD;
-	if (smtp_auth_is_cancel(line, len)) {
+	if (smtp_sasl_is_cancel(line, len)) {
 		s->auth_step = SA_NONE;
 		smtp_reject(s, "501 5.0.0 Authentication cancelled");
 		return;
 	}
 	switch (s->auth_step) {
 	case SA_PLAIN:
-		if (smtp_auth_plain(line, len, user, sizeof(user), pass,
+		if (smtp_sasl_plain(line, len, user, sizeof(user), pass,
 		    sizeof(pass), &e) == -1)
 			break;
 		session_auth_send(s, user, pass);
 		explicit_bzero(pass, sizeof(pass));
 		return;
 	case SA_LOGIN_USER:
-		if (smtp_auth_field(line, len, s->auth_user,
+		if (smtp_sasl_field(line, len, s->auth_user,
 		    sizeof(s->auth_user), &e) == -1)
 			break;
 		s->auth_step = SA_LOGIN_PASS;
@@ -73,7 +73,7 @@ smtp_login_line(struct smtp_session *s, char *line, size_t len)
 		smtp_reply(s, "334 UGFzc3dvcmQ6");
 		return;
 	case SA_LOGIN_PASS:
-		if (smtp_auth_field(line, len, pass, sizeof(pass), &e) == -1)
+		if (smtp_sasl_field(line, len, pass, sizeof(pass), &e) == -1)
 			break;
 		(void)snprintf(user, sizeof(user), "%s", s->auth_user);
 		session_auth_send(s, user, pass);
@@ -94,8 +94,8 @@ smtp_login_cmd(struct smtp_session *s, const char *arg, size_t len)
 	size_t		 mlen = strcspn(arg, " ");
 	const char	*init = mlen < len ? arg + mlen + 1 : NULL;
 	size_t		 ilen = init != NULL ? len - mlen - 1 : 0;
-	char		 user[SMTP_AUTH_USER_MAX + 1];
-	char		 pass[SMTP_AUTH_PASS_MAX + 1];
+	char		 user[SMTP_SASL_USER_MAX + 1];
+	char		 pass[SMTP_SASL_PASS_MAX + 1];
 	struct err	 e;
 
 	if ((init == NULL || ilen == 0 ||
@@ -131,7 +131,7 @@ smtp_login_cmd(struct smtp_session *s, const char *arg, size_t len)
 			smtp_reject(s, "501 5.5.2 Empty PLAIN response");
 			return;
 		}
-		if (smtp_auth_plain(init, ilen, user, sizeof(user), pass,
+		if (smtp_sasl_plain(init, ilen, user, sizeof(user), pass,
 		    sizeof(pass), &e) == -1) {
 			smtp_reject(s, "%s", e.msg);
 			return;
@@ -142,7 +142,7 @@ smtp_login_cmd(struct smtp_session *s, const char *arg, size_t len)
 	}
 	if (str_eq_word(arg, mlen, "LOGIN")) {
 		if (init != NULL && ilen > 0) {
-			if (smtp_auth_field(init, ilen, s->auth_user,
+			if (smtp_sasl_field(init, ilen, s->auth_user,
 			    sizeof(s->auth_user), &e) == -1) {
 				smtp_reject(s, "%s", e.msg);
 				return;
