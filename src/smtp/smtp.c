@@ -109,7 +109,7 @@ smtp_ipc(struct chan *c, struct msg *m, void *arg)
 			log_warnx("auth channel closed");
 			chan_free(c);
 			w->auth = NULL;
-			smtp_login_lost(w);
+			smtp_session_auth_lost(w);
 			return;
 		}
 		/* without the queue nothing can be accepted safely */

@@ -1,7 +1,7 @@
 /*
  * smtp_session.c - one SMTP session: the state machine and the command
  * table (STYLE.md pattern A), the DATA flow, and the answers of the auth
- * and queue processes (the AUTH exchange is in smtp_login.c).
+ * and queue processes (the AUTH exchange is in smtp_auth.c).
  *
  * Runs in the smtp process: unprivileged, hostile input.  It never reads
  * password hashes (it asks auth) and never opens spool paths (the queue
@@ -79,8 +79,8 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "HELO",	ANY,			CF_NEEDARG | CF_LAST,	cmd_helo },
 	{ "STARTTLS",	ANY,			CF_NOARG,		cmd_starttls },
 	/* AUTH with an initial response may be pipelined (RFC 4954 4);
-	 * smtp_login_cmd refuses input sent before its 334 */
-	{ "AUTH",	IN(SS_READY),		CF_NEEDARG,		smtp_login_cmd },
+	 * smtp_auth_cmd refuses input sent before its 334 */
+	{ "AUTH",	IN(SS_READY),		CF_NEEDARG,		smtp_auth_cmd },
 	{ "MAIL",	IN(SS_READY),		CF_NEEDARG,		cmd_mail },
 	{ "RCPT",	IN(SS_MAIL) | IN(SS_RCPT), CF_NEEDARG,		cmd_rcpt },
 	{ "DATA",	IN(SS_RCPT),		CF_NOARG | CF_LAST,	cmd_data },
@@ -234,7 +234,8 @@ session_free(struct smtp_session *s)
 	struct smtp_session	**pp;
 
 	session_tx_reset(s);
-	for (pp = &w->buckets[s->id % SMTP_SESSION_BUCKETS]; *pp != NULL; pp = &(*pp)->hnext)
+	for (pp = &w->buckets[s->id % SMTP_SESSION_BUCKETS]; *pp != NULL;
+	    pp = &(*pp)->hnext)
 		if (*pp == s) {
 			*pp = s->hnext;
 			break;
@@ -358,7 +359,7 @@ smtp_dispatch(struct smtp_session *s, char *line, size_t len, bool pending)
 		return;
 	}
 	if ((c->states & IN(s->state)) == 0) {
-		if (c->run == smtp_login_cmd && s->authenticated)
+		if (c->run == smtp_auth_cmd && s->authenticated)
 			smtp_reject(s, "503 5.5.1 Already authenticated");
 		else if (s->state == SS_GREETED && c->run != cmd_data &&
 		    c->run != cmd_rcpt)
@@ -450,7 +451,7 @@ session_input(struct smtp_session *s)
 		line[len] = '\0';
 		buf_drain(in, used);
 		if (s->mode == SM_AUTH)
-			smtp_login_line(s, line, len);
+			smtp_auth_line(s, line, len);
 		else
 			smtp_dispatch(s, line, len, buf_avail(in) > 0);
 		explicit_bzero(line, len);
@@ -798,6 +799,21 @@ cmd_help(struct smtp_session *s, const char *arg, size_t len)
 	smtp_reply(s, "214 2.0.0 postern: see RFC 5321");
 }
 
+/* smtp_session_auth_lost - the auth process is gone: waiting AUTHs get 454 */
+void
+smtp_session_auth_lost(struct smtp_worker *w)
+{
+	struct smtp_session	*s, *next;
+	size_t			 i;
+
+	for (i = 0; i < SMTP_SESSION_BUCKETS; i++)
+		for (s = w->buckets[i]; s != NULL; s = next) {
+			next = s->hnext;
+			if (s->auth_waiting)
+				smtp_auth_result(s, AUTH_TEMPFAIL, "");
+		}
+}
+
 /* smtp_session_ipc - an answer from auth or queue for one of our sessions */
 void
 smtp_session_ipc(struct smtp_worker *w, struct msg *m)
@@ -816,7 +832,7 @@ smtp_session_ipc(struct smtp_worker *w, struct msg *m)
 		if (msg_end(m) == -1)
 			fatalx("bad M_AUTH_RES");
 		if (s != NULL && s->auth_waiting)
-			smtp_login_result(s, ok, a);
+			smtp_auth_result(s, ok, a);
 		break;
 	case M_Q_OPEN_RES:
 		ok = msg_get_u32(m);

@@ -141,14 +141,14 @@ void	smtp_session_ipc(struct smtp_worker *, struct msg *);
  */
 void	smtp_session_drain(struct smtp_worker *);
 struct smtp_session *smtp_session_find(struct smtp_worker *, uint64_t id);
+/* smtp_session_auth_lost - the auth process is gone: waiting AUTHs get 454 */
+void	smtp_session_auth_lost(struct smtp_worker *);
 
-/* smtp_login.c: the AUTH command, its continuation lines, the answer */
-void	smtp_login_cmd(struct smtp_session *, const char *, size_t);
-void	smtp_login_line(struct smtp_session *, char *, size_t);
-void	smtp_login_result(struct smtp_session *, uint32_t result,
+/* smtp_auth.c: the AUTH command, its continuation lines, the answer */
+void	smtp_auth_cmd(struct smtp_session *, const char *, size_t);
+void	smtp_auth_line(struct smtp_session *, char *, size_t);
+void	smtp_auth_result(struct smtp_session *, uint32_t result,
 	    const char *canon);
-/* smtp_login_lost - the auth process is gone: waiting AUTHs get 454 */
-void	smtp_login_lost(struct smtp_worker *);
 
 /* smtp_reply.c */
 void	smtp_reply(struct smtp_session *, const char *fmt, ...)

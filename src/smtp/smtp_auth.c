@@ -1,5 +1,5 @@
 /*
- * smtp_login.c - the AUTH exchange of a session (RFC 4954): PLAIN and
+ * smtp_auth.c - the AUTH exchange of a session (RFC 4954): PLAIN and
  * LOGIN, only over TLS and only on the submission ports.  The decoded
  * credentials go to the auth process in an M_AUTH_REQ; this process never
  * sees a hash.  A failure is answered only after auth_fail_delay_ms with
@@ -21,7 +21,7 @@
 #include "strutil.h"
 
 static void
-session_auth_send(struct smtp_session *s, const char *user, const char *pass)
+smtp_auth_send(struct smtp_session *s, const char *user, const char *pass)
 {
 	struct msg	m;
 
@@ -44,7 +44,7 @@ session_auth_send(struct smtp_session *s, const char *user, const char *pass)
 }
 
 void
-smtp_login_line(struct smtp_session *s, char *line, size_t len)
+smtp_auth_line(struct smtp_session *s, char *line, size_t len)
 {
 	char		user[SMTP_SASL_USER_MAX + 1];
 	char		pass[SMTP_SASL_PASS_MAX + 1];
@@ -61,7 +61,7 @@ smtp_login_line(struct smtp_session *s, char *line, size_t len)
 		if (smtp_sasl_plain(line, len, user, sizeof(user), pass,
 		    sizeof(pass), &e) == -1)
 			break;
-		session_auth_send(s, user, pass);
+		smtp_auth_send(s, user, pass);
 		explicit_bzero(pass, sizeof(pass));
 		return;
 	case SA_LOGIN_USER:
@@ -76,7 +76,7 @@ smtp_login_line(struct smtp_session *s, char *line, size_t len)
 		if (smtp_sasl_field(line, len, pass, sizeof(pass), &e) == -1)
 			break;
 		(void)snprintf(user, sizeof(user), "%s", s->auth_user);
-		session_auth_send(s, user, pass);
+		smtp_auth_send(s, user, pass);
 		explicit_bzero(pass, sizeof(pass));
 		return;
 	case SA_NONE:
@@ -89,7 +89,7 @@ smtp_login_line(struct smtp_session *s, char *line, size_t len)
 }
 
 void
-smtp_login_cmd(struct smtp_session *s, const char *arg, size_t len)
+smtp_auth_cmd(struct smtp_session *s, const char *arg, size_t len)
 {
 	size_t		 mlen = strcspn(arg, " ");
 	const char	*init = mlen < len ? arg + mlen + 1 : NULL;
@@ -136,7 +136,7 @@ smtp_login_cmd(struct smtp_session *s, const char *arg, size_t len)
 			smtp_reject(s, "%s", e.msg);
 			return;
 		}
-		session_auth_send(s, user, pass);
+		smtp_auth_send(s, user, pass);
 		explicit_bzero(pass, sizeof(pass));
 		return;
 	}
@@ -161,7 +161,7 @@ smtp_login_cmd(struct smtp_session *s, const char *arg, size_t len)
 }
 
 static void
-auth_delay_done(evutil_socket_t fd, short what, void *arg)
+smtp_auth_delay_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct smtp_session	*s = arg;
 
@@ -177,7 +177,7 @@ auth_delay_done(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-smtp_login_result(struct smtp_session *s, uint32_t result,
+smtp_auth_result(struct smtp_session *s, uint32_t result,
     const char *canon)
 {
 	struct timeval	tv;
@@ -208,23 +208,8 @@ smtp_login_result(struct smtp_session *s, uint32_t result,
 	s->auth_user[0] = '\0';
 	/* slow down guessing: answer only after a delay, input paused */
 	if (s->delay == NULL)
-		s->delay = evtimer_new(s->w->base, auth_delay_done, s);
+		s->delay = evtimer_new(s->w->base, smtp_auth_delay_done, s);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(s->delay, &tv);
-}
-
-/* smtp_login_lost - the auth process is gone: answer those waiting on it */
-void
-smtp_login_lost(struct smtp_worker *w)
-{
-	struct smtp_session	*s, *next;
-	size_t			 i;
-
-	for (i = 0; i < SMTP_SESSION_BUCKETS; i++)
-		for (s = w->buckets[i]; s != NULL; s = next) {
-			next = s->hnext;
-			if (s->auth_waiting)
-				smtp_login_result(s, AUTH_TEMPFAIL, "");
-		}
 }
