@@ -55,7 +55,7 @@ enum {
 	CF_LAST		= 1u << 2,	/* must end a pipelined group */
 };
 
-struct smtp_cmd {
+struct session_cmd {
 	const char	*verb;
 	unsigned	 states;
 	unsigned	 flags;
@@ -74,7 +74,7 @@ static void	cmd_quit(struct smtp_session *, const char *, size_t);
 static void	cmd_vrfy(struct smtp_session *, const char *, size_t);
 static void	cmd_help(struct smtp_session *, const char *, size_t);
 
-static const struct smtp_cmd smtp_cmds[] = {
+static const struct session_cmd session_cmds[] = {
 	{ "EHLO",	ANY,			CF_NEEDARG | CF_LAST,	cmd_ehlo },
 	{ "HELO",	ANY,			CF_NEEDARG | CF_LAST,	cmd_helo },
 	{ "STARTTLS",	ANY,			CF_NOARG,		cmd_starttls },
@@ -329,32 +329,32 @@ session_io(struct io *io, enum io_event ev, void *arg)
 	}
 }
 
-static const struct smtp_cmd *
-smtp_cmd_lookup(const char *line, size_t vlen)
+static const struct session_cmd *
+session_cmd_lookup(const char *line, size_t vlen)
 {
 	size_t	i;
 
-	for (i = 0; i < sizeof(smtp_cmds) / sizeof(smtp_cmds[0]); i++)
-		if (strlen(smtp_cmds[i].verb) == vlen &&
-		    strncasecmp(line, smtp_cmds[i].verb, vlen) == 0)
-			return &smtp_cmds[i];
+	for (i = 0; i < sizeof(session_cmds) / sizeof(session_cmds[0]); i++)
+		if (strlen(session_cmds[i].verb) == vlen &&
+		    strncasecmp(line, session_cmds[i].verb, vlen) == 0)
+			return &session_cmds[i];
 	return NULL;
 }
 
-/* smtp_dispatch - apply the table's rules, then run the command */
+/* session_dispatch - apply the table's rules, then run the command */
 static void
-smtp_dispatch(struct smtp_session *s, char *line, size_t len, bool pending)
+session_dispatch(struct smtp_session *s, char *line, size_t len, bool pending)
 {
-	const struct smtp_cmd	*c;
-	size_t			 vlen = strcspn(line, " ");
-	const char		*arg = NULL;
-	size_t			 alen = 0;
+	const struct session_cmd	*c;
+	size_t				 vlen = strcspn(line, " ");
+	const char			*arg = NULL;
+	size_t				 alen = 0;
 
 	if (vlen < len) {
 		arg = line + vlen + 1;
 		alen = len - vlen - 1;
 	}
-	if ((c = smtp_cmd_lookup(line, vlen)) == NULL) {
+	if ((c = session_cmd_lookup(line, vlen)) == NULL) {
 		smtp_reject(s, "500 5.5.2 Command unrecognized");
 		return;
 	}
@@ -453,7 +453,7 @@ session_input(struct smtp_session *s)
 		if (s->mode == SM_AUTH)
 			smtp_auth_line(s, line, len);
 		else
-			smtp_dispatch(s, line, len, buf_avail(in) > 0);
+			session_dispatch(s, line, len, buf_avail(in) > 0);
 		explicit_bzero(line, len);
 	}
 }
