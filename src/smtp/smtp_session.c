@@ -227,6 +227,28 @@ session_worker_idle(struct smtp_worker *w)
 	}
 }
 
+/* session_received - our Received header for the message being opened */
+static int
+session_received(struct smtp_session *s, struct buf *b)
+{
+	struct smtp_data_trace	t;
+	bool			tls = io_is_tls(s->io);
+
+	memset(&t, 0, sizeof(t));
+	t.helo = s->helo;
+	t.addr = s->addr;
+	t.hostname = s->w->conf->hostname;
+	t.msgid = s->msgid;
+	t.rcpt = s->nrcpts == 1 ? s->rcpts[0] : NULL;
+	t.tls_version = tls ? io_tls_version(s->io) : NULL;
+	t.tls_cipher = tls ? io_tls_cipher(s->io) : NULL;
+	t.esmtp = s->esmtp;
+	t.authenticated = s->authenticated;
+	t.smtputf8 = s->mail.smtputf8;
+	t.now = time(NULL);
+	return smtp_data_received(b, &t);
+}
+
 static void
 session_free(struct smtp_session *s)
 {
@@ -629,7 +651,7 @@ session_open_result(struct smtp_session *s, bool ok, const char *id,
 	s->body_fd = fd;
 	hash64_init(&s->body_hash);
 	buf_reset(&s->body);
-	if (smtp_received(s, &s->body) == -1) {
+	if (session_received(s, &s->body) == -1) {
 		session_abort_tx(s);
 		smtp_session_resume(s, SM_CMD);
 		smtp_reject(s, "451 4.3.0 Local error");

@@ -160,7 +160,6 @@ void	smtp_reject(struct smtp_session *, const char *fmt, ...)
 void	smtp_close(struct smtp_session *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	smtp_reply_ehlo(struct smtp_session *);
-int	smtp_received(struct smtp_session *, struct buf *);
 
 /* smtp_policy.c: 0 accept, or -1 with the reply in e->msg */
 int	smtp_policy_mail(const struct smtp_session *,
