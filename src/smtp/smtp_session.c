@@ -664,8 +664,9 @@ session_open_result(struct smtp_session *s, bool ok, const char *id,
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
+/* session_body_flush - write the buffered body to the queue's file */
 static int
-session_body_flush(struct smtp_session *s)
+session_body_flush(struct smtp_session *s, struct err *e)
 {
 	ssize_t	n;
 
@@ -673,11 +674,9 @@ session_body_flush(struct smtp_session *s)
 		n = write(s->body_fd, buf_ptr(&s->body), buf_avail(&s->body));
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			log_warn("session=%016llx msgid=%s write body", SID(s),
-			    s->msgid);
-			return -1;
-		}
+		if (n <= 0)
+			return err_set(e, true, errno, "write body: %s",
+			    strerror(errno));
 		hash64_add(&s->body_hash, buf_ptr(&s->body), (size_t)n);
 		buf_drain(&s->body, (size_t)n);
 	}
@@ -726,13 +725,17 @@ session_data_input(struct smtp_session *s)
 {
 	struct buf	*in = io_in(s->io);
 	size_t		 used;
+	struct err	 e;
 
 	used = smtp_data_feed(&s->data, buf_ptr(in), buf_avail(in), &s->body);
 	buf_drain(in, used);
 	if (!s->write_failed && s->data.error == SD_OK &&
 	    (buf_avail(&s->body) >= BODY_FLUSH || s->data.done) &&
-	    session_body_flush(s) == -1)
+	    session_body_flush(s, &e) == -1) {
+		log_warnx("session=%016llx msgid=%s %s", SID(s), s->msgid,
+		    e.msg);
 		s->write_failed = true;
+	}
 	if (s->data.error != SD_OK || s->write_failed)
 		buf_reset(&s->body);
 	if (!s->data.done)
