@@ -42,6 +42,7 @@ struct smtp_listen_ev {
 static struct smtp_listen_ev	*lev;
 static size_t			 nlev;
 
+/* smtp_refuse - refuse a connection over the limits: 421, then close */
 static void
 smtp_refuse(int fd, const char *hostname, const char *why)
 {
@@ -54,6 +55,7 @@ smtp_refuse(int fd, const char *hostname, const char *why)
 	close(fd);
 }
 
+/* smtp_accept - accept what the listener has, within the session limits */
 static void
 smtp_accept(evutil_socket_t lfd, short what, void *arg)
 {
@@ -98,6 +100,7 @@ smtp_accept(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
+/* smtp_ipc - a message from auth or queue, or one of them gone */
 static void
 smtp_ipc(struct chan *c, struct msg *m, void *arg)
 {
@@ -119,6 +122,7 @@ smtp_ipc(struct chan *c, struct msg *m, void *arg)
 	smtp_session_ipc(w, m);
 }
 
+/* smtp_stop_listening - close every listener of this worker */
 static void
 smtp_stop_listening(void)
 {
@@ -131,6 +135,7 @@ smtp_stop_listening(void)
 	nlev = 0;
 }
 
+/* smtp_drain_deadline - draining took too long: end the loop anyway */
 static void
 smtp_drain_deadline(evutil_socket_t fd, short what, void *arg)
 {
@@ -142,6 +147,7 @@ smtp_drain_deadline(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(w->base);
 }
 
+/* smtp_signal - SIGTERM/SIGINT: shut down; SIGUSR1: a reload, drain */
 static void
 smtp_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -168,6 +174,7 @@ smtp_signal(evutil_socket_t sig, short what, void *arg)
 	smtp_session_drain(w);
 }
 
+/* smtp_main - the worker: listeners, channels, signals, then the loop */
 void
 smtp_main(struct conf *conf, struct tls_store *tls, struct listener *ls,
     size_t nls, int auth_sock, int queue_sock, struct smtp_shm *shm,

@@ -20,6 +20,7 @@
 #include "smtp_session.h"
 #include "strutil.h"
 
+/* smtp_auth_send - ask the auth process about user and pass; input waits */
 static void
 smtp_auth_send(struct smtp_session *s, const char *user, const char *pass)
 {
@@ -43,6 +44,7 @@ smtp_auth_send(struct smtp_session *s, const char *user, const char *pass)
 	smtp_session_wait(s);
 }
 
+/* smtp_auth_line - an AUTH continuation line (a 334 response) */
 void
 smtp_auth_line(struct smtp_session *s, char *line, size_t len)
 {
@@ -88,6 +90,7 @@ smtp_auth_line(struct smtp_session *s, char *line, size_t len)
 	smtp_reject(s, "%s", e.msg);
 }
 
+/* smtp_auth_cmd - the AUTH command: mechanism, initial response, 334 */
 void
 smtp_auth_cmd(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -160,6 +163,7 @@ smtp_auth_cmd(struct smtp_session *s, const char *arg, size_t len)
 	smtp_reject(s, "504 5.5.4 Unrecognized authentication type");
 }
 
+/* smtp_auth_delay_done - the failure delay is over: 535, or 421 at the limit */
 static void
 smtp_auth_delay_done(evutil_socket_t fd, short what, void *arg)
 {
@@ -176,6 +180,7 @@ smtp_auth_delay_done(evutil_socket_t fd, short what, void *arg)
 	smtp_reject(s, "535 5.7.8 Authentication credentials invalid");
 }
 
+/* smtp_auth_result - the auth process answered: 235, 454, or a delayed 535 */
 void
 smtp_auth_result(struct smtp_session *s, uint32_t result,
     const char *canon)

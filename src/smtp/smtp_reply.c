@@ -11,6 +11,7 @@
 #include "log.h"
 #include "smtp_session.h"
 
+/* smtp_vreply - format one reply line, CRLF added, cut to fit */
 static void
 smtp_vreply(struct smtp_session *s, const char *fmt, va_list ap)
 {
@@ -29,6 +30,7 @@ smtp_vreply(struct smtp_session *s, const char *fmt, va_list ap)
 		    SID(s));
 }
 
+/* smtp_reply - queue one reply line */
 void
 smtp_reply(struct smtp_session *s, const char *fmt, ...)
 {
@@ -69,6 +71,7 @@ smtp_reject(struct smtp_session *s, const char *fmt, ...)
 	}
 }
 
+/* smtp_reply_ehlo - the EHLO reply: the keywords this session may use */
 void
 smtp_reply_ehlo(struct smtp_session *s)
 {

@@ -1,7 +1,9 @@
 /*
  * smtp_session.c - one SMTP session: the state machine and the command
  * table (STYLE.md pattern A), the DATA flow, and the answers of the auth
- * and queue processes (the AUTH exchange is in smtp_auth.c).
+ * and queue processes (the AUTH exchange is in smtp_auth.c).  Calls go
+ * one way: smtp.c calls in here; this file calls smtp_auth, _policy,
+ * _data, _cmd, _reply and _limits, none of which calls back.
  *
  * Runs in the smtp process: unprivileged, hostile input.  It never reads
  * password hashes (it asks auth) and never opens spool paths (the queue
@@ -96,6 +98,7 @@ static void	session_free(struct smtp_session *);
 static void	session_input(struct smtp_session *);
 static void	session_tx_reset(struct smtp_session *);
 
+/* session_enter_state - change state, logging the transition */
 static void
 session_enter_state(struct smtp_session *s, enum smtp_state st)
 {
@@ -108,6 +111,7 @@ session_enter_state(struct smtp_session *s, enum smtp_state st)
 	s->state = st;
 }
 
+/* session_timer - the session time limit is reached: 421, close */
 static void
 session_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -120,6 +124,7 @@ session_timer(evutil_socket_t fd, short what, void *arg)
 	    "connection", s->w->conf->hostname);
 }
 
+/* smtp_session_new - a new connection: the session, its io, the banner */
 void
 smtp_session_new(struct smtp_worker *w, int fd, enum port_kind kind,
     const struct sockaddr *sa, socklen_t salen, unsigned ipslot)
@@ -166,6 +171,7 @@ smtp_session_new(struct smtp_worker *w, int fd, enum port_kind kind,
 	smtp_reply(s, "220 %s ESMTP postern", w->conf->hostname);
 }
 
+/* smtp_session_find - the session with this id, or NULL */
 struct smtp_session *
 smtp_session_find(struct smtp_worker *w, uint64_t id)
 {
@@ -198,6 +204,7 @@ session_abort_tx(struct smtp_session *s)
 	s->committing = false;
 }
 
+/* session_tx_reset - forget the transaction: back to READY (or GREETED) */
 static void
 session_tx_reset(struct smtp_session *s)
 {
@@ -249,6 +256,7 @@ session_received(struct smtp_session *s, struct buf *b)
 	return smtp_data_received(b, &t);
 }
 
+/* session_free - end a session: abort its message, release its counts */
 static void
 session_free(struct smtp_session *s)
 {
@@ -285,6 +293,7 @@ session_drain_one(struct smtp_session *s)
 		    "later", s->w->conf->hostname);
 }
 
+/* smtp_session_drain - the listeners closed: SIGTERM closes idle sessions */
 void
 smtp_session_drain(struct smtp_worker *w)
 {
@@ -300,6 +309,7 @@ smtp_session_drain(struct smtp_worker *w)
 	session_worker_idle(w);
 }
 
+/* session_io - the io layer reports input, TLS, timeouts, close */
 static void
 session_io(struct io *io, enum io_event ev, void *arg)
 {
@@ -351,6 +361,7 @@ session_io(struct io *io, enum io_event ev, void *arg)
 	}
 }
 
+/* session_cmd_lookup - the table entry for a verb, or NULL */
 static const struct session_cmd *
 session_cmd_lookup(const char *line, size_t vlen)
 {
@@ -500,6 +511,7 @@ session_hello(struct smtp_session *s, const char *arg, size_t len,
 	return 0;
 }
 
+/* cmd_ehlo - EHLO: ESMTP session, the keyword list */
 static void
 cmd_ehlo(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -507,6 +519,7 @@ cmd_ehlo(struct smtp_session *s, const char *arg, size_t len)
 		smtp_reply_ehlo(s);
 }
 
+/* cmd_helo - HELO: plain SMTP session */
 static void
 cmd_helo(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -514,6 +527,7 @@ cmd_helo(struct smtp_session *s, const char *arg, size_t len)
 		smtp_reply(s, "250 %s", s->w->conf->hostname);
 }
 
+/* cmd_starttls - STARTTLS: 220, then the handshake; state starts over */
 static void
 cmd_starttls(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -546,6 +560,7 @@ cmd_starttls(struct smtp_session *s, const char *arg, size_t len)
 	}
 }
 
+/* cmd_mail - MAIL FROM: parse, check size and policy, open the transaction */
 static void
 cmd_mail(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -576,6 +591,7 @@ cmd_mail(struct smtp_session *s, const char *arg, size_t len)
 	smtp_reply(s, "250 2.1.0 Ok");
 }
 
+/* cmd_rcpt - RCPT TO: parse, check limits and policy, add the recipient */
 static void
 cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -615,6 +631,7 @@ cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 	smtp_reply(s, "250 2.1.5 Ok");
 }
 
+/* cmd_data - DATA: ask the queue for a message file; input waits */
 static void
 cmd_data(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -683,6 +700,7 @@ session_body_flush(struct smtp_session *s, struct err *e)
 	return 0;
 }
 
+/* session_commit - the body is written: ask the queue to commit it */
 static void
 session_commit(struct smtp_session *s)
 {
@@ -757,6 +775,7 @@ session_data_input(struct smtp_session *s)
 	session_commit(s);
 }
 
+/* session_commit_result - the queue committed the message (250) or not */
 static void
 session_commit_result(struct smtp_session *s, const char *id, bool ok,
     bool temp, const char *error)
@@ -782,6 +801,7 @@ session_commit_result(struct smtp_session *s, const char *id, bool ok,
 		smtp_reject(s, "554 5.3.0 Message not queued: %s", error);
 }
 
+/* cmd_rset - RSET: drop the transaction */
 static void
 cmd_rset(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -791,6 +811,7 @@ cmd_rset(struct smtp_session *s, const char *arg, size_t len)
 	smtp_reply(s, "250 2.0.0 Ok");
 }
 
+/* cmd_noop - NOOP: 250 (an argument is allowed and ignored) */
 static void
 cmd_noop(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -799,6 +820,7 @@ cmd_noop(struct smtp_session *s, const char *arg, size_t len)
 	smtp_reply(s, "250 2.0.0 Ok");
 }
 
+/* cmd_quit - QUIT: 221, then close */
 static void
 cmd_quit(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -807,6 +829,7 @@ cmd_quit(struct smtp_session *s, const char *arg, size_t len)
 	smtp_close(s, "221 2.0.0 Bye");
 }
 
+/* cmd_vrfy - VRFY: 252, we do not tell who exists */
 static void
 cmd_vrfy(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -816,6 +839,7 @@ cmd_vrfy(struct smtp_session *s, const char *arg, size_t len)
 	    "and attempt delivery");
 }
 
+/* cmd_help - HELP: a pointer to the RFC */
 static void
 cmd_help(struct smtp_session *s, const char *arg, size_t len)
 {
