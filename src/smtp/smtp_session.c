@@ -605,7 +605,11 @@ cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 		return;
 	}
 	if (s->nrcpts >= s->w->conf->max_recipients) {
-		smtp_reject(s, "452 4.5.3 Too many recipients");
+		/* RFC 5321 4.5.3.1.10: the client sends these again in a
+		 * later transaction.  Not a client error, so not counted: a
+		 * pipelined group past the limit must not lose the session
+		 * and the recipients already accepted. */
+		smtp_reply(s, "452 4.5.3 Too many recipients");
 		return;
 	}
 	if (smtp_policy_rcpt(s, &r, &e) == -1) {
