@@ -19,9 +19,9 @@ The .in format, one step a line:
   WORDS            a command: sent with CRLF in a write of its own, then
                    one reply is read
   !group [N]       the lines up to "!end" are sent in ONE write, each
-  ...              with CRLF (a pipelined group, RFC 2920; also a
-  !end             message body: every line is literal, "." included);
-                   then N replies are read (default: one per line)
+  ...              with CRLF (a pipelined group, RFC 2920, or a message
+  !end             body: no comments inside, empty lines and "." are
+                   sent); then N replies are read (default: one a line)
   !repeat N TEXT   inside a group: N lines, "{n}" in TEXT -> 1..N
   !send TEXT       TEXT sent as it is, no CRLF added, nothing read
   !wait [N]        read N replies (default 1)
@@ -29,17 +29,18 @@ The .in format, one step a line:
   !eof             read replies until the server closes the connection
 
 Escapes, in commands, group lines and !send: \\r \\n \\t \\0 \\\\ \\xHH, and
-\\{N*C} for the character C repeated N times (a 600-octet line is
-"NOOP \\{595*x}").
+\\{N*C} for the character C repeated N times (a command line of 600
+octets with its CRLF is "NOOP \\{593*x}").
 
 The .ref transcript: ">>> TEXT" for a write of its own, ">>> TEXT" then
 ">>+ TEXT" for further lines of the same write (TEXT as written in the
-.in; ">>+" alone for an empty line), "--- tls" once TLS is up, every reply line exactly as received, and
-"[closed]" when the server closed the connection (a dialogue ends
-there), "[timeout]" when an expected reply did not come within the
-harness's TIMEOUT.  Normalised, so that the files do not depend on the
-run: the server's host name is written <hostname>, the queue id after
-"queued as " <queue-id>.
+.in, escapes unexpanded; ">>+" alone for an empty line), "--- tls" once
+TLS is up, every reply line exactly as received, "[closed]" when the
+server closed the connection (a dialogue ends there), "[timeout]" when
+an expected reply did not come within the harness's TIMEOUT, and
+"[unread ...]" for bytes the server sent that no step read.  Normalised
+so that the files do not depend on the run: the server's host name is
+written <hostname>, the queue id after "queued as " <queue-id>.
 
 Every dialogue server has the test users (alice, bob, carol at
 example.test, alias postmaster: alice) and a domain catchall.test whose
