@@ -41,6 +41,7 @@ struct chan {
 	bool		 closed;
 };
 
+/* msg_grow - make room for n more bytes (LIM_IPC_MSG at most) */
 static void
 msg_grow(struct msg *m, size_t n)
 {
@@ -87,12 +88,14 @@ msg_add_data(struct msg *m, const void *p, size_t n)
 	msg_add_raw(m, p, n);
 }
 
+/* msg_add_u32 - a u32, host order */
 void
 msg_add_u32(struct msg *m, uint32_t v)
 {
 	msg_add_raw(m, &v, sizeof(v));
 }
 
+/* msg_add_u64 - a u64, host order */
 void
 msg_add_u64(struct msg *m, uint64_t v)
 {
@@ -111,6 +114,7 @@ msg_add_str(struct msg *m, const char *s)
 	msg_add_raw(m, s, n + 1);
 }
 
+/* msg_set_fd - attach a descriptor, closing one attached before */
 void
 msg_set_fd(struct msg *m, int fd)
 {
@@ -119,6 +123,7 @@ msg_set_fd(struct msg *m, int fd)
 	m->fd = fd;
 }
 
+/* msg_free - wipe and free the data, close an unclaimed descriptor */
 void
 msg_free(struct msg *m)
 {
@@ -135,6 +140,7 @@ msg_free(struct msg *m)
 	m->fd = -1;
 }
 
+/* msg_take - the next n bytes, or NULL (and the message bad) */
 static const void *
 msg_take(struct msg *m, size_t n)
 {
@@ -149,6 +155,7 @@ msg_take(struct msg *m, size_t n)
 	return p;
 }
 
+/* msg_get_u32 - the next u32; 0 (and the message bad) on error */
 uint32_t
 msg_get_u32(struct msg *m)
 {
@@ -160,6 +167,7 @@ msg_get_u32(struct msg *m)
 	return v;
 }
 
+/* msg_get_u64 - the next u64; 0 (and the message bad) on error */
 uint64_t
 msg_get_u64(struct msg *m)
 {
@@ -190,6 +198,7 @@ bad:
 	return "";
 }
 
+/* msg_get_data - u32 length and bytes in place; NULL if bad */
 const void *
 msg_get_data(struct msg *m, size_t *len)
 {
@@ -205,6 +214,7 @@ msg_get_data(struct msg *m, size_t *len)
 	return p;
 }
 
+/* msg_take_fd - the passed descriptor, now the caller's; -1 if none */
 int
 msg_take_fd(struct msg *m)
 {
@@ -214,6 +224,7 @@ msg_take_fd(struct msg *m)
 	return fd;
 }
 
+/* msg_end - 0 if every byte was read and nothing ran short */
 int
 msg_end(struct msg *m)
 {
@@ -326,6 +337,7 @@ msg_recvmsg(int sock, struct msg *m, unsigned char *buf, int flags)
 	return 1;
 }
 
+/* msg_recv - blocking receive of one message */
 int
 msg_recv(int sock, struct msg *m)
 {
@@ -339,6 +351,7 @@ msg_recv(int sock, struct msg *m)
 	return rc;
 }
 
+/* msg_send - blocking send of one message; its descriptor closed after */
 int
 msg_send(int sock, struct msg *m)
 {
@@ -364,6 +377,7 @@ msg_sockbuf(int fd, int sz)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 }
 
+/* msg_socketpair - a SOCK_SEQPACKET pair with room for large messages */
 int
 msg_socketpair(int sv[2])
 {
@@ -376,6 +390,7 @@ msg_socketpair(int sv[2])
 	return 0;
 }
 
+/* chan_closed - tell the owner, once, that the channel is gone */
 static void
 chan_closed(struct chan *c)
 {
@@ -387,6 +402,7 @@ chan_closed(struct chan *c)
 	c->cb(c, NULL, c->arg);
 }
 
+/* chan_flush - send queued messages until the socket is full */
 static void
 chan_flush(struct chan *c)
 {
@@ -414,6 +430,7 @@ chan_flush(struct chan *c)
 	}
 }
 
+/* chan_on_write - the socket has room again */
 static void
 chan_on_write(evutil_socket_t fd, short what, void *arg)
 {
@@ -422,6 +439,7 @@ chan_on_write(evutil_socket_t fd, short what, void *arg)
 	chan_flush(arg);
 }
 
+/* chan_on_read - messages arrived: hand them to the owner */
 static void
 chan_on_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -450,6 +468,7 @@ chan_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* chan_new - a channel on a socket, reading at once */
 struct chan *
 chan_new(struct event_base *base, int fd, chan_cb cb, void *arg)
 {
@@ -471,6 +490,7 @@ chan_new(struct event_base *base, int fd, chan_cb cb, void *arg)
 	return c;
 }
 
+/* chan_send - queue m for sending; never calls back */
 void
 chan_send(struct chan *c, struct msg *m)
 {
@@ -493,12 +513,14 @@ chan_send(struct chan *c, struct msg *m)
 		chan_flush(c);
 }
 
+/* chan_fd - the channel's socket */
 int
 chan_fd(const struct chan *c)
 {
 	return c->fd;
 }
 
+/* chan_free - drop what is queued, close the socket */
 void
 chan_free(struct chan *c)
 {

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "proc.h"
 
+/* proc_user_lookup - the unprivileged user to run as (nothing unless root) */
 int
 proc_user_lookup(const char *name, struct proc_user *u, struct err *e)
 {
@@ -44,6 +45,7 @@ proc_user_lookup(const char *name, struct proc_user *u, struct err *e)
 	return 0;
 }
 
+/* proc_drop - chroot and drop to the user for good (STYLE rule 21) */
 void
 proc_drop(const struct proc_user *u, const char *chroot_dir,
     const char *procname)
@@ -71,6 +73,7 @@ proc_drop(const struct proc_user *u, const char *chroot_dir,
 		fatalx("could regain root after dropping privileges");
 }
 
+/* proc_close_except - close every descriptor but stdio and keep[] */
 void
 proc_close_except(const int *keep, size_t nkeep)
 {

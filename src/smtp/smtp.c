@@ -1,18 +1,17 @@
 /*
- * smtp.c - the smtp process: accept loop, connection limits, IPC with the
- * auth and queue processes, drain on SIGTERM/SIGUSR1.
+ * smtp.c - the smtp process: accept loop, IPC with the auth and queue
+ * processes, drain on SIGTERM/SIGUSR1.  It calls into smtp_session.c and
+ * smtp_limits.c only; nothing calls back into it.
  *
  * Runs unprivileged (chrooted when started as root) with the listening
  * sockets, the TLS contexts and two channels; it opens no file by path.
- * Limits: max_sessions overall and max_sessions_per_ip, counted across all
- * workers in a shared table (one row per worker, so a dead worker's counts
- * are cleared by the parent).
+ * Limits: max_sessions overall and max_sessions_per_ip, checked at accept
+ * in the table of smtp_limits.c (one row per worker, so a dead worker's
+ * counts are cleared by the parent); the session releases its count.
  */
-#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "msg.h"
 #include "msgtypes.h"
 #include "smtp.h"
+#include "smtp_limits.h"
 #include "smtp_session.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -42,68 +42,7 @@ struct smtp_listen_ev {
 static struct smtp_listen_ev	*lev;
 static size_t			 nlev;
 
-struct smtp_shm *
-smtp_shm_new(void)
-{
-	void	*p;
-
-	p = mmap(NULL, sizeof(struct smtp_shm), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		fatal("mmap");
-	return p;
-}
-
-void
-smtp_shm_clear_row(struct smtp_shm *shm, unsigned row)
-{
-	__atomic_store_n(&shm->total[row], 0, __ATOMIC_SEQ_CST);
-	memset(shm->ip[row], 0, sizeof(shm->ip[row]));
-}
-
-/* ip_slot - hash a client address into a bucket (collisions only tighten) */
-static unsigned
-ip_slot(const struct sockaddr_storage *ss)
-{
-	const unsigned char	*p;
-	size_t			 n, i;
-	uint32_t		 h = 2166136261u;
-
-	if (ss->ss_family == AF_INET) {
-		p = (const unsigned char *)&((const struct sockaddr_in *)
-		    (const void *)ss)->sin_addr;
-		n = 4;
-	} else {
-		/* IPv6 clients are counted per /64 */
-		p = (const unsigned char *)&((const struct sockaddr_in6 *)
-		    (const void *)ss)->sin6_addr;
-		n = 8;
-	}
-	for (i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h % SMTP_SHM_SLOTS;
-}
-
-static unsigned
-shm_sum_total(struct smtp_shm *shm)
-{
-	unsigned	i, t = 0;
-
-	for (i = 0; i < SMTP_SHM_ROWS; i++)
-		t += __atomic_load_n(&shm->total[i], __ATOMIC_RELAXED);
-	return t;
-}
-
-static unsigned
-shm_sum_ip(struct smtp_shm *shm, unsigned slot)
-{
-	unsigned	i, t = 0;
-
-	for (i = 0; i < SMTP_SHM_ROWS; i++)
-		t += __atomic_load_n(&shm->ip[i][slot], __ATOMIC_RELAXED);
-	return t;
-}
-
+/* smtp_refuse - refuse a connection over the limits: 421, then close */
 static void
 smtp_refuse(int fd, const char *hostname, const char *why)
 {
@@ -116,6 +55,7 @@ smtp_refuse(int fd, const char *hostname, const char *why)
 	close(fd);
 }
 
+/* smtp_accept - accept what the listener has, within the session limits */
 static void
 smtp_accept(evutil_socket_t lfd, short what, void *arg)
 {
@@ -137,48 +77,30 @@ smtp_accept(evutil_socket_t lfd, short what, void *arg)
 				log_warn("accept");
 			return;
 		}
-		slot = ip_slot(&ss);
-		if (shm_sum_total(w->shm) >= w->conf->max_sessions) {
+		slot = smtp_limits_slot(&ss);
+		switch (smtp_limits_admit(w->shm, w->row, slot,
+		    w->conf->max_sessions, w->conf->max_sessions_per_ip)) {
+		case SL_OK:
+			break;
+		case SL_TOTAL:
 			log_info("connection refused: %u sessions",
 			    w->conf->max_sessions);
 			smtp_refuse(fd, w->conf->hostname,
 			    "Too many connections, try again later");
 			continue;
-		}
-		if (shm_sum_ip(w->shm, slot) >= w->conf->max_sessions_per_ip) {
+		case SL_PER_IP:
 			log_info("connection refused: %u sessions from one "
 			    "address", w->conf->max_sessions_per_ip);
 			smtp_refuse(fd, w->conf->hostname,
 			    "Too many connections from your address");
 			continue;
 		}
-		__atomic_add_fetch(&w->shm->total[w->row], 1, __ATOMIC_SEQ_CST);
-		__atomic_add_fetch(&w->shm->ip[w->row][slot], 1,
-		    __ATOMIC_SEQ_CST);
 		smtp_session_new(w, fd, le->l->kind,
 		    (struct sockaddr *)&ss, sslen, slot);
 	}
 }
 
-static void
-smtp_maybe_exit(struct smtp_worker *w)
-{
-	if (w->draining && w->nsessions == 0) {
-		log_debug("smtp worker done");
-		event_base_loopbreak(w->base);
-	}
-}
-
-/* smtp_session_gone - a session ended: release its counts */
-void
-smtp_session_gone(struct smtp_worker *w, struct smtp_session *s)
-{
-	__atomic_sub_fetch(&w->shm->total[w->row], 1, __ATOMIC_SEQ_CST);
-	__atomic_sub_fetch(&w->shm->ip[w->row][s->ipslot], 1,
-	    __ATOMIC_SEQ_CST);
-	smtp_maybe_exit(w);
-}
-
+/* smtp_ipc - a message from auth or queue, or one of them gone */
 static void
 smtp_ipc(struct chan *c, struct msg *m, void *arg)
 {
@@ -190,7 +112,7 @@ smtp_ipc(struct chan *c, struct msg *m, void *arg)
 			log_warnx("auth channel closed");
 			chan_free(c);
 			w->auth = NULL;
-			smtp_login_lost(w);
+			smtp_session_auth_lost(w);
 			return;
 		}
 		/* without the queue nothing can be accepted safely */
@@ -200,6 +122,7 @@ smtp_ipc(struct chan *c, struct msg *m, void *arg)
 	smtp_session_ipc(w, m);
 }
 
+/* smtp_stop_listening - close every listener of this worker */
 static void
 smtp_stop_listening(void)
 {
@@ -212,6 +135,7 @@ smtp_stop_listening(void)
 	nlev = 0;
 }
 
+/* smtp_drain_deadline - draining took too long: end the loop anyway */
 static void
 smtp_drain_deadline(evutil_socket_t fd, short what, void *arg)
 {
@@ -223,6 +147,7 @@ smtp_drain_deadline(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(w->base);
 }
 
+/* smtp_signal - SIGTERM/SIGINT: shut down; SIGUSR1: a reload, drain */
 static void
 smtp_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -247,9 +172,9 @@ smtp_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	smtp_stop_listening();
 	smtp_session_drain(w);
-	smtp_maybe_exit(w);
 }
 
+/* smtp_main - the worker: listeners, channels, signals, then the loop */
 void
 smtp_main(struct conf *conf, struct tls_store *tls, struct listener *ls,
     size_t nls, int auth_sock, int queue_sock, struct smtp_shm *shm,

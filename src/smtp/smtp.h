@@ -9,21 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smtp_limits.h"	/* the session-count table the parent maps */
+
 struct conf;
 struct listener;
 struct tls_store;
-
-/* shared by all smtp workers of all generations, set up by the parent */
-#define SMTP_SHM_ROWS	128		/* worker slots */
-#define SMTP_SHM_SLOTS	4096		/* client address hash buckets */
-
-struct smtp_shm {
-	uint32_t	total[SMTP_SHM_ROWS];
-	uint16_t	ip[SMTP_SHM_ROWS][SMTP_SHM_SLOTS];
-};
-
-struct smtp_shm	*smtp_shm_new(void);
-void		 smtp_shm_clear_row(struct smtp_shm *, unsigned row);
 
 /*
  * smtp_main - serve until SIGTERM (tell idle sessions 421, finish open

@@ -1,115 +1,220 @@
 /*
- * smtp_auth.c - pure decoders for the AUTH exchange: SASL PLAIN (RFC 4616)
- * and the LOGIN mechanism's base64 fields, and the "*" cancel line
- * (RFC 4954 4).
- *
- * Runs in the unprivileged smtp process on hostile input; no I/O, no
- * allocation, no globals; fuzzed by tests/fuzz/fuzz_smtp_auth.c.  It only
- * decodes: checking the password is the auth process's job.  Decoded
- * secrets live on the stack only for the call and are wiped.  Bounds:
- * the user name must fit usz (SMTP_AUTH_USER_MAX), the password psz
- * (SMTP_AUTH_PASS_MAX), both with their NUL; the base64 text at most
- * LIM_AUTH_LINE octets.  Failures set e->msg to the reply line: 501 for
- * anything malformed (bad base64, wrong field count, empty or over-long
- * fields, NUL in a LOGIN field), 535 when authzid names someone else (we
- * do not let one user act for another).
+ * smtp_auth.c - the AUTH exchange of a session (RFC 4954): PLAIN and
+ * LOGIN, only over TLS and only on the submission ports.  The decoded
+ * credentials go to the auth process in an M_AUTH_REQ; this process never
+ * sees a hash.  A failure is answered only after auth_fail_delay_ms with
+ * input paused, and auth_max_failures failures end the session.
+ * Runs in the smtp process; passwords are wiped from the stack after use.
  */
+#include <stdio.h>
 #include <string.h>
 
-#include "b64.h"
+#include <event2/event.h>
+
 #include "err.h"
-#include "bounds.h"
-#include "smtp_auth.h"
+#include "io.h"
+#include "log.h"
+#include "msg.h"
+#include "msgtypes.h"
+#include "smtp_sasl.h"
+#include "smtp_session.h"
+#include "strutil.h"
 
-#define MSG_DECODE	"501 5.5.2 Cannot decode response"
-#define MSG_INVALID	"535 5.7.8 Authentication credentials invalid"
-#define DEC_MAX		(LIM_AUTH_LINE / 4 * 3)
-
-/* smtp_auth_decode - base64 into dec; -1 if malformed or too long */
-static int
-smtp_auth_decode(const char *b64, size_t len, unsigned char *dec,
-    size_t decsz, size_t *declen)
+/* smtp_auth_send - ask the auth process about user and pass; input waits */
+static void
+smtp_auth_send(struct smtp_session *s, const char *user, const char *pass)
 {
-	if (len > LIM_AUTH_LINE)
-		return -1;
-	return b64_decode(b64, len, dec, decsz, declen);
+	struct msg	m;
+
+	(void)snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
+	if (s->w->auth == NULL) {
+		s->auth_step = SA_NONE;
+		s->auth_user[0] = '\0';
+		smtp_reject(s, "454 4.7.0 Temporary authentication failure");
+		return;
+	}
+	msg_init(&m, M_AUTH_REQ);
+	msg_add_u64(&m, s->id);
+	msg_add_str(&m, user);
+	msg_add_str(&m, pass);
+	msg_add_str(&m, s->addr);
+	chan_send(s->w->auth, &m);
+	s->auth_step = SA_NONE;
+	s->auth_waiting = true;
+	smtp_session_wait(s);
 }
 
-/*
- * smtp_auth_plain - decode base64 "authzid NUL authcid NUL passwd" into
- * user and pass (see smtp_auth.h).
- */
-int
-smtp_auth_plain(const char *b64, size_t len, char *user, size_t usz,
-    char *pass, size_t psz, struct err *e)
+/* smtp_auth_line - an AUTH continuation line (a 334 response) */
+void
+smtp_auth_line(struct smtp_session *s, char *line, size_t len)
 {
-	unsigned char		 dec[DEC_MAX];
-	const unsigned char	*zid, *cid, *pw, *nul1, *nul2;
-	size_t			 declen = 0, zlen, clen, plen;
-	int			 rc = -1;
+	char		user[SMTP_SASL_USER_MAX + 1];
+	char		pass[SMTP_SASL_PASS_MAX + 1];
+	struct err	e;
 
-	if (smtp_auth_decode(b64, len, dec, sizeof(dec), &declen) == -1) {
-		err_set(e, false, 0, MSG_DECODE);
-		goto out;
+	s->mode = SM_CMD;
+	if (smtp_sasl_is_cancel(line, len)) {
+		s->auth_step = SA_NONE;
+		smtp_reject(s, "501 5.0.0 Authentication cancelled");
+		return;
 	}
-	zid = dec;
-	if ((nul1 = memchr(dec, '\0', declen)) == NULL ||
-	    (nul2 = memchr(nul1 + 1, '\0', declen -
-	    (size_t)(nul1 + 1 - dec))) == NULL) {
-		err_set(e, false, 0, MSG_DECODE);
-		goto out;
+	switch (s->auth_step) {
+	case SA_PLAIN:
+		if (smtp_sasl_plain(line, len, user, sizeof(user), pass,
+		    sizeof(pass), &e) == -1)
+			break;
+		smtp_auth_send(s, user, pass);
+		explicit_bzero(pass, sizeof(pass));
+		return;
+	case SA_LOGIN_USER:
+		if (smtp_sasl_field(line, len, s->auth_user,
+		    sizeof(s->auth_user), &e) == -1)
+			break;
+		s->auth_step = SA_LOGIN_PASS;
+		s->mode = SM_AUTH;
+		smtp_reply(s, "334 UGFzc3dvcmQ6");
+		return;
+	case SA_LOGIN_PASS:
+		if (smtp_sasl_field(line, len, pass, sizeof(pass), &e) == -1)
+			break;
+		(void)snprintf(user, sizeof(user), "%s", s->auth_user);
+		smtp_auth_send(s, user, pass);
+		explicit_bzero(pass, sizeof(pass));
+		return;
+	case SA_NONE:
+		err_set(&e, false, 0, "503 5.5.1 No AUTH in progress");
+		break;
 	}
-	cid = nul1 + 1;
-	pw = nul2 + 1;
-	zlen = (size_t)(nul1 - zid);
-	clen = (size_t)(nul2 - cid);
-	plen = declen - (size_t)(pw - dec);
-	/* RFC 4616 2: authcid and passwd are 1*SAFE, without NUL */
-	if (clen == 0 || plen == 0 || memchr(pw, '\0', plen) != NULL ||
-	    clen >= usz || plen >= psz) {
-		err_set(e, false, 0, MSG_DECODE);
-		goto out;
-	}
-	if (zlen != 0 && (zlen != clen || memcmp(zid, cid, clen) != 0)) {
-		err_set(e, false, 0, MSG_INVALID);
-		goto out;
-	}
-	memcpy(user, cid, clen);
-	user[clen] = '\0';
-	memcpy(pass, pw, plen);
-	pass[plen] = '\0';
-	rc = 0;
-out:
-	explicit_bzero(dec, sizeof(dec));
-	return rc;
+	s->auth_step = SA_NONE;
+	explicit_bzero(pass, sizeof(pass));
+	smtp_reject(s, "%s", e.msg);
 }
 
-/* smtp_auth_field - decode one base64 LOGIN field (no NUL, not empty) */
-int
-smtp_auth_field(const char *b64, size_t len, char *out, size_t outsz,
-    struct err *e)
+/* smtp_auth_cmd - the AUTH command: mechanism, initial response, 334 */
+void
+smtp_auth_cmd(struct smtp_session *s, const char *arg, size_t len)
 {
-	unsigned char	dec[DEC_MAX];
-	size_t		declen = 0;
-	int		rc = -1;
+	size_t		 mlen = strcspn(arg, " ");
+	const char	*init = mlen < len ? arg + mlen + 1 : NULL;
+	size_t		 ilen = init != NULL ? len - mlen - 1 : 0;
+	char		 user[SMTP_SASL_USER_MAX + 1];
+	char		 pass[SMTP_SASL_PASS_MAX + 1];
+	struct err	 e;
 
-	if (smtp_auth_decode(b64, len, dec, sizeof(dec), &declen) == -1 ||
-	    declen == 0 || declen >= outsz ||
-	    memchr(dec, '\0', declen) != NULL) {
-		err_set(e, false, 0, MSG_DECODE);
-		goto out;
+	if ((init == NULL || ilen == 0 ||
+	    str_eq_word(arg, mlen, "LOGIN")) &&
+	    buf_avail(io_in(s->io)) > 0) {
+		/* a 334 exchange follows: nothing may be sent before it */
+		smtp_close(s, "554 5.5.0 %s SMTP protocol synchronization "
+		    "error (input sent after AUTH)", s->w->conf->hostname);
+		return;
 	}
-	memcpy(out, dec, declen);
-	out[declen] = '\0';
-	rc = 0;
-out:
-	explicit_bzero(dec, sizeof(dec));
-	return rc;
+	if (s->kind == PORT_SMTP) {
+		smtp_reject(s, "503 5.5.1 AUTH is offered on the submission "
+		    "ports only");
+		return;
+	}
+	if (!io_is_tls(s->io)) {
+		smtp_reject(s, "538 5.7.11 Encryption required for requested "
+		    "authentication mechanism");
+		return;
+	}
+	if (s->authenticated) {
+		smtp_reject(s, "503 5.5.1 Already authenticated");
+		return;
+	}
+	if (str_eq_word(arg, mlen, "PLAIN")) {
+		if (init == NULL || ilen == 0) {
+			s->auth_step = SA_PLAIN;
+			s->mode = SM_AUTH;
+			smtp_reply(s, "334 ");
+			return;
+		}
+		if (ilen == 1 && init[0] == '=') {
+			smtp_reject(s, "501 5.5.2 Empty PLAIN response");
+			return;
+		}
+		if (smtp_sasl_plain(init, ilen, user, sizeof(user), pass,
+		    sizeof(pass), &e) == -1) {
+			smtp_reject(s, "%s", e.msg);
+			return;
+		}
+		smtp_auth_send(s, user, pass);
+		explicit_bzero(pass, sizeof(pass));
+		return;
+	}
+	if (str_eq_word(arg, mlen, "LOGIN")) {
+		if (init != NULL && ilen > 0) {
+			if (smtp_sasl_field(init, ilen, s->auth_user,
+			    sizeof(s->auth_user), &e) == -1) {
+				smtp_reject(s, "%s", e.msg);
+				return;
+			}
+			s->auth_step = SA_LOGIN_PASS;
+			s->mode = SM_AUTH;
+			smtp_reply(s, "334 UGFzc3dvcmQ6");
+			return;
+		}
+		s->auth_step = SA_LOGIN_USER;
+		s->mode = SM_AUTH;
+		smtp_reply(s, "334 VXNlcm5hbWU6");
+		return;
+	}
+	smtp_reject(s, "504 5.5.4 Unrecognized authentication type");
 }
 
-/* smtp_auth_is_cancel - is the line exactly "*" (RFC 4954 4) */
-int
-smtp_auth_is_cancel(const char *line, size_t len)
+/* smtp_auth_delay_done - the failure delay is over: 535, or 421 at the limit */
+static void
+smtp_auth_delay_done(evutil_socket_t fd, short what, void *arg)
 {
-	return len == 1 && line[0] == '*';
+	struct smtp_session	*s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->auth_failures >= s->w->conf->auth_max_failures) {
+		smtp_close(s, "421 4.7.0 %s Too many authentication failures",
+		    s->w->conf->hostname);
+		return;
+	}
+	smtp_session_resume(s, SM_CMD);
+	smtp_reject(s, "535 5.7.8 Authentication credentials invalid");
+}
+
+/* smtp_auth_result - the auth process answered: 235, 454, or a delayed 535 */
+void
+smtp_auth_result(struct smtp_session *s, uint32_t result,
+    const char *canon)
+{
+	struct timeval	tv;
+	unsigned	ms = s->w->conf->auth_fail_delay_ms;
+
+	s->auth_waiting = false;
+
+	if (result == AUTH_OK) {
+		s->authenticated = true;
+		(void)snprintf(s->auth_user, sizeof(s->auth_user), "%s", canon);
+		log_info("session=%016llx auth user=%s result=ok", SID(s),
+		    s->auth_user);
+		smtp_session_resume(s, SM_CMD);
+		smtp_reply(s, "235 2.7.0 Authentication successful");
+		return;
+	}
+	if (result == AUTH_TEMPFAIL) {
+		log_info("session=%016llx auth user=%s result=tempfail",
+		    SID(s), s->auth_user);
+		s->auth_user[0] = '\0';
+		smtp_session_resume(s, SM_CMD);
+		smtp_reject(s, "454 4.7.0 Temporary authentication failure");
+		return;
+	}
+	s->auth_failures++;
+	log_info("session=%016llx auth user=%s result=fail failures=%u",
+	    SID(s), s->auth_user, s->auth_failures);
+	s->auth_user[0] = '\0';
+	/* slow down guessing: answer only after a delay, input paused */
+	if (s->delay == NULL)
+		s->delay = evtimer_new(s->w->base, smtp_auth_delay_done, s);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(s->delay, &tv);
 }

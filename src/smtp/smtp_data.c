@@ -24,8 +24,10 @@
  * only scanned for the terminator, so the session stays in step.  Output
  * is the exact prefix of the body written before the failing octet.
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "buf.h"
 #include "bounds.h"
@@ -302,4 +304,37 @@ smtp_data_reply(enum smtp_data_error err)
 		return "451 4.3.0 Local error writing message";
 	}
 	return "451 4.3.0 Local error writing message";
+}
+
+/* smtp_data_received - the trace header for a message (see smtp_data.h) */
+int
+smtp_data_received(struct buf *b, const struct smtp_data_trace *t)
+{
+	char		 date[64];
+	struct tm	 tm;
+	const char	*proto;
+	bool		 tls = t->tls_version != NULL;
+	int		 rc = 0;
+
+	gmtime_r(&t->now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	if (!t->esmtp)
+		proto = "SMTP";
+	else if (tls && t->authenticated)
+		proto = t->smtputf8 ? "UTF8SMTPSA" : "ESMTPSA";
+	else if (tls)
+		proto = t->smtputf8 ? "UTF8SMTPS" : "ESMTPS";
+	else if (t->authenticated)
+		proto = t->smtputf8 ? "UTF8SMTPA" : "ESMTPA";
+	else
+		proto = t->smtputf8 ? "UTF8SMTP" : "ESMTP";
+	rc |= buf_printf(b, "Received: from %s ([%s])\r\n\tby %s (postern) "
+	    "with %s id %s", t->helo, t->addr, t->hostname, proto, t->msgid);
+	if (tls)
+		rc |= buf_printf(b, "\r\n\t(version=%s cipher=%s)",
+		    t->tls_version, t->tls_cipher);
+	if (t->rcpt != NULL)
+		rc |= buf_printf(b, "\r\n\tfor <%s>", t->rcpt);
+	rc |= buf_printf(b, "; %s\r\n", date);
+	return rc == 0 ? 0 : -1;
 }

@@ -9,12 +9,14 @@
  * under BARE_LF_NORMALIZE it is stored as CRLF.  On any error, output
  * stops but reading goes on to the terminator so the session stays in
  * step.  It counts Received: header fields (hops) while in the header.
+ * smtp_data_received() writes our own Received header, from given facts.
  */
 #ifndef POSTERN_SMTP_DATA_H
 #define POSTERN_SMTP_DATA_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "conf.h"
 
@@ -60,5 +62,28 @@ size_t		smtp_data_feed(struct smtp_data *, const char *in, size_t len,
 		    struct buf *out);
 /* smtp_data_reply - the reply line for d->error ("250 ..." never) */
 const char	*smtp_data_reply(enum smtp_data_error);
+
+/* what the Received header of a message records */
+struct smtp_data_trace {
+	const char	*helo;		/* the client's EHLO/HELO name */
+	const char	*addr;		/* the client's address, as text */
+	const char	*hostname;	/* ours */
+	const char	*msgid;		/* the queue id */
+	const char	*rcpt;		/* the only recipient, or NULL */
+	const char	*tls_version;	/* NULL: no TLS */
+	const char	*tls_cipher;
+	bool		 esmtp;		/* EHLO, not HELO */
+	bool		 authenticated;
+	bool		 smtputf8;
+	time_t		 now;
+};
+
+/*
+ * smtp_data_received - append the trace header (RFC 5321 4.4), protocol
+ * named per RFC 3848 and RFC 6531 (ESMTP, ESMTPS, ESMTPSA, UTF8SMTP...),
+ * with the TLS details and the queue id; 0, or -1 if b refused bytes.
+ */
+int		smtp_data_received(struct buf *,
+		    const struct smtp_data_trace *);
 
 #endif

@@ -17,6 +17,7 @@
 #include "smtp_session.h"
 #include "strutil.h"
 
+/* smtp_policy_mail - may this session send from this address */
 int
 smtp_policy_mail(const struct smtp_session *s, const struct mail_args *m,
     struct err *e)
@@ -37,13 +38,15 @@ smtp_policy_mail(const struct smtp_session *s, const struct mail_args *m,
 	return 0;
 }
 
+/* smtp_policy_routing - does the local part ask for routing (%, !, quotes) */
 static bool
-routing_local_part(const struct mailbox *mb)
+smtp_policy_routing(const struct mailbox *mb)
 {
 	return mb->quoted || strchr(mb->local, '%') != NULL ||
 	    strchr(mb->local, '!') != NULL;
 }
 
+/* smtp_policy_rcpt - may this session send to this address */
 int
 smtp_policy_rcpt(const struct smtp_session *s, const struct rcpt_args *r,
     struct err *e)
@@ -53,7 +56,7 @@ smtp_policy_rcpt(const struct smtp_session *s, const struct rcpt_args *r,
 
 	if (r->postmaster)
 		return 0;	/* RFC 5321 4.5.1: always accepted */
-	if (r->had_route || routing_local_part(&r->mb))
+	if (r->had_route || smtp_policy_routing(&r->mb))
 		return err_set(e, false, 0, "553 5.7.1 Sender-specified "
 		    "routing is not accepted");
 	d = r->mb.literal ? NULL : conf_domain(s->w->conf, r->mb.domain);

@@ -1,17 +1,17 @@
 /*
  * smtp_reply.c - replies of the smtp process: single and multi-line
- * replies, error counting (max_errors), the EHLO keyword list and the
- * Received header.  Runs in the smtp process; writes only to the session.
+ * replies, error counting (max_errors) and the EHLO keyword list.  Runs
+ * in the smtp process; writes only to the session.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "io.h"
 #include "log.h"
 #include "smtp_session.h"
 
+/* smtp_vreply - format one reply line, CRLF added, cut to fit */
 static void
 smtp_vreply(struct smtp_session *s, const char *fmt, va_list ap)
 {
@@ -27,9 +27,10 @@ smtp_vreply(struct smtp_session *s, const char *fmt, va_list ap)
 	line[n++] = '\n';
 	if (io_write(s->io, line, (size_t)n) == -1)
 		log_debug("session=%016llx reply dropped",
-		    (unsigned long long)s->id);
+		    SID(s));
 }
 
+/* smtp_reply - queue one reply line */
 void
 smtp_reply(struct smtp_session *s, const char *fmt, ...)
 {
@@ -64,12 +65,13 @@ smtp_reject(struct smtp_session *s, const char *fmt, ...)
 	va_end(ap);
 	if (++s->errors >= s->w->conf->max_errors) {
 		log_info("session=%016llx too many errors (%u)",
-		    (unsigned long long)s->id, s->errors);
+		    SID(s), s->errors);
 		smtp_close(s, "421 4.7.0 %s Too many errors, closing "
 		    "connection", s->w->conf->hostname);
 	}
 }
 
+/* smtp_reply_ehlo - the EHLO reply: the keywords this session may use */
 void
 smtp_reply_ehlo(struct smtp_session *s)
 {
@@ -86,42 +88,4 @@ smtp_reply_ehlo(struct smtp_session *s)
 	if (tls && s->kind != PORT_SMTP)
 		smtp_reply(s, "250-AUTH PLAIN LOGIN");
 	smtp_reply(s, "250 SMTPUTF8");
-}
-
-/*
- * smtp_received - the trace header (RFC 5321 4.4) with protocol per
- * RFC 3848 (ESMTP, ESMTPS, ESMTPSA), TLS details and the queue id.
- */
-int
-smtp_received(struct smtp_session *s, struct buf *b)
-{
-	char		 date[64];
-	time_t		 now = time(NULL);
-	struct tm	 tm;
-	const char	*proto;
-	bool		 tls = io_is_tls(s->io);
-	int		 rc = 0;
-
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	if (!s->esmtp)
-		proto = "SMTP";
-	else if (tls && s->authenticated)
-		proto = s->mail.smtputf8 ? "UTF8SMTPSA" : "ESMTPSA";
-	else if (tls)
-		proto = s->mail.smtputf8 ? "UTF8SMTPS" : "ESMTPS";
-	else if (s->authenticated)
-		proto = s->mail.smtputf8 ? "UTF8SMTPA" : "ESMTPA";
-	else
-		proto = s->mail.smtputf8 ? "UTF8SMTP" : "ESMTP";
-	rc |= buf_printf(b, "Received: from %s ([%s])\r\n\tby %s (postern) "
-	    "with %s id %s", s->helo, s->addr, s->w->conf->hostname, proto,
-	    s->msgid);
-	if (tls)
-		rc |= buf_printf(b, "\r\n\t(version=%s cipher=%s)",
-		    io_tls_version(s->io), io_tls_cipher(s->io));
-	if (s->nrcpts == 1)
-		rc |= buf_printf(b, "\r\n\tfor <%s>", s->rcpts[0]);
-	rc |= buf_printf(b, "; %s\r\n", date);
-	return rc == 0 ? 0 : -1;
 }

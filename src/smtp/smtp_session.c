@@ -1,7 +1,9 @@
 /*
  * smtp_session.c - one SMTP session: the state machine and the command
  * table (STYLE.md pattern A), the DATA flow, and the answers of the auth
- * and queue processes (the AUTH exchange is in smtp_login.c).
+ * and queue processes (the AUTH exchange is in smtp_auth.c).  Calls go
+ * one way: smtp.c calls in here; this file calls smtp_auth, _policy,
+ * _data, _cmd, _reply and _limits, none of which calls back.
  *
  * Runs in the smtp process: unprivileged, hostile input.  It never reads
  * password hashes (it asks auth) and never opens spool paths (the queue
@@ -34,13 +36,12 @@
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
-#include "smtp.h"
+#include "smtp_limits.h"
 #include "smtp_session.h"
 #include "strutil.h"
 #include "tls.h"
 #include "xmalloc.h"
 
-#define SID(s)		((unsigned long long)(s)->id)
 #define IN(st)		(1u << (st))
 #define ANY		(IN(SS_GREETED) | IN(SS_READY) | IN(SS_MAIL) | IN(SS_RCPT))
 #define IO_IN_CAP	(LIM_AUTH_LINE + 4096)
@@ -56,7 +57,7 @@ enum {
 	CF_LAST		= 1u << 2,	/* must end a pipelined group */
 };
 
-struct smtp_cmd {
+struct session_cmd {
 	const char	*verb;
 	unsigned	 states;
 	unsigned	 flags;
@@ -75,13 +76,13 @@ static void	cmd_quit(struct smtp_session *, const char *, size_t);
 static void	cmd_vrfy(struct smtp_session *, const char *, size_t);
 static void	cmd_help(struct smtp_session *, const char *, size_t);
 
-static const struct smtp_cmd smtp_cmds[] = {
+static const struct session_cmd session_cmds[] = {
 	{ "EHLO",	ANY,			CF_NEEDARG | CF_LAST,	cmd_ehlo },
 	{ "HELO",	ANY,			CF_NEEDARG | CF_LAST,	cmd_helo },
 	{ "STARTTLS",	ANY,			CF_NOARG,		cmd_starttls },
 	/* AUTH with an initial response may be pipelined (RFC 4954 4);
-	 * smtp_login_cmd refuses input sent before its 334 */
-	{ "AUTH",	IN(SS_READY),		CF_NEEDARG,		smtp_login_cmd },
+	 * smtp_auth_cmd refuses input sent before its 334 */
+	{ "AUTH",	IN(SS_READY),		CF_NEEDARG,		smtp_auth_cmd },
 	{ "MAIL",	IN(SS_READY),		CF_NEEDARG,		cmd_mail },
 	{ "RCPT",	IN(SS_MAIL) | IN(SS_RCPT), CF_NEEDARG,		cmd_rcpt },
 	{ "DATA",	IN(SS_RCPT),		CF_NOARG | CF_LAST,	cmd_data },
@@ -97,6 +98,7 @@ static void	session_free(struct smtp_session *);
 static void	session_input(struct smtp_session *);
 static void	session_tx_reset(struct smtp_session *);
 
+/* session_enter_state - change state, logging the transition */
 static void
 session_enter_state(struct smtp_session *s, enum smtp_state st)
 {
@@ -109,22 +111,7 @@ session_enter_state(struct smtp_session *s, enum smtp_state st)
 	s->state = st;
 }
 
-void
-smtp_session_wait(struct smtp_session *s)
-{
-	s->mode = SM_WAIT;
-	io_pause(s->io, true);
-}
-
-void
-smtp_session_resume(struct smtp_session *s, enum smtp_mode mode)
-{
-	s->mode = mode;
-	io_pause(s->io, false);
-	/* the idle clock restarts when the client's turn comes again */
-	io_set_timeout(s->io, s->w->conf->idle_timeout);
-}
-
+/* session_timer - the session time limit is reached: 421, close */
 static void
 session_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -137,6 +124,7 @@ session_timer(evutil_socket_t fd, short what, void *arg)
 	    "connection", s->w->conf->hostname);
 }
 
+/* smtp_session_new - a new connection: the session, its io, the banner */
 void
 smtp_session_new(struct smtp_worker *w, int fd, enum port_kind kind,
     const struct sockaddr *sa, socklen_t salen, unsigned ipslot)
@@ -161,8 +149,8 @@ smtp_session_new(struct smtp_worker *w, int fd, enum port_kind kind,
 	if (sa->sa_family == AF_INET6 && strncmp(s->addr, "::ffff:", 7) == 0)
 		memmove(s->addr, s->addr + 7, strlen(s->addr + 7) + 1);
 	buf_init(&s->body, BODY_CAP);
-	s->hnext = w->buckets[s->id % 1024];
-	w->buckets[s->id % 1024] = s;
+	s->hnext = w->buckets[s->id % SMTP_SESSION_BUCKETS];
+	w->buckets[s->id % SMTP_SESSION_BUCKETS] = s;
 	w->nsessions++;
 	s->io = io_new(w->base, fd, session_io, s, IO_IN_CAP, IO_OUT_CAP);
 	io_set_timeout(s->io, w->conf->idle_timeout);
@@ -183,12 +171,13 @@ smtp_session_new(struct smtp_worker *w, int fd, enum port_kind kind,
 	smtp_reply(s, "220 %s ESMTP postern", w->conf->hostname);
 }
 
+/* smtp_session_find - the session with this id, or NULL */
 struct smtp_session *
 smtp_session_find(struct smtp_worker *w, uint64_t id)
 {
 	struct smtp_session	*s;
 
-	for (s = w->buckets[id % 1024]; s != NULL; s = s->hnext)
+	for (s = w->buckets[id % SMTP_SESSION_BUCKETS]; s != NULL; s = s->hnext)
 		if (s->id == id)
 			return s;
 	return NULL;
@@ -215,6 +204,7 @@ session_abort_tx(struct smtp_session *s)
 	s->committing = false;
 }
 
+/* session_tx_reset - forget the transaction: back to READY (or GREETED) */
 static void
 session_tx_reset(struct smtp_session *s)
 {
@@ -234,6 +224,39 @@ session_tx_reset(struct smtp_session *s)
 		session_enter_state(s, SS_READY);
 }
 
+/* session_worker_idle - a draining worker with no session left is done */
+static void
+session_worker_idle(struct smtp_worker *w)
+{
+	if (w->draining && w->nsessions == 0) {
+		log_debug("smtp worker done");
+		event_base_loopbreak(w->base);
+	}
+}
+
+/* session_received - our Received header for the message being opened */
+static int
+session_received(struct smtp_session *s, struct buf *b)
+{
+	struct smtp_data_trace	t;
+	bool			tls = io_is_tls(s->io);
+
+	memset(&t, 0, sizeof(t));
+	t.helo = s->helo;
+	t.addr = s->addr;
+	t.hostname = s->w->conf->hostname;
+	t.msgid = s->msgid;
+	t.rcpt = s->nrcpts == 1 ? s->rcpts[0] : NULL;
+	t.tls_version = tls ? io_tls_version(s->io) : NULL;
+	t.tls_cipher = tls ? io_tls_cipher(s->io) : NULL;
+	t.esmtp = s->esmtp;
+	t.authenticated = s->authenticated;
+	t.smtputf8 = s->mail.smtputf8;
+	t.now = time(NULL);
+	return smtp_data_received(b, &t);
+}
+
+/* session_free - end a session: abort its message, release its counts */
 static void
 session_free(struct smtp_session *s)
 {
@@ -241,7 +264,8 @@ session_free(struct smtp_session *s)
 	struct smtp_session	**pp;
 
 	session_tx_reset(s);
-	for (pp = &w->buckets[s->id % 1024]; *pp != NULL; pp = &(*pp)->hnext)
+	for (pp = &w->buckets[s->id % SMTP_SESSION_BUCKETS]; *pp != NULL;
+	    pp = &(*pp)->hnext)
 		if (*pp == s) {
 			*pp = s->hnext;
 			break;
@@ -255,8 +279,9 @@ session_free(struct smtp_session *s)
 	if (s->delay != NULL)
 		event_free(s->delay);
 	io_free(s->io);
-	smtp_session_gone(w, s);
+	smtp_limits_release(w->shm, w->row, s->ipslot);
 	free(s);
+	session_worker_idle(w);
 }
 
 /* session_drain_one - on SIGTERM an idle session is told goodbye now */
@@ -268,21 +293,23 @@ session_drain_one(struct smtp_session *s)
 		    "later", s->w->conf->hostname);
 }
 
+/* smtp_session_drain - the listeners closed: SIGTERM closes idle sessions */
 void
 smtp_session_drain(struct smtp_worker *w)
 {
 	struct smtp_session	*s, *next;
 	size_t			 i;
 
-	if (w->draining != DRAIN_TERM)
-		return;
-	for (i = 0; i < 1024; i++)
-		for (s = w->buckets[i]; s != NULL; s = next) {
-			next = s->hnext;
-			session_drain_one(s);
-		}
+	if (w->draining == DRAIN_TERM)
+		for (i = 0; i < SMTP_SESSION_BUCKETS; i++)
+			for (s = w->buckets[i]; s != NULL; s = next) {
+				next = s->hnext;
+				session_drain_one(s);
+			}
+	session_worker_idle(w);
 }
 
+/* session_io - the io layer reports input, TLS, timeouts, close */
 static void
 session_io(struct io *io, enum io_event ev, void *arg)
 {
@@ -334,37 +361,38 @@ session_io(struct io *io, enum io_event ev, void *arg)
 	}
 }
 
-static const struct smtp_cmd *
-smtp_cmd_lookup(const char *line, size_t vlen)
+/* session_cmd_lookup - the table entry for a verb, or NULL */
+static const struct session_cmd *
+session_cmd_lookup(const char *line, size_t vlen)
 {
 	size_t	i;
 
-	for (i = 0; i < sizeof(smtp_cmds) / sizeof(smtp_cmds[0]); i++)
-		if (strlen(smtp_cmds[i].verb) == vlen &&
-		    strncasecmp(line, smtp_cmds[i].verb, vlen) == 0)
-			return &smtp_cmds[i];
+	for (i = 0; i < sizeof(session_cmds) / sizeof(session_cmds[0]); i++)
+		if (strlen(session_cmds[i].verb) == vlen &&
+		    strncasecmp(line, session_cmds[i].verb, vlen) == 0)
+			return &session_cmds[i];
 	return NULL;
 }
 
-/* smtp_dispatch - apply the table's rules, then run the command */
+/* session_dispatch - apply the table's rules, then run the command */
 static void
-smtp_dispatch(struct smtp_session *s, char *line, size_t len, bool pending)
+session_dispatch(struct smtp_session *s, char *line, size_t len, bool pending)
 {
-	const struct smtp_cmd	*c;
-	size_t			 vlen = strcspn(line, " ");
-	const char		*arg = NULL;
-	size_t			 alen = 0;
+	const struct session_cmd	*c;
+	size_t				 vlen = strcspn(line, " ");
+	const char			*arg = NULL;
+	size_t				 alen = 0;
 
 	if (vlen < len) {
 		arg = line + vlen + 1;
 		alen = len - vlen - 1;
 	}
-	if ((c = smtp_cmd_lookup(line, vlen)) == NULL) {
+	if ((c = session_cmd_lookup(line, vlen)) == NULL) {
 		smtp_reject(s, "500 5.5.2 Command unrecognized");
 		return;
 	}
 	if ((c->states & IN(s->state)) == 0) {
-		if (c->run == smtp_login_cmd && s->authenticated)
+		if (c->run == smtp_auth_cmd && s->authenticated)
 			smtp_reject(s, "503 5.5.1 Already authenticated");
 		else if (s->state == SS_GREETED && c->run != cmd_data &&
 		    c->run != cmd_rcpt)
@@ -456,9 +484,9 @@ session_input(struct smtp_session *s)
 		line[len] = '\0';
 		buf_drain(in, used);
 		if (s->mode == SM_AUTH)
-			smtp_login_line(s, line, len);
+			smtp_auth_line(s, line, len);
 		else
-			smtp_dispatch(s, line, len, buf_avail(in) > 0);
+			session_dispatch(s, line, len, buf_avail(in) > 0);
 		explicit_bzero(line, len);
 	}
 }
@@ -483,6 +511,7 @@ session_hello(struct smtp_session *s, const char *arg, size_t len,
 	return 0;
 }
 
+/* cmd_ehlo - EHLO: ESMTP session, the keyword list */
 static void
 cmd_ehlo(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -490,6 +519,7 @@ cmd_ehlo(struct smtp_session *s, const char *arg, size_t len)
 		smtp_reply_ehlo(s);
 }
 
+/* cmd_helo - HELO: plain SMTP session */
 static void
 cmd_helo(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -497,6 +527,7 @@ cmd_helo(struct smtp_session *s, const char *arg, size_t len)
 		smtp_reply(s, "250 %s", s->w->conf->hostname);
 }
 
+/* cmd_starttls - STARTTLS: 220, then the handshake; state starts over */
 static void
 cmd_starttls(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -529,6 +560,7 @@ cmd_starttls(struct smtp_session *s, const char *arg, size_t len)
 	}
 }
 
+/* cmd_mail - MAIL FROM: parse, check size and policy, open the transaction */
 static void
 cmd_mail(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -559,6 +591,7 @@ cmd_mail(struct smtp_session *s, const char *arg, size_t len)
 	smtp_reply(s, "250 2.1.0 Ok");
 }
 
+/* cmd_rcpt - RCPT TO: parse, check limits and policy, add the recipient */
 static void
 cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -572,7 +605,11 @@ cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 		return;
 	}
 	if (s->nrcpts >= s->w->conf->max_recipients) {
-		smtp_reject(s, "452 4.5.3 Too many recipients");
+		/* RFC 5321 4.5.3.1.10: the client sends these again in a
+		 * later transaction.  Not a client error, so not counted: a
+		 * pipelined group past the limit must not lose the session
+		 * and the recipients already accepted. */
+		smtp_reply(s, "452 4.5.3 Too many recipients");
 		return;
 	}
 	if (smtp_policy_rcpt(s, &r, &e) == -1) {
@@ -598,6 +635,7 @@ cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 	smtp_reply(s, "250 2.1.5 Ok");
 }
 
+/* cmd_data - DATA: ask the queue for a message file; input waits */
 static void
 cmd_data(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -634,7 +672,7 @@ session_open_result(struct smtp_session *s, bool ok, const char *id,
 	s->body_fd = fd;
 	hash64_init(&s->body_hash);
 	buf_reset(&s->body);
-	if (smtp_received(s, &s->body) == -1) {
+	if (session_received(s, &s->body) == -1) {
 		session_abort_tx(s);
 		smtp_session_resume(s, SM_CMD);
 		smtp_reject(s, "451 4.3.0 Local error");
@@ -647,8 +685,9 @@ session_open_result(struct smtp_session *s, bool ok, const char *id,
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
+/* session_body_flush - write the buffered body to the queue's file */
 static int
-session_body_flush(struct smtp_session *s)
+session_body_flush(struct smtp_session *s, struct err *e)
 {
 	ssize_t	n;
 
@@ -656,17 +695,16 @@ session_body_flush(struct smtp_session *s)
 		n = write(s->body_fd, buf_ptr(&s->body), buf_avail(&s->body));
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			log_warn("session=%016llx msgid=%s write body", SID(s),
-			    s->msgid);
-			return -1;
-		}
+		if (n <= 0)
+			return err_set(e, true, errno, "write body: %s",
+			    strerror(errno));
 		hash64_add(&s->body_hash, buf_ptr(&s->body), (size_t)n);
 		buf_drain(&s->body, (size_t)n);
 	}
 	return 0;
 }
 
+/* session_commit - the body is written: ask the queue to commit it */
 static void
 session_commit(struct smtp_session *s)
 {
@@ -709,13 +747,17 @@ session_data_input(struct smtp_session *s)
 {
 	struct buf	*in = io_in(s->io);
 	size_t		 used;
+	struct err	 e;
 
 	used = smtp_data_feed(&s->data, buf_ptr(in), buf_avail(in), &s->body);
 	buf_drain(in, used);
 	if (!s->write_failed && s->data.error == SD_OK &&
 	    (buf_avail(&s->body) >= BODY_FLUSH || s->data.done) &&
-	    session_body_flush(s) == -1)
+	    session_body_flush(s, &e) == -1) {
+		log_warnx("session=%016llx msgid=%s %s", SID(s), s->msgid,
+		    e.msg);
 		s->write_failed = true;
+	}
 	if (s->data.error != SD_OK || s->write_failed)
 		buf_reset(&s->body);
 	if (!s->data.done)
@@ -737,6 +779,7 @@ session_data_input(struct smtp_session *s)
 	session_commit(s);
 }
 
+/* session_commit_result - the queue committed the message (250) or not */
 static void
 session_commit_result(struct smtp_session *s, const char *id, bool ok,
     bool temp, const char *error)
@@ -762,6 +805,7 @@ session_commit_result(struct smtp_session *s, const char *id, bool ok,
 		smtp_reject(s, "554 5.3.0 Message not queued: %s", error);
 }
 
+/* cmd_rset - RSET: drop the transaction */
 static void
 cmd_rset(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -771,6 +815,7 @@ cmd_rset(struct smtp_session *s, const char *arg, size_t len)
 	smtp_reply(s, "250 2.0.0 Ok");
 }
 
+/* cmd_noop - NOOP: 250 (an argument is allowed and ignored) */
 static void
 cmd_noop(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -779,6 +824,7 @@ cmd_noop(struct smtp_session *s, const char *arg, size_t len)
 	smtp_reply(s, "250 2.0.0 Ok");
 }
 
+/* cmd_quit - QUIT: 221, then close */
 static void
 cmd_quit(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -787,6 +833,7 @@ cmd_quit(struct smtp_session *s, const char *arg, size_t len)
 	smtp_close(s, "221 2.0.0 Bye");
 }
 
+/* cmd_vrfy - VRFY: 252, we do not tell who exists */
 static void
 cmd_vrfy(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -796,12 +843,28 @@ cmd_vrfy(struct smtp_session *s, const char *arg, size_t len)
 	    "and attempt delivery");
 }
 
+/* cmd_help - HELP: a pointer to the RFC */
 static void
 cmd_help(struct smtp_session *s, const char *arg, size_t len)
 {
 	(void)arg;
 	(void)len;
 	smtp_reply(s, "214 2.0.0 postern: see RFC 5321");
+}
+
+/* smtp_session_auth_lost - the auth process is gone: waiting AUTHs get 454 */
+void
+smtp_session_auth_lost(struct smtp_worker *w)
+{
+	struct smtp_session	*s, *next;
+	size_t			 i;
+
+	for (i = 0; i < SMTP_SESSION_BUCKETS; i++)
+		for (s = w->buckets[i]; s != NULL; s = next) {
+			next = s->hnext;
+			if (s->auth_waiting)
+				smtp_auth_result(s, AUTH_TEMPFAIL, "");
+		}
 }
 
 /* smtp_session_ipc - an answer from auth or queue for one of our sessions */
@@ -822,7 +885,7 @@ smtp_session_ipc(struct smtp_worker *w, struct msg *m)
 		if (msg_end(m) == -1)
 			fatalx("bad M_AUTH_RES");
 		if (s != NULL && s->auth_waiting)
-			smtp_login_result(s, ok, a);
+			smtp_auth_result(s, ok, a);
 		break;
 	case M_Q_OPEN_RES:
 		ok = msg_get_u32(m);

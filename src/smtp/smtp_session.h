@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "hash.h"
+#include "io.h"
 #include "listen.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
@@ -22,12 +23,15 @@
 struct chan;
 struct event;
 struct event_base;
-struct io;
 struct msg;
 struct smtp_shm;
 struct tls_store;
 
 struct smtp_session;
+
+#define SMTP_SESSION_BUCKETS	1024	/* sessions by id: hash chains */
+/* SID - the session id as logged: session=%016llx */
+#define SID(s)		((unsigned long long)(s)->id)
 
 struct smtp_worker {
 	struct event_base	*base;
@@ -38,7 +42,7 @@ struct smtp_worker {
 	struct smtp_shm		*shm;
 	unsigned		 row;
 	uint64_t		 next_id;
-	struct smtp_session	*buckets[1024];	/* by id */
+	struct smtp_session	*buckets[SMTP_SESSION_BUCKETS]; /* by id */
 	unsigned		 nsessions;
 	int			 draining;	/* 0, DRAIN_RELOAD, DRAIN_TERM */
 };
@@ -108,23 +112,43 @@ struct smtp_session {
 	bool			 committing;	/* M_Q_COMMIT sent */
 };
 
+/* smtp_session_wait - pause input until auth or the queue answers */
+static inline void
+smtp_session_wait(struct smtp_session *s)
+{
+	s->mode = SM_WAIT;
+	io_pause(s->io, true);
+}
+
+/* smtp_session_resume - the client's turn again, in the given mode */
+static inline void
+smtp_session_resume(struct smtp_session *s, enum smtp_mode mode)
+{
+	s->mode = mode;
+	io_pause(s->io, false);
+	/* the idle clock restarts when the client's turn comes again */
+	io_set_timeout(s->io, s->w->conf->idle_timeout);
+}
+
 /* smtp_session.c */
 void	smtp_session_new(struct smtp_worker *, int fd, enum port_kind,
 	    const struct sockaddr *, socklen_t, unsigned ipslot);
 void	smtp_session_ipc(struct smtp_worker *, struct msg *);
+/*
+ * smtp_session_drain - after the listeners closed: on SIGTERM tell idle
+ * sessions 421; once no session is left, end the worker's loop (the last
+ * session to end does it if some remain).
+ */
 void	smtp_session_drain(struct smtp_worker *);
 struct smtp_session *smtp_session_find(struct smtp_worker *, uint64_t id);
+/* smtp_session_auth_lost - the auth process is gone: waiting AUTHs get 454 */
+void	smtp_session_auth_lost(struct smtp_worker *);
 
-void	smtp_session_wait(struct smtp_session *);
-void	smtp_session_resume(struct smtp_session *, enum smtp_mode);
-
-/* smtp_login.c: the AUTH command, its continuation lines, the answer */
-void	smtp_login_cmd(struct smtp_session *, const char *, size_t);
-void	smtp_login_line(struct smtp_session *, char *, size_t);
-void	smtp_login_result(struct smtp_session *, uint32_t result,
+/* smtp_auth.c: the AUTH command, its continuation lines, the answer */
+void	smtp_auth_cmd(struct smtp_session *, const char *, size_t);
+void	smtp_auth_line(struct smtp_session *, char *, size_t);
+void	smtp_auth_result(struct smtp_session *, uint32_t result,
 	    const char *canon);
-/* smtp_login_lost - the auth process is gone: waiting AUTHs get 454 */
-void	smtp_login_lost(struct smtp_worker *);
 
 /* smtp_reply.c */
 void	smtp_reply(struct smtp_session *, const char *fmt, ...)
@@ -136,15 +160,11 @@ void	smtp_reject(struct smtp_session *, const char *fmt, ...)
 void	smtp_close(struct smtp_session *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	smtp_reply_ehlo(struct smtp_session *);
-int	smtp_received(struct smtp_session *, struct buf *);
 
 /* smtp_policy.c: 0 accept, or -1 with the reply in e->msg */
 int	smtp_policy_mail(const struct smtp_session *,
 	    const struct mail_args *, struct err *);
 int	smtp_policy_rcpt(const struct smtp_session *,
 	    const struct rcpt_args *, struct err *);
-
-/* smtp.c */
-void	smtp_session_gone(struct smtp_worker *, struct smtp_session *);
 
 #endif

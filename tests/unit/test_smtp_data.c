@@ -4,7 +4,8 @@
  * size and hop limits at their edges, output refusal, pipelined bytes
  * after the terminator; and, on random inputs, that one-shot, byte-by-byte
  * and randomly split feeding agree with each other and with a plain
- * octet-at-a-time reference model written from the rules.
+ * octet-at-a-time reference model written from the rules.  Also our
+ * Received header: its exact text and protocol names.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -326,6 +327,83 @@ test_reply(void **state)
 	    "451 4.3.0 Local error writing message");
 }
 
+/* our Received header: exact text, and the protocol name per RFC 3848 */
+static void
+test_received(void **state)
+{
+	static const struct {
+		bool		 esmtp, tls, auth, utf8;
+		const char	*proto;
+	} protos[] = {
+		{ false, false, false, false, "SMTP" },
+		{ false, true, true, true, "SMTP" },
+		{ true, false, false, false, "ESMTP" },
+		{ true, false, false, true, "UTF8SMTP" },
+		{ true, false, true, false, "ESMTPA" },
+		{ true, false, true, true, "UTF8SMTPA" },
+		{ true, true, false, false, "ESMTPS" },
+		{ true, true, false, true, "UTF8SMTPS" },
+		{ true, true, true, false, "ESMTPSA" },
+		{ true, true, true, true, "UTF8SMTPSA" },
+	};
+	struct smtp_data_trace	 t;
+	struct buf		 b;
+	char			 want[512];
+	size_t			 i;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	t.helo = "client.test";
+	t.addr = "192.0.2.7";
+	t.hostname = "mail.example.test";
+	t.msgid = "0123456789abcdef";
+	t.esmtp = true;
+	t.now = 86400 + 3723;
+	buf_init(&b, 4096);
+	assert_int_equal(smtp_data_received(&b, &t), 0);
+	assert_int_equal(buf_avail(&b), strlen("Received: from client.test "
+	    "([192.0.2.7])\r\n\tby mail.example.test (postern) with ESMTP id "
+	    "0123456789abcdef; Fri, 02 Jan 1970 01:02:03 +0000\r\n"));
+	assert_memory_equal(buf_ptr(&b), "Received: from client.test "
+	    "([192.0.2.7])\r\n\tby mail.example.test (postern) with ESMTP id "
+	    "0123456789abcdef; Fri, 02 Jan 1970 01:02:03 +0000\r\n",
+	    buf_avail(&b));
+
+	/* TLS details and the only recipient on their own folded lines */
+	buf_reset(&b);
+	t.tls_version = "TLSv1.3";
+	t.tls_cipher = "TLS_AES_256_GCM_SHA384";
+	t.rcpt = "alice@example.test";
+	assert_int_equal(smtp_data_received(&b, &t), 0);
+	(void)snprintf(want, sizeof(want), "Received: from client.test "
+	    "([192.0.2.7])\r\n\tby mail.example.test (postern) with ESMTPS id "
+	    "0123456789abcdef\r\n\t(version=TLSv1.3 "
+	    "cipher=TLS_AES_256_GCM_SHA384)\r\n\tfor <alice@example.test>; "
+	    "Fri, 02 Jan 1970 01:02:03 +0000\r\n");
+	assert_int_equal(buf_avail(&b), strlen(want));
+	assert_memory_equal(buf_ptr(&b), want, strlen(want));
+
+	t.rcpt = NULL;
+	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+		buf_reset(&b);
+		t.esmtp = protos[i].esmtp;
+		t.tls_version = protos[i].tls ? "TLSv1.3" : NULL;
+		t.authenticated = protos[i].auth;
+		t.smtputf8 = protos[i].utf8;
+		assert_int_equal(smtp_data_received(&b, &t), 0);
+		(void)snprintf(want, sizeof(want), "(postern) with %s id ",
+		    protos[i].proto);
+		assert_non_null(memmem(buf_ptr(&b), buf_avail(&b), want,
+		    strlen(want)));
+	}
+
+	/* a buffer too small for the header: -1 */
+	buf_release(&b);
+	buf_init(&b, 40);
+	assert_int_equal(smtp_data_received(&b, &t), -1);
+	buf_release(&b);
+}
+
 /* a large message in big chunks: only the body comes out, exactly */
 static void
 test_large(void **state)
@@ -551,6 +629,7 @@ main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_rfc_line),
 		cmocka_unit_test(test_reply),
+		cmocka_unit_test(test_received),
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_random),
 	};

@@ -1,5 +1,5 @@
 /*
- * test_smtp_auth.c - AUTH PLAIN and LOGIN decoders: good responses,
+ * test_smtp_sasl.c - AUTH PLAIN and LOGIN decoders: good responses,
  * authzid rules, empty and over-long fields, NULs, bad base64, the reply
  * lines, the output buffers at their edges, and the "*" cancel.
  */
@@ -13,7 +13,7 @@
 
 #include "b64.h"
 #include "err.h"
-#include "smtp/smtp_auth.h"
+#include "smtp/smtp_sasl.h"
 
 #define DECODE	"501 5.5.2 Cannot decode response"
 #define INVALID	"535 5.7.8 Authentication credentials invalid"
@@ -59,8 +59,8 @@ static const struct plain_case plains[] = {
 static void
 test_plain(void **state)
 {
-	char		user[SMTP_AUTH_USER_MAX + 1];
-	char		pass[SMTP_AUTH_PASS_MAX + 1];
+	char		user[SMTP_SASL_USER_MAX + 1];
+	char		pass[SMTP_SASL_PASS_MAX + 1];
 	const char	*b;
 	struct err	e;
 	size_t		i;
@@ -74,7 +74,7 @@ test_plain(void **state)
 		memset(user, 'U', sizeof(user));
 		memset(pass, 'P', sizeof(pass));
 		memset(&e, 0, sizeof(e));
-		rc = smtp_auth_plain(b, strlen(b), user, sizeof(user), pass,
+		rc = smtp_sasl_plain(b, strlen(b), user, sizeof(user), pass,
 		    sizeof(pass), &e);
 		if (c->reply == NULL) {
 			if (rc != 0)
@@ -106,19 +106,19 @@ test_plain_bad_base64(void **state)
 
 	(void)state;
 	/* sanity: the well-formed version of the same credentials */
-	assert_int_equal(smtp_auth_plain("AGpvZQBwdw==", 12, user,
+	assert_int_equal(smtp_sasl_plain("AGpvZQBwdw==", 12, user,
 	    sizeof(user), pass, sizeof(pass), &e), 0);
 	assert_string_equal(user, "joe");
 	assert_string_equal(pass, "pw");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&e, 0, sizeof(e));
-		if (smtp_auth_plain(bad[i], strlen(bad[i]), user, sizeof(user),
+		if (smtp_sasl_plain(bad[i], strlen(bad[i]), user, sizeof(user),
 		    pass, sizeof(pass), &e) != -1)
 			fail_msg("bad %zu accepted", i);
 		assert_string_equal(e.msg, DECODE);
 	}
 	/* e may be NULL */
-	assert_int_equal(smtp_auth_plain("=", 1, user, sizeof(user), pass,
+	assert_int_equal(smtp_sasl_plain("=", 1, user, sizeof(user), pass,
 	    sizeof(pass), NULL), -1);
 }
 
@@ -126,31 +126,31 @@ test_plain_bad_base64(void **state)
 static void
 test_plain_limits(void **state)
 {
-	char		raw[SMTP_AUTH_USER_MAX + SMTP_AUTH_PASS_MAX + 8];
-	char		user[SMTP_AUTH_USER_MAX + 1];
-	char		pass[SMTP_AUTH_PASS_MAX + 1];
+	char		raw[SMTP_SASL_USER_MAX + SMTP_SASL_PASS_MAX + 8];
+	char		user[SMTP_SASL_USER_MAX + 1];
+	char		pass[SMTP_SASL_PASS_MAX + 1];
 	const char	*b;
 	struct err	e;
 	size_t		ul, pl;
 
 	(void)state;
-	for (ul = SMTP_AUTH_USER_MAX - 1; ul <= SMTP_AUTH_USER_MAX + 1; ul++)
-		for (pl = SMTP_AUTH_PASS_MAX - 1; pl <= SMTP_AUTH_PASS_MAX + 1;
+	for (ul = SMTP_SASL_USER_MAX - 1; ul <= SMTP_SASL_USER_MAX + 1; ul++)
+		for (pl = SMTP_SASL_PASS_MAX - 1; pl <= SMTP_SASL_PASS_MAX + 1;
 		    pl++) {
 			raw[0] = '\0';
 			memset(raw + 1, 'u', ul);
 			raw[1 + ul] = '\0';
 			memset(raw + 2 + ul, 'p', pl);
 			b = enc(raw, 2 + ul + pl);
-			if (ul <= SMTP_AUTH_USER_MAX &&
-			    pl <= SMTP_AUTH_PASS_MAX) {
-				assert_int_equal(smtp_auth_plain(b, strlen(b),
+			if (ul <= SMTP_SASL_USER_MAX &&
+			    pl <= SMTP_SASL_PASS_MAX) {
+				assert_int_equal(smtp_sasl_plain(b, strlen(b),
 				    user, sizeof(user), pass, sizeof(pass), &e),
 				    0);
 				assert_int_equal(strlen(user), ul);
 				assert_int_equal(strlen(pass), pl);
 			} else {
-				assert_int_equal(smtp_auth_plain(b, strlen(b),
+				assert_int_equal(smtp_sasl_plain(b, strlen(b),
 				    user, sizeof(user), pass, sizeof(pass), &e),
 				    -1);
 				assert_string_equal(e.msg, DECODE);
@@ -161,7 +161,7 @@ test_plain_limits(void **state)
 		static char	long64[LIM_AUTH_LINE + 8];
 
 		memset(long64, 'A', sizeof(long64));
-		assert_int_equal(smtp_auth_plain(long64, LIM_AUTH_LINE + 2,
+		assert_int_equal(smtp_sasl_plain(long64, LIM_AUTH_LINE + 2,
 		    user, sizeof(user), pass, sizeof(pass), &e), -1);
 		assert_string_equal(e.msg, DECODE);
 	}
@@ -177,52 +177,52 @@ test_field(void **state)
 	(void)state;
 	/* the usual 334 prompts decode as expected */
 	b = "am9lQGV4YW1wbGUuY29t";
-	assert_int_equal(smtp_auth_field(b, strlen(b), out, sizeof(out), &e),
+	assert_int_equal(smtp_sasl_field(b, strlen(b), out, sizeof(out), &e),
 	    0);
 	assert_string_equal(out, "joe@example.com");
 	b = enc("x", 1);
-	assert_int_equal(smtp_auth_field(b, strlen(b), out, sizeof(out), &e),
+	assert_int_equal(smtp_sasl_field(b, strlen(b), out, sizeof(out), &e),
 	    0);
 	assert_string_equal(out, "x");
 	/* exactly outsz - 1 fits, outsz does not */
 	b = enc("0123456789abcde", 15);
-	assert_int_equal(smtp_auth_field(b, strlen(b), out, sizeof(out), &e),
+	assert_int_equal(smtp_sasl_field(b, strlen(b), out, sizeof(out), &e),
 	    0);
 	b = enc("0123456789abcdef", 16);
 	memset(out, 'Z', sizeof(out));
-	assert_int_equal(smtp_auth_field(b, strlen(b), out, sizeof(out), &e),
+	assert_int_equal(smtp_sasl_field(b, strlen(b), out, sizeof(out), &e),
 	    -1);
 	assert_string_equal(e.msg, DECODE);
 	assert_int_equal(out[0], 'Z');
 	/* NUL anywhere is refused */
 	b = enc("a\0b", 3);
-	assert_int_equal(smtp_auth_field(b, strlen(b), out, sizeof(out), &e),
+	assert_int_equal(smtp_sasl_field(b, strlen(b), out, sizeof(out), &e),
 	    -1);
 	assert_string_equal(e.msg, DECODE);
 	b = enc("\0", 1);
-	assert_int_equal(smtp_auth_field(b, strlen(b), out, sizeof(out), &e),
+	assert_int_equal(smtp_sasl_field(b, strlen(b), out, sizeof(out), &e),
 	    -1);
 	/* empty, "=", bad base64 */
-	assert_int_equal(smtp_auth_field("", 0, out, sizeof(out), &e), -1);
+	assert_int_equal(smtp_sasl_field("", 0, out, sizeof(out), &e), -1);
 	assert_string_equal(e.msg, DECODE);
-	assert_int_equal(smtp_auth_field("=", 1, out, sizeof(out), &e), -1);
-	assert_int_equal(smtp_auth_field("am9l", 3, out, sizeof(out), &e), -1);
-	assert_int_equal(smtp_auth_field("am9l!", 5, out, sizeof(out), &e), -1);
-	assert_int_equal(smtp_auth_field("*", 1, out, sizeof(out), NULL), -1);
+	assert_int_equal(smtp_sasl_field("=", 1, out, sizeof(out), &e), -1);
+	assert_int_equal(smtp_sasl_field("am9l", 3, out, sizeof(out), &e), -1);
+	assert_int_equal(smtp_sasl_field("am9l!", 5, out, sizeof(out), &e), -1);
+	assert_int_equal(smtp_sasl_field("*", 1, out, sizeof(out), NULL), -1);
 }
 
 static void
 test_cancel(void **state)
 {
 	(void)state;
-	assert_int_equal(smtp_auth_is_cancel("*", 1), 1);
-	assert_int_equal(smtp_auth_is_cancel("*x", 1), 1);
-	assert_int_equal(smtp_auth_is_cancel("*x", 2), 0);
-	assert_int_equal(smtp_auth_is_cancel("* ", 2), 0);
-	assert_int_equal(smtp_auth_is_cancel(" *", 2), 0);
-	assert_int_equal(smtp_auth_is_cancel("", 0), 0);
-	assert_int_equal(smtp_auth_is_cancel("=", 1), 0);
-	assert_int_equal(smtp_auth_is_cancel("**", 2), 0);
+	assert_int_equal(smtp_sasl_is_cancel("*", 1), 1);
+	assert_int_equal(smtp_sasl_is_cancel("*x", 1), 1);
+	assert_int_equal(smtp_sasl_is_cancel("*x", 2), 0);
+	assert_int_equal(smtp_sasl_is_cancel("* ", 2), 0);
+	assert_int_equal(smtp_sasl_is_cancel(" *", 2), 0);
+	assert_int_equal(smtp_sasl_is_cancel("", 0), 0);
+	assert_int_equal(smtp_sasl_is_cancel("=", 1), 0);
+	assert_int_equal(smtp_sasl_is_cancel("**", 2), 0);
 }
 
 int
