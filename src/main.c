@@ -24,6 +24,9 @@ static const struct verb verbs[] = {
 	{ "send",		ctl_send,	  "send --from ADDR --to ADDR [--to ADDR...] "
 	    "[--server HOST:PORT] [--user U --password-stdin] [--starttls|--tls] "
 	    "[--subject S] [--insecure]" },
+	{ "dkim-keygen",	ctl_dkim_keygen_verb, "dkim-keygen DOMAIN [--selector S] "
+	    "[--type rsa|ed25519] [--bits 2048|3072|4096]" },
+	{ "dns",		ctl_dns,	  "dns DOMAIN" },
 	{ "queue",		ctl_queue,	  "queue list | show ID | flush [ID] | remove ID" },
 };
 

@@ -8,7 +8,8 @@
  *	DIR/postern.conf			0644, every key with its default
  *	DIR/domains/DOMAIN/users		0640, empty
  *	DIR/domains/DOMAIN/aliases		0644, commented examples
- *	DIR/domains/DOMAIN/dkim/		0700, empty
+ *	DIR/domains/DOMAIN/dkim/pYYYY.pem	0640, an RSA-2048 DKIM key
+ *						(unless the domain has one)
  *	DIR/certs/H/fullchain.pem, privkey.pem	self-signed, unless present
  * The embedded default runs as is, as a local test server: hostname
  * mail.DOMAIN, listeners on loopback and unprivileged ports (2525 for MX
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -37,6 +39,7 @@
 #include "cert.h"
 #include "conf.h"
 #include "ctl.h"
+#include "ctl_dkim.h"
 #include "err.h"
 #include "strutil.h"
 #include "xmalloc.h"
@@ -355,6 +358,34 @@ fail:
 	return WR_ERROR;
 }
 
+/* write_dkim - an RSA key named for the year, unless the domain has one */
+static int
+write_dkim(const struct init_opts *o, struct err *e)
+{
+	struct ctl_dkim_key	*keys, k;
+	char			 sel[16];
+	size_t			 n;
+	int			 rc = -1;
+	time_t			 now = time(NULL);
+	struct tm		 tm;
+
+	keys = xcalloc(DKIM_KEYS_MAX, sizeof(*keys));
+	if (ctl_dkim_keys(o->dir, o->domain, keys, DKIM_KEYS_MAX, &n, e) ==
+	    -1)
+		goto out;
+	if (n == 0) {
+		(void)gmtime_r(&now, &tm);
+		(void)snprintf(sel, sizeof(sel), "p%04d", tm.tm_year + 1900);
+		if (ctl_dkim_keygen(o->dir, o->domain, sel, false, 2048, &k,
+		    e) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(keys);
+	return rc;
+}
+
 /* write_domain - domains/DOMAIN/ with users, aliases and dkim/ */
 static int
 write_domain(const struct init_opts *o, struct err *e)
@@ -377,10 +408,12 @@ write_domain(const struct init_opts *o, struct err *e)
 		goto out;
 	if (path_join(path, sizeof(path), dom, "dkim", e) == -1)
 		goto out;
-	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+	if (mkdir(path, 0750) == -1 && errno != EEXIST) {
 		err_set(e, false, errno, "mkdir %s: %s", path, strerror(errno));
 		goto out;
 	}
+	if (write_dkim(o, e) == -1)
+		goto out;
 	rc = 0;
 out:
 	free(text);
@@ -412,7 +445,8 @@ static void
 print_next(const struct init_opts *o, bool made_cert)
 {
 	printf("postern: %s is ready for %s (host name %s)\n"
-	    "  wrote postern.conf and domains/%s/ (users, aliases, dkim/)\n",
+	    "  wrote postern.conf and domains/%s/ (users, aliases, a DKIM "
+	    "key in dkim/)\n",
 	    o->dir, o->domain, o->hostname, o->domain);
 	if (made_cert)
 		printf("  and a self-signed certificate in certs/%s/\n",
@@ -428,9 +462,10 @@ print_next(const struct init_opts *o, bool made_cert)
 	    "     and submissions_listen = *:465 in postern.conf, and replace"
 	    " the\n"
 	    "     self-signed certificate in certs/%s/ with one from a CA.\n"
-	    "  The DNS records to publish will come from \"postern dns %s\".\n",
+	    "  4. publish the DNS records (MX, SPF, DKIM, DMARC) that\n"
+	    "     postern -C %s dns %s prints.\n",
 	    o->dir, o->domain, o->dir, o->listen[0], o->listen[1],
-	    o->listen[2], o->data_dir, o->hostname, o->domain);
+	    o->listen[2], o->data_dir, o->hostname, o->dir, o->domain);
 }
 
 /* init_run - check, then write everything, postern.conf last */
