@@ -23,7 +23,7 @@ import pytest
 
 from conftest import SANITIZER_MARKS, conf_set, find_postern, free_base
 from dnsserver import DNSServer
-from mxpeer import find_probe, free_port
+from mxpeer import GroupsPeer, find_probe, free_port
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 aiosmtpd_smtp = pytest.importorskip("aiosmtpd.smtp")
@@ -461,6 +461,35 @@ def test_starttls_used(env):
     assert "host=mx.tls.test [%s] tls=TLSv1.3" % A1 in log
     # self-signed: used anyway (opportunistic), and logged as such
     assert "verify=fail(" in log
+
+
+FFDHE = "ffdhe2048:ffdhe3072:ffdhe4096:ffdhe6144:ffdhe8192"
+
+
+@pytest.mark.parametrize("groups,works", [
+    (FFDHE, False),         # no group in common: no handshake
+    ("X25519", True),
+    ("P-384", True),
+])
+def test_outbound_groups(env, groups, works):
+    """The deliver process offers X25519, P-256 and P-384 only (net/tls.c
+    tls_set_groups): a peer offering only finite-field groups gets no
+    handshake, and the message is not sent in clear either (no
+    outbound_plain_fallback); one offering X25519 or P-384 gets it over
+    TLS."""
+    tls = (env["top"] / "crt.pem", env["top"] / "key.pem")
+    with GroupsPeer(A1, env["port"], tls, groups, env["top"]) as peer:
+        res, log, _ = run(env, "tls.test", ["a@tls.test"], BODY)
+        got = peer.messages()
+    if works:
+        assert res[0]["dr"] == "ok", (res, log)
+        assert got == [{"tls": True, "rcpts": ["a@tls.test"]}]
+        assert "host=mx.tls.test [%s] tls=TLSv1.3" % A1 in log
+    else:
+        assert res[0]["dr"] == "temp", (res, log)
+        assert res[0]["status"] == "4.7.5", res
+        assert "in tls" in res[0]["reply"], res
+        assert got == []
 
 
 CERT_SEQ = itertools.count()
