@@ -373,6 +373,36 @@ def test_large_body(env):
     assert peer.messages[0]["content"] == body
 
 
+def filler(n):
+    """n octets of CRLF lines (n >= 2)"""
+    out = []
+    while n > 0:
+        k = n if n <= 80 else min(78, n - 2)
+        out.append(b"y" * (k - 2) + b"\r\n")
+        n -= k
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("size", [32766, 32768, 32770, 65536, 100 * 1024])
+def test_body_at_read_boundaries(env, size):
+    """mta.c reads the body 32 KiB at a time and stuffs it straight into
+    the output, the terminator with the last piece: a line starting with
+    a dot right at the 32 KiB boundary, and bodies ending just before,
+    at and after one, arrive byte for byte."""
+    head = b"Subject: edge\r\n\r\n"
+    dot = b".at the boundary\r\n"
+    if size > 32768 + len(dot) + 2:
+        body = head + filler(32768 - len(head)) + dot
+        body += filler(size - len(body))
+    else:
+        body = head + filler(size - len(head) - len(dot)) + dot
+    assert len(body) == size
+    with Peer(A1, env["port"]) as peer:
+        res, _, _ = run(env, "plain.test", ["a@plain.test"], body)
+    assert res[0]["dr"] == "ok", res
+    assert peer.messages[0]["content"] == body
+
+
 def test_refused_then_next_mx(env):
     with Peer(A2, env["port"]) as peer:
         res, log, _ = run(env, "refuse.test", ["a@refuse.test"])
