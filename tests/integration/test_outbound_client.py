@@ -24,6 +24,7 @@ import pytest
 from conftest import SANITIZER_MARKS, conf_set, find_postern, free_base
 from dnsserver import DNSServer
 from mxpeer import GroupsPeer, find_probe, free_port
+from sockinspect import find_socket, sockopt, tree
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 aiosmtpd_smtp = pytest.importorskip("aiosmtpd.smtp")
@@ -421,6 +422,32 @@ def test_silent_then_next_mx(env):
     assert "timeout in greeting" in log
     assert took < 20
     assert len(peer.messages) == 1
+
+
+def test_outbound_socket_nodelay(env):
+    """The deliver process's connected socket is TCP_NODELAY (io_new),
+    read from its own descriptor while it waits for a silent peer's
+    greeting (sockinspect.py)."""
+    body = write_body(env, b"Subject: s\r\n\r\nx\r\n", "nodelay-body")
+    cmd = [env["probe"], "-C", str(env["conf"]), "--from",
+           "sender@example.test", "--domain", "silent.test", "--timeout",
+           "3", str(body), "a@silent.test"]
+    with Silent(A3, env["port"]):
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            found = None
+            deadline = time.monotonic() + 10
+            while found is None and time.monotonic() < deadline:
+                found = find_socket(tree(proc.pid), remote=(A3, env["port"]))
+                if found is None:
+                    time.sleep(0.02)
+            assert found, "no connection to the silent peer"
+            on = sockopt(found[0], found[1], socket.IPPROTO_TCP,
+                         socket.TCP_NODELAY)
+        finally:
+            proc.communicate(timeout=60)
+    assert on != 0
 
 
 def test_all_hosts_down_is_temporary(env):
