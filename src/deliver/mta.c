@@ -40,7 +40,7 @@
 #define MTA_CHUNK	(32 * 1024)	/* body bytes read per step */
 #define MTA_OUT_LOW	(32 * 1024)	/* refill the output below this */
 /* a refill (one chunk, stuffed, and the terminator) always fits */
-_Static_assert(MTA_OUT_LOW + 2 * MTA_CHUNK + 5 <= MTA_OUT_CAP,
+_Static_assert(MTA_OUT_LOW + MTA_DOT_ROOM(MTA_CHUNK) + 5 <= MTA_OUT_CAP,
     "MTA_OUT_CAP too small for a body chunk");
 
 enum mta_state {
@@ -431,8 +431,13 @@ body_fill(struct mta *m)
 				return;
 			}
 		}
-		/* stuffing at most doubles; then room for the terminator */
-		if ((out = io_reserve(m->io, 2 * (size_t)n + 5)) == NULL) {
+		/*
+		 * room for the stuffed bytes and the terminator: 48 KiB for
+		 * a chunk, so the output buffer stays at 64 KiB (on the heap,
+		 * below malloc's mmap threshold)
+		 */
+		if ((out = io_reserve(m->io, MTA_DOT_ROOM((size_t)n) + 5)) ==
+		    NULL) {
 			conn_lost(m, "output buffer full");
 			return;
 		}
