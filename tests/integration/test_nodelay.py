@@ -7,6 +7,7 @@ The outbound side (the deliver process's connected socket) is in
 test_outbound_client.py (test_outbound_socket_nodelay)."""
 
 import socket
+import time
 
 import pytest
 
@@ -23,6 +24,7 @@ def server_side(srv, sock, port):
                             local=("127.0.0.1", port))
         if found:
             break
+        time.sleep(0.02)
     assert found, "the server's socket for %r not found" % (mine,)
     return sockopt(found[0], found[1], socket.IPPROTO_TCP,
                    socket.TCP_NODELAY)
