@@ -563,6 +563,7 @@ io_write(struct io *io, const void *p, size_t n)
 	return 0;
 }
 
+/* io_reserve - output room to write in place (io_commit queues it) */
 char *
 io_reserve(struct io *io, size_t n)
 {
@@ -571,6 +572,7 @@ io_reserve(struct io *io, size_t n)
 	return buf_reserve(&io->out, n);
 }
 
+/* io_commit - queue n bytes written at io_reserve()'s pointer */
 void
 io_commit(struct io *io, size_t n)
 {
