@@ -26,12 +26,22 @@
 # "sink.test smtp:[127.0.0.1]:PORT" (no DNS at all, which favours it).
 # No memory figure in this mode.
 #
+# With BENCH_MODE=starttls it measures STARTTLS sessions per second: N
+# clients (bench/tls_rate.py, one process each) open sessions one after
+# another for BENCH_TLS_SECONDS on port 25 (connect, EHLO, STARTTLS, the
+# handshake, EHLO, QUIT), and the server CPU per session (= per
+# handshake) from /proc.  Postfix gets smtpd_tls_security_level = may
+# with an ECDSA P-256 certificate, the key type postern init makes.
+#
 # Environment:
 #   POSTERN_BIN       the postern binary (required unless BENCH_SERVERS=postfix)
-#   BENCH_MODE        "accept" (default) or "relay"
+#   BENCH_MODE        "accept" (default), "relay" or "starttls"
 #   BENCH_SERVERS     "postern postfix" (default), or one of them
-#   BENCH_SESSIONS    "1 10 50"
+#   BENCH_SESSIONS    "1 10 50" ("1 10" in starttls mode: clients)
 #   BENCH_SIZES       "2048 102400" ("2048" in relay mode)
+#   BENCH_TLS_SECONDS seconds per starttls cell (default 10)
+#   BENCH_OUT_PER_DOMAIN  relay mode: postern's outbound_max_per_domain
+#                     (default: postern's own default)
 #   BENCH_SCALE       multiplier of the message counts (default 1)
 #   BENCH_REPEAT      runs per cell, best kept (default 1)
 #   BENCH_IDLE        idle connections for the memory test (default 1000)
@@ -46,7 +56,13 @@ export LC_ALL=C
 HERE=$(cd "$(dirname "$0")" && pwd)
 MODE=${BENCH_MODE:-accept}
 SERVERS=${BENCH_SERVERS:-postern postfix}
-SESSIONS=${BENCH_SESSIONS:-1 10 50}
+if [ "$MODE" = starttls ]; then
+	SESSIONS=${BENCH_SESSIONS:-1 10}
+else
+	SESSIONS=${BENCH_SESSIONS:-1 10 50}
+fi
+TLS_SECONDS=${BENCH_TLS_SECONDS:-10}
+OUT_PER_DOMAIN=${BENCH_OUT_PER_DOMAIN:-}
 if [ "$MODE" = relay ]; then
 	SIZES=${BENCH_SIZES:-2048}
 else
@@ -64,6 +80,7 @@ SMTP_SINK=${SMTP_SINK:-/usr/sbin/smtp-sink}
 SINK_DOMAIN=sink.test
 SINK_RCPT=sink@$SINK_DOMAIN
 DNSSERVER=$HERE/../tests/integration/dnsserver.py
+TLS_RATE=$HERE/tls_rate.py
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 note() { echo "# $*" >&2; }
@@ -78,7 +95,11 @@ relay)
 	/usr/bin/python3 -c 'import dns.message' 2>/dev/null ||
 	    die "dnspython missing: apt-get install python3-dnspython"
 	;;
-*)	die "BENCH_MODE must be accept or relay" ;;
+starttls)
+	[ -r "$TLS_RATE" ] || die "$TLS_RATE missing"
+	SIZES=tls
+	;;
+*)	die "BENCH_MODE must be accept, relay or starttls" ;;
 esac
 case " $SERVERS " in
 *" postern "*)
@@ -341,6 +362,8 @@ start_postern() {
 		set_conf "$conf/postern.conf" dns_resolver "127.0.0.1:$DNS_PORT"
 		set_conf "$conf/postern.conf" outbound_smtp_port "$SINK_PORT"
 		set_conf "$conf/postern.conf" dnssec_trust_anchor none
+		[ -n "$OUT_PER_DOMAIN" ] && set_conf "$conf/postern.conf" \
+		    outbound_max_per_domain "$OUT_PER_DOMAIN"
 		printf '%s: %s\n' "${RCPT%@*}" "$SINK_RCPT" \
 		    >"$conf/domains/$DOMAIN/aliases"
 		chmod 0644 "$conf/domains/$DOMAIN/aliases"
@@ -431,6 +454,19 @@ EOF
 		    postmap -c "$PF_CONF" "hash:$PF_CONF/transport" ||
 		    die "postmap failed"
 	else
+		if [ "$MODE" = starttls ]; then
+			# the key type postern init makes: ECDSA P-256
+			openssl req -x509 -newkey ec -pkeyopt \
+			    ec_paramgen_curve:prime256v1 -nodes -days 2 \
+			    -subj "/CN=bench-postfix.test" \
+			    -keyout "$PF_CONF/tls-key.pem" \
+			    -out "$PF_CONF/tls-cert.pem" >/dev/null 2>&1 ||
+			    die "openssl req failed"
+			cat >>"$PF_CONF/main.cf" <<EOF
+smtpd_tls_security_level = may
+smtpd_tls_chain_files = $PF_CONF/tls-key.pem, $PF_CONF/tls-cert.pem
+EOF
+		fi
 		cat >>"$PF_CONF/main.cf" <<EOF
 virtual_mailbox_domains = $DOMAIN
 virtual_mailbox_maps = hash:$PF_CONF/vmailbox
@@ -467,6 +503,9 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+	[ "$MODE" = starttls ] &&
+	    echo "tlsmgr    unix  -       -       n       1000?   1       tlsmgr" \
+	    >>"$PF_CONF/master.cf"
 	# refuse to go on if any inet service is not our loopback port
 	if postconf -c "$PF_CONF" -M 2>/dev/null | awk '$2 == "inet"' |
 	    grep -v "^127\.0\.0\.1:${port}[[:space:]]" | grep -q .; then
@@ -614,6 +653,25 @@ relay_throughput() {
 	fi
 }
 
+# tls_throughput NAME PORT CLIENTS - STARTTLS sessions/s and server CPU ms
+# per session ("-" on failure)
+tls_throughput() {
+	local name=$1 port=$2 s=$3 c0 out n rate cpu
+	c0=$(tree_cpu "$(srv_pid "$name")")
+	out=$(timeout $((${TLS_SECONDS%.*} + 60)) /usr/bin/python3 "$TLS_RATE" \
+	    --port "$port" --clients "$s" --seconds "$TLS_SECONDS" 2>&1)
+	n=$(echo "$out" | sed -n 's/^sessions=\([0-9]*\) .*/\1/p')
+	rate=$(echo "$out" | sed -n 's/.* rate=\([0-9.]*\)$/\1/p')
+	if [ -z "$n" ] || [ "$n" = 0 ]; then
+		note "$name clients=$s: $out"
+		echo "- -"
+		return
+	fi
+	cpu=$(per_msg "$c0" "$(tree_cpu "$(srv_pid "$name")")" "$n")
+	note "$name clients=$s: $out, server CPU $cpu ms/session"
+	printf '%.0f %s\n' "$rate" "$cpu"
+}
+
 # best "RATE CPU"... - the run with the highest rate, as "RATE CPU"
 best() {
 	local best="- -" r
@@ -657,7 +715,7 @@ declare -A R
 # Memory first, on freshly started servers: Postfix keeps idle smtpd
 # processes around after a load, which would hide in the baseline.
 for srv in postern postfix; do
-	[ "$MODE" = relay ] && break
+	[ "$MODE" = accept ] || break
 	has $srv || continue
 	if [ $srv = postern ]; then pid=$POSTERN_PID port=$POSTERN_PORT
 	else pid=$POSTFIX_PID port=$POSTFIX_PORT; fi
@@ -689,6 +747,9 @@ for size in $SIZES; do
 				if [ "$MODE" = relay ]; then
 					runs+=("$(relay_throughput $srv \
 					    "$port" "$s" "$size")")
+				elif [ "$MODE" = starttls ]; then
+					runs+=("$(tls_throughput $srv \
+					    "$port" "$s")")
 				else
 					runs+=("$(throughput $srv "$port" \
 					    "$dir" "$s" "$size")")
@@ -704,6 +765,35 @@ done
 # --- report ------------------------------------------------------------------
 
 hr() { printf '%s\n' "------------------------------------------------------------------"; }
+if [ "$MODE" = starttls ]; then
+	printf '\n%-34s %10s %10s %8s\n' "STARTTLS sessions/s" postern \
+	    postfix ratio
+	hr
+	for s in $SESSIONS; do
+		a=${R[postern,tls,$s]:--}
+		b=${R[postfix,tls,$s]:--}
+		label="$s client$([ "$s" = 1 ] || echo s)"
+		printf '%-34s %10s %10s %8s\n' "$label" "$a" "$b" \
+		    "$(ratio "$a" "$b")"
+	done
+	hr
+	printf '%-34s %10s %10s %8s\n' "server CPU ms per handshake" \
+	    postern postfix ratio
+	hr
+	for s in $SESSIONS; do
+		a=${R[postern,cpu,tls,$s]:--}
+		b=${R[postfix,cpu,tls,$s]:--}
+		label="$s client$([ "$s" = 1 ] || echo s)"
+		printf '%-34s %10s %10s %8s\n' "$label" "$a" "$b" \
+		    "$(ratio "$b" "$a")"
+	done
+	hr
+	echo "ratio: postern/postfix for sessions/s, postfix/postern for CPU"
+	echo "       (higher is better); a session: connect, EHLO, STARTTLS,"
+	echo "       handshake, EHLO, QUIT, $TLS_SECONDS s per cell."
+	echo "machine: $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+	exit 0
+fi
 if [ "$MODE" = relay ]; then
 	title="delivered messages/s, end to end"
 else

@@ -33,7 +33,9 @@
 #include "buf.h"
 #include "ctl_send.h"
 #include "err.h"
+#include "io.h"
 #include "line.h"
+#include "tls.h"
 
 #define CONNECT_TIMEOUT	SEND_CONNECT_TIMEOUT
 #define IO_TIMEOUT	SEND_IO_TIMEOUT
@@ -213,7 +215,9 @@ connect_one(const struct addrinfo *ai, struct err *e)
 			goto fail;
 		}
 	}
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1 ||
+	/* commands and the body go out as written (no Nagle wait) */
+	if (io_nodelay(fd) == -1 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1) {
 		err_set(e, false, errno, "%s", strerror(errno));
@@ -424,8 +428,15 @@ send_conn_tls(struct send_conn *c, const char *label, char *verify, bool ip,
 	printf("%s ... ", label);
 	fflush(stdout);
 	if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_set_default_verify_paths(c->ctx) != 1 ||
+	    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION) != 1)
+		goto tls_error;
+	/* the groups every context offers (net/tls.c) */
+	if (tls_set_groups(c->ctx, e) == -1) {
+		c->broken = true;
+		printf("failed\n");
+		return -1;
+	}
+	if (SSL_CTX_set_default_verify_paths(c->ctx) != 1 ||
 	    (c->ssl = SSL_new(c->ctx)) == NULL ||
 	    SSL_set_fd(c->ssl, c->fd) != 1)
 		goto tls_error;

@@ -50,6 +50,7 @@
 #include "msg.h"
 #include "msgtypes.h"
 #include "strutil.h"
+#include "tls.h"
 #include "xmalloc.h"
 #include "deliver/dns.h"
 #include "deliver/mta.h"
@@ -706,16 +707,23 @@ deliver_parent_cb(struct chan *c, struct msg *m, void *arg)
 		deliver_reload(d);
 }
 
-/* tls_client_ctx - TLS >= 1.2, system trust store, verify-and-record */
+/*
+ * tls_client_ctx - TLS >= 1.2, the groups of every context (net/tls.c:
+ * a peer offering only finite-field groups gets no handshake), system
+ * trust store, verify-and-record
+ */
 static SSL_CTX *
 tls_client_ctx(void)
 {
-	SSL_CTX	*ctx;
+	SSL_CTX		*ctx;
+	struct err	 e;
 
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		fatalx("deliver: SSL_CTX_new");
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
 		fatalx("deliver: TLS minimum version");
+	if (tls_set_groups(ctx, &e) == -1)
+		fatalx("deliver: %s", e.msg);
 	if (SSL_CTX_set_default_verify_paths(ctx) != 1)
 		log_warnx("deliver: no system trust store: every certificate "
 		    "will be unverified");

@@ -37,8 +37,11 @@
 
 #define MTA_IN_CAP	(64 * 1024)
 #define MTA_OUT_CAP	(256 * 1024)
-#define MTA_CHUNK	(16 * 1024)	/* body bytes read per step */
+#define MTA_CHUNK	(32 * 1024)	/* body bytes read per step */
 #define MTA_OUT_LOW	(32 * 1024)	/* refill the output below this */
+/* a refill (one chunk, stuffed, and the terminator) always fits */
+_Static_assert(MTA_OUT_LOW + MTA_DOT_ROOM(MTA_CHUNK) + 5 <= MTA_OUT_CAP,
+    "MTA_OUT_CAP too small for a body chunk");
 
 enum mta_state {
 	MS_CONNECT,	/* non-blocking connect under way */
@@ -394,13 +397,19 @@ start_txn(struct mta *m)
 	mta_enter(m, MS_MAIL, m->t.mail);
 }
 
-/* body_fill - read, stuff and queue body bytes while output is low */
+/*
+ * body_fill - read, stuff and queue body bytes while output is low.
+ * Bytes are stuffed straight into the connection's output buffer (no
+ * copy in between); the terminator goes with the last chunk, so the end
+ * of a message is never a write of its own.
+ */
 static void
 body_fill(struct mta *m)
 {
-	char	in[MTA_CHUNK], out[2 * MTA_CHUNK + 8];
-	size_t	want, o;
-	ssize_t	n;
+	char	 in[MTA_CHUNK];
+	char	*out;
+	size_t	 want, o;
+	ssize_t	 n;
 
 	while (!m->body_done && m->io != NULL &&
 	    io_out_pending(m->io) < MTA_OUT_LOW) {
@@ -422,20 +431,27 @@ body_fill(struct mta *m)
 				return;
 			}
 		}
-		if (n == 0) {
-			/* end (size reached, or the file is shorter) */
-			o = mta_dot_end(&m->dot, out);
-			(void)io_write(m->io, out, o);
+		/*
+		 * room for the stuffed bytes and the terminator: 48 KiB for
+		 * a chunk, so the output buffer stays at 64 KiB (on the heap,
+		 * below malloc's mmap threshold)
+		 */
+		if ((out = io_reserve(m->io, MTA_DOT_ROOM((size_t)n) + 5)) ==
+		    NULL) {
+			conn_lost(m, "output buffer full");
+			return;
+		}
+		o = mta_dot_stuff(&m->dot, in, (size_t)n, out);
+		m->off += (uint64_t)n;
+		if (n == 0 || m->off >= m->job->size) {
+			/* the end (size reached, or the file is shorter) */
+			o += mta_dot_end(&m->dot, out + o);
+			io_commit(m->io, o);
 			m->body_done = true;
 			mta_enter(m, MS_DOT, m->t.dot);
 			return;
 		}
-		o = mta_dot_stuff(&m->dot, in, (size_t)n, out);
-		if (io_write(m->io, out, o) == -1) {
-			conn_lost(m, "output buffer full");
-			return;
-		}
-		m->off += (uint64_t)n;
+		io_commit(m->io, o);
 		io_set_timeout(m->io, m->t.block);
 	}
 }

@@ -233,20 +233,30 @@ mta_dot_init(struct mta_dot *d)
 	d->total = 0;
 }
 
-/* mta_dot_stuff - copy with a '.' added before each line's leading '.' */
+/*
+ * mta_dot_stuff - copy with a '.' added before each line's leading '.':
+ * a line at a time (memchr, memcpy), the state kept across calls
+ */
 size_t
 mta_dot_stuff(struct mta_dot *d, const char *in, size_t n, char *out)
 {
-	size_t	i, o = 0;
+	const char	*p = in, *end = in + n, *nl;
+	size_t		 o = 0, len;
 
-	for (i = 0; i < n; i++) {
-		if (d->bol && in[i] == '.')
+	if (n == 0)
+		return 0;
+	while (p < end) {
+		if (d->bol && *p == '.')
 			out[o++] = '.';
-		out[o++] = in[i];
-		d->bol = in[i] == '\n';
-		d->last[0] = d->last[1];
-		d->last[1] = in[i];
+		nl = memchr(p, '\n', (size_t)(end - p));
+		len = nl != NULL ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		memcpy(out + o, p, len);
+		o += len;
+		p += len;
+		d->bol = nl != NULL;
 	}
+	d->last[0] = n >= 2 ? in[n - 2] : d->last[1];
+	d->last[1] = in[n - 1];
 	d->total += n;
 	return o;
 }

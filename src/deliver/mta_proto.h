@@ -89,7 +89,13 @@ struct mta_dot {
 };
 
 void	mta_dot_init(struct mta_dot *);
-/* mta_dot_stuff - copy n bytes to out (room for 2 * n); returns bytes out */
+/*
+ * MTA_DOT_ROOM - the most mta_dot_stuff() writes for n bytes: a dot is
+ * added only before a '.' that starts a line, and two such bytes are
+ * never adjacent (the one before is a LF), so at most ceil(n / 2) dots
+ */
+#define MTA_DOT_ROOM(n)	((n) + (n) / 2 + 1)
+/* mta_dot_stuff - copy n bytes to out (MTA_DOT_ROOM(n)); returns bytes out */
 size_t	mta_dot_stuff(struct mta_dot *, const char *in, size_t n, char *out);
 /* mta_dot_end - the terminator into out (room for 5); returns bytes out */
 size_t	mta_dot_end(const struct mta_dot *, char *out);

@@ -8,11 +8,19 @@
  * a handshake buffered plaintext is dropped; SSL_pending() data is drained
  * after each read; a callback may io_free() its own io (freed on return).
  * Buffers shrink back when idle, so an idle connection costs little.
+ *
+ * Writes: whatever the owner queues during one callback (a reply, a
+ * pipelined group of replies, body chunks) leaves in one send() or
+ * SSL_write() (full TLS records), never piece by piece; and every TCP
+ * socket an io gets is TCP_NODELAY (io_nodelay), so that a small write
+ * after another one, a reply after the TLS 1.3 session tickets, is not
+ * held by Nagle until the peer's delayed ACK (about 40 ms).
  */
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -323,7 +331,6 @@ io_flush(struct io *io)
 		buf_drain(&io->out, (size_t)n);
 	}
 	if (buf_avail(&io->out) == 0) {
-		io_shrink(io);
 		if (io->tls_pending) {
 			/* the STARTTLS reply is out: now the handshake */
 			io->tls_pending = false;
@@ -344,6 +351,9 @@ io_flush(struct io *io)
 		}
 		if (io_dispatch(io, IO_DRAINED))
 			return;
+		/* after the owner had its chance to refill (a body being
+		 * streamed keeps its buffer) */
+		io_shrink(io);
 	}
 	io_update(io);
 }
@@ -457,12 +467,26 @@ io_on_kick(evutil_socket_t fd, short what, void *arg)
 		io_after_cb(io);
 }
 
+/* io_nodelay - TCP_NODELAY on a TCP socket; anything else is left alone */
+int
+io_nodelay(int fd)
+{
+	int	on = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
+		return errno == EOPNOTSUPP || errno == ENOPROTOOPT ||
+		    errno == ENOTSOCK ? 0 : -1;
+	return 0;
+}
+
 struct io *
 io_new(struct event_base *base, int fd, io_cb cb, void *arg, size_t in_cap,
     size_t out_cap)
 {
 	struct io	*io = xcalloc(1, sizeof(*io));
 
+	if (io_nodelay(fd) == -1)
+		log_debug("io: TCP_NODELAY: %s", strerror(errno));
 	io->fd = fd;
 	io->cb = cb;
 	io->arg = arg;
@@ -537,6 +561,24 @@ io_write(struct io *io, const void *p, size_t n)
 	if (io->in_cb == 0)
 		io_update(io);
 	return 0;
+}
+
+/* io_reserve - output room to write in place (io_commit queues it) */
+char *
+io_reserve(struct io *io, size_t n)
+{
+	if (io->dead || io->freed)
+		return NULL;
+	return buf_reserve(&io->out, n);
+}
+
+/* io_commit - queue n bytes written at io_reserve()'s pointer */
+void
+io_commit(struct io *io, size_t n)
+{
+	buf_commit(&io->out, n);
+	if (io->in_cb == 0)
+		io_update(io);
 }
 
 int

@@ -28,8 +28,15 @@ enum io_event {
 struct io;
 typedef void	(*io_cb)(struct io *, enum io_event, void *arg);
 
+/* io_new - an io owning fd; a TCP fd is made TCP_NODELAY (io_nodelay) */
 struct io	*io_new(struct event_base *, int fd, io_cb, void *arg,
 		    size_t in_cap, size_t out_cap);
+/*
+ * io_nodelay - TCP_NODELAY on fd: every write goes out at once instead
+ * of waiting (Nagle) for the ACK of the previous one.  0, also for a
+ * socket that is not TCP; -1 on error (errno).
+ */
+int		 io_nodelay(int fd);
 /* io_free - close and free; deferred when called from the callback */
 void		 io_free(struct io *);
 void		 io_set_timeout(struct io *, unsigned seconds);
@@ -38,6 +45,13 @@ void		 io_pause(struct io *, bool);
 struct buf	*io_in(struct io *);
 /* io_write - queue output; flushed when the callback returns (or now) */
 int		 io_write(struct io *, const void *, size_t);
+/*
+ * io_reserve - room for n more output bytes, to be written in place
+ * (no copy) and queued by io_commit(io, used), used <= n; NULL if the
+ * output would pass its cap or the io is closed
+ */
+char		*io_reserve(struct io *, size_t n);
+void		 io_commit(struct io *, size_t used);
 int		 io_printf(struct io *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 size_t		 io_out_pending(const struct io *);

@@ -3,7 +3,10 @@
  *
  * Runs in the parent, privileged, before any child is started; the smtp
  * workers inherit the sockets.  IPv6 sockets are IPV6_V6ONLY so that
- * "0.0.0.0:25" and "[::]:25" can both be bound.
+ * "0.0.0.0:25" and "[::]:25" can both be bound.  Listeners are
+ * TCP_NODELAY: on Linux an accepted socket inherits it, so even the
+ * first write of a session (or the 421 of a refused one) is not delayed;
+ * io_new() sets it again on every socket it gets, accepted or connected.
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "io.h"
 #include "listen.h"
 #include "xmalloc.h"
 
@@ -42,6 +46,8 @@ listen_open(const struct listen_addr *la, int *fdp, struct err *e)
 		goto fail;
 	if (ai->ai_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
+		goto fail;
+	if (io_nodelay(fd) == -1)
 		goto fail;
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
 		goto fail;

@@ -3,10 +3,18 @@
  *
  * Runs in the parent (to validate certificates before a reload) and in
  * the smtp process, which holds the contexts it serves with.  Settings:
- * TLS >= 1.2, ECDHE/DHE with AES-GCM or ChaCha20-Poly1305 for TLS 1.2,
- * OpenSSL's TLS 1.3 suites, no compression, no renegotiation, server
- * cipher preference.  Certificates are looked up by exact SNI name, then
- * by "*.parent" folder, then the default.
+ * TLS >= 1.2, ECDHE with AES-GCM or ChaCha20-Poly1305 for TLS 1.2,
+ * OpenSSL's TLS 1.3 suites, key exchange on X25519, P-256 or P-384 only,
+ * no compression, no renegotiation, server cipher preference.
+ * Certificates are looked up by exact SNI name, then by "*.parent"
+ * folder, then the default.
+ *
+ * The group list (tls_set_groups) is also what the outbound contexts
+ * (deliver/deliver.c, ctl/ctl_send_conn.c) offer: one list for every
+ * context.  No finite-field group and no DHE suite anywhere: a client
+ * could make the server compute an ffdhe8192 exchange, about 145 times
+ * the cost of an X25519 one, for every connection it opens, before any
+ * login (the D(HE)at pattern, CVE-2002-20001).
  */
 #include <sys/types.h>
 
@@ -27,8 +35,9 @@
 #include "tls.h"
 #include "xmalloc.h"
 
-#define TLS12_CIPHERS \
-	"ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20"
+#define TLS12_CIPHERS	"ECDHE+AESGCM:ECDHE+CHACHA20"
+/* Mozilla's "intermediate" groups, preferred first */
+#define TLS_GROUPS	"X25519:P-256:P-384"
 
 struct tls_entry {
 	char	*name;		/* folder name, lower case */
@@ -41,6 +50,7 @@ struct tls_store {
 	SSL_CTX			*def;
 };
 
+/* tls_ssl_err - e from OpenSSL's first queued error */
 static void
 tls_ssl_err(struct err *e, const char *what, const char *path)
 {
@@ -52,6 +62,18 @@ tls_ssl_err(struct err *e, const char *what, const char *path)
 	err_set(e, false, 0, "%s %s: %s", what, path, ebuf);
 }
 
+/* tls_set_groups - X25519, P-256, P-384: the only key exchanges offered */
+int
+tls_set_groups(SSL_CTX *ctx, struct err *e)
+{
+	if (SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) != 1) {
+		tls_ssl_err(e, "key exchange groups", TLS_GROUPS);
+		return -1;
+	}
+	return 0;
+}
+
+/* tls_server_ctx_new - a hardened server context for one cert/key pair */
 SSL_CTX *
 tls_server_ctx_new(const char *chain, const char *key, struct err *e)
 {
@@ -68,9 +90,9 @@ tls_server_ctx_new(const char *chain, const char *key, struct err *e)
 		tls_ssl_err(e, "cipher list", "");
 		goto fail;
 	}
+	if (tls_set_groups(ctx, e) == -1)
+		goto fail;
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	/* the DHE suites need parameters; let OpenSSL size them */
-	SSL_CTX_set_dh_auto(ctx, 1);
 	if (SSL_CTX_use_certificate_chain_file(ctx, chain) != 1) {
 		tls_ssl_err(e, "certificate", chain);
 		goto fail;

@@ -260,6 +260,58 @@ class Peers:
             p.stop()
 
 
+GROUPS_CNF = """openssl_conf = init
+[init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = sysdef
+[sysdef]
+Groups = %s
+"""
+
+
+class GroupsPeer:
+    """An MXPeer with STARTTLS whose TLS offers only the key exchange
+    groups given (e.g. "ffdhe2048:ffdhe3072"), which Python's ssl cannot
+    set: it runs in a child process (this file as a script) under an
+    OpenSSL configuration whose system default has those Groups.
+    messages() stops it and returns what it accepted (each with "tls")."""
+
+    def __init__(self, addr, port, tls, groups, workdir):
+        cnf = pathlib.Path(workdir) / ("groups-%s.cnf" % groups.replace(
+            ":", "-"))
+        cnf.write_text(GROUPS_CNF % groups)
+        env = dict(os.environ, OPENSSL_CONF=str(cnf))
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", __file__, addr, str(port), str(tls[0]),
+             str(tls[1])], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True, env=env, cwd=os.path.dirname(__file__))
+        line = self.proc.stdout.readline()
+        if line.strip() != "ready":
+            self.proc.kill()
+            self.proc.wait(WAIT)
+            raise AssertionError("groups peer did not start: %r" % line)
+        self.result = None
+
+    def messages(self):
+        if self.result is None:
+            out, _ = self.proc.communicate("", timeout=WAIT)
+            import json
+            self.result = json.loads(out)
+        return self.result
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            try:
+                self.messages()
+            except Exception:
+                self.proc.kill()
+                self.proc.wait(WAIT)
+
+
 def free_port(addrs, n=1):
     """n distinct ports, each free on every address of addrs (one port
     when n is 1)."""
@@ -480,3 +532,17 @@ class Probe:
             f = ln.split()
             out.append((int(f[0]), f[1], f[2:]))
         return out, err
+
+
+if __name__ == "__main__":
+    # GroupsPeer's child: ADDR PORT CERT KEY; "ready", then on EOF of
+    # stdin the messages accepted, as JSON
+    import json
+    import sys
+    addr, port, crt, key = sys.argv[1:5]
+    peer = MXPeer(addr, int(port), tls=(crt, key)).start()
+    print("ready", flush=True)
+    sys.stdin.read()
+    peer.stop()
+    print(json.dumps([{"tls": m["tls"], "rcpts": m["rcpts"]}
+                      for m in peer.messages]))

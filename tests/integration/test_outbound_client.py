@@ -23,7 +23,8 @@ import pytest
 
 from conftest import SANITIZER_MARKS, conf_set, find_postern, free_base
 from dnsserver import DNSServer
-from mxpeer import find_probe, free_port
+from mxpeer import GroupsPeer, find_probe, free_port
+from sockinspect import find_socket, sockopt, tree
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 aiosmtpd_smtp = pytest.importorskip("aiosmtpd.smtp")
@@ -373,6 +374,36 @@ def test_large_body(env):
     assert peer.messages[0]["content"] == body
 
 
+def filler(n):
+    """n octets of CRLF lines (n >= 2)"""
+    out = []
+    while n > 0:
+        k = n if n <= 80 else min(78, n - 2)
+        out.append(b"y" * (k - 2) + b"\r\n")
+        n -= k
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("size", [32766, 32768, 32770, 65536, 100 * 1024])
+def test_body_at_read_boundaries(env, size):
+    """mta.c reads the body 32 KiB at a time and stuffs it straight into
+    the output, the terminator with the last piece: a line starting with
+    a dot right at the 32 KiB boundary, and bodies ending just before,
+    at and after one, arrive byte for byte."""
+    head = b"Subject: edge\r\n\r\n"
+    dot = b".at the boundary\r\n"
+    if size > 32768 + len(dot) + 2:
+        body = head + filler(32768 - len(head)) + dot
+        body += filler(size - len(body))
+    else:
+        body = head + filler(size - len(head) - len(dot)) + dot
+    assert len(body) == size
+    with Peer(A1, env["port"]) as peer:
+        res, _, _ = run(env, "plain.test", ["a@plain.test"], body)
+    assert res[0]["dr"] == "ok", res
+    assert peer.messages[0]["content"] == body
+
+
 def test_refused_then_next_mx(env):
     with Peer(A2, env["port"]) as peer:
         res, log, _ = run(env, "refuse.test", ["a@refuse.test"])
@@ -391,6 +422,32 @@ def test_silent_then_next_mx(env):
     assert "timeout in greeting" in log
     assert took < 20
     assert len(peer.messages) == 1
+
+
+def test_outbound_socket_nodelay(env):
+    """The deliver process's connected socket is TCP_NODELAY (io_new),
+    read from its own descriptor while it waits for a silent peer's
+    greeting (sockinspect.py)."""
+    body = write_body(env, b"Subject: s\r\n\r\nx\r\n", "nodelay-body")
+    cmd = [env["probe"], "-C", str(env["conf"]), "--from",
+           "sender@example.test", "--domain", "silent.test", "--timeout",
+           "3", str(body), "a@silent.test"]
+    with Silent(A3, env["port"]):
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            found = None
+            deadline = time.monotonic() + 10
+            while found is None and time.monotonic() < deadline:
+                found = find_socket(tree(proc.pid), remote=(A3, env["port"]))
+                if found is None:
+                    time.sleep(0.02)
+            assert found, "no connection to the silent peer"
+            on = sockopt(found[0], found[1], socket.IPPROTO_TCP,
+                         socket.TCP_NODELAY)
+        finally:
+            proc.communicate(timeout=60)
+    assert on != 0
 
 
 def test_all_hosts_down_is_temporary(env):
@@ -461,6 +518,35 @@ def test_starttls_used(env):
     assert "host=mx.tls.test [%s] tls=TLSv1.3" % A1 in log
     # self-signed: used anyway (opportunistic), and logged as such
     assert "verify=fail(" in log
+
+
+FFDHE = "ffdhe2048:ffdhe3072:ffdhe4096:ffdhe6144:ffdhe8192"
+
+
+@pytest.mark.parametrize("groups,works", [
+    (FFDHE, False),         # no group in common: no handshake
+    ("X25519", True),
+    ("P-384", True),
+])
+def test_outbound_groups(env, groups, works):
+    """The deliver process offers X25519, P-256 and P-384 only (net/tls.c
+    tls_set_groups): a peer offering only finite-field groups gets no
+    handshake, and the message is not sent in clear either (no
+    outbound_plain_fallback); one offering X25519 or P-384 gets it over
+    TLS."""
+    tls = (env["top"] / "crt.pem", env["top"] / "key.pem")
+    with GroupsPeer(A1, env["port"], tls, groups, env["top"]) as peer:
+        res, log, _ = run(env, "tls.test", ["a@tls.test"], BODY)
+        got = peer.messages()
+    if works:
+        assert res[0]["dr"] == "ok", (res, log)
+        assert got == [{"tls": True, "rcpts": ["a@tls.test"]}]
+        assert "host=mx.tls.test [%s] tls=TLSv1.3" % A1 in log
+    else:
+        assert res[0]["dr"] == "temp", (res, log)
+        assert res[0]["status"] == "4.7.5", res
+        assert "in tls" in res[0]["reply"], res
+        assert got == []
 
 
 CERT_SEQ = itertools.count()

@@ -257,7 +257,7 @@ test_dot_worst_case(void **state)
 	size_t		o;
 
 	(void)state;
-	/* every byte a '.' after LF: the output stays within 2 * n */
+	/* every byte a '.' after LF: within MTA_DOT_ROOM(n) */
 	memset(in, '.', sizeof(in));
 	mta_dot_init(&d);
 	o = mta_dot_stuff(&d, in, 1, out);
@@ -267,9 +267,66 @@ test_dot_worst_case(void **state)
 		in[i] = '.';
 	mta_dot_init(&d);
 	o = mta_dot_stuff(&d, in, sizeof(in), out);
-	assert_true(o <= 2 * sizeof(in));
+	assert_true(o <= MTA_DOT_ROOM(sizeof(in)));
 	assert_int_equal(o, sizeof(in) + sizeof(in) / 2);
 	assert_int_equal(d.total, sizeof(in));
+	/* ".\n.\n...": a line start first; odd length: the bound exactly */
+	for (size_t n = 1; n < sizeof(in); n++) {
+		for (size_t i = 0; i < n; i++)
+			in[i] = i % 2 == 0 ? '.' : '\n';
+		mta_dot_init(&d);
+		o = mta_dot_stuff(&d, in, n, out);
+		assert_true(o <= MTA_DOT_ROOM(n));
+		assert_int_equal(o, n + (n + 1) / 2);
+	}
+}
+
+/* ref_stuff - the rule byte by byte, as RFC 5321 4.5.2 says it */
+static size_t
+ref_stuff(const char *in, size_t n, char *out)
+{
+	size_t	i, o = 0;
+	bool	bol = true;
+
+	for (i = 0; i < n; i++) {
+		if (bol && in[i] == '.')
+			out[o++] = '.';
+		out[o++] = in[i];
+		bol = in[i] == '\n';
+	}
+	if (n > 0 && !(n >= 2 && in[n - 2] == '\r' && in[n - 1] == '\n')) {
+		if (in[n - 1] != '\r')
+			out[o++] = '\r';
+		out[o++] = '\n';
+	}
+	memcpy(out + o, ".\r\n", 3);
+	return o + 3;
+}
+
+static void
+test_dot_against_reference(void **state)
+{
+	static const char	 alpha[] = ".\r\na";
+	char			 in[300], got[600], want[600];
+	size_t			 n, step, a, b;
+	unsigned		 seed = 12345;
+	int			 round;
+
+	(void)state;
+	for (round = 0; round < 3000; round++) {
+		seed = seed * 1103515245u + 12345u;
+		n = (seed >> 16) % sizeof(in);
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[i] = alpha[(seed >> 16) % 4];
+		}
+		seed = seed * 1103515245u + 12345u;
+		step = 1 + (seed >> 16) % 40;
+		a = stuff(in, n, step, got);
+		b = ref_stuff(in, n, want);
+		assert_int_equal(a, b);
+		assert_memory_equal(got, want, a);
+	}
 }
 
 int
@@ -283,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_ehlo),
 		cmocka_unit_test(test_dot),
 		cmocka_unit_test(test_dot_worst_case),
+		cmocka_unit_test(test_dot_against_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
