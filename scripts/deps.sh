@@ -4,7 +4,7 @@
 set -e
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev libssl-dev
 libevent-dev libunbound-dev libcmocka-dev openssl python3 python3-pytest
-python3-aiosmtpd python3-dnspython python3-dkim python3-nacl python3-cryptography
+python3-aiosmtpd python3-dnspython python3-dkim python3-nacl opendkim python3-cryptography
 dns-root-data swaks libnet-ssleay-perl libio-socket-inet6-perl msmtp
 postfix iproute2 procps fuse3 python3-fusepy"
 missing=""

@@ -1,0 +1,165 @@
+"""DKIM signatures made by postern's signing modules (through
+tests/unit/dkim_probe, which signs exactly as the signer does) verified
+by real verifiers: dkimpy for RSA and Ed25519, and OpenDKIM for
+RSA (opendkim -t), each against the TXT record `postern dns` printed.  The messages
+are the awkward ones: 8-bit bodies, folded headers, trailing blank
+lines, no Date or Message-ID, an empty body, many recipients.  Altered
+signed headers, bodies, and an added From must fail."""
+import os
+import pathlib
+import subprocess
+import time
+
+import dkim
+import dns.rdatatype
+import dns.zone
+import pytest
+
+from conftest import find_postern, run_postern
+
+DOMAIN = "sign.test"
+
+MESSAGES = {
+    "plain": b"From: Alice <alice@sign.test>\r\nTo: bob@example.net\r\n"
+             b"Subject: hello\r\nDate: Fri, 04 Dec 2026 10:00:00 +0000\r\n"
+             b"Message-ID: <a1@sign.test>\r\n\r\nHello Bob.\r\n",
+    "eightbit": "From: Jos\u00e9 <jose@sign.test>\r\nTo: b@example.net\r\n"
+                "Subject: =?utf-8?q?caf=C3=A9?=\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: text/plain; charset=utf-8\r\n"
+                "Content-Transfer-Encoding: 8bit\r\n\r\n"
+                "Caf\u00e9, na\u00efve, \u65e5\u672c\u8a9e.\r\n"
+                .encode("utf-8"),
+    "folded": b"From: alice@sign.test\r\nTo: a@example.net,\r\n"
+              b"   b@example.net,\r\n\tc@example.net\r\n"
+              b"Subject: a   subject\r\n  folded  over\r\n\tthree lines\r\n"
+              b"Cc: x@example.net\r\nCc: y@example.net\r\n"
+              b"\r\nbody  with   spaces  \r\n\ttabbed\t\r\n",
+    "trailing": b"From: alice@sign.test\r\nTo: b@example.net\r\n"
+                b"Subject: t\r\n\r\nline\r\n\r\n\r\n\r\n",
+    "nodate": b"From: alice@sign.test\r\nTo: b@example.net\r\n"
+              b"Subject: no date, no id\r\n\r\nx\r\n",
+    "emptybody": b"From: alice@sign.test\r\nTo: b@example.net\r\n"
+                 b"Subject: e\r\n\r\n",
+    "noblank": b"From: alice@sign.test\r\nTo: b@example.net\r\n"
+               b"Subject: headers only\r\n",
+}
+
+
+def probe():
+    postern = find_postern()
+    cands = []
+    if postern:
+        cands.append(pathlib.Path(postern).parent / "src" / "mauth" /
+                     "dkim_probe")
+    cands.append(pathlib.Path(__file__).resolve().parents[2] / "build" /
+                 "src" / "mauth" / "dkim_probe")
+    for c in cands:
+        if c.is_file() and os.access(c, os.X_OK):
+            return str(c)
+    pytest.fail("dkim_probe not found beside POSTERN_BIN", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def keys(postern_bin, tmp_path_factory):
+    """A config dir with an RSA key (from init) and an Ed25519 key, and
+    the records `postern dns` prints for them."""
+    conf = tmp_path_factory.mktemp("sign") / "c"
+    assert run_postern(postern_bin, conf, "init", DOMAIN).returncode == 0
+    cp = run_postern(postern_bin, conf, "dkim-keygen", DOMAIN, "--selector",
+                     "ed", "--type", "ed25519")
+    assert cp.returncode == 0, cp.stderr
+    cp = run_postern(postern_bin, conf, "dns", DOMAIN)
+    assert cp.returncode == 0, cp.stderr
+    z = dns.zone.from_text(cp.stdout, origin=DOMAIN + ".", relativize=False,
+                           check_origin=False)
+    records = {}
+    for name, node in z.nodes.items():
+        rds = node.get_rdataset(1, dns.rdatatype.TXT)
+        if rds is not None and "_domainkey" in str(name):
+            records[str(name)] = b"".join(list(rds)[0].strings)
+    dkimdir = conf / "domains" / DOMAIN / "dkim"
+    rsa_sel = next(p.stem for p in dkimdir.glob("p*.pem"))
+    return {"conf": conf, "records": records, "dir": dkimdir,
+            "rsa": rsa_sel, "ed": "ed"}
+
+
+def sign(keys, sel, msg):
+    cp = subprocess.run([probe(), "sign", str(keys["dir"] / (sel + ".pem")),
+                         DOMAIN, sel, str(int(time.time()))], input=msg,
+                        capture_output=True, timeout=30)
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout.endswith(msg)
+    return cp.stdout
+
+
+def dnsfunc(keys):
+    def f(name, timeout=5):
+        return keys["records"].get(name.decode(), b"")
+    return f
+
+
+def verify(keys, signed):
+    return dkim.verify(signed, dnsfunc=dnsfunc(keys))
+
+
+@pytest.mark.parametrize("kind", ["rsa", "ed"])
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_dkimpy_verifies(keys, kind, name):
+    signed = sign(keys, keys[kind], MESSAGES[name])
+    assert verify(keys, signed), signed[:600]
+    field = signed[:len(signed) - len(MESSAGES[name])].decode()
+    assert "c=relaxed/relaxed" in field and "l=" not in field
+    assert ("a=ed25519-sha256" if kind == "ed" else "a=rsa-sha256") in field
+    for line in field.split("\r\n"):
+        assert len(line) <= 78, line
+
+
+@pytest.mark.parametrize("kind", ["rsa", "ed"])
+def test_tampering_fails(keys, kind):
+    msg = MESSAGES["plain"]
+    signed = sign(keys, keys[kind], msg)
+    assert verify(keys, signed)
+    for old, new in ((b"Subject: hello", b"Subject: hellO"),
+                     (b"Hello Bob.", b"Hello Bob!"),
+                     (b"To: bob@", b"To: rob@")):
+        assert not verify(keys, signed.replace(old, new)), old
+    # an added From, Subject or Date (oversigned) breaks it too
+    for extra in (b"From: mallory@evil.example\r\n",
+                  b"Subject: urgent\r\n", b"Date: Sat, 05 Dec 2026\r\n"):
+        cut = signed.index(b"\r\n\r\n") + 2
+        assert not verify(keys, signed[:cut] + extra + signed[cut:]), extra
+    # an added unsigned header does not matter
+    cut = signed.index(b"\r\n\r\n") + 2
+    assert verify(keys, signed[:cut] + b"X-Added: fine\r\n" + signed[cut:])
+
+
+def test_opendkim_agrees(keys, tmp_path):
+    """OpenDKIM's own verifier (opendkim -t, the test mode of Debian's
+    milter) agrees for RSA.  It reads the key record from a file
+    (TestPublicKeys) holding exactly the TXT data `postern dns` printed."""
+    assert os.path.exists("/usr/sbin/opendkim"), "opendkim is not installed"
+    sel = keys["rsa"]
+    name = "%s._domainkey.%s" % (sel, DOMAIN)
+    (tmp_path / "keys").write_bytes(b"%s %s\n" % (
+        name.encode(), keys["records"][name + "."]))
+    (tmp_path / "opendkim.conf").write_text(
+        "Mode v\nSyslog no\nMinimumKeyBits 1024\nTestPublicKeys %s\n" %
+        (tmp_path / "keys"))
+    for m in sorted(MESSAGES):
+        signed = sign(keys, sel, MESSAGES[m])
+        for kind, data in (("good", signed),
+                           ("bad", signed.replace(b"Subject: ",
+                                                  b"Subject: X", 1))):
+            f = tmp_path / ("%s.%s" % (m, kind))
+            f.write_bytes(data)
+            cp = subprocess.run(["/usr/sbin/opendkim", "-x",
+                                 str(tmp_path / "opendkim.conf"), "-t",
+                                 str(f)], capture_output=True, text=True,
+                                timeout=30)
+            out = cp.stdout + cp.stderr
+            assert cp.returncode == 0, out
+            assert "verification (s=%s" % sel in out, out
+            if kind == "good":
+                assert "succeeded" in out, (m, out)
+            else:
+                assert "succeeded" not in out and "failed" in out, (m, out)
