@@ -515,8 +515,12 @@ parent_reap(struct parent *p)
 		else
 			log_debug("child pid=%d exited %d", (int)pid,
 			    WEXITSTATUS(status));
-		if (p->stopping)
+		if (p->stopping) {
+			/* the lock is ours alone again: say so */
+			if (k.kind == CK_QUEUE)
+				datalock_set(&p->lock, getpid(), DL_STOPPING);
 			continue;
+		}
 		if (k.kind == CK_QUEUE) {
 			need_queue = need_gen = need_deliver = true;
 		} else if (k.kind == CK_DELIVER) {
