@@ -1,5 +1,6 @@
 """One instance per data dir: a second `serve` on a data dir in use
-refuses, naming the first parent's PID; when the parent is killed
+refuses, naming the first parent's PID, or waits for one that stops;
+when the parent is killed
 (SIGKILL, the parent alone) its children notice at once and end (the
 smtp workers close the listeners and say 421 to idle sessions, the queue
 finishes its commits), a new `serve` started meanwhile waits for the
@@ -156,6 +157,46 @@ def test_second_serve_refuses_and_first_serves_on(server):
         assert code == 250, lines
     (data,) = s.wait_mail(ALICE, 1)
     assert b"Subject: still here" in data
+
+
+def test_new_serve_waits_for_a_stopping_instance(server):
+    """SIGTERM with a transaction open: the old instance finishes it
+    while a new serve waits, and the new one starts once it is gone."""
+    s = server()
+    mid = s.raw("smtp")
+    greet(mid)
+    mid.expect(250, "MAIL FROM:<%s>" % SENDER)
+    mid.expect(250, "RCPT TO:<%s>" % ALICE)
+    old, old_pid = s.proc, s.pid
+    try:
+        s.signal(signal.SIGTERM)
+        owner = s.datadir / "owner"
+        assert wait_for(lambda: owner.read_text() ==
+                        "pid=%d state=stopping\n" % old_pid), \
+            owner.read_text()
+        mark = serve_again(s)
+        assert s.wait_log(r"in use by postern pid %d \(stopping\): "
+                          r"waiting up to 30 s" % old_pid, BOUND,
+                          since=mark), s.log()[mark:]
+        # the old one still takes the message of the open transaction
+        mid.expect(354, "DATA")
+        mid.send(b"Subject: across a restart\r\n\r\nhi\r\n.\r\n")
+        mid.expect(250)
+        # then it is idle: told goodbye (421) by the drain, or at QUIT
+        try:
+            code, lines = mid.cmd("QUIT")
+            assert code in (221, 421), lines
+        except (EOFError, OSError):
+            pass
+        mid.close()
+        assert old.wait(BOUND) == 0
+        assert s.wait_log(r"postern ready", BOUND, since=mark), \
+            s.log()[mark:]
+        assert "is free now" in s.log()[mark:]
+        (data,) = s.wait_mail(ALICE, 1)
+        assert b"Subject: across a restart" in data
+    finally:
+        kill_group(old_pid)
 
 
 # --- the parent killed ----------------------------------------------------------
