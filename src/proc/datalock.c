@@ -131,6 +131,18 @@ datalock_read(int dirfd, struct datalock_owner *o)
 		(void)datalock_parse(buf, (size_t)n, o);
 }
 
+/* datalock_who - the holder, for a log line */
+static void
+datalock_who(char *buf, size_t size, const struct datalock_owner *o)
+{
+	if (o->pid > 0)
+		(void)snprintf(buf, size, "postern pid %ld (%s)", (long)o->pid,
+		    datalock_state_name(o->state));
+	else
+		(void)snprintf(buf, size, "a process that left no readable %s",
+		    DATALOCK_OWNER);
+}
+
 /* pid_alive - whether a process of that PID exists */
 static bool
 pid_alive(pid_t pid)
@@ -166,6 +178,7 @@ datalock_take(struct datalock *l, const char *data_dir, pid_t self,
 	struct timespec		 start, now, nap = { 0, DATALOCK_POLL_MS *
 				    1000000L };
 	bool			 said = false;
+	char			 who[96];
 	int			 dirfd;
 
 	l->dirfd = l->fd = -1;
@@ -182,25 +195,22 @@ datalock_take(struct datalock *l, const char *data_dir, pid_t self,
 			goto fail;
 		}
 		datalock_read(dirfd, &o);
+		datalock_who(who, sizeof(who), &o);
 		if (!datalock_should_wait(&o, pid_alive(o.pid))) {
-			err_set(e, false, 0, "data_dir %s is in use by "
-			    "postern pid %ld (%s): not starting", data_dir,
-			    (long)o.pid, datalock_state_name(o.state));
+			err_set(e, false, 0, "data_dir %s is in use by %s: "
+			    "not starting", data_dir, who);
 			goto fail;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - start.tv_sec >= wait_s) {
 			err_set(e, false, 0, "data_dir %s is still in use by "
-			    "postern pid %ld (%s) after %d s: not starting",
-			    data_dir, (long)o.pid,
-			    datalock_state_name(o.state), wait_s);
+			    "%s after %d s: not starting", data_dir, who,
+			    wait_s);
 			goto fail;
 		}
 		if (!said) {
-			log_info("data_dir %s is in use by postern pid %ld "
-			    "(%s): waiting up to %d s for it to end",
-			    data_dir, (long)o.pid,
-			    datalock_state_name(o.state), wait_s);
+			log_info("data_dir %s is in use by %s: waiting up to "
+			    "%d s for it to end", data_dir, who, wait_s);
 			said = true;
 		}
 		(void)nanosleep(&nap, NULL);

@@ -31,9 +31,9 @@
  * crash would (nothing answered 250 is lost: the next start takes up the
  * spool).  The queue keeps the data dir's lock (datalock.c) until it
  * exits and says in DATA/owner that it is draining, so a new instance
- * waits for it instead of running beside it.  Limits: LIM_RECIPIENTS_MAX recipients from smtp, Q_MAX_DESTS after
- * aliases, LIM_PATH per address, max_sessions +
- * Q_TXN_SLACK open messages per smtp worker.
+ * waits for it instead of running beside it.  Limits: LIM_RECIPIENTS_MAX
+ * recipients from smtp, Q_MAX_DESTS after aliases, LIM_PATH per address,
+ * max_sessions + Q_TXN_SLACK open messages per smtp worker.
  */
 #include <sys/queue.h>
 #include <sys/stat.h>
@@ -678,9 +678,9 @@ parent_cb(struct chan *ch, struct msg *msg, void *arg)
 	if (msg == NULL) {
 		chan_free(ch);
 		q->parent = NULL;
-		/* stopping or dead: at its death the kernel closes its
-		 * descriptors before it reparents us, so getppid() cannot
-		 * tell which */
+		/* stopping, or dead: the same for us (at its death its
+		 * descriptors close before we are reparented, so getppid()
+		 * cannot tell them apart here) */
 		queue_stop(q, "parent closed");
 		return;
 	}

@@ -116,7 +116,7 @@ def pid_of(s, what, since=0):
     return int(m.group(1))
 
 
-# --- a second serve -----------------------------------------------------------
+# --- a second serve ----------------------------------------------------------
 
 def test_second_serve_refuses_and_first_serves_on(server):
     s = server()
@@ -199,7 +199,7 @@ def test_new_serve_waits_for_a_stopping_instance(server):
         kill_group(old_pid)
 
 
-# --- the parent killed ----------------------------------------------------------
+# --- the parent killed -------------------------------------------------------
 
 def test_parent_killed_children_drain_and_end(server):
     s = server()
@@ -224,7 +224,7 @@ def test_parent_killed_children_drain_and_end(server):
         kill_group(pgid)
 
 
-# --- a new serve while the orphans drain -------------------------------------------
+# --- a new serve while the orphans drain -------------------------------------
 
 R = "127.0.0.61"
 ZONE = {"remote-orphan.test": {"MX": "10 mx.remote-orphan.test"},

@@ -10,6 +10,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/file.h>
+
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +127,7 @@ test_take(void **state)
 	struct err		 e;
 	FILE			*f;
 	size_t			 n;
+	int			 fd;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -165,8 +169,16 @@ test_take(void **state)
 	close(b.dirfd);
 	close(b.fd);
 
-	/* DATA/owner that is not a plain file of its own is not written */
+	/* held by someone who wrote no line: waited for, then refused */
 	assert_int_equal(unlink(path), 0);
+	assert_true((fd = open(dir, O_RDONLY | O_DIRECTORY)) != -1);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(datalock_take(&b, dir, 4242, 0, &e), -1);
+	assert_non_null(strstr(e.msg, "still in use by a process that left "
+	    "no readable owner"));
+	close(fd);
+
+	/* DATA/owner that is not a plain file of its own is not written */
 	assert_int_equal(symlink("/etc/passwd", path), 0);
 	assert_int_equal(datalock_take(&b, dir, 4242, 0, &e), -1);
 	assert_int_equal(b.dirfd, -1);
