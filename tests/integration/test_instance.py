@@ -5,9 +5,11 @@ when the parent is killed
 smtp workers close the listeners and say 421 to idle sessions, the queue
 finishes its commits), a new `serve` started meanwhile waits for the
 last of them before it starts its own queue, and nothing acknowledged
-before the kill is lost."""
+before the kill is lost.  A queue stuck on a disk that stops answering
+syncs (gatefs.py, a FUSE passthrough) still ends within its bound."""
 
 import os
+import pathlib
 import re
 import shutil
 import signal
@@ -342,3 +344,91 @@ def test_acked_before_parent_killed_delivered_after_restart(server,
         assert s.wait_queue_empty(BOUND)
     finally:
         kill_group(pgid)
+
+
+# --- the queue's bound -------------------------------------------------------
+
+@pytest.fixture
+def gated_data(request):
+    """mount(s): s's data dir becomes a gatefs mount (gatefs.py) of a
+    backing dir; returns the gate file (present: syncs wait).  Unmounted
+    at teardown."""
+    pytest.importorskip("fusepy")
+    if not os.path.exists("/dev/fuse") or not shutil.which("fusermount"):
+        pytest.skip("no FUSE here")
+    mounts = []
+
+    def mount(s):
+        backing = s.top / "backing"
+        backing.mkdir()
+        os.chmod(backing, 0o755)
+        gate = s.top / "gate"
+        fs = subprocess.Popen(
+            ["/usr/bin/python3", str(pathlib.Path(__file__).parent /
+                                     "gatefs.py"),
+             str(backing), str(s.datadir), str(gate)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        mounts.append((fs, s.datadir, gate))
+        assert wait_for(lambda: os.path.ismount(s.datadir), 10)
+        s.chown_data()
+        return gate
+    yield mount
+    for fs, mnt, gate in mounts:
+        try:
+            gate.unlink()
+        except FileNotFoundError:
+            pass
+        subprocess.run(["fusermount", "-u", "-z", str(mnt)],
+                       stderr=subprocess.DEVNULL)
+        try:
+            fs.wait(10)
+        except subprocess.TimeoutExpired:
+            fs.kill()
+            fs.wait(5)
+
+
+def test_orphaned_queue_ends_within_its_bound(server, gated_data):
+    """A disk that stops answering syncs while the parent is killed: the
+    queue, stuck in a commit, still exits after Q_STOP_MAX (20 s), the
+    message it never acknowledged is not claimed, and the lock is free."""
+    s = server(conf={"sync_method": "file"}, start=False)
+    gate = gated_data(s)
+    s.start()
+    with s.raw("smtp") as r:
+        greet(r)
+        code, lines = send_data(r, SENDER, [ALICE, BOB],
+                                b"Subject: before\r\n\r\nhi\r\n")
+        assert code == 250, lines
+    gate.touch()
+    stuck = s.raw("smtp")
+    try:
+        greet(stuck)
+        stuck.expect(250, "MAIL FROM:<%s>" % SENDER)
+        stuck.expect(250, "RCPT TO:<%s>" % ALICE)
+        stuck.expect(250, "RCPT TO:<%s>" % BOB)
+        stuck.expect(354, "DATA")
+        stuck.send(b"Subject: never synced\r\n\r\nhi\r\n.\r\n")
+        with pytest.raises((TimeoutError, EOFError)):
+            stuck.reply(timeout=1)      # the commit waits on the disk
+        pgid, kids = kill_parent(s)
+        try:
+            left = wait_gone(kids)
+            assert not left, (left, s.log()[-3000:])
+            assert re.search(r"queue\[\d+\]: still busy 20 s after the "
+                             r"parent left: exiting now", s.log())
+            # never answered 250
+            try:
+                code, lines = stuck.reply(timeout=1)
+                assert code != 250, lines
+            except (TimeoutError, EOFError, OSError):
+                pass
+            assert gate.exists()        # it was the bound, not the disk
+        finally:
+            kill_group(pgid)
+    finally:
+        stuck.close()
+    gate.unlink()
+    mark = serve_again(s)
+    assert s.wait_log(r"postern ready", BOUND, since=mark), s.log()[mark:]
+    assert any(b"Subject: before" in f.read_bytes()
+               for f in s.mail_files(BOB))
