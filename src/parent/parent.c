@@ -13,6 +13,16 @@
  * that dies unexpectedly makes the parent start a fresh generation (and a
  * fresh queue if that was the queue).  SIGTERM: workers first (they finish
  * open transactions), then the queue.
+ *
+ * One instance per data dir (datalock.c): before anything is bound or
+ * started the parent locks data_dir; the queue and the deliver process
+ * inherit the lock, no other child keeps it, so it lasts as long as any
+ * process of this instance that can touch the spool or deliver.  A
+ * second serve refuses, naming our PID, or waits (DATALOCK_WAIT) for an
+ * instance going away.  If the parent dies (SIGKILL), its children
+ * notice at once: the smtp workers get SIGTERM (proc_parent_watch) and
+ * drain, the queue and the deliver process see their channel to the
+ * parent close, auth ends with its last smtp worker.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -33,6 +43,7 @@
 #include "auth/auth.h"
 #include "deliver/deliver.h"
 #include "conf.h"
+#include "datalock.h"
 #include "err.h"
 #include "listen.h"
 #include "log.h"
@@ -86,6 +97,7 @@ struct parent {
 	size_t			 nrestarts;
 	char			 empty_dir[PATH_MAX];
 	struct event		*stop_timer;
+	struct datalock		 lock;		/* on data_dir */
 };
 
 static void
@@ -116,12 +128,13 @@ child_signals(bool block)
 
 /*
  * child_fork - fork; the child drops the parent's event loop, resets
- * signal dispositions, and gets 0
+ * signal dispositions, and gets 0; deathsig (0: none) is sent to it if
+ * the parent dies
  */
 static pid_t
-child_fork(struct parent *p)
+child_fork(struct parent *p, int deathsig)
 {
-	pid_t	pid;
+	pid_t	pid, self = getpid();
 	int	sig;
 
 	/* the child starts with these blocked, so a signal sent before it
@@ -141,6 +154,8 @@ child_fork(struct parent *p)
 			if (sig != SIGKILL && sig != SIGSTOP)
 				(void)signal(sig, SIG_DFL);
 		(void)signal(SIGPIPE, SIG_IGN);
+		if (deathsig != 0)
+			proc_parent_watch(deathsig, self);
 	}
 	return pid;
 }
@@ -225,13 +240,14 @@ start_queue(struct parent *p)
 
 	if (msg_socketpair(sv) == -1)
 		fatal("socketpair");
-	if ((pid = child_fork(p)) == 0) {
-		int	keep[1] = { sv[1] };
+	if ((pid = child_fork(p, 0)) == 0) {
+		/* the lock lives in the queue as long as it runs */
+		int	keep[3] = { sv[1], p->lock.dirfd, p->lock.fd };
 
-		proc_close_except(keep, 1);
+		proc_close_except(keep, 3);
 		proc_drop(&p->user, NULL, "queue");
 		child_signals(false);
-		queue_main(p->conf, sv[1]);
+		queue_main(p->conf, sv[1], &p->lock);
 	}
 	close(sv[1]);
 	if (p->queue_sock != -1)
@@ -243,7 +259,9 @@ start_queue(struct parent *p)
 
 /*
  * start_deliver - the outbound process; its channel to the queue goes to
- * the queue in an M_Q_DELIVER.  It ends when the queue's channel closes.
+ * the queue in an M_Q_DELIVER.  It ends when the queue's channel or ours
+ * closes.  It keeps the data dir's lock (never uses it): no delivery of
+ * this instance runs beside the next one.
  */
 static void
 start_deliver(struct parent *p)
@@ -254,10 +272,10 @@ start_deliver(struct parent *p)
 
 	if (msg_socketpair(dp) == -1 || msg_socketpair(dq) == -1)
 		fatal("socketpair");
-	if ((pid = child_fork(p)) == 0) {
-		int	keep[2] = { dp[1], dq[1] };
+	if ((pid = child_fork(p, 0)) == 0) {
+		int	keep[3] = { dp[1], dq[1], p->lock.dirfd };
 
-		proc_close_except(keep, 2);
+		proc_close_except(keep, 3);
 		proc_drop(&p->user, NULL, "deliver");
 		(void)signal(SIGTERM, SIG_IGN);
 		(void)signal(SIGINT, SIG_IGN);
@@ -324,7 +342,7 @@ start_generation(struct parent *p)
 	for (i = 0; i < n; i++)
 		if (msg_socketpair(as[i]) == -1 || msg_socketpair(qs[i]) == -1)
 			fatal("socketpair");
-	if ((pid = child_fork(p)) == 0) {
+	if ((pid = child_fork(p, 0)) == 0) {
 		for (i = 0; i < n; i++)
 			keep[i] = as[i][1];
 		proc_close_except(keep, n);
@@ -342,7 +360,8 @@ start_generation(struct parent *p)
 	child_add(p, pid, CK_AUTH, 0);
 	for (i = 0; i < n; i++) {
 		row = row_take(p);
-		if ((pid = child_fork(p)) == 0) {
+		/* a dead parent: drain as on SIGTERM */
+		if ((pid = child_fork(p, SIGTERM)) == 0) {
 			size_t	k, nk = 0;
 
 			keep[nk++] = as[i][0];
@@ -496,8 +515,12 @@ parent_reap(struct parent *p)
 		else
 			log_debug("child pid=%d exited %d", (int)pid,
 			    WEXITSTATUS(status));
-		if (p->stopping)
+		if (p->stopping) {
+			/* the lock is ours alone again: say so */
+			if (k.kind == CK_QUEUE)
+				datalock_set(&p->lock, getpid(), DL_STOPPING);
 			continue;
+		}
 		if (k.kind == CK_QUEUE) {
 			need_queue = need_gen = need_deliver = true;
 		} else if (k.kind == CK_DELIVER) {
@@ -577,6 +600,7 @@ parent_signal(evutil_socket_t sig, short what, void *arg)
 			break;
 		log_info("shutting down");
 		p->stopping = true;
+		datalock_set(&p->lock, getpid(), DL_STOPPING);
 		for (i = 0; i < p->nkids; i++)
 			if (p->kids[i].kind == CK_SMTP) {
 				(void)kill(p->kids[i].pid, SIGTERM);
@@ -611,8 +635,11 @@ parent_main(const char *confdir, bool debug)
 		return 1;
 	}
 	log_init("parent", p->conf->log_syslog, debug);
+	/* the lock first: a second instance binds and starts nothing */
 	if (proc_user_lookup(p->conf->user, &p->user, &e) == -1 ||
-	    prepare_data_dir(p, &e) == -1) {
+	    prepare_data_dir(p, &e) == -1 ||
+	    datalock_take(&p->lock, p->conf->data_dir, getpid(), DATALOCK_WAIT,
+	    &e) == -1) {
 		log_warnx("%s", e.msg);
 		return 1;
 	}

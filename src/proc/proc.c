@@ -2,7 +2,12 @@
  * proc.c - privilege drop and descriptor hygiene for the children.
  *
  * Called in each child right after fork(), before it touches any input:
- * the visible privilege boundary of every process.
+ * the visible privilege boundary of every process.  A child that must
+ * hear of its parent's death (the smtp workers) asks for a signal then
+ * (PR_SET_PDEATHSIG); the kernel clears that setting when the effective
+ * uid or gid changes, so proc_drop() sets it again, and each time the
+ * parent is checked to be still there (it may have died before the
+ * prctl), raising the signal if not.
  */
 #include <sys/prctl.h>
 #include <sys/types.h>
@@ -11,6 +16,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +25,31 @@
 #include "err.h"
 #include "log.h"
 #include "proc.h"
+
+static int	proc_death_sig;		/* 0: not asked */
+static pid_t	proc_death_parent;
+
+/* proc_parent_arm - (again) the signal at the parent's death */
+static void
+proc_parent_arm(void)
+{
+	if (proc_death_sig == 0)
+		return;
+	if (prctl(PR_SET_PDEATHSIG, proc_death_sig, 0, 0, 0) == -1)
+		fatal("prctl pdeathsig");
+	/* died before the prctl: the kernel will not tell us */
+	if (getppid() != proc_death_parent)
+		(void)raise(proc_death_sig);
+}
+
+/* proc_parent_watch - a signal at the parent's death, kept across proc_drop */
+void
+proc_parent_watch(int sig, pid_t parent)
+{
+	proc_death_sig = sig;
+	proc_death_parent = parent;
+	proc_parent_arm();
+}
 
 /* proc_user_lookup - the unprivileged user to run as (nothing unless root) */
 int
@@ -71,6 +102,8 @@ proc_drop(const struct proc_user *u, const char *chroot_dir,
 		fatal("prctl no_new_privs");
 	if (setuid(0) != -1 || seteuid(0) != -1)
 		fatalx("could regain root after dropping privileges");
+	/* the credential change cleared the parent-death signal */
+	proc_parent_arm();
 }
 
 /* proc_close_except - close every descriptor but stdio and keep[] */

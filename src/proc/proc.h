@@ -24,11 +24,17 @@ int	proc_user_lookup(const char *name, struct proc_user *, struct err *);
 /*
  * proc_drop - become the unprivileged user for good: chroot to dir first
  * when dir is not NULL and we are root, then setgroups, setresgid,
- * setresuid, PR_SET_NO_NEW_PRIVS; verifies that root cannot be regained.
- * Any failure is fatal.
+ * setresuid, PR_SET_NO_NEW_PRIVS; verifies that root cannot be regained;
+ * sets proc_parent_watch()'s signal again.  Any failure is fatal.
  */
 void	proc_drop(const struct proc_user *, const char *chroot_dir,
 	    const char *procname);
+/*
+ * proc_parent_watch - in a child right after fork(): sig when the parent
+ * (pid parent) dies, kept across proc_drop(); raised at once (pending if
+ * blocked) if the parent is already gone
+ */
+void	proc_parent_watch(int sig, pid_t parent);
 /* proc_close_except - close every descriptor above 2 not in keep */
 void	proc_close_except(const int *keep, size_t nkeep);
 

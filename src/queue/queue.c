@@ -27,9 +27,13 @@
  * queue); a malformed message from the parent is fatal.  The parent's
  * channel closing (the parent stops, or died) refuses new messages,
  * answers the commits in hand, waits for the running delivery and exits
- * 0.  Limits: LIM_RECIPIENTS_MAX recipients from smtp, Q_MAX_DESTS after
- * aliases, LIM_PATH per address, max_sessions +
- * Q_TXN_SLACK open messages per smtp worker.
+ * 0; if that is not done within Q_STOP_MAX seconds it exits anyway, as a
+ * crash would (nothing answered 250 is lost: the next start takes up the
+ * spool).  The queue keeps the data dir's lock (datalock.c) until it
+ * exits and says in DATA/owner that it is draining, so a new instance
+ * waits for it instead of running beside it.  Limits: LIM_RECIPIENTS_MAX
+ * recipients from smtp, Q_MAX_DESTS after aliases, LIM_PATH per address,
+ * max_sessions + Q_TXN_SLACK open messages per smtp worker.
  */
 #include <sys/queue.h>
 #include <sys/stat.h>
@@ -51,6 +55,7 @@
 #include "bounds.h"
 #include "buf.h"
 #include "conf.h"
+#include "datalock.h"
 #include "err.h"
 #include "hash.h"
 #include "log.h"
@@ -66,6 +71,15 @@
 
 #define Q_CLIENT_MAX	1024			/* client text kept */
 #define Q_TXN_SLACK	16			/* open txns above sessions */
+/*
+ * seconds from the parent's channel closing to the exit, done or not:
+ * enough for the commit batches in hand and the delivery batch running
+ * on a slow disk, and under DATALOCK_WAIT, so a serve started at once
+ * after a dead parent finds the data dir free in time
+ */
+#define Q_STOP_MAX	20
+
+static struct datalock	 q_lock = { -1, -1 };	/* inherited from the parent */
 
 /* an open transaction of an smtp worker: M_Q_OPEN answered */
 struct txn {
@@ -552,14 +566,35 @@ queue_maybe_exit(struct queue *q)
 		event_base_loopbreak(q->base);
 }
 
-/* queue_stop - refuse new messages, answer the commits in hand, exit */
+/* queue_stop_deadline - Q_STOP_MAX reached: go, as a crash would */
+static void
+queue_stop_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_warnx("still busy %d s after the parent left: exiting now; the "
+	    "next start takes up the spool", Q_STOP_MAX);
+	_exit(1);
+}
+
+/*
+ * queue_stop - refuse new messages, answer the commits in hand, exit
+ * (within Q_STOP_MAX); DATA/owner says we drain
+ */
 static void
 queue_stop(struct queue *q, const char *why)
 {
+	struct timeval	tv = { Q_STOP_MAX, 0 };
+
 	if (q->stopping)
 		return;
 	log_info("stopping (%s): finishing commits and deliveries", why);
 	q->stopping = true;
+	datalock_set(&q_lock, getpid(), DL_DRAINING);
+	if (event_base_once(q->base, -1, EV_TIMEOUT, queue_stop_deadline, q,
+	    &tv) == -1)
+		fatalx("queue: event_base_once");
 	queue_work_stop(q);
 	queue_maybe_exit(q);
 }
@@ -643,6 +678,9 @@ parent_cb(struct chan *ch, struct msg *msg, void *arg)
 	if (msg == NULL) {
 		chan_free(ch);
 		q->parent = NULL;
+		/* stopping, or dead: the same for us (at its death its
+		 * descriptors close before we are reparented, so getppid()
+		 * cannot tell them apart here) */
 		queue_stop(q, "parent closed");
 		return;
 	}
@@ -850,13 +888,14 @@ queue_cleanup(struct queue *q)
 
 /* queue_main - the queue process */
 void
-queue_main(struct conf *conf, int parent_sock)
+queue_main(struct conf *conf, int parent_sock, const struct datalock *lock)
 {
 	struct queue	*q = xcalloc(1, sizeof(*q));
 	struct err	 e;
 	char		 dir[PATH_MAX];
 
 	log_procname("queue");
+	q_lock = *lock;
 	/* the parent stops us by closing our channel once the smtp workers
 	 * are gone; a signal to the whole group (^C, systemd's default
 	 * KillMode) must not stop the queue before them */
