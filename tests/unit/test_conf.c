@@ -832,7 +832,7 @@ test_init(void **state)
 	assert_int_equal(mode_of(dir, "postern.conf"), 0644);
 	assert_int_equal(mode_of(dir, "domains/example.com/users"), 0640);
 	assert_int_equal(mode_of(dir, "domains/example.com/aliases"), 0644);
-	assert_int_equal(mode_of(dir, "domains/example.com/dkim"), 0700);
+	assert_int_equal(mode_of(dir, "domains/example.com/dkim"), 0750);
 	assert_int_equal(mode_of(dir, "certs/mail.example.com/fullchain.pem"),
 	    0644);
 	assert_int_equal(mode_of(dir, "certs/mail.example.com/privkey.pem"),
