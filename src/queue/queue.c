@@ -158,14 +158,14 @@ queue_commit_done(struct queue *q, struct witem *it)
 		free(c);
 		return;
 	}
-	m = queue_work_msg_new(q, &c->env);
+	m = qmsg_new(q, &c->env);
 	free(c);
 	log_info("msgid=%s queued size=%llu from=<%s> nrcpt=%zu %s "
 	    "path=spool%s", m->env.id, (unsigned long long)m->env.size,
 	    m->env.from, m->env.nrcpts, m->env.client,
 	    gone ? " answer=lost" : "");
-	queue_work_log_rcpts(q, m, true);
-	queue_work_schedule(q, m);
+	qmsg_log_rcpts(q, m, true);
+	qmsg_touch(m);
 }
 
 /*
@@ -628,7 +628,7 @@ deliver_attach(struct queue *q, int fd)
 	q->deliver = chan_new(q->base, fd, deliver_cb, q);
 	for (m = TAILQ_FIRST(&q->msgs); m != NULL; m = next) {
 		next = TAILQ_NEXT(m, entry);
-		queue_work_schedule(q, m);
+		qmsg_touch(m);
 	}
 }
 
@@ -793,11 +793,11 @@ queue_load_one(struct queue *q, const char *id)
 		goto out;
 	}
 	close(fd);
-	m = queue_work_msg_new(q, &env);
+	m = qmsg_new(q, &env);
 	log_info("msgid=%s loaded: %zu of %zu recipients pending", id,
-	    queue_work_pending(&m->env), m->env.nrcpts);
-	queue_work_log_rcpts(q, m, false);
-	queue_work_schedule(q, m);
+	    qmsg_pending(&m->env), m->env.nrcpts);
+	qmsg_log_rcpts(q, m, false);
+	qmsg_touch(m);
 out:
 	buf_release(&b);
 }
@@ -833,6 +833,8 @@ queue_cleanup(struct queue *q)
 {
 	struct peer	*p;
 
+	/* what the threads handed back last */
+	queue_state_drain(q);
 	while ((p = TAILQ_FIRST(&q->peers)) != NULL)
 		peer_free(p);
 	if (q->parent != NULL)
@@ -865,9 +867,6 @@ queue_main(struct conf *conf, int parent_sock)
 	(void)signal(SIGINT, SIG_IGN);
 	(void)signal(SIGTERM, SIG_IGN);
 	q->conf = conf;
-	TAILQ_INIT(&q->peers);
-	TAILQ_INIT(&q->msgs);
-	TAILQ_INIT(&q->rjobs);
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/queue", conf->data_dir) >=
 	    sizeof(dir))
 		fatalx("queue: data_dir too long");
@@ -875,6 +874,7 @@ queue_main(struct conf *conf, int parent_sock)
 		fatalx("queue: %s", e.msg);
 	if ((q->base = event_base_new()) == NULL)
 		fatalx("queue: event_base_new");
+	queue_state_init(q, queue_work_schedule);
 	/* the control socket first: `postern queue` connects at once and
 	 * is answered once the loop runs, after the spool is loaded */
 	queue_ctl_start(q);

@@ -40,6 +40,7 @@
 #include "queue/bounce.h"
 #include "queue/qplan.h"
 #include "queue/queue_work.h"
+#include "queue/route.h"
 #include "queue/sched.h"
 #include "queue/spool.h"
 
@@ -164,7 +165,7 @@ dsn_start(struct queue *q, struct qmsg *m, bool warning, time_t now)
 	for (i = 0; i < m->env.nrcpts; i++) {
 		r = &m->env.rcpts[i];
 		if (warning ? r->state != RCPT_PENDING ||
-		    !queue_work_is_remote(r->addr, q) : r->state != RCPT_FAILED)
+		    !route_is_remote(r->addr, q->conf) : r->state != RCPT_FAILED)
 			continue;
 		br[n].addr = r->addr;
 		br[n].orig = r->orig;
@@ -244,7 +245,7 @@ queue_bounce_check(struct queue *q, struct qmsg *m, time_t now,
 	if (qplan_count(&m->env, RCPT_FAILED, false) > 0)
 		return dsn_start(q, m, false, now);
 	if (qplan_warn_due(&m->env, now, cf->delay_warning,
-	    queue_work_is_remote, q))
+	    route_is_remote, q->conf))
 		return dsn_start(q, m, true, now);
 	if (cf->delay_warning > 0 && m->env.warned == 0 &&
 	    qplan_count(&m->env, RCPT_PENDING, false) > 0)
@@ -261,15 +262,15 @@ queue_bounce_done(struct queue *q, struct commit *c)
 	const char	*what = c->kind == CK_BOUNCE ? "bounce" :
 			    "delay-warning";
 
-	m = queue_work_find(q, c->orig);
+	m = qmsg_find(q, c->orig);
 	if (c->rc == 0) {
-		dm = queue_work_msg_new(q, &c->env);
+		dm = qmsg_new(q, &c->env);
 		log_info("msgid=%s queued size=%llu from=<> nrcpt=%zu "
 		    "client=local kind=%s orig_msgid=%s", dm->env.id,
 		    (unsigned long long)dm->env.size, dm->env.nrcpts, what,
 		    c->orig);
-		queue_work_log_rcpts(q, dm, true);
-		queue_work_schedule(q, dm);
+		qmsg_log_rcpts(q, dm, true);
+		qmsg_touch(dm);
 	} else {
 		log_warnx("msgid=%s %s for msgid=%s not queued: %s", c->id,
 		    what, c->orig, c->err.msg);
@@ -293,7 +294,7 @@ queue_bounce_done(struct queue *q, struct commit *c)
 		m->dsn_ri = NULL;
 		m->dsn_n = 0;
 		if (c->rc == 0)
-			queue_work_schedule(q, m);
+			qmsg_touch(m);
 		else
 			retry_later(q, m);
 	}

@@ -310,7 +310,7 @@ conn_request(struct qconn *c, struct msg *req)
 		out_end(c, 0, "");
 		return 0;
 	}
-	if ((m = queue_work_find(q, id)) == NULL) {
+	if ((m = qmsg_find(q, id)) == NULL) {
 		out_end(c, 1, "no such message in the queue");
 		return 0;
 	}

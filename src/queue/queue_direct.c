@@ -43,6 +43,7 @@
 #include "local/maildir.h"
 #include "queue/alias.h"
 #include "queue/queue_work.h"
+#include "queue/route.h"
 
 #define Q_DIRECT_MAX	128			/* open at once (3 fds each) */
 #define Q_TMP_AGE	(36 * 3600)		/* Maildir tmp/: stale after */
@@ -101,7 +102,7 @@ queue_direct_open(struct queue *q, const char *from, const char **rcpts,
 		goto out;
 	d = xcalloc(1, sizeof(*d));
 	d->tx.fd = d->tx.tmp_dfd = d->tx.new_dfd = -1;
-	if ((d->maildir = queue_work_maildir_of(q, dests.v[0].addr)) == NULL ||
+	if ((d->maildir = route_maildir(q->conf, dests.v[0].addr)) == NULL ||
 	    (size_t)snprintf(path, sizeof(path), "%s/tmp", d->maildir) >=
 	    sizeof(path))
 		goto fail;
@@ -112,7 +113,7 @@ queue_direct_open(struct queue *q, const char *from, const char **rcpts,
 	d->from = xstrdup(from);
 	d->rcpt = xstrdup(rcpts[0]);
 	d->addr = xstrdup(dests.v[0].addr);
-	d->prefix = queue_work_prefix(from, d->addr);
+	d->prefix = route_prefix(from, d->addr);
 	d->prefix_len = strlen(d->prefix);
 	if (maildir_begin(d->maildir, -1, d->prefix, &d->tx, &e) == -1) {
 		log_warnx("direct delivery to %s not possible, spooling: %s",

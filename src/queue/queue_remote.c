@@ -33,6 +33,7 @@
 #include "xmalloc.h"
 #include "queue/qplan.h"
 #include "queue/queue_work.h"
+#include "queue/route.h"
 #include "queue/spool.h"
 
 #ifndef TAILQ_FOREACH_SAFE
@@ -131,7 +132,7 @@ queue_remote_dispatch(struct queue *q, struct qmsg *m, time_t now,
 
 	if (q->deliver == NULL)
 		return;		/* they wait for a deliver process */
-	while (qplan_group(&m->env, now, queue_work_is_remote, q, Q_RJOB_MAX,
+	while (qplan_group(&m->env, now, route_is_remote, q->conf, Q_RJOB_MAX,
 	    ri, &n, next)) {
 		if (rjob_send(q, m, ri, n))
 			continue;
@@ -141,7 +142,7 @@ queue_remote_dispatch(struct queue *q, struct qmsg *m, time_t now,
 		for (i = 0; i < m->env.nrcpts; i++)
 			if (m->env.rcpts[i].state == RCPT_PENDING &&
 			    m->env.rcpts[i].job == 0 &&
-			    queue_work_is_remote(m->env.rcpts[i].addr, q) &&
+			    route_is_remote(m->env.rcpts[i].addr, q->conf) &&
 			    m->env.rcpts[i].next_try <= now)
 				m->env.rcpts[i].next_try = retry;
 		if (*next == 0 || retry < *next)
@@ -265,7 +266,7 @@ queue_remote_result(struct queue *q, struct msg *msg)
 		return 0;	/* applied once the delivery thread is done */
 	rjob_apply(q, j);
 	rjob_free(q, j);
-	queue_work_schedule(q, m);
+	qmsg_touch(m);
 	return 0;
 }
 
@@ -331,6 +332,6 @@ queue_remote_lost(struct queue *q)
 		    q->conf->retry_min);
 		rjob_free(q, j);
 		if (!m->busy)
-			queue_work_schedule(q, m);
+			qmsg_touch(m);
 	}
 }

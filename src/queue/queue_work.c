@@ -67,6 +67,7 @@
 #include "queue/envelope.h"
 #include "queue/qplan.h"
 #include "queue/queue_work.h"
+#include "queue/route.h"
 #include "queue/sched.h"
 #include "queue/spool.h"
 
@@ -104,95 +105,6 @@ struct djob {
 	int			 prc;		/* persist result */
 	struct err		 perr;
 };
-
-/*
- * ---- messages in memory ----
- */
-
-/* qmsg_free - forget a message (its files are not touched) */
-static void
-qmsg_free(struct queue *q, struct qmsg *m)
-{
-	queue_remote_forget(q, m);
-	TAILQ_REMOVE(&q->msgs, m, entry);
-	free(m->dsn_ri);
-	if (m->timer != NULL)
-		event_free(m->timer);
-	envelope_free(&m->env);
-	free(m);
-}
-
-/* qmsg_timer - a retry is due */
-static void
-qmsg_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct qmsg	*m = arg;
-
-	(void)fd;
-	(void)what;
-	queue_work_schedule(m->q, m);
-}
-
-/* rcpt_is_local - is addr in a local domain (delivered to Maildir)? */
-static bool
-rcpt_is_local(const struct queue *q, const char *addr)
-{
-	const char	*d = qplan_domain(addr);
-
-	return d != NULL && conf_domain(q->conf, d) != NULL;
-}
-
-/* queue_work_is_remote - addr has a domain, not one of ours */
-bool
-queue_work_is_remote(const char *addr, void *arg)
-{
-	const struct queue	*q = arg;
-
-	return qplan_domain(addr) != NULL && !rcpt_is_local(q, addr);
-}
-
-/* path_part_ok - can s name one directory under DATA/mail safely? */
-static bool
-path_part_ok(const char *s, size_t len)
-{
-	size_t	i;
-
-	if (len == 0 || len > LIM_DOMAIN || s[0] == '.')
-		return false;
-	for (i = 0; i < len; i++)
-		if (s[i] == '/' || (unsigned char)s[i] < 0x20 ||
-		    (unsigned char)s[i] == 0x7f)
-			return false;
-	return true;
-}
-
-/* queue_work_maildir_of - DATA/mail/<domain>/<local> (lower case) */
-char *
-queue_work_maildir_of(const struct queue *q, const char *addr)
-{
-	const char	*at = strrchr(addr, '@');
-	char		*p;
-
-	if (at == NULL || !path_part_ok(addr, (size_t)(at - addr)) ||
-	    !path_part_ok(at + 1, strlen(at + 1)))
-		return NULL;
-	xasprintf(&p, "%s/mail/%s/%.*s", q->conf->data_dir, at + 1,
-	    (int)(at - addr), addr);
-	addr_lower(p + strlen(q->conf->data_dir));
-	return p;
-}
-
-/* queue_work_pending - how many recipients are still pending */
-size_t
-queue_work_pending(const struct envelope *env)
-{
-	size_t	i, n = 0;
-
-	for (i = 0; i < env->nrcpts; i++)
-		if (env->rcpts[i].state == RCPT_PENDING)
-			n++;
-	return n;
-}
 
 /*
  * ---- local delivery ----
@@ -526,7 +438,7 @@ deliver_done(struct queue *q, struct witem *it)
 	if (m->remove_req) {
 		djob_free(j);
 		if (queue_work_remove(q, m, NULL) == -1)
-			queue_work_schedule(q, m);
+			qmsg_touch(m);
 		return;
 	}
 	/* what is on disk now; then what happened meanwhile */
@@ -534,6 +446,7 @@ deliver_done(struct queue *q, struct witem *it)
 	if (j->removed) {
 		log_info("msgid=%s done: removed from the queue", m->env.id);
 		djob_free(j);
+		queue_remote_forget(q, m);
 		qmsg_free(q, m);
 		return;
 	}
@@ -550,9 +463,9 @@ deliver_done(struct queue *q, struct witem *it)
 	}
 	djob_free(j);
 	if (m->flush_req)
-		queue_work_flush(q, m);		/* and schedules */
+		queue_work_flush(q, m);		/* and touches */
 	else
-		queue_work_schedule(q, m);
+		qmsg_touch(m);
 }
 
 /* djob_add - a target for recipient ri of m */
@@ -567,18 +480,7 @@ djob_add(struct djob *j, const struct qmsg *m, size_t ri, char *maildir)
 	memset(t, 0, sizeof(*t));
 	t->ri = ri;
 	t->maildir = maildir;
-	t->prefix = queue_work_prefix(m->env.from, r->addr);
-}
-
-/* queue_work_prefix - Return-Path and Delivered-To, CRLF-terminated */
-char *
-queue_work_prefix(const char *from, const char *addr)
-{
-	char	*p;
-
-	xasprintf(&p, "Return-Path: <%s>\r\nDelivered-To: %s\r\n", from,
-	    addr);
-	return p;
+	t->prefix = route_prefix(m->env.from, r->addr);
 }
 
 /*
@@ -610,14 +512,14 @@ queue_work_schedule(struct queue *q, struct qmsg *m)
 	/* at most Q_JOB_TARGETS a job: the rest goes in the next one */
 	for (i = 0; i < m->env.nrcpts && j->n < Q_JOB_TARGETS; i++) {
 		r = &m->env.rcpts[i];
-		if (r->state != RCPT_PENDING || !rcpt_is_local(q, r->addr))
+		if (r->state != RCPT_PENDING || !route_is_local(q->conf, r->addr))
 			continue;
 		if (r->next_try > now) {
 			if (next == 0 || r->next_try < next)
 				next = r->next_try;
 			continue;
 		}
-		if ((md = queue_work_maildir_of(q, r->addr)) == NULL) {
+		if ((md = route_maildir(q->conf, r->addr)) == NULL) {
 			log_warnx("msgid=%s rcpt=<%s> failed: no safe mailbox "
 			    "name", m->env.id, r->addr);
 			r->state = RCPT_FAILED;
@@ -645,61 +547,13 @@ queue_work_schedule(struct queue *q, struct qmsg *m)
 	}
 }
 
-/* queue_work_msg_new - a published message (env is taken over) */
-struct qmsg *
-queue_work_msg_new(struct queue *q, struct envelope *env)
-{
-	struct qmsg	*m = xcalloc(1, sizeof(*m));
-
-	m->q = q;
-	m->env = *env;
-	memset(env, 0, sizeof(*env));
-	if ((m->timer = evtimer_new(q->base, qmsg_timer, m)) == NULL)
-		fatalx("queue: evtimer_new");
-	TAILQ_INSERT_TAIL(&q->msgs, m, entry);
-	return m;
-}
-
-/* queue_work_log_rcpts - failed at expansion (fresh), or remote while
- * there is no deliver process: one line each */
-void
-queue_work_log_rcpts(const struct queue *q, const struct qmsg *m,
-    bool fresh)
-{
-	const struct env_rcpt	*r;
-	size_t			 i;
-
-	for (i = 0; i < m->env.nrcpts; i++) {
-		r = &m->env.rcpts[i];
-		if (fresh && r->state == RCPT_FAILED && r->attempts == 0)
-			log_warnx("msgid=%s rcpt=<%s> orig=<%s> failed: %s",
-			    m->env.id, r->addr, r->orig, r->last_error != NULL ?
-			    r->last_error : "unknown error");
-		else if (r->state == RCPT_PENDING && q->deliver == NULL &&
-		    !rcpt_is_local(q, r->addr))
-			log_info("msgid=%s rcpt=<%s> waiting for the deliver "
-			    "process", m->env.id, r->addr);
-	}
-}
-
-/* queue_work_find - the message with this id, or NULL */
-struct qmsg *
-queue_work_find(struct queue *q, const char *id)
-{
-	struct qmsg	*m;
-
-	TAILQ_FOREACH(m, &q->msgs, entry)
-		if (strcmp(m->env.id, id) == 0)
-			return m;
-	return NULL;
-}
-
 /* queue_work_flush - pending recipients not in flight: next try now */
 void
 queue_work_flush(struct queue *q, struct qmsg *m)
 {
 	size_t	i;
 
+	(void)q;
 	if (m->busy) {
 		m->flush_req = true;	/* deliver_done comes back here */
 		return;
@@ -709,7 +563,7 @@ queue_work_flush(struct queue *q, struct qmsg *m)
 		if (m->env.rcpts[i].state == RCPT_PENDING &&
 		    m->env.rcpts[i].job == 0)
 			m->env.rcpts[i].next_try = 0;
-	queue_work_schedule(q, m);
+	qmsg_touch(m);
 }
 
 /*
@@ -734,6 +588,7 @@ queue_work_remove(struct queue *q, struct qmsg *m, struct err *e)
 		return -1;
 	}
 	log_info("msgid=%s removed by admin", m->env.id);
+	queue_remote_forget(q, m);
 	qmsg_free(q, m);
 	return 0;
 }
@@ -983,8 +838,9 @@ queue_work_free(struct queue *q)
 		TAILQ_REMOVE(&q->dw.in, it, entry);
 		djob_free((struct djob *)(void *)it);
 	}
-	while ((m = TAILQ_FIRST(&q->msgs)) != NULL)
-		qmsg_free(q, m);
+	TAILQ_FOREACH(m, &q->msgs, entry)
+		queue_remote_forget(q, m);
+	queue_state_free(q);
 	worker_free(&q->cw);
 	worker_free(&q->dw);
 	sync_stop(q->sync);

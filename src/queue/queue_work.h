@@ -21,61 +21,12 @@
 #include "err.h"
 #include "local/maildir.h"
 #include "queue/envelope.h"
+#include "queue/queue_state.h"
 #include "queue/spool.h"
 
-#define Q_ENV_CAP	(64u * 1024 * 1024)	/* envelope file, bytes */
-#define Q_MAX_DESTS	(LIM_RECIPIENTS_MAX * 10) /* after aliases */
-
-struct chan;
-struct event;
-struct event_base;
 struct msg;
-struct peer;
-struct queue;
-struct qctl;
 struct rres;
-struct syncpool;
 struct txn;
-
-/* an item of a worker thread's lists; first member of commit and djob */
-struct witem {
-	TAILQ_ENTRY(witem)	 entry;
-};
-TAILQ_HEAD(witems, witem);
-
-struct worker {
-	struct queue		*q;
-	const char		*name;
-	pthread_t		 th;
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
-	struct witems		 in;		/* loop -> thread */
-	struct witems		 out;		/* thread -> loop */
-	size_t			 batch;		/* items taken at once */
-	bool			 drain;		/* on quit, finish in first */
-	bool			 quit;
-	bool			 exited;
-	bool			 running;	/* not yet joined (loop only) */
-	int			 efd;		/* thread -> loop wakeup */
-	struct event		*ev;
-	void			(*work)(struct queue *, struct witems *);
-	void			(*done)(struct queue *, struct witem *);
-};
-
-/* a message in the queue (published); owned by the loop unless busy */
-struct qmsg {
-	TAILQ_ENTRY(qmsg)	 entry;
-	struct queue		*q;
-	struct envelope		 env;
-	struct event		*timer;
-	bool			 busy;		/* a delivery job owns env */
-	bool			 dirty;		/* env on disk is stale */
-	bool			 dsn;		/* a DSN of it is being queued */
-	bool			 flush_req;	/* admin: retry now (when idle) */
-	bool			 remove_req;	/* admin: remove (when idle) */
-	size_t			*dsn_ri;	/* recipients the DSN covers */
-	size_t			 dsn_n;
-};
 
 /* what a commit is: a message from smtp, or a DSN made here */
 enum commit_kind {
@@ -129,39 +80,6 @@ struct rjob {
 	struct rres		*held;		/* result, kept while m busy */
 };
 
-struct queue {
-	struct conf		*conf;
-	bool			 conf_owned;
-	struct event_base	*base;
-	struct spool		 sp;
-	struct chan		*parent;
-	struct chan		*deliver;	/* the deliver process, or NULL */
-	TAILQ_HEAD(, peer)	 peers;
-	TAILQ_HEAD(, qmsg)	 msgs;
-	TAILQ_HEAD(, rjob)	 rjobs;		/* deliver jobs in flight */
-	uint64_t		 next_jobid;
-	struct qctl		*ctl;		/* the control socket */
-	struct worker		 cw;		/* commit thread */
-	struct worker		 dw;		/* delivery thread */
-	enum sync_method	 sync_method;	/* fixed at start */
-	struct syncpool		*sync;		/* commit thread's helpers */
-	struct syncpool		*dsync;		/* delivery thread's helpers */
-	int			 csync_fd;	/* commit thread's syncfs fd */
-	int			 dsync_fd;	/* delivery thread's syncfs fd */
-	dev_t			 spool_dev;	/* filesystem of the spool */
-	/*
-	 * syncfs reports a writeback error once, to whichever batch syncs
-	 * next, though the pages that failed may be those of a message
-	 * begun earlier and committed later.  So every writer (an smtp
-	 * transaction, a DSN) takes a number when it begins, and a failed
-	 * syncfs makes every number taken so far fail at commit (451).
-	 */
-	_Atomic uint64_t	 wseq;		/* writers begun */
-	_Atomic uint64_t	 wpoison;	/* <= this: failed (0: none) */
-	size_t			 ndirect;	/* direct deliveries open */
-	bool			 stopping;
-};
-
 /* queue_work_start - start both threads; commit_done answers a commit */
 void		 queue_work_start(struct queue *,
 		    void (*commit_done)(struct queue *, struct witem *));
@@ -169,48 +87,18 @@ void		 queue_work_start(struct queue *,
 void		 queue_work_stop(struct queue *);
 /* queue_work_commit - into the next batch; false if the thread has ended */
 bool		 queue_work_commit(struct queue *, struct commit *);
-/* queue_work_msg_new - a published message (env is taken over) */
-struct qmsg	*queue_work_msg_new(struct queue *, struct envelope *);
 /* queue_work_schedule - what m does next: expiry and DSNs, remote jobs,
  * local deliveries, an envelope rewrite or removal, or its timer */
 void		 queue_work_schedule(struct queue *, struct qmsg *);
-/* queue_work_log_rcpts - log recipients not delivered here (fresh: and
- * those that failed at expansion) */
-void		 queue_work_log_rcpts(const struct queue *, const struct qmsg *,
-		    bool fresh);
-/* queue_work_pending - recipients still pending */
-size_t		 queue_work_pending(const struct envelope *);
-/* queue_work_maildir_of - DATA/mail/<domain>/<local> (lower case) of a
- * local address, or NULL if it cannot name a directory safely */
-char		*queue_work_maildir_of(const struct queue *, const char *addr);
-/* queue_work_prefix - the header lines put before a delivered message */
-char		*queue_work_prefix(const char *from, const char *addr);
 /* queue_work_free - after both threads ended: jobs, messages, threads */
 void		 queue_work_free(struct queue *);
 
-/* queue_work_find - the message with this id, or NULL */
-struct qmsg	*queue_work_find(struct queue *, const char *id);
 /* queue_work_flush - admin: retry m's pending recipients now */
 void		 queue_work_flush(struct queue *, struct qmsg *);
 /* queue_work_remove - admin: remove m (1: deferred until its delivery
  * job is back; 0: removed; -1: failed, e set) */
 int		 queue_work_remove(struct queue *, struct qmsg *, struct err *);
-/* queue_work_is_remote - is addr delivered by the deliver process? */
-bool		 queue_work_is_remote(const char *addr, void *q);
 
-/* queue_thread.c: worker threads and sync pools */
-struct syncpool;
-void		 worker_start(struct queue *, struct worker *, const char *name,
-		    size_t batch, bool drain,
-		    void (*work)(struct queue *, struct witems *),
-		    void (*done)(struct queue *, struct witem *));
-bool		 worker_post(struct worker *, struct witem *);
-void		 worker_stop(struct worker *);
-void		 worker_free(struct worker *);
-struct syncpool	*sync_start(void);
-void		 sync_all(struct syncpool *, const int *fds, int *errs,
-		    size_t n);
-void		 sync_stop(struct syncpool *);
 
 /* queue_remote.c: jobs for the deliver process and their results */
 /* queue_remote_dispatch - send m's due remote recipients; *next: the
