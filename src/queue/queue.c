@@ -61,6 +61,7 @@
 #include "queue/alias.h"
 #include "queue/envelope.h"
 #include "queue/queue.h"
+#include "queue/queue_sched.h"
 #include "queue/queue_work.h"
 #include "queue/spool.h"
 
@@ -874,7 +875,7 @@ queue_main(struct conf *conf, int parent_sock)
 		fatalx("queue: %s", e.msg);
 	if ((q->base = event_base_new()) == NULL)
 		fatalx("queue: event_base_new");
-	queue_state_init(q, queue_work_schedule);
+	queue_state_init(q, queue_sched_run);
 	/* the control socket first: `postern queue` connects at once and
 	 * is answered once the loop runs, after the spool is loaded */
 	queue_ctl_start(q);

@@ -41,6 +41,8 @@
 #include "strutil.h"
 #include "xmalloc.h"
 #include "queue/qplan.h"
+#include "queue/queue_sched.h"
+#include "queue/queue_state.h"
 #include "queue/queue_work.h"
 
 #define Q_CTL_REQ_MAX	4096	/* octets per request */
@@ -302,7 +304,7 @@ conn_request(struct qconn *c, struct msg *req)
 	if (req->type == M_CTL_Q_FLUSH && id[0] == '\0') {
 		for (m = TAILQ_FIRST(&q->msgs); m != NULL; m = next) {
 			next = TAILQ_NEXT(m, entry);
-			queue_work_flush(q, m);
+			queue_sched_flush(q, m);
 			n++;
 		}
 		log_info("flush of %zu messages asked by admin", n);
@@ -320,12 +322,12 @@ conn_request(struct qconn *c, struct msg *req)
 		break;
 	case M_CTL_Q_FLUSH:
 		log_info("msgid=%s flush asked by admin", id);
-		queue_work_flush(q, m);
+		queue_sched_flush(q, m);
 		out_line(c, "%s flushed", id);
 		out_end(c, 0, "");
 		break;
 	default:
-		if ((rc = queue_work_remove(q, m, &e)) == -1)
+		if ((rc = queue_sched_remove(q, m, &e)) == -1)
 			out_end(c, 2, e.msg);
 		else {
 			out_line(c, rc == 0 ? "%s removed" : "%s will be "

@@ -71,12 +71,10 @@
 #include "queue/sched.h"
 #include "queue/spool.h"
 
-#define Q_TIMER_MAX	86400	/* seconds: longest single timer */
 /* batch sizes bound the descriptors open at once: 2 per commit, 3 per
  * delivery target (file, tmp/, new/), 1 per job */
 #define Q_COMMIT_BATCH	128	/* messages per commit batch */
 #define Q_DELIVER_BATCH	16	/* jobs per delivery batch */
-#define Q_JOB_TARGETS	8	/* recipients per delivery job */
 
 /* one local recipient of a delivery job */
 struct dtarget {
@@ -415,9 +413,9 @@ deliver_done(struct queue *q, struct witem *it)
 	struct qmsg	*m = j->m;
 	struct env_rcpt	*r;
 	struct dtarget	*t;
-	struct timeval	 tv;
 	size_t		 i;
 
+	(void)q;
 	for (i = 0; i < j->n; i++) {
 		t = &j->t[i];
 		r = &m->env.rcpts[t->ri];
@@ -434,38 +432,15 @@ deliver_done(struct queue *q, struct witem *it)
 			    t->err.msg, r->attempts,
 			    (long long)(r->next_try - time(NULL)));
 	}
-	m->busy = false;
-	if (m->remove_req) {
-		djob_free(j);
-		if (queue_work_remove(q, m, NULL) == -1)
-			qmsg_touch(m);
-		return;
-	}
-	/* what is on disk now; then what happened meanwhile */
-	m->dirty = j->prc == -1;
-	if (j->removed) {
+	/* still busy: the scheduler takes it back (queue_sched.c) */
+	if (j->removed && !m->remove_req)
 		log_info("msgid=%s done: removed from the queue", m->env.id);
-		djob_free(j);
-		queue_remote_forget(q, m);
-		qmsg_free(q, m);
-		return;
-	}
-	queue_remote_release(q, m);
-	if (j->prc == -1 && !m->flush_req) {
-		/* the deliveries stand; the file says less: try again */
-		log_warnx("msgid=%s cannot update the queue: %s", m->env.id,
-		    j->perr.msg);
-		djob_free(j);
-		tv.tv_sec = q->conf->retry_min > 0 ? q->conf->retry_min : 60;
-		tv.tv_usec = 0;
-		evtimer_add(m->timer, &tv);
-		return;
-	}
+	m->back = j->removed ? QB_REMOVED : j->prc == -1 ? QB_UNSAVED :
+	    QB_SAVED;
+	if (j->prc == -1)
+		m->back_err = j->perr;
 	djob_free(j);
-	if (m->flush_req)
-		queue_work_flush(q, m);		/* and touches */
-	else
-		qmsg_touch(m);
+	qmsg_touch(m);
 }
 
 /* djob_add - a target for recipient ri of m */
@@ -484,113 +459,30 @@ djob_add(struct djob *j, const struct qmsg *m, size_t ri, char *maildir)
 }
 
 /*
- * queue_work_schedule - start a delivery job for m's due local recipients
- * (or to persist or remove it), else arm its timer for the next retry
+ * queue_work_deliver - a delivery job for m: local recipients ri[0..n)
+ * (maildirs taken over), or, with n == 0, only the rewrite or removal of
+ * its envelope.  m is busy until the job is back; false (m not busy) if
+ * the delivery thread has ended.
  */
-void
-queue_work_schedule(struct queue *q, struct qmsg *m)
+bool
+queue_work_deliver(struct queue *q, struct qmsg *m, const size_t *ri,
+    char **maildirs, size_t n)
 {
-	struct env_rcpt	*r;
-	struct djob	*j;
-	struct timeval	 tv;
-	time_t		 now = time(NULL), next = 0;
+	struct djob	*j = xcalloc(1, sizeof(*j));
 	size_t		 i;
-	char		*md;
 
-	if (m->busy || m->dsn || q->stopping)
-		return;
-	/* expiry, bounces and delay warnings first: a DSN on its way
-	 * holds the message until it is queued */
-	if (queue_bounce_check(q, m, now, &next))
-		return;
-	queue_remote_dispatch(q, m, now, &next);
-	j = xcalloc(1, sizeof(*j));
 	j->m = m;
 	j->retry_min = q->conf->retry_min;
 	j->retry_max = q->conf->retry_max;
 	j->lifetime = q->conf->queue_lifetime;
-	/* at most Q_JOB_TARGETS a job: the rest goes in the next one */
-	for (i = 0; i < m->env.nrcpts && j->n < Q_JOB_TARGETS; i++) {
-		r = &m->env.rcpts[i];
-		if (r->state != RCPT_PENDING || !route_is_local(q->conf, r->addr))
-			continue;
-		if (r->next_try > now) {
-			if (next == 0 || r->next_try < next)
-				next = r->next_try;
-			continue;
-		}
-		if ((md = route_maildir(q->conf, r->addr)) == NULL) {
-			log_warnx("msgid=%s rcpt=<%s> failed: no safe mailbox "
-			    "name", m->env.id, r->addr);
-			r->state = RCPT_FAILED;
-			free(r->last_error);
-			r->last_error = xstrdup("no safe mailbox name");
-			m->dirty = true;
-			continue;
-		}
-		djob_add(j, m, i, md);
-	}
-	if (j->n > 0 || m->dirty || qplan_finished(&m->env)) {
-		evtimer_del(m->timer);
-		m->busy = true;
-		if (worker_post(&q->dw, &j->w))
-			return;
-		m->busy = false;
-	}
+	for (i = 0; i < n; i++)
+		djob_add(j, m, ri[i], maildirs[i]);
+	m->busy = true;
+	if (worker_post(&q->dw, &j->w))
+		return true;
+	m->busy = false;
 	djob_free(j);
-	if (next != 0) {
-		/* a far future (a hand-edited file) is looked at daily */
-		tv.tv_sec = next - now > Q_TIMER_MAX ? Q_TIMER_MAX :
-		    next > now ? next - now : 0;
-		tv.tv_usec = 0;
-		evtimer_add(m->timer, &tv);
-	}
-}
-
-/* queue_work_flush - pending recipients not in flight: next try now */
-void
-queue_work_flush(struct queue *q, struct qmsg *m)
-{
-	size_t	i;
-
-	(void)q;
-	if (m->busy) {
-		m->flush_req = true;	/* deliver_done comes back here */
-		return;
-	}
-	m->flush_req = false;
-	for (i = 0; i < m->env.nrcpts; i++)
-		if (m->env.rcpts[i].state == RCPT_PENDING &&
-		    m->env.rcpts[i].job == 0)
-			m->env.rcpts[i].next_try = 0;
-	qmsg_touch(m);
-}
-
-/*
- * queue_work_remove - admin: remove m from the spool, durably (in the
- * loop: a rare admin action); its jobs in flight are forgotten
- */
-int
-queue_work_remove(struct queue *q, struct qmsg *m, struct err *e)
-{
-	struct err	e2;
-
-	if (m->busy) {
-		m->remove_req = true;
-		return 1;
-	}
-	m->remove_req = false;
-	if (spool_remove(&q->sp, m->env.id, &e2) == -1) {
-		log_warnx("msgid=%s cannot be removed: %s", m->env.id,
-		    e2.msg);
-		if (e != NULL)
-			*e = e2;
-		return -1;
-	}
-	log_info("msgid=%s removed by admin", m->env.id);
-	queue_remote_forget(q, m);
-	qmsg_free(q, m);
-	return 0;
+	return false;
 }
 
 /*

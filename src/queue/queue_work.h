@@ -87,18 +87,13 @@ void		 queue_work_start(struct queue *,
 void		 queue_work_stop(struct queue *);
 /* queue_work_commit - into the next batch; false if the thread has ended */
 bool		 queue_work_commit(struct queue *, struct commit *);
-/* queue_work_schedule - what m does next: expiry and DSNs, remote jobs,
- * local deliveries, an envelope rewrite or removal, or its timer */
-void		 queue_work_schedule(struct queue *, struct qmsg *);
+/* queue_work_deliver - a Maildir job for m (see queue_work.c) */
+bool		 queue_work_deliver(struct queue *, struct qmsg *,
+		    const size_t *ri, char **maildirs, size_t n);
 /* queue_work_free - after both threads ended: jobs, messages, threads */
 void		 queue_work_free(struct queue *);
 
-/* queue_work_flush - admin: retry m's pending recipients now */
-void		 queue_work_flush(struct queue *, struct qmsg *);
-/* queue_work_remove - admin: remove m (1: deferred until its delivery
- * job is back; 0: removed; -1: failed, e set) */
-int		 queue_work_remove(struct queue *, struct qmsg *, struct err *);
-
+#define Q_JOB_TARGETS	8	/* recipients per delivery job */
 
 /* queue_remote.c: jobs for the deliver process and their results */
 /* queue_remote_dispatch - send m's due remote recipients; *next: the
