@@ -49,5 +49,7 @@
 #define LIM_IPC_MSG		(512 * 1024)
 /* users file / aliases file line, config line */
 #define LIM_CONF_LINE		4096
+/* client text (the Received-from line) kept per message, from smtp */
+#define Q_CLIENT_MAX		1024
 
 #endif

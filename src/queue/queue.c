@@ -11,7 +11,7 @@
  * parent passes it (M_Q_DELIVER).  This file is that loop: IPC,
  * recipient expansion at commit, startup recovery, reload and shutdown.
  * The slow disk work (the batched commit fsyncs and the Maildir
- * deliveries) runs in the two threads of queue_work.c, so the loop never
+ * deliveries) runs in queue_commit.c and queue_local.c, so the loop never
  * waits on an fsync.
  *
  * smtp gets a write-only descriptor of tmp/<id>.body, never a path.  At
@@ -62,10 +62,16 @@
 #include "queue/envelope.h"
 #include "queue/queue.h"
 #include "queue/queue_sched.h"
-#include "queue/queue_work.h"
+#include "queue/queue_state.h"
+#include "queue/queue_bounce.h"
+#include "queue/queue_commit.h"
+#include "queue/queue_ctl.h"
+#include "queue/queue_direct.h"
+#include "queue/queue_ingest.h"
+#include "queue/queue_local.h"
+#include "queue/queue_remote.h"
 #include "queue/spool.h"
 
-#define Q_CLIENT_MAX	1024			/* client text kept */
 #define Q_TXN_SLACK	16			/* open txns above sessions */
 
 /* an open transaction of an smtp worker: M_Q_OPEN answered */
@@ -73,7 +79,7 @@ struct txn {
 	TAILQ_ENTRY(txn)	 entry;
 	struct peer		*peer;
 	char			 id[SPOOL_ID_LEN + 1];
-	uint64_t		 wseq;		/* writer's number (queue_work.h) */
+	uint64_t		 wseq;		/* writer's number (queue_state.h) */
 	struct commit		*commit;	/* non-NULL while committing */
 	struct qdirect		*d;		/* a direct delivery, until
 						   committed */
@@ -124,7 +130,7 @@ txn_remove(struct peer *p, struct txn *t)
 }
 
 /* queue_commit_done - loop: answer smtp, then keep and schedule it */
-void
+static void
 queue_commit_done(struct queue *q, struct witem *it)
 {
 	struct commit	*c = (struct commit *)(void *)it;
@@ -167,63 +173,6 @@ queue_commit_done(struct queue *q, struct witem *it)
 	    gone ? " answer=lost" : "");
 	qmsg_log_rcpts(q, m, true);
 	qmsg_touch(m);
-}
-
-/*
- * queue_commit_build - the envelope of a commit: recipients expanded, the
- * body measured, its hash kept (from whoever wrote it); tmp/<id>.env
- * written.  -1 with e (temp or not) on failure.
- */
-int
-queue_commit_build(struct queue *q, const char *id, const char *from,
-    uint32_t flags, const char *auth, const char *client,
-    const char **rcpts, size_t n, uint64_t body_hash, struct envelope *env,
-    struct err *e)
-{
-	struct alias_dests	 dests;
-	struct buf		 b;
-	size_t			 i;
-	int			 rc = -1;
-
-	memset(env, 0, sizeof(*env));
-	memset(&dests, 0, sizeof(dests));
-	buf_init(&b, Q_ENV_CAP);
-	if (spool_tmp_body_size(&q->sp, id, &env->size, e) == -1)
-		goto out;
-	(void)str_copy(env->id, id, sizeof(env->id));
-	env->created = time(NULL);
-	env->from = xstrdup(from);
-	env->auth_user = auth[0] != '\0' ? xstrdup(auth) : NULL;
-	env->client = xstrndup(client, Q_CLIENT_MAX);
-	str_sanitize(env->client);
-	env->flags = flags;
-	env->body_hash = body_hash;
-	env->has_body_hash = true;
-	for (i = 0; i < n; i++)
-		if (alias_expand(q->conf, rcpts[i], &dests, Q_MAX_DESTS, e) ==
-		    -1)
-			goto out;
-	for (i = 0; i < dests.n; i++) {
-		envelope_add_rcpt(env, dests.v[i].addr, dests.v[i].orig);
-		if (dests.v[i].kind == AK_FAILED) {
-			env->rcpts[env->nrcpts - 1].state = RCPT_FAILED;
-			env->rcpts[env->nrcpts - 1].last_error =
-			    xstrdup(dests.v[i].error);
-		}
-	}
-	if (envelope_dump(env, &b) == -1) {
-		err_set(e, false, 0, "envelope cannot be written");
-		goto out;
-	}
-	if (spool_write_env(&q->sp, id, &b, e) == -1)
-		goto out;
-	rc = 0;
-out:
-	if (rc == -1)
-		envelope_free(env);
-	alias_dests_free(&dests);
-	buf_release(&b);
-	return rc;
 }
 
 static struct txn	*txn_find(struct peer *, const char *);
@@ -293,7 +242,7 @@ peer_commit(struct peer *p, struct msg *msg)
 		str_sanitize(env.client);
 		env.flags = flags;
 		env.size = t->d->size;
-	} else if (queue_commit_build(q, t->id, from, flags, auth, client,
+	} else if (queue_ingest_build(q, t->id, from, flags, auth, client,
 	    rcpts, n, body_hash, &env, &e) == -1)
 		goto fail;
 	c = xcalloc(1, sizeof(*c));
@@ -305,7 +254,7 @@ peer_commit(struct peer *p, struct msg *msg)
 	c->d = t->d;
 	t->d = NULL;
 	t->commit = c;
-	if (!queue_work_commit(q, c)) {
+	if (!queue_commit_post(q, c)) {
 		t->commit = NULL;
 		t->d = c->d;
 		envelope_free(&c->env);
@@ -398,7 +347,7 @@ peer_open(struct peer *p, struct msg *msg)
 		open_answer(p, reqid, "", -1, "too many open messages");
 		goto out;
 	}
-	/* the writer's number (queue_work.h), before anything is written */
+	/* the writer's number (queue_state.h), before anything is written */
 	wseq = atomic_fetch_add(&q->wseq, 1) + 1;
 	if ((d = queue_direct_open(q, from, rcpts, n, &wfd)) != NULL)
 		spool_new_id(id);
@@ -546,7 +495,7 @@ peer_new(struct queue *q, int fd)
  */
 
 /* queue_maybe_exit - once stopping and both threads have ended */
-void
+static void
 queue_maybe_exit(struct queue *q)
 {
 	if (q->stopping && !q->cw.running && !q->dw.running)
@@ -561,7 +510,8 @@ queue_stop(struct queue *q, const char *why)
 		return;
 	log_info("stopping (%s): finishing commits and deliveries", why);
 	q->stopping = true;
-	queue_work_stop(q);
+	queue_commit_stop(q);
+	queue_local_stop(q);
 	queue_maybe_exit(q);
 }
 
@@ -833,6 +783,7 @@ static void
 queue_cleanup(struct queue *q)
 {
 	struct peer	*p;
+	struct qmsg	*m;
 
 	/* what the threads handed back last */
 	queue_state_drain(q);
@@ -843,7 +794,12 @@ queue_cleanup(struct queue *q)
 	if (q->deliver != NULL)
 		chan_free(q->deliver);
 	queue_ctl_free(q);
-	queue_work_free(q);
+	/* after both threads ended: jobs, messages, threads */
+	queue_local_free(q);
+	TAILQ_FOREACH(m, &q->msgs, entry)
+		queue_remote_forget(q, m);
+	queue_state_free(q);
+	queue_commit_free(q);
 	event_base_free(q->base);
 	spool_close(&q->sp);
 	conf_free(q->conf);
@@ -879,7 +835,8 @@ queue_main(struct conf *conf, int parent_sock)
 	/* the control socket first: `postern queue` connects at once and
 	 * is answered once the loop runs, after the spool is loaded */
 	queue_ctl_start(q);
-	queue_work_start(q, queue_commit_done);
+	queue_commit_start(q, queue_commit_done, queue_maybe_exit);
+	queue_local_start(q, queue_maybe_exit);
 	queue_load(q);
 	q->parent = chan_new(q->base, parent_sock, parent_cb, q);
 	log_info("queue started: spool %s", dir);

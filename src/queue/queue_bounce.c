@@ -1,5 +1,5 @@
 /*
- * queue_bounce.c - expiry, bounces and delay warnings (queue_work.h).
+ * queue_bounce.c - expiry, bounces and delay warnings (queue_bounce.h).
  *
  * When recipients of a message have failed for good (a 5xx, a local
  * permanent error, or queue_lifetime reached), one DSN (bounce.c) covering
@@ -39,7 +39,10 @@
 #include "xmalloc.h"
 #include "queue/bounce.h"
 #include "queue/qplan.h"
-#include "queue/queue_work.h"
+#include "queue/queue_bounce.h"
+#include "queue/queue_commit.h"
+#include "queue/queue_ingest.h"
+#include "queue/queue_state.h"
 #include "queue/route.h"
 #include "queue/sched.h"
 #include "queue/spool.h"
@@ -108,7 +111,7 @@ dsn_inject(struct queue *q, struct qmsg *m, enum commit_kind kind,
 	(void)snprintf(client, sizeof(client), "local (%s for msgid=%s)",
 	    kind == CK_BOUNCE ? "bounce" : "delay warning", m->env.id);
 	if (rc == 0)
-		rc = queue_commit_build(q, id, "", m->env.flags &
+		rc = queue_ingest_build(q, id, "", m->env.flags &
 		    (QF_8BITMIME | QF_SMTPUTF8), "", client, &rcpt, 1,
 		    hash64(buf_ptr(b), buf_avail(b)), &env, e);
 	if (rc == -1) {
@@ -121,7 +124,7 @@ dsn_inject(struct queue *q, struct qmsg *m, enum commit_kind kind,
 	memcpy(c->id, id, sizeof(c->id));
 	memcpy(c->orig, m->env.id, sizeof(c->orig));
 	c->env = env;
-	if (!queue_work_commit(q, c)) {
+	if (!queue_commit_post(q, c)) {
 		envelope_free(&c->env);
 		free(c);
 		spool_discard(&q->sp, id);

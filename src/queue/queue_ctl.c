@@ -1,6 +1,6 @@
 /*
  * queue_ctl.c - the queue's control socket, for "postern queue"
- * (queue_work.h; the requests and answers are M_CTL_* of msgtypes.h).
+ * (queue_ctl.h; the requests and answers are M_CTL_* of msgtypes.h).
  *
  * DATA/queue/control: AF_UNIX SOCK_SEQPACKET, mode 0600, owned by the
  * user the queue runs as (root is let in by the file mode anyway);
@@ -42,8 +42,8 @@
 #include "xmalloc.h"
 #include "queue/qplan.h"
 #include "queue/queue_sched.h"
+#include "queue/queue_ctl.h"
 #include "queue/queue_state.h"
-#include "queue/queue_work.h"
 
 #define Q_CTL_REQ_MAX	4096	/* octets per request */
 #define Q_CTL_CONNS	8	/* connections at once */

@@ -42,7 +42,9 @@
 #include "xmalloc.h"
 #include "local/maildir.h"
 #include "queue/alias.h"
-#include "queue/queue_work.h"
+#include "queue/queue_commit.h"
+#include "queue/queue_direct.h"
+#include "queue/queue_state.h"
 #include "queue/route.h"
 
 #define Q_DIRECT_MAX	128			/* open at once (3 fds each) */
@@ -50,7 +52,7 @@
 #define Q_CLEAN_MAX	1000000u		/* entries looked at, startup */
 
 /* qdirect_free - close the Maildir file (removed if still in tmp/) */
-void
+static void
 qdirect_free(struct qdirect *d)
 {
 	if (d == NULL)
@@ -274,89 +276,4 @@ queue_direct_clean(struct queue *q)
 	if (budget == 0)
 		log_warnx("%s: stopped looking for stale files in tmp/ after "
 		    "%u entries", path, Q_CLEAN_MAX);
-}
-
-/*
- * queue_direct_syncfs - sync_method filesystem: one syncfs per other
- * filesystem holding a direct delivery still going; on failure those
- * fail (and one already linked is taken out of new/ again).  The syncfs
- * goes through the descriptor of the delivery opened first (the lowest
- * writer number): a writeback error is reported to a descriptor opened
- * before it, and every page of the batch there was written after that
- * open.
- */
-void
-queue_direct_syncfs(struct queue *q, struct witems *items)
-{
-	struct witem	*it, *it2;
-	struct commit	*c, *c2, *oldest;
-	int		 err;
-
-	TAILQ_FOREACH(it, items, entry) {
-		c = (struct commit *)(void *)it;
-		if (c->d != NULL)
-			c->d->synced = c->rc != 0 || c->d->dev == q->spool_dev;
-	}
-	TAILQ_FOREACH(it, items, entry) {
-		c = (struct commit *)(void *)it;
-		if (c->d == NULL || c->d->synced)
-			continue;
-		oldest = c;
-		for (it2 = it; it2 != NULL; it2 = TAILQ_NEXT(it2, entry)) {
-			c2 = (struct commit *)(void *)it2;
-			if (c2->d != NULL && !c2->d->synced &&
-			    c2->d->dev == c->d->dev && c2->wseq < oldest->wseq)
-				oldest = c2;
-		}
-		err = syncfs(oldest->d->tx.tmp_dfd) == -1 ? errno : 0;
-		for (it2 = it; it2 != NULL; it2 = TAILQ_NEXT(it2, entry)) {
-			c2 = (struct commit *)(void *)it2;
-			if (c2->d == NULL || c2->d->synced ||
-			    c2->d->dev != c->d->dev)
-				continue;
-			c2->d->synced = true;
-			if (err == 0)
-				continue;
-			maildir_revoke(&c2->d->tx);
-			c2->rc = err_set(&c2->err, true, err, "syncfs %s: %s",
-			    c2->d->maildir, strerror(err));
-		}
-	}
-}
-
-/*
- * queue_direct_sync_new - sync_method file: fsync each direct
- * delivery's new/ once per directory; on failure the files linked there
- * are taken out
- */
-void
-queue_direct_sync_new(struct witems *items)
-{
-	struct witem	*it, *it2;
-	struct commit	*c, *c2;
-	int		 err;
-
-	TAILQ_FOREACH(it, items, entry) {
-		c = (struct commit *)(void *)it;
-		if (c->d != NULL)
-			c->d->synced = c->rc != 0;
-	}
-	TAILQ_FOREACH(it, items, entry) {
-		c = (struct commit *)(void *)it;
-		if (c->d == NULL || c->d->synced)
-			continue;
-		err = fsync(c->d->tx.new_dfd) == -1 ? errno : 0;
-		for (it2 = it; it2 != NULL; it2 = TAILQ_NEXT(it2, entry)) {
-			c2 = (struct commit *)(void *)it2;
-			if (c2->d == NULL || c2->d->synced ||
-			    strcmp(c2->d->maildir, c->d->maildir) != 0)
-				continue;
-			c2->d->synced = true;
-			if (err == 0)
-				continue;
-			maildir_revoke(&c2->d->tx);
-			c2->rc = err_set(&c2->err, true, err, "fsync %s/new: %s",
-			    c2->d->maildir, strerror(err));
-		}
-	}
 }

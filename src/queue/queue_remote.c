@@ -1,10 +1,10 @@
 /*
- * queue_remote.c - the queue's side of outbound delivery (queue_work.h):
+ * queue_remote.c - the queue's side of outbound delivery (queue_remote.h):
  * due remote recipients of a message, grouped by domain (qplan.c), go to
  * the deliver process as M_D_JOB with a read-only descriptor of the body;
  * each M_D_RESULT is applied to the envelope (done, deferred per sched.h,
  * failed: a bounce is due) and the message rescheduled, which writes the
- * envelope durably through the delivery thread (queue_work.c).
+ * envelope durably through the delivery thread (queue_local.c).
  *
  * A recipient in a job is "in flight" (env_rcpt.job, in memory only: on
  * disk it stays pending, so a crash retries it).  A result for a message
@@ -32,7 +32,8 @@
 #include "msgtypes.h"
 #include "xmalloc.h"
 #include "queue/qplan.h"
-#include "queue/queue_work.h"
+#include "queue/queue_remote.h"
+#include "queue/queue_state.h"
 #include "queue/route.h"
 #include "queue/spool.h"
 
@@ -51,6 +52,16 @@ struct rres {
 	uint32_t	*dr;
 	char		**reply;
 	char		**remote;
+};
+
+/* a deliver job in flight: some remote recipients of one message */
+struct rjob {
+	TAILQ_ENTRY(rjob)	 entry;
+	uint64_t		 id;
+	struct qmsg		*m;
+	size_t			*ri;		/* indices in m->env.rcpts */
+	size_t			 n;
+	struct rres		*held;		/* result, kept while m busy */
 };
 
 /* rres_free - a held result */

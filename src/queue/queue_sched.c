@@ -11,7 +11,7 @@
  * flush applied; then expiry, bounces and delay warnings
  * (queue_bounce.c), remote jobs (queue_remote.c), a Maildir job for the
  * due local recipients or an envelope rewrite or removal
- * (queue_work.c's delivery thread), else the timer for its next retry.
+ * (queue_local.c's delivery thread), else the timer for its next retry.
  * Loop only; a busy message (owned by the delivery thread) waits.
  */
 #include <sys/queue.h>
@@ -26,9 +26,11 @@
 #include "log.h"
 #include "xmalloc.h"
 #include "queue/qplan.h"
+#include "queue/queue_bounce.h"
+#include "queue/queue_local.h"
+#include "queue/queue_remote.h"
 #include "queue/queue_sched.h"
 #include "queue/queue_state.h"
-#include "queue/queue_work.h"
 #include "queue/route.h"
 #include "queue/spool.h"
 
@@ -131,7 +133,7 @@ queue_sched_run(struct queue *q, struct qmsg *m)
 	}
 	if (n > 0 || m->dirty || qplan_finished(&m->env)) {
 		evtimer_del(m->timer);
-		if (queue_work_deliver(q, m, ri, md, n))
+		if (queue_local_post(q, m, ri, md, n))
 			return;
 	} else
 		for (i = 0; i < n; i++)

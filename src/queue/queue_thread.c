@@ -1,9 +1,9 @@
 /*
  * queue_thread.c - the queue's worker threads and sync pools (declared in
- * queue_work.h): a worker takes items posted by the loop in batches, runs
+ * queue_thread.h): a worker takes items posted by the loop in batches, runs
  * them off the loop and hands them back through an eventfd; a sync pool
  * fdatasyncs a batch of descriptors concurrently.  Threads block every
- * signal.  Used by queue_work.c (commit and delivery threads).
+ * signal.  Used by queue_commit.c and queue_local.c.
  */
 #include <sys/eventfd.h>
 #include <sys/queue.h>
@@ -21,7 +21,8 @@
 
 #include "log.h"
 #include "xmalloc.h"
-#include "queue/queue_work.h"
+#include "queue/queue_state.h"
+#include "queue/queue_thread.h"
 
 /*
  * ---- worker threads ----
@@ -121,7 +122,8 @@ worker_wakeup(evutil_socket_t fd, short what, void *arg)
 		pthread_join(w->th, NULL);
 		w->running = false;
 		log_debug("%s thread stopped", w->name);
-		queue_maybe_exit(w->q);
+		if (w->on_exit != NULL)
+			w->on_exit(w->q);
 	}
 }
 
@@ -129,7 +131,8 @@ worker_wakeup(evutil_socket_t fd, short what, void *arg)
 void
 worker_start(struct queue *q, struct worker *w, const char *name,
     size_t batch, bool drain, void (*work)(struct queue *, struct witems *),
-    void (*done)(struct queue *, struct witem *))
+    void (*done)(struct queue *, struct witem *),
+    void (*on_exit)(struct queue *))
 {
 	sigset_t	all, old;
 	int		rc;
@@ -141,6 +144,7 @@ worker_start(struct queue *q, struct worker *w, const char *name,
 	w->drain = drain;
 	w->work = work;
 	w->done = done;
+	w->on_exit = on_exit;
 	TAILQ_INIT(&w->in);
 	TAILQ_INIT(&w->out);
 	if (pthread_mutex_init(&w->mu, NULL) != 0 ||

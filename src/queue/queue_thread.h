@@ -39,12 +39,14 @@ struct worker {
 	struct event		*ev;
 	void			(*work)(struct queue *, struct witems *);
 	void			(*done)(struct queue *, struct witem *);
+	void			(*on_exit)(struct queue *); /* once joined */
 };
 
 void		 worker_start(struct queue *, struct worker *, const char *name,
 		    size_t batch, bool drain,
 		    void (*work)(struct queue *, struct witems *),
-		    void (*done)(struct queue *, struct witem *));
+		    void (*done)(struct queue *, struct witem *),
+		    void (*on_exit)(struct queue *));
 bool		 worker_post(struct worker *, struct witem *);
 void		 worker_stop(struct worker *);
 void		 worker_free(struct worker *);

@@ -1,0 +1,79 @@
+/*
+ * queue_commit.h - the commit thread (queue_commit.c): what it takes (a
+ * commit: a spooled message, or a direct delivery's Maildir file) and
+ * how it is started and stopped.
+ */
+#ifndef POSTERN_QUEUE_COMMIT_H
+#define POSTERN_QUEUE_COMMIT_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "local/maildir.h"
+#include "queue/envelope.h"
+#include "queue/queue_thread.h"
+#include "queue/spool.h"
+
+struct queue;
+struct txn;
+
+/* what a commit is: a message from smtp, or a DSN made here */
+enum commit_kind {
+	CK_SMTP,
+	CK_BOUNCE,
+	CK_WARNING,
+};
+
+/*
+ * a direct delivery (fast path): the transaction's only recipient is a
+ * local mailbox, so its file is created in the Maildir's tmp/ at M_Q_OPEN
+ * (the prefix written by the queue, the rest by smtp) and linked into
+ * new/ by the commit batch: no spool files.  Nothing about it is durable
+ * before the link; a crash leaves at most a file in tmp/.
+ */
+struct qdirect {
+	char			*from;		/* as smtp gave it at M_Q_OPEN */
+	char			*rcpt;		/* as smtp gave it */
+	char			*addr;		/* the mailbox's address */
+	char			*maildir;	/* DATA/mail/<domain>/<local> */
+	char			*prefix;	/* Return-Path, Delivered-To */
+	size_t			 prefix_len;
+	uint64_t		 size;		/* body, measured at commit */
+	dev_t			 dev;		/* filesystem of the Maildir */
+	bool			 synced;	/* commit thread: done with syncs */
+	struct maildir_tx	 tx;
+};
+
+/* one M_Q_COMMIT on its way through the commit thread */
+struct commit {
+	struct witem		 w;
+	struct txn		*txn;		/* NULL once its peer is gone */
+	uint64_t		 reqid;
+	char			 id[SPOOL_ID_LEN + 1];
+	struct envelope		 env;		/* loop only; unused if d */
+	struct qdirect		*d;		/* a direct delivery, or NULL */
+	int			 rc;		/* the thread's result */
+	struct err		 err;
+	enum commit_kind	 kind;
+	char			 orig[SPOOL_ID_LEN + 1]; /* DSN: of this id */
+	uint64_t		 wseq;		/* its writer's number */
+};
+
+/* queue_commit_start - the syncs of both threads (sync_method, fixed
+ * here), then the commit thread; done answers each commit on the loop,
+ * on_exit runs once the thread is joined */
+void	queue_commit_start(struct queue *,
+	    void (*done)(struct queue *, struct witem *),
+	    void (*on_exit)(struct queue *));
+/* queue_commit_post - into the next batch; false if the thread has ended */
+bool	queue_commit_post(struct queue *, struct commit *);
+/* queue_commit_stop - finish the batches in hand, then end */
+void	queue_commit_stop(struct queue *);
+/* queue_commit_free - once joined: the thread, both threads' syncs */
+void	queue_commit_free(struct queue *);
+
+#endif
