@@ -49,6 +49,15 @@
 
 #define Q_DSN_CAP	(8u * 1024 * 1024)	/* one DSN, bytes */
 
+/* a DSN's commit: which kind, of which message */
+struct dsn_commit {
+	struct commit	 c;		/* first: the commit thread's item */
+	bool		 warning;	/* a delay warning, not a bounce */
+	char		 orig[SPOOL_ID_LEN + 1];
+};
+
+static void	dsn_done(struct queue *, struct commit *);
+
 /* retry_later - arm m's timer for retry_min */
 static void
 retry_later(struct queue *q, struct qmsg *m)
@@ -92,15 +101,16 @@ write_all(int fd, const char *p, size_t n, struct err *e)
  * the commit thread; 0, or -1 (nothing left behind)
  */
 static int
-dsn_inject(struct queue *q, struct qmsg *m, enum commit_kind kind,
+dsn_inject(struct queue *q, struct qmsg *m, bool warning,
     const struct buf *b, struct err *e)
 {
-	struct envelope	 env;
-	struct commit	*c;
+	struct envelope		 env;
+	struct dsn_commit	*dc;
+	struct commit		*c;
 	const char	*rcpt = m->env.from;
-	char		 id[SPOOL_ID_LEN + 1], client[128];
-	uint64_t	 wseq;
-	int		 fd, rc;
+	char			 id[SPOOL_ID_LEN + 1], client[128];
+	uint64_t		 wseq;
+	int			 fd, rc;
 
 	wseq = atomic_fetch_add(&q->wseq, 1) + 1;	/* before anything */
 	if (spool_create_body(&q->sp, id, O_WRONLY, &fd, e) == -1)
@@ -109,7 +119,7 @@ dsn_inject(struct queue *q, struct qmsg *m, enum commit_kind kind,
 	if (close(fd) == -1 && rc == 0)
 		rc = err_set(e, true, errno, "close: %s", strerror(errno));
 	(void)snprintf(client, sizeof(client), "local (%s for msgid=%s)",
-	    kind == CK_BOUNCE ? "bounce" : "delay warning", m->env.id);
+	    warning ? "delay warning" : "bounce", m->env.id);
 	if (rc == 0)
 		rc = queue_ingest_build(q, id, "", m->env.flags &
 		    (QF_8BITMIME | QF_SMTPUTF8), "", client, &rcpt, 1,
@@ -118,15 +128,18 @@ dsn_inject(struct queue *q, struct qmsg *m, enum commit_kind kind,
 		spool_discard(&q->sp, id);
 		return -1;
 	}
-	c = xcalloc(1, sizeof(*c));
-	c->kind = kind;
+	dc = xcalloc(1, sizeof(*dc));
+	dc->warning = warning;
+	memcpy(dc->orig, m->env.id, sizeof(dc->orig));
+	c = &dc->c;
+	c->done = dsn_done;
+	c->arg = dc;
 	c->wseq = wseq;
 	memcpy(c->id, id, sizeof(c->id));
-	memcpy(c->orig, m->env.id, sizeof(c->orig));
 	c->env = env;
 	if (!queue_commit_post(q, c)) {
 		envelope_free(&c->env);
-		free(c);
+		free(dc);
 		spool_discard(&q->sp, id);
 		return err_set(e, true, 0, "queue is shutting down");
 	}
@@ -195,7 +208,7 @@ dsn_start(struct queue *q, struct qmsg *m, bool warning, time_t now)
 		close(fd);
 	}
 	if (rc == 0)
-		rc = dsn_inject(q, m, warning ? CK_WARNING : CK_BOUNCE, &b, &e);
+		rc = dsn_inject(q, m, warning, &b, &e);
 	buf_release(&b);
 	free(br);
 	if (rc == 0) {
@@ -256,38 +269,39 @@ queue_bounce_check(struct queue *q, struct qmsg *m, time_t now,
 	return false;
 }
 
-/* queue_bounce_done - a DSN's commit is back: mark its message */
-void
-queue_bounce_done(struct queue *q, struct commit *c)
+/* dsn_done - a DSN's commit is back (its done): mark its message */
+static void
+dsn_done(struct queue *q, struct commit *c)
 {
-	struct qmsg	*m, *dm;
-	size_t		 i;
-	const char	*what = c->kind == CK_BOUNCE ? "bounce" :
-			    "delay-warning";
+	struct dsn_commit	*dc = c->arg;
+	struct qmsg		*m, *dm;
+	size_t			 i;
+	const char		*what = !dc->warning ? "bounce" :
+				    "delay-warning";
 
-	m = qmsg_find(q, c->orig);
+	m = qmsg_find(q, dc->orig);
 	if (c->rc == 0) {
 		dm = qmsg_new(q, &c->env);
 		log_info("msgid=%s queued size=%llu from=<> nrcpt=%zu "
 		    "client=local kind=%s orig_msgid=%s", dm->env.id,
 		    (unsigned long long)dm->env.size, dm->env.nrcpts, what,
-		    c->orig);
+		    dc->orig);
 		qmsg_log_rcpts(q, dm, true);
 		qmsg_touch(dm);
 	} else {
 		log_warnx("msgid=%s %s for msgid=%s not queued: %s", c->id,
-		    what, c->orig, c->err.msg);
+		    what, dc->orig, c->err.msg);
 		envelope_free(&c->env);
 	}
 	if (m != NULL && m->dsn) {
 		m->dsn = false;
 		if (c->rc == 0) {
 			for (i = 0; i < m->dsn_n; i++)
-				if (c->kind == CK_BOUNCE && m->env.rcpts[
+				if (!dc->warning && m->env.rcpts[
 				    m->dsn_ri[i]].state == RCPT_FAILED)
 					m->env.rcpts[m->dsn_ri[i]].state =
 					    RCPT_BOUNCED;
-			if (c->kind == CK_WARNING)
+			if (dc->warning)
 				m->env.warned = time(NULL);
 			log_info("msgid=%s %s queued as msgid=%s (%zu "
 			    "recipients)", m->env.id, what, c->id, m->dsn_n);
@@ -301,5 +315,5 @@ queue_bounce_done(struct queue *q, struct commit *c)
 		else
 			retry_later(q, m);
 	}
-	free(c);
+	free(dc);
 }

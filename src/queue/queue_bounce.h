@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <time.h>
 
-struct commit;
 struct qmsg;
 struct queue;
 
@@ -16,7 +15,5 @@ struct queue;
  * due; true if a DSN is on its way (m waits for it) */
 bool	queue_bounce_check(struct queue *, struct qmsg *, time_t now,
 	    time_t *next);
-/* queue_bounce_done - loop: a DSN commit is back */
-void	queue_bounce_done(struct queue *, struct commit *);
 
 #endif

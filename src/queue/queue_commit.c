@@ -312,11 +312,18 @@ commit_work(struct queue *q, struct witems *items)
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 }
 
+/* commit_done - loop: a commit is back; its producer takes it over */
+static void
+commit_done(struct queue *q, struct witem *it)
+{
+	struct commit	*c = (struct commit *)(void *)it;
+
+	c->done(q, c);
+}
+
 /* queue_commit_start - the syncs of both threads, the commit thread */
 void
-queue_commit_start(struct queue *q,
-    void (*commit_done)(struct queue *, struct witem *),
-    void (*on_exit)(struct queue *))
+queue_commit_start(struct queue *q, void (*on_exit)(struct queue *))
 {
 	sigset_t	all, old;
 	struct err	e;

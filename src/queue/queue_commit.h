@@ -18,15 +18,8 @@
 #include "queue/queue_thread.h"
 #include "queue/spool.h"
 
+struct commit;
 struct queue;
-struct txn;
-
-/* what a commit is: a message from smtp, or a DSN made here */
-enum commit_kind {
-	CK_SMTP,
-	CK_BOUNCE,
-	CK_WARNING,
-};
 
 /*
  * a direct delivery (fast path): the transaction's only recipient is a
@@ -48,27 +41,26 @@ struct qdirect {
 	struct maildir_tx	 tx;
 };
 
-/* one M_Q_COMMIT on its way through the commit thread */
+/*
+ * one new message on its way through the commit thread: from smtp
+ * (queue_peer.c) or a DSN (queue_bounce.c).  Its producer sets done,
+ * which the loop calls once the batch is back (it owns c then), and arg.
+ */
 struct commit {
 	struct witem		 w;
-	struct txn		*txn;		/* NULL once its peer is gone */
-	uint64_t		 reqid;
+	void			(*done)(struct queue *, struct commit *);
+	void			*arg;		/* the producer's */
 	char			 id[SPOOL_ID_LEN + 1];
 	struct envelope		 env;		/* loop only; unused if d */
 	struct qdirect		*d;		/* a direct delivery, or NULL */
 	int			 rc;		/* the thread's result */
 	struct err		 err;
-	enum commit_kind	 kind;
-	char			 orig[SPOOL_ID_LEN + 1]; /* DSN: of this id */
 	uint64_t		 wseq;		/* its writer's number */
 };
 
 /* queue_commit_start - the syncs of both threads (sync_method, fixed
- * here), then the commit thread; done answers each commit on the loop,
- * on_exit runs once the thread is joined */
-void	queue_commit_start(struct queue *,
-	    void (*done)(struct queue *, struct witem *),
-	    void (*on_exit)(struct queue *));
+ * here), then the commit thread; on_exit runs once it is joined */
+void	queue_commit_start(struct queue *, void (*on_exit)(struct queue *));
 /* queue_commit_post - into the next batch; false if the thread has ended */
 bool	queue_commit_post(struct queue *, struct commit *);
 /* queue_commit_stop - finish the batches in hand, then end */

@@ -44,6 +44,7 @@
 #include "queue/alias.h"
 #include "queue/queue_commit.h"
 #include "queue/queue_direct.h"
+#include "queue/queue_ingest.h"
 #include "queue/queue_state.h"
 #include "queue/route.h"
 
@@ -99,7 +100,7 @@ queue_direct_open(struct queue *q, const char *from, const char **rcpts,
 	    !str_line_ok(from, LIM_PATH, true) ||
 	    !str_line_ok(rcpts[0], LIM_PATH, false))
 		return NULL;
-	if (alias_expand(q->conf, rcpts[0], &dests, Q_MAX_DESTS, &e) == -1 ||
+	if (queue_ingest_expand(q, rcpts, 1, &dests, &e) == -1 ||
 	    dests.n != 1 || dests.v[0].kind != AK_LOCAL)
 		goto out;
 	d = xcalloc(1, sizeof(*d));

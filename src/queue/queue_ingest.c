@@ -3,7 +3,8 @@
  * wrote its body (smtp, or the queue for a DSN): the recipients expanded
  * (alias.c), the body measured, its hash kept, the client text bounded
  * and made printable; tmp/<id>.env written, not yet synced (the commit
- * thread does that).  Loop only.
+ * thread does that).  Alias expansion is done here only, for a spooled
+ * message and for a direct delivery's open (queue_direct.c).  Loop only.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,6 +22,35 @@
 #include "queue/queue_ingest.h"
 #include "queue/queue_state.h"
 #include "queue/spool.h"
+
+/* queue_ingest_expand - each recipient through the aliases, in order */
+int
+queue_ingest_expand(struct queue *q, const char **rcpts, size_t n,
+    struct alias_dests *dests, struct err *e)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (alias_expand(q->conf, rcpts[i], dests, Q_MAX_DESTS, e) ==
+		    -1)
+			return -1;
+	return 0;
+}
+
+/* queue_ingest_direct - the fields a direct delivery's log lines use */
+void
+queue_ingest_direct(const char *id, const char *from, uint32_t flags,
+    const char *client, uint64_t size, struct envelope *env)
+{
+	memset(env, 0, sizeof(*env));
+	(void)str_copy(env->id, id, sizeof(env->id));
+	env->created = time(NULL);
+	env->from = xstrdup(from);
+	env->client = xstrndup(client, Q_CLIENT_MAX);
+	str_sanitize(env->client);
+	env->flags = flags;
+	env->size = size;
+}
 
 /*
  * queue_ingest_build - the envelope of a commit: recipients expanded, the
@@ -52,10 +82,8 @@ queue_ingest_build(struct queue *q, const char *id, const char *from,
 	env->flags = flags;
 	env->body_hash = body_hash;
 	env->has_body_hash = true;
-	for (i = 0; i < n; i++)
-		if (alias_expand(q->conf, rcpts[i], &dests, Q_MAX_DESTS, e) ==
-		    -1)
-			goto out;
+	if (queue_ingest_expand(q, rcpts, n, &dests, e) == -1)
+		goto out;
 	for (i = 0; i < dests.n; i++) {
 		envelope_add_rcpt(env, dests.v[i].addr, dests.v[i].orig);
 		if (dests.v[i].kind == AK_FAILED) {

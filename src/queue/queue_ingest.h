@@ -8,9 +8,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct alias_dests;
 struct envelope;
 struct err;
 struct queue;
+
+/* queue_ingest_expand - rcpts[0..n) expanded (aliases) into dests */
+int	queue_ingest_expand(struct queue *, const char **rcpts, size_t n,
+	    struct alias_dests *dests, struct err *);
+/* queue_ingest_direct - a direct delivery's envelope (memory only: for
+ * the log lines; nothing is spooled) */
+void	queue_ingest_direct(const char *id, const char *from, uint32_t flags,
+	    const char *client, uint64_t size, struct envelope *env);
 
 /* queue_ingest_build - a new message's envelope, tmp/<id>.env written */
 int	queue_ingest_build(struct queue *, const char *id, const char *from,
