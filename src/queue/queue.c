@@ -73,6 +73,13 @@ queue_maybe_exit(struct queue *q)
 		event_base_loopbreak(q->base);
 }
 
+/* threads_ended - a worker's on_exit */
+static void
+threads_ended(void *arg)
+{
+	queue_maybe_exit(arg);
+}
+
 /* queue_stop - refuse new messages, answer the commits in hand, exit */
 static void
 queue_stop(struct queue *q, const char *why)
@@ -404,8 +411,8 @@ queue_main(struct conf *conf, int parent_sock)
 	/* the control socket first: `postern queue` connects at once and
 	 * is answered once the loop runs, after the spool is loaded */
 	queue_ctl_start(q);
-	queue_commit_start(q, queue_maybe_exit);
-	queue_local_start(q, queue_maybe_exit);
+	queue_commit_start(q, threads_ended);
+	queue_local_start(q, threads_ended);
 	queue_load(q);
 	q->parent = chan_new(q->base, parent_sock, parent_cb, q);
 	log_info("queue started: spool %s", dir);

@@ -39,11 +39,12 @@
 #include "conf.h"
 #include "err.h"
 #include "log.h"
+#include "syncpool.h"
+#include "worker.h"
 #include "xmalloc.h"
 #include "local/maildir.h"
 #include "queue/queue_commit.h"
 #include "queue/queue_state.h"
-#include "queue/queue_thread.h"
 #include "queue/spool.h"
 
 /* the batch size bounds the descriptors open at once: 2 per commit */
@@ -312,18 +313,25 @@ commit_work(struct queue *q, struct witems *items)
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 }
 
+/* commit_batch - commit thread: the worker's work (q is arg) */
+static void
+commit_batch(void *arg, struct witems *items)
+{
+	commit_work(arg, items);
+}
+
 /* commit_done - loop: a commit is back; its producer takes it over */
 static void
-commit_done(struct queue *q, struct witem *it)
+commit_done(void *arg, struct witem *it)
 {
 	struct commit	*c = (struct commit *)(void *)it;
 
-	c->done(q, c);
+	c->done(arg, c);
 }
 
 /* queue_commit_start - the syncs of both threads, the commit thread */
 void
-queue_commit_start(struct queue *q, void (*on_exit)(struct queue *))
+queue_commit_start(struct queue *q, void (*on_exit)(void *))
 {
 	sigset_t	all, old;
 	struct err	e;
@@ -346,8 +354,8 @@ queue_commit_start(struct queue *q, void (*on_exit)(struct queue *))
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	log_info("sync_method %s", q->sync_method == SYNC_FILE ? "file" :
 	    "filesystem");
-	worker_start(q, &q->cw, "commit", Q_COMMIT_BATCH, true, commit_work,
-	    commit_done, on_exit);
+	worker_start(&q->cw, q->base, "commit", Q_COMMIT_BATCH, true,
+	    commit_batch, commit_done, on_exit, q);
 }
 
 /* queue_commit_post - hand a commit to the commit thread */

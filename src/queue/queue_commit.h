@@ -13,9 +13,9 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "worker.h"
 #include "local/maildir.h"
 #include "queue/envelope.h"
-#include "queue/queue_thread.h"
 #include "queue/spool.h"
 
 struct commit;
@@ -60,7 +60,7 @@ struct commit {
 
 /* queue_commit_start - the syncs of both threads (sync_method, fixed
  * here), then the commit thread; on_exit runs once it is joined */
-void	queue_commit_start(struct queue *, void (*on_exit)(struct queue *));
+void	queue_commit_start(struct queue *, void (*on_exit)(void *));
 /* queue_commit_post - into the next batch; false if the thread has ended */
 bool	queue_commit_post(struct queue *, struct commit *);
 /* queue_commit_stop - finish the batches in hand, then end */

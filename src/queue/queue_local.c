@@ -36,13 +36,14 @@
 #include "conf.h"
 #include "err.h"
 #include "log.h"
+#include "syncpool.h"
+#include "worker.h"
 #include "xmalloc.h"
 #include "local/maildir.h"
 #include "queue/envelope.h"
 #include "queue/qplan.h"
 #include "queue/queue_local.h"
 #include "queue/queue_state.h"
-#include "queue/queue_thread.h"
 #include "queue/route.h"
 #include "queue/sched.h"
 #include "queue/spool.h"
@@ -456,12 +457,26 @@ queue_local_post(struct queue *q, struct qmsg *m, const size_t *ri,
 	return false;
 }
 
+/* local_batch - delivery thread: the worker's work (q is arg) */
+static void
+local_batch(void *arg, struct witems *items)
+{
+	local_work(arg, items);
+}
+
+/* local_done_cb - loop: the worker's done (q is arg) */
+static void
+local_done_cb(void *arg, struct witem *it)
+{
+	local_done(arg, it);
+}
+
 /* queue_local_start - the delivery thread */
 void
-queue_local_start(struct queue *q, void (*on_exit)(struct queue *))
+queue_local_start(struct queue *q, void (*on_exit)(void *))
 {
-	worker_start(q, &q->dw, "delivery", Q_DELIVER_BATCH, false,
-	    local_work, local_done, on_exit);
+	worker_start(&q->dw, q->base, "delivery", Q_DELIVER_BATCH, false,
+	    local_batch, local_done_cb, on_exit, q);
 }
 
 /* queue_local_stop - let the thread end after its current batch */

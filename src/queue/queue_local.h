@@ -15,7 +15,7 @@ struct queue;
 
 /* queue_local_start - the thread (after queue_commit_start: it uses the
  * syncs set up there); on_exit runs once it is joined */
-void	queue_local_start(struct queue *, void (*on_exit)(struct queue *));
+void	queue_local_start(struct queue *, void (*on_exit)(void *));
 /* queue_local_post - a job for m: local recipients ri[0..n) (maildirs
  * taken over), or with n == 0 only its envelope rewritten or removed.  m
  * is busy until the scheduler takes it back (m->back); false (m not

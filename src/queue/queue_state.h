@@ -18,8 +18,8 @@
 #include "bounds.h"
 #include "conf.h"
 #include "err.h"
+#include "worker.h"
 #include "queue/envelope.h"
-#include "queue/queue_thread.h"
 #include "queue/spool.h"
 
 #define Q_ENV_CAP	(64u * 1024 * 1024)	/* envelope file, bytes */
