@@ -33,6 +33,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "fsutil.h"
 #include "hash.h"
 #include "log.h"
 #include "msgtypes.h"
@@ -64,7 +65,7 @@ retry_later(struct queue *q, struct qmsg *m)
 {
 	struct timeval	tv;
 
-	tv.tv_sec = q->conf->retry_min > 0 ? q->conf->retry_min : 60;
+	tv.tv_sec = sched_retry_floor(q->conf->retry_min);
 	tv.tv_usec = 0;
 	evtimer_add(m->timer, &tv);
 }
@@ -75,25 +76,6 @@ later(time_t *next, time_t t)
 {
 	if (*next == 0 || t < *next)
 		*next = t;
-}
-
-/* write_all - n bytes to fd */
-static int
-write_all(int fd, const char *p, size_t n, struct err *e)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return err_set(e, true, errno, "write: %s",
-			    strerror(errno));
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /*
@@ -115,7 +97,8 @@ dsn_inject(struct queue *q, struct qmsg *m, bool warning,
 	wseq = atomic_fetch_add(&q->wseq, 1) + 1;	/* before anything */
 	if (spool_create_body(&q->sp, id, O_WRONLY, &fd, e) == -1)
 		return -1;
-	rc = write_all(fd, buf_ptr(b), buf_avail(b), e);
+	rc = fsutil_write_all(fd, buf_ptr(b), buf_avail(b)) == -1 ?
+	    err_set(e, true, errno, "write: %s", strerror(errno)) : 0;
 	if (close(fd) == -1 && rc == 0)
 		rc = err_set(e, true, errno, "close: %s", strerror(errno));
 	(void)snprintf(client, sizeof(client), "local (%s for msgid=%s)",

@@ -51,6 +51,55 @@
 #define Q_COMMIT_BATCH	128	/* messages per commit batch */
 
 /*
+ * direct_sync - the batch's direct deliveries still going, synced once
+ * per group (maildir_sync_groups; by filesystem, those on the spool's
+ * own are covered by its syncfs; q is only read then); on failure those
+ * fail (and one already linked is taken out of new/ again)
+ */
+static void
+direct_sync(struct queue *q, struct witems *items, enum maildir_group by)
+{
+	struct maildir_sync	*v;
+	struct witem		*it;
+	struct commit		*c;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(it, items, entry)
+		n++;
+	v = xcalloc(n + 1, sizeof(*v));
+	n = 0;
+	TAILQ_FOREACH(it, items, entry) {
+		c = (struct commit *)(void *)it;
+		if (c->d == NULL)
+			continue;
+		v[n].tx = &c->d->tx;
+		v[n].maildir = c->d->maildir;
+		v[n].dev = c->d->dev;
+		v[n].order = c->wseq;
+		v[n].synced = c->rc != 0 || (by == MAILDIR_BY_DEV &&
+		    c->d->dev == q->spool_dev);
+		n++;
+	}
+	maildir_sync_groups(v, n, by);
+	n = 0;
+	TAILQ_FOREACH(it, items, entry) {
+		c = (struct commit *)(void *)it;
+		if (c->d == NULL)
+			continue;
+		c->d->synced = true;
+		if (v[n].err != 0 && by == MAILDIR_BY_DEV)
+			c->rc = err_set(&c->err, true, v[n].err, "syncfs %s: %s",
+			    c->d->maildir, strerror(v[n].err));
+		else if (v[n].err != 0)
+			c->rc = err_set(&c->err, true, v[n].err,
+			    "fsync %s/new: %s", c->d->maildir,
+			    strerror(v[n].err));
+		n++;
+	}
+	free(v);
+}
+
+/*
  * direct_syncfs - sync_method filesystem: one syncfs per other
  * filesystem holding a direct delivery still going; on failure those
  * fail (and one already linked is taken out of new/ again).  The syncfs
@@ -62,40 +111,7 @@
 static void
 direct_syncfs(struct queue *q, struct witems *items)
 {
-	struct witem	*it, *it2;
-	struct commit	*c, *c2, *oldest;
-	int		 err;
-
-	TAILQ_FOREACH(it, items, entry) {
-		c = (struct commit *)(void *)it;
-		if (c->d != NULL)
-			c->d->synced = c->rc != 0 || c->d->dev == q->spool_dev;
-	}
-	TAILQ_FOREACH(it, items, entry) {
-		c = (struct commit *)(void *)it;
-		if (c->d == NULL || c->d->synced)
-			continue;
-		oldest = c;
-		for (it2 = it; it2 != NULL; it2 = TAILQ_NEXT(it2, entry)) {
-			c2 = (struct commit *)(void *)it2;
-			if (c2->d != NULL && !c2->d->synced &&
-			    c2->d->dev == c->d->dev && c2->wseq < oldest->wseq)
-				oldest = c2;
-		}
-		err = syncfs(oldest->d->tx.tmp_dfd) == -1 ? errno : 0;
-		for (it2 = it; it2 != NULL; it2 = TAILQ_NEXT(it2, entry)) {
-			c2 = (struct commit *)(void *)it2;
-			if (c2->d == NULL || c2->d->synced ||
-			    c2->d->dev != c->d->dev)
-				continue;
-			c2->d->synced = true;
-			if (err == 0)
-				continue;
-			maildir_revoke(&c2->d->tx);
-			c2->rc = err_set(&c2->err, true, err, "syncfs %s: %s",
-			    c2->d->maildir, strerror(err));
-		}
-	}
+	direct_sync(q, items, MAILDIR_BY_DEV);
 }
 
 /*
@@ -106,33 +122,7 @@ direct_syncfs(struct queue *q, struct witems *items)
 static void
 direct_sync_new(struct witems *items)
 {
-	struct witem	*it, *it2;
-	struct commit	*c, *c2;
-	int		 err;
-
-	TAILQ_FOREACH(it, items, entry) {
-		c = (struct commit *)(void *)it;
-		if (c->d != NULL)
-			c->d->synced = c->rc != 0;
-	}
-	TAILQ_FOREACH(it, items, entry) {
-		c = (struct commit *)(void *)it;
-		if (c->d == NULL || c->d->synced)
-			continue;
-		err = fsync(c->d->tx.new_dfd) == -1 ? errno : 0;
-		for (it2 = it; it2 != NULL; it2 = TAILQ_NEXT(it2, entry)) {
-			c2 = (struct commit *)(void *)it2;
-			if (c2->d == NULL || c2->d->synced ||
-			    strcmp(c2->d->maildir, c->d->maildir) != 0)
-				continue;
-			c2->d->synced = true;
-			if (err == 0)
-				continue;
-			maildir_revoke(&c2->d->tx);
-			c2->rc = err_set(&c2->err, true, err, "fsync %s/new: %s",
-			    c2->d->maildir, strerror(err));
-		}
-	}
+	direct_sync(NULL, items, MAILDIR_BY_DIR);
 }
 
 /* commit_fail - every commit of the batch still going fails with e */

@@ -33,6 +33,7 @@
 
 #include <event2/event.h>
 
+#include "bounds.h"
 #include "buf.h"
 #include "err.h"
 #include "log.h"
@@ -45,7 +46,6 @@
 #include "queue/queue_ctl.h"
 #include "queue/queue_state.h"
 
-#define Q_CTL_REQ_MAX	4096	/* octets per request */
 #define Q_CTL_CONNS	8	/* connections at once */
 #define Q_CTL_TIMEOUT	10	/* seconds per connection */
 

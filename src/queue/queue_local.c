@@ -167,6 +167,30 @@ local_begin(struct queue *q, struct witems *items)
 			if ((T = &J->t[I])->begun)
 
 /*
+ * local_sync_set - the begun targets as a maildir_sync_groups batch
+ * (order: their place in it; those failed already skipped)
+ */
+static struct maildir_sync *
+local_sync_set(struct witems *items, size_t n)
+{
+	struct maildir_sync	*v = xcalloc(n + 1, sizeof(*v));
+	struct witem		*it;
+	struct dtarget		*t;
+	struct djob		*j;
+	size_t			 i, k = 0;
+
+	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items)) {
+		v[k].tx = &t->tx;
+		v[k].maildir = t->maildir;
+		v[k].dev = t->dev;
+		v[k].order = k;
+		v[k].synced = t->rc != 0;
+		k++;
+	}
+	return v;
+}
+
+/*
  * local_syncfs - one syncfs per filesystem holding a begun target still
  * going (rc 0), on the first such target's tmp/ (opened before any file
  * of the batch was written); on failure every target there fails, and one
@@ -175,30 +199,27 @@ local_begin(struct queue *q, struct witems *items)
 static void
 local_syncfs(struct witems *items, const char *what)
 {
-	struct witem	*it, *it2;
-	struct dtarget	*t, *t2;
-	struct djob	*j, *j2;
-	size_t		 i, i2;
-	int		 err;
+	struct maildir_sync	*v;
+	struct witem		*it;
+	struct dtarget		*t;
+	struct djob		*j;
+	size_t			 i, n;
 
+	n = 0;
 	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items))
-		t->synced = t->rc != 0;
+		n++;
+	v = local_sync_set(items, n);
+	maildir_sync_groups(v, n, MAILDIR_BY_DEV);
+	n = 0;
 	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items)) {
-		if (t->synced)
-			continue;
-		err = syncfs(t->tx.tmp_dfd) == -1 ? errno : 0;
-		EACH_BEGUN(it2, j2, i2, t2, it) {
-			if (t2->synced || t2->dev != t->dev)
-				continue;
-			t2->synced = true;
-			if (err == 0)
-				continue;
-			/* it may or may not be there after a crash: say not */
-			maildir_revoke(&t2->tx);
-			t2->rc = err_set(&t2->err, true, err, "syncfs %s %s: %s",
-			    what, t2->maildir, strerror(err));
-		}
+		t->synced = true;
+		if (v[n].err != 0)
+			t->rc = err_set(&t->err, true, v[n].err,
+			    "syncfs %s %s: %s", what, t->maildir,
+			    strerror(v[n].err));
+		n++;
 	}
+	free(v);
 }
 
 /*
@@ -232,11 +253,12 @@ local_sync_fs(struct witems *items)
 static void
 local_sync(struct queue *q, struct witems *items, size_t n)
 {
-	struct witem	*it, *it2;
-	struct dtarget	*t, *t2;
-	struct djob	*j, *j2;
-	int		*fds, *errs;
-	size_t		 i, i2, k = 0;
+	struct maildir_sync	*v;
+	struct witem		*it;
+	struct dtarget		*t;
+	struct djob		*j;
+	int			*fds, *errs;
+	size_t			 i, k = 0;
 
 	if (q->sync_method == SYNC_FILESYSTEM) {
 		local_sync_fs(items);
@@ -258,22 +280,17 @@ local_sync(struct queue *q, struct witems *items, size_t n)
 		k++;
 	}
 	/* one fsync per new/ directory, for every file linked into it */
+	v = local_sync_set(items, n);
+	maildir_sync_groups(v, n, MAILDIR_BY_DIR);
+	k = 0;
 	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items)) {
-		if (t->synced)
-			continue;
-		errs[0] = fsync(t->tx.new_dfd) == -1 ? errno : 0;
-		EACH_BEGUN(it2, j2, i2, t2, it) {
-			if (t2->synced || strcmp(t2->maildir, t->maildir) != 0)
-				continue;
-			t2->synced = true;
-			if (errs[0] == 0)
-				continue;
-			/* it may or may not be there after a crash: say not */
-			maildir_revoke(&t2->tx);
-			t2->rc = err_set(&t2->err, true, errs[0],
-			    "fsync %s/new: %s", t2->maildir, strerror(errs[0]));
-		}
+		t->synced = true;
+		if (v[k].err != 0)
+			t->rc = err_set(&t->err, true, v[k].err,
+			    "fsync %s/new: %s", t->maildir, strerror(v[k].err));
+		k++;
 	}
+	free(v);
 #undef EACH_BEGUN
 	free(fds);
 	free(errs);

@@ -26,6 +26,7 @@
 
 #include <event2/event.h>
 
+#include "bounds.h"
 #include "err.h"
 #include "log.h"
 #include "msg.h"
@@ -35,6 +36,7 @@
 #include "queue/queue_remote.h"
 #include "queue/queue_state.h"
 #include "queue/route.h"
+#include "queue/sched.h"
 #include "queue/spool.h"
 
 #ifndef TAILQ_FOREACH_SAFE
@@ -44,7 +46,6 @@
 	    (var) = (tvar))
 #endif
 
-#define Q_RJOB_MAX	100	/* recipients per job (RFC 5321 4.5.3.1.8) */
 
 /* the results of one job, copied out of the message */
 struct rres {
@@ -148,8 +149,7 @@ queue_remote_dispatch(struct queue *q, struct qmsg *m, time_t now,
 		if (rjob_send(q, m, ri, n))
 			continue;
 		/* the body cannot be read now: all of them wait retry_min */
-		retry = now + (q->conf->retry_min > 0 ? q->conf->retry_min :
-		    60);
+		retry = now + sched_retry_floor(q->conf->retry_min);
 		for (i = 0; i < m->env.nrcpts; i++)
 			if (m->env.rcpts[i].state == RCPT_PENDING &&
 			    m->env.rcpts[i].job == 0 &&
@@ -319,8 +319,7 @@ queue_remote_lost(struct queue *q)
 	time_t		 retry;
 	size_t		 i;
 
-	retry = time(NULL) + (q->conf->retry_min > 0 ? q->conf->retry_min :
-	    60);
+	retry = time(NULL) + sched_retry_floor(q->conf->retry_min);
 	TAILQ_FOREACH_SAFE(j, &q->rjobs, entry, tmp) {
 		if (j->held != NULL)
 			continue;	/* a real result: applied later */

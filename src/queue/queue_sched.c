@@ -32,6 +32,7 @@
 #include "queue/queue_sched.h"
 #include "queue/queue_state.h"
 #include "queue/route.h"
+#include "queue/sched.h"
 #include "queue/spool.h"
 
 #define Q_TIMER_MAX	86400	/* seconds: longest single timer */
@@ -75,7 +76,7 @@ sched_back(struct queue *q, struct qmsg *m)
 		/* the deliveries stand; the file says less: try again */
 		log_warnx("msgid=%s cannot update the queue: %s", m->env.id,
 		    m->back_err.msg);
-		tv.tv_sec = q->conf->retry_min > 0 ? q->conf->retry_min : 60;
+		tv.tv_sec = sched_retry_floor(q->conf->retry_min);
 		tv.tv_usec = 0;
 		evtimer_add(m->timer, &tv);
 		return true;
