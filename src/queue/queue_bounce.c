@@ -285,7 +285,7 @@ dsn_done(struct queue *q, struct commit *c)
 					m->env.rcpts[m->dsn_ri[i]].state =
 					    RCPT_BOUNCED;
 			if (dc->warning)
-				m->env.warned = time(NULL);
+				m->env.warned = queue_state_now(q);
 			log_info("msgid=%s %s queued as msgid=%s (%zu "
 			    "recipients)", m->env.id, what, c->id, m->dsn_n);
 			m->dirty = true;

@@ -172,7 +172,7 @@ rjob_apply(struct queue *q, struct rjob *j)
 	struct qmsg		*m = j->m;
 	struct env_rcpt		*r;
 	struct qplan_conf	 c;
-	time_t			 now = time(NULL);
+	time_t			 now = queue_state_now(q);
 	size_t			 i;
 
 	c.retry_min = q->conf->retry_min;

@@ -93,7 +93,7 @@ queue_sched_run(struct queue *q, struct qmsg *m)
 {
 	struct env_rcpt	*r;
 	struct timeval	 tv;
-	time_t		 now = time(NULL), next = 0;
+	time_t		 now = queue_state_now(q), next = 0;
 	size_t		 i, n = 0, ri[Q_JOB_TARGETS];
 	char		*md[Q_JOB_TARGETS], *p;
 

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -88,6 +89,13 @@ queue_state_free(struct queue *q)
 	if (q->touch_ev != NULL)
 		event_free(q->touch_ev);
 	q->touch_ev = NULL;
+}
+
+/* queue_state_now - what the scheduler takes for now */
+time_t
+queue_state_now(const struct queue *q)
+{
+	return q->clock != NULL ? q->clock() : time(NULL);
 }
 
 /* qmsg_new - a published message (env is taken over) */

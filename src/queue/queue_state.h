@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "bounds.h"
 #include "conf.h"
@@ -72,6 +73,7 @@ struct queue {
 	TAILQ_HEAD(, qmsg)	 touched;	/* to be looked at this turn */
 	struct event		*touch_ev;	/* drains touched */
 	void			(*sched)(struct queue *, struct qmsg *);
+	time_t			(*clock)(void);	/* NULL: time(); tests: fake */
 	TAILQ_HEAD(, rjob)	 rjobs;		/* deliver jobs in flight */
 	uint64_t		 next_jobid;
 	struct qctl		*ctl;		/* the control socket */
@@ -105,6 +107,9 @@ void		 queue_state_init(struct queue *,
 void		 queue_state_drain(struct queue *);
 /* queue_state_free - every message, and the touch event */
 void		 queue_state_free(struct queue *);
+
+/* queue_state_now - the loop's clock (q->clock, else time()) */
+time_t		 queue_state_now(const struct queue *);
 
 /* qmsg_new - a published message (env is taken over) */
 struct qmsg	*qmsg_new(struct queue *, struct envelope *);
