@@ -7,16 +7,15 @@
  * files.  At M_Q_COMMIT the loop checks the envelope is the same and the
  * prefix intact (queue_direct_check); the commit thread makes the file
  * durable with the batch's first sync, links it into new/ and makes the
- * link durable with the second (queue_direct_syncfs, queue_direct_sync_new)
- * before the 250.  Abort, a closed channel or a failed commit remove the
+ * link durable with the second (queue_commit.c: direct_syncfs,
+ * direct_sync_new) before the 250.  Abort, a closed channel or a failed commit remove the
  * tmp file (queue_direct_free); at start, files older than Q_TMP_AGE are
  * removed from DATA/mail/x/y/tmp (queue_direct_clean, bounded by
  * Q_CLEAN_MAX entries).  Only messages from smtp take this path: a DSN the
  * queue makes itself is always spooled.
  *
- * The loop's functions run on the loop; queue_direct_syncfs and
- * queue_direct_sync_new run on the commit thread and touch only the
- * batch's items.  Limits: Q_DIRECT_MAX direct deliveries open at once (3
+ * Everything here runs on the loop; the recipient is expanded by
+ * queue_ingest.c and routed by route.c.  Limits: Q_DIRECT_MAX direct deliveries open at once (3
  * descriptors each), LIM_PATH per address.
  */
 #include <sys/queue.h>

@@ -396,7 +396,7 @@ local_work(struct queue *q, struct witems *items)
 
 /* local_done - loop: log a job's results, give the message back */
 static void
-local_done(struct queue *q, struct witem *it)
+local_done(void *arg, struct witem *it)
 {
 	struct djob	*j = (struct djob *)(void *)it;
 	struct qmsg	*m = j->m;
@@ -404,7 +404,7 @@ local_done(struct queue *q, struct witem *it)
 	struct dtarget	*t;
 	size_t		 i;
 
-	(void)q;
+	(void)arg;
 	for (i = 0; i < j->n; i++) {
 		t = &j->t[i];
 		r = &m->env.rcpts[t->ri];
@@ -481,19 +481,12 @@ local_batch(void *arg, struct witems *items)
 	local_work(arg, items);
 }
 
-/* local_done_cb - loop: the worker's done (q is arg) */
-static void
-local_done_cb(void *arg, struct witem *it)
-{
-	local_done(arg, it);
-}
-
 /* queue_local_start - the delivery thread */
 void
 queue_local_start(struct queue *q, void (*on_exit)(void *))
 {
 	worker_start(&q->dw, q->base, "delivery", Q_DELIVER_BATCH, false,
-	    local_batch, local_done_cb, on_exit, q);
+	    local_batch, local_done, on_exit, q);
 }
 
 /* queue_local_stop - let the thread end after its current batch */
