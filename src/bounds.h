@@ -56,5 +56,14 @@
  */
 #define LIM_DKIM_FIELDS		1000
 #define LIM_DKIM_SIG_FIELD	8192
+/* the queue: client text (smtp's "from" line for Received) kept per
+ * message; longer is cut */
+#define Q_CLIENT_MAX		1024
+/* the queue's control socket: octets of one request from "postern
+ * queue" (an id and a verb); more closes the connection */
+#define Q_CTL_REQ_MAX		4096
+/* the queue: recipients per M_D_JOB and per M_D_RESULT read from the
+ * deliver process (RFC 5321 4.5.3.1.8: 100 recipients per transaction) */
+#define Q_RJOB_MAX		100
 
 #endif

@@ -80,3 +80,19 @@ fsutil_mkdir_p(const char *path, struct err *e)
 	}
 	return 0;
 }
+
+/* fsutil_rename_noreplace - renameat that never replaces an existing target */
+int
+fsutil_rename_noreplace(int odfd, const char *oname, int ndfd, const char *nname)
+{
+	if (renameat2(odfd, oname, ndfd, nname, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* filesystem without RENAME_NOREPLACE: check, then rename */
+	if (faccessat(ndfd, nname, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return renameat(odfd, oname, ndfd, nname);
+}

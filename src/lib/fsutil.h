@@ -19,5 +19,9 @@ void	fsutil_fsync_parent(char *path);
  * fsyncing the parent of each directory created so the entry is durable
  */
 int	fsutil_mkdir_p(const char *path, struct err *);
+/* fsutil_rename_noreplace - renameat that never replaces an existing
+ * target (EEXIST); without RENAME_NOREPLACE, a check then a rename */
+int	fsutil_rename_noreplace(int odfd, const char *oname, int ndfd,
+	    const char *nname);
 
 #endif

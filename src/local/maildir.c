@@ -326,3 +326,45 @@ out:
 	maildir_end(&tx);
 	return rc;
 }
+
+/* sync_same - are a and b in one group? */
+static bool
+sync_same(const struct maildir_sync *a, const struct maildir_sync *b,
+    enum maildir_group by)
+{
+	return by == MAILDIR_BY_DEV ? a->dev == b->dev :
+	    strcmp(a->maildir, b->maildir) == 0;
+}
+
+/* maildir_sync_groups - sync once per group, every member its result */
+void
+maildir_sync_groups(struct maildir_sync *v, size_t n, enum maildir_group by)
+{
+	struct maildir_sync	*rep;
+	size_t			 i, k;
+	int			 err;
+
+	for (i = 0; i < n; i++)
+		v[i].err = 0;
+	for (i = 0; i < n; i++) {
+		if (v[i].synced)
+			continue;
+		if (by == MAILDIR_BY_DEV) {
+			rep = &v[i];
+			for (k = i; k < n; k++)
+				if (!v[k].synced && sync_same(&v[k], &v[i], by) &&
+				    v[k].order < rep->order)
+					rep = &v[k];
+			err = syncfs(rep->tx->tmp_dfd) == -1 ? errno : 0;
+		} else
+			err = fsync(v[i].tx->new_dfd) == -1 ? errno : 0;
+		for (k = i; k < n; k++) {
+			if (v[k].synced || !sync_same(&v[k], &v[i], by))
+				continue;
+			v[k].synced = true;
+			v[k].err = err;
+			if (err != 0)
+				maildir_revoke(v[k].tx);
+		}
+	}
+}

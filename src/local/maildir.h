@@ -6,6 +6,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include <sys/types.h>
 
 struct err;
 
@@ -47,5 +50,32 @@ int	maildir_begin(const char *maildir, int body_fd, const char *prefix,
 int	maildir_commit(struct maildir_tx *, struct err *);
 void	maildir_revoke(struct maildir_tx *);
 void	maildir_end(struct maildir_tx *);
+
+/* one file of a batch for maildir_sync_groups */
+struct maildir_sync {
+	struct maildir_tx	*tx;
+	const char		*maildir;	/* MAILDIR_BY_DIR: its group */
+	dev_t			 dev;		/* MAILDIR_BY_DEV: its group */
+	uint64_t		 order;		/* MAILDIR_BY_DEV: lowest syncs */
+	bool			 synced;	/* in: skip it; out: true */
+	int			 err;		/* out: errno, 0 if synced */
+};
+
+/* how maildir_sync_groups groups the files of a batch */
+enum maildir_group {
+	MAILDIR_BY_DEV,		/* one syncfs per filesystem */
+	MAILDIR_BY_DIR,		/* one fsync per new/ directory */
+};
+
+/*
+ * maildir_sync_groups - one sync per group of the files not yet synced:
+ * by filesystem, syncfs(2) through the tmp/ of the group's member with
+ * the lowest order (opened first: a writeback error is reported to a
+ * descriptor opened before it); by directory, fsync of new/.  Every
+ * member then gets the group's result in err, and one that failed is
+ * revoked (it may or may not be there after a crash: say not).
+ */
+void	maildir_sync_groups(struct maildir_sync *, size_t n,
+	    enum maildir_group);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * queue_bounce.c - expiry, bounces and delay warnings (queue_work.h).
+ * queue_bounce.c - expiry, bounces and delay warnings (queue_bounce.h).
  *
  * When recipients of a message have failed for good (a 5xx, a local
  * permanent error, or queue_lifetime reached), one DSN (bounce.c) covering
@@ -33,17 +33,31 @@
 
 #include "buf.h"
 #include "err.h"
+#include "fsutil.h"
 #include "hash.h"
 #include "log.h"
 #include "msgtypes.h"
 #include "xmalloc.h"
 #include "queue/bounce.h"
 #include "queue/qplan.h"
-#include "queue/queue_work.h"
+#include "queue/queue_bounce.h"
+#include "queue/queue_commit.h"
+#include "queue/queue_ingest.h"
+#include "queue/queue_state.h"
+#include "queue/route.h"
 #include "queue/sched.h"
 #include "queue/spool.h"
 
 #define Q_DSN_CAP	(8u * 1024 * 1024)	/* one DSN, bytes */
+
+/* a DSN's commit: which kind, of which message */
+struct dsn_commit {
+	struct commit	 c;		/* first: the commit thread's item */
+	bool		 warning;	/* a delay warning, not a bounce */
+	char		 orig[SPOOL_ID_LEN + 1];
+};
+
+static void	dsn_done(struct queue *, struct commit *);
 
 /* retry_later - arm m's timer for retry_min */
 static void
@@ -51,7 +65,7 @@ retry_later(struct queue *q, struct qmsg *m)
 {
 	struct timeval	tv;
 
-	tv.tv_sec = q->conf->retry_min > 0 ? q->conf->retry_min : 60;
+	tv.tv_sec = sched_retry_floor(q->conf->retry_min);
 	tv.tv_usec = 0;
 	evtimer_add(m->timer, &tv);
 }
@@ -64,65 +78,51 @@ later(time_t *next, time_t t)
 		*next = t;
 }
 
-/* write_all - n bytes to fd */
-static int
-write_all(int fd, const char *p, size_t n, struct err *e)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return err_set(e, true, errno, "write: %s",
-			    strerror(errno));
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * dsn_inject - the DSN text as a new message from <> to m's sender, into
  * the commit thread; 0, or -1 (nothing left behind)
  */
 static int
-dsn_inject(struct queue *q, struct qmsg *m, enum commit_kind kind,
+dsn_inject(struct queue *q, struct qmsg *m, bool warning,
     const struct buf *b, struct err *e)
 {
-	struct envelope	 env;
-	struct commit	*c;
+	struct envelope		 env;
+	struct dsn_commit	*dc;
+	struct commit		*c;
 	const char	*rcpt = m->env.from;
-	char		 id[SPOOL_ID_LEN + 1], client[128];
-	uint64_t	 wseq;
-	int		 fd, rc;
+	char			 id[SPOOL_ID_LEN + 1], client[128];
+	uint64_t		 wseq;
+	int			 fd, rc;
 
 	wseq = atomic_fetch_add(&q->wseq, 1) + 1;	/* before anything */
 	if (spool_create_body(&q->sp, id, O_WRONLY, &fd, e) == -1)
 		return -1;
-	rc = write_all(fd, buf_ptr(b), buf_avail(b), e);
+	rc = fsutil_write_all(fd, buf_ptr(b), buf_avail(b)) == -1 ?
+	    err_set(e, true, errno, "write: %s", strerror(errno)) : 0;
 	if (close(fd) == -1 && rc == 0)
 		rc = err_set(e, true, errno, "close: %s", strerror(errno));
 	(void)snprintf(client, sizeof(client), "local (%s for msgid=%s)",
-	    kind == CK_BOUNCE ? "bounce" : "delay warning", m->env.id);
+	    warning ? "delay warning" : "bounce", m->env.id);
 	if (rc == 0)
-		rc = queue_commit_build(q, id, "", m->env.flags &
+		rc = queue_ingest_build(q, id, "", m->env.flags &
 		    (QF_8BITMIME | QF_SMTPUTF8), "", client, &rcpt, 1,
 		    hash64(buf_ptr(b), buf_avail(b)), &env, e);
 	if (rc == -1) {
 		spool_discard(&q->sp, id);
 		return -1;
 	}
-	c = xcalloc(1, sizeof(*c));
-	c->kind = kind;
+	dc = xcalloc(1, sizeof(*dc));
+	dc->warning = warning;
+	memcpy(dc->orig, m->env.id, sizeof(dc->orig));
+	c = &dc->c;
+	c->done = dsn_done;
+	c->arg = dc;
 	c->wseq = wseq;
 	memcpy(c->id, id, sizeof(c->id));
-	memcpy(c->orig, m->env.id, sizeof(c->orig));
 	c->env = env;
-	if (!queue_work_commit(q, c)) {
+	if (!queue_commit_post(q, c)) {
 		envelope_free(&c->env);
-		free(c);
+		free(dc);
 		spool_discard(&q->sp, id);
 		return err_set(e, true, 0, "queue is shutting down");
 	}
@@ -164,7 +164,7 @@ dsn_start(struct queue *q, struct qmsg *m, bool warning, time_t now)
 	for (i = 0; i < m->env.nrcpts; i++) {
 		r = &m->env.rcpts[i];
 		if (warning ? r->state != RCPT_PENDING ||
-		    !queue_work_is_remote(r->addr, q) : r->state != RCPT_FAILED)
+		    !route_is_remote(r->addr, q->conf) : r->state != RCPT_FAILED)
 			continue;
 		br[n].addr = r->addr;
 		br[n].orig = r->orig;
@@ -191,7 +191,7 @@ dsn_start(struct queue *q, struct qmsg *m, bool warning, time_t now)
 		close(fd);
 	}
 	if (rc == 0)
-		rc = dsn_inject(q, m, warning ? CK_WARNING : CK_BOUNCE, &b, &e);
+		rc = dsn_inject(q, m, warning, &b, &e);
 	buf_release(&b);
 	free(br);
 	if (rc == 0) {
@@ -244,7 +244,7 @@ queue_bounce_check(struct queue *q, struct qmsg *m, time_t now,
 	if (qplan_count(&m->env, RCPT_FAILED, false) > 0)
 		return dsn_start(q, m, false, now);
 	if (qplan_warn_due(&m->env, now, cf->delay_warning,
-	    queue_work_is_remote, q))
+	    route_is_remote, q->conf))
 		return dsn_start(q, m, true, now);
 	if (cf->delay_warning > 0 && m->env.warned == 0 &&
 	    qplan_count(&m->env, RCPT_PENDING, false) > 0)
@@ -252,39 +252,40 @@ queue_bounce_check(struct queue *q, struct qmsg *m, time_t now,
 	return false;
 }
 
-/* queue_bounce_done - a DSN's commit is back: mark its message */
-void
-queue_bounce_done(struct queue *q, struct commit *c)
+/* dsn_done - a DSN's commit is back (its done): mark its message */
+static void
+dsn_done(struct queue *q, struct commit *c)
 {
-	struct qmsg	*m, *dm;
-	size_t		 i;
-	const char	*what = c->kind == CK_BOUNCE ? "bounce" :
-			    "delay-warning";
+	struct dsn_commit	*dc = c->arg;
+	struct qmsg		*m, *dm;
+	size_t			 i;
+	const char		*what = !dc->warning ? "bounce" :
+				    "delay-warning";
 
-	m = queue_work_find(q, c->orig);
+	m = qmsg_find(q, dc->orig);
 	if (c->rc == 0) {
-		dm = queue_work_msg_new(q, &c->env);
+		dm = qmsg_new(q, &c->env);
 		log_info("msgid=%s queued size=%llu from=<> nrcpt=%zu "
 		    "client=local kind=%s orig_msgid=%s", dm->env.id,
 		    (unsigned long long)dm->env.size, dm->env.nrcpts, what,
-		    c->orig);
-		queue_work_log_rcpts(q, dm, true);
-		queue_work_schedule(q, dm);
+		    dc->orig);
+		qmsg_log_rcpts(q, dm, true);
+		qmsg_touch(dm);
 	} else {
 		log_warnx("msgid=%s %s for msgid=%s not queued: %s", c->id,
-		    what, c->orig, c->err.msg);
+		    what, dc->orig, c->err.msg);
 		envelope_free(&c->env);
 	}
 	if (m != NULL && m->dsn) {
 		m->dsn = false;
 		if (c->rc == 0) {
 			for (i = 0; i < m->dsn_n; i++)
-				if (c->kind == CK_BOUNCE && m->env.rcpts[
+				if (!dc->warning && m->env.rcpts[
 				    m->dsn_ri[i]].state == RCPT_FAILED)
 					m->env.rcpts[m->dsn_ri[i]].state =
 					    RCPT_BOUNCED;
-			if (c->kind == CK_WARNING)
-				m->env.warned = time(NULL);
+			if (dc->warning)
+				m->env.warned = queue_state_now(q);
 			log_info("msgid=%s %s queued as msgid=%s (%zu "
 			    "recipients)", m->env.id, what, c->id, m->dsn_n);
 			m->dirty = true;
@@ -293,9 +294,9 @@ queue_bounce_done(struct queue *q, struct commit *c)
 		m->dsn_ri = NULL;
 		m->dsn_n = 0;
 		if (c->rc == 0)
-			queue_work_schedule(q, m);
+			qmsg_touch(m);
 		else
 			retry_later(q, m);
 	}
-	free(c);
+	free(dc);
 }

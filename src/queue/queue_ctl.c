@@ -1,6 +1,6 @@
 /*
  * queue_ctl.c - the queue's control socket, for "postern queue"
- * (queue_work.h; the requests and answers are M_CTL_* of msgtypes.h).
+ * (queue_ctl.h; the requests and answers are M_CTL_* of msgtypes.h).
  *
  * DATA/queue/control: AF_UNIX SOCK_SEQPACKET, mode 0600, owned by the
  * user the queue runs as (root is let in by the file mode anyway);
@@ -33,6 +33,7 @@
 
 #include <event2/event.h>
 
+#include "bounds.h"
 #include "buf.h"
 #include "err.h"
 #include "log.h"
@@ -41,9 +42,10 @@
 #include "strutil.h"
 #include "xmalloc.h"
 #include "queue/qplan.h"
-#include "queue/queue_work.h"
+#include "queue/queue_sched.h"
+#include "queue/queue_ctl.h"
+#include "queue/queue_state.h"
 
-#define Q_CTL_REQ_MAX	4096	/* octets per request */
 #define Q_CTL_CONNS	8	/* connections at once */
 #define Q_CTL_TIMEOUT	10	/* seconds per connection */
 
@@ -302,7 +304,7 @@ conn_request(struct qconn *c, struct msg *req)
 	if (req->type == M_CTL_Q_FLUSH && id[0] == '\0') {
 		for (m = TAILQ_FIRST(&q->msgs); m != NULL; m = next) {
 			next = TAILQ_NEXT(m, entry);
-			queue_work_flush(q, m);
+			queue_sched_flush(q, m);
 			n++;
 		}
 		log_info("flush of %zu messages asked by admin", n);
@@ -310,7 +312,7 @@ conn_request(struct qconn *c, struct msg *req)
 		out_end(c, 0, "");
 		return 0;
 	}
-	if ((m = queue_work_find(q, id)) == NULL) {
+	if ((m = qmsg_find(q, id)) == NULL) {
 		out_end(c, 1, "no such message in the queue");
 		return 0;
 	}
@@ -320,12 +322,12 @@ conn_request(struct qconn *c, struct msg *req)
 		break;
 	case M_CTL_Q_FLUSH:
 		log_info("msgid=%s flush asked by admin", id);
-		queue_work_flush(q, m);
+		queue_sched_flush(q, m);
 		out_line(c, "%s flushed", id);
 		out_end(c, 0, "");
 		break;
 	default:
-		if ((rc = queue_work_remove(q, m, &e)) == -1)
+		if ((rc = queue_sched_remove(q, m, &e)) == -1)
 			out_end(c, 2, e.msg);
 		else {
 			out_line(c, rc == 0 ? "%s removed" : "%s will be "

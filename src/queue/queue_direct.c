@@ -7,16 +7,15 @@
  * files.  At M_Q_COMMIT the loop checks the envelope is the same and the
  * prefix intact (queue_direct_check); the commit thread makes the file
  * durable with the batch's first sync, links it into new/ and makes the
- * link durable with the second (queue_direct_syncfs, queue_direct_sync_new)
- * before the 250.  Abort, a closed channel or a failed commit remove the
+ * link durable with the second (queue_commit.c: direct_syncfs,
+ * direct_sync_new) before the 250.  Abort, a closed channel or a failed commit remove the
  * tmp file (queue_direct_free); at start, files older than Q_TMP_AGE are
  * removed from DATA/mail/x/y/tmp (queue_direct_clean, bounded by
  * Q_CLEAN_MAX entries).  Only messages from smtp take this path: a DSN the
  * queue makes itself is always spooled.
  *
- * The loop's functions run on the loop; queue_direct_syncfs and
- * queue_direct_sync_new run on the commit thread and touch only the
- * batch's items.  Limits: Q_DIRECT_MAX direct deliveries open at once (3
+ * Everything here runs on the loop; the recipient is expanded by
+ * queue_ingest.c and routed by route.c.  Limits: Q_DIRECT_MAX direct deliveries open at once (3
  * descriptors each), LIM_PATH per address.
  */
 #include <sys/queue.h>
@@ -42,14 +41,18 @@
 #include "xmalloc.h"
 #include "local/maildir.h"
 #include "queue/alias.h"
-#include "queue/queue_work.h"
+#include "queue/queue_commit.h"
+#include "queue/queue_direct.h"
+#include "queue/queue_ingest.h"
+#include "queue/queue_state.h"
+#include "queue/route.h"
 
 #define Q_DIRECT_MAX	128			/* open at once (3 fds each) */
 #define Q_TMP_AGE	(36 * 3600)		/* Maildir tmp/: stale after */
 #define Q_CLEAN_MAX	1000000u		/* entries looked at, startup */
 
 /* qdirect_free - close the Maildir file (removed if still in tmp/) */
-void
+static void
 qdirect_free(struct qdirect *d)
 {
 	if (d == NULL)
@@ -96,12 +99,12 @@ queue_direct_open(struct queue *q, const char *from, const char **rcpts,
 	    !str_line_ok(from, LIM_PATH, true) ||
 	    !str_line_ok(rcpts[0], LIM_PATH, false))
 		return NULL;
-	if (alias_expand(q->conf, rcpts[0], &dests, Q_MAX_DESTS, &e) == -1 ||
+	if (queue_ingest_expand(q, rcpts, 1, &dests, &e) == -1 ||
 	    dests.n != 1 || dests.v[0].kind != AK_LOCAL)
 		goto out;
 	d = xcalloc(1, sizeof(*d));
 	d->tx.fd = d->tx.tmp_dfd = d->tx.new_dfd = -1;
-	if ((d->maildir = queue_work_maildir_of(q, dests.v[0].addr)) == NULL ||
+	if ((d->maildir = route_maildir(q->conf, dests.v[0].addr)) == NULL ||
 	    (size_t)snprintf(path, sizeof(path), "%s/tmp", d->maildir) >=
 	    sizeof(path))
 		goto fail;
@@ -112,7 +115,7 @@ queue_direct_open(struct queue *q, const char *from, const char **rcpts,
 	d->from = xstrdup(from);
 	d->rcpt = xstrdup(rcpts[0]);
 	d->addr = xstrdup(dests.v[0].addr);
-	d->prefix = queue_work_prefix(from, d->addr);
+	d->prefix = route_prefix(from, d->addr);
 	d->prefix_len = strlen(d->prefix);
 	if (maildir_begin(d->maildir, -1, d->prefix, &d->tx, &e) == -1) {
 		log_warnx("direct delivery to %s not possible, spooling: %s",
@@ -273,89 +276,4 @@ queue_direct_clean(struct queue *q)
 	if (budget == 0)
 		log_warnx("%s: stopped looking for stale files in tmp/ after "
 		    "%u entries", path, Q_CLEAN_MAX);
-}
-
-/*
- * queue_direct_syncfs - sync_method filesystem: one syncfs per other
- * filesystem holding a direct delivery still going; on failure those
- * fail (and one already linked is taken out of new/ again).  The syncfs
- * goes through the descriptor of the delivery opened first (the lowest
- * writer number): a writeback error is reported to a descriptor opened
- * before it, and every page of the batch there was written after that
- * open.
- */
-void
-queue_direct_syncfs(struct queue *q, struct witems *items)
-{
-	struct witem	*it, *it2;
-	struct commit	*c, *c2, *oldest;
-	int		 err;
-
-	TAILQ_FOREACH(it, items, entry) {
-		c = (struct commit *)(void *)it;
-		if (c->d != NULL)
-			c->d->synced = c->rc != 0 || c->d->dev == q->spool_dev;
-	}
-	TAILQ_FOREACH(it, items, entry) {
-		c = (struct commit *)(void *)it;
-		if (c->d == NULL || c->d->synced)
-			continue;
-		oldest = c;
-		for (it2 = it; it2 != NULL; it2 = TAILQ_NEXT(it2, entry)) {
-			c2 = (struct commit *)(void *)it2;
-			if (c2->d != NULL && !c2->d->synced &&
-			    c2->d->dev == c->d->dev && c2->wseq < oldest->wseq)
-				oldest = c2;
-		}
-		err = syncfs(oldest->d->tx.tmp_dfd) == -1 ? errno : 0;
-		for (it2 = it; it2 != NULL; it2 = TAILQ_NEXT(it2, entry)) {
-			c2 = (struct commit *)(void *)it2;
-			if (c2->d == NULL || c2->d->synced ||
-			    c2->d->dev != c->d->dev)
-				continue;
-			c2->d->synced = true;
-			if (err == 0)
-				continue;
-			maildir_revoke(&c2->d->tx);
-			c2->rc = err_set(&c2->err, true, err, "syncfs %s: %s",
-			    c2->d->maildir, strerror(err));
-		}
-	}
-}
-
-/*
- * queue_direct_sync_new - sync_method file: fsync each direct
- * delivery's new/ once per directory; on failure the files linked there
- * are taken out
- */
-void
-queue_direct_sync_new(struct witems *items)
-{
-	struct witem	*it, *it2;
-	struct commit	*c, *c2;
-	int		 err;
-
-	TAILQ_FOREACH(it, items, entry) {
-		c = (struct commit *)(void *)it;
-		if (c->d != NULL)
-			c->d->synced = c->rc != 0;
-	}
-	TAILQ_FOREACH(it, items, entry) {
-		c = (struct commit *)(void *)it;
-		if (c->d == NULL || c->d->synced)
-			continue;
-		err = fsync(c->d->tx.new_dfd) == -1 ? errno : 0;
-		for (it2 = it; it2 != NULL; it2 = TAILQ_NEXT(it2, entry)) {
-			c2 = (struct commit *)(void *)it2;
-			if (c2->d == NULL || c2->d->synced ||
-			    strcmp(c2->d->maildir, c->d->maildir) != 0)
-				continue;
-			c2->d->synced = true;
-			if (err == 0)
-				continue;
-			maildir_revoke(&c2->d->tx);
-			c2->rc = err_set(&c2->err, true, err, "fsync %s/new: %s",
-			    c2->d->maildir, strerror(err));
-		}
-	}
 }

@@ -1,10 +1,10 @@
 /*
- * queue_remote.c - the queue's side of outbound delivery (queue_work.h):
+ * queue_remote.c - the queue's side of outbound delivery (queue_remote.h):
  * due remote recipients of a message, grouped by domain (qplan.c), go to
  * the deliver process as M_D_JOB with a read-only descriptor of the body;
  * each M_D_RESULT is applied to the envelope (done, deferred per sched.h,
  * failed: a bounce is due) and the message rescheduled, which writes the
- * envelope durably through the delivery thread (queue_work.c).
+ * envelope durably through the delivery thread (queue_local.c).
  *
  * A recipient in a job is "in flight" (env_rcpt.job, in memory only: on
  * disk it stays pending, so a crash retries it).  A result for a message
@@ -26,13 +26,17 @@
 
 #include <event2/event.h>
 
+#include "bounds.h"
 #include "err.h"
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
 #include "xmalloc.h"
 #include "queue/qplan.h"
-#include "queue/queue_work.h"
+#include "queue/queue_remote.h"
+#include "queue/queue_state.h"
+#include "queue/route.h"
+#include "queue/sched.h"
 #include "queue/spool.h"
 
 #ifndef TAILQ_FOREACH_SAFE
@@ -42,7 +46,6 @@
 	    (var) = (tvar))
 #endif
 
-#define Q_RJOB_MAX	100	/* recipients per job (RFC 5321 4.5.3.1.8) */
 
 /* the results of one job, copied out of the message */
 struct rres {
@@ -50,6 +53,16 @@ struct rres {
 	uint32_t	*dr;
 	char		**reply;
 	char		**remote;
+};
+
+/* a deliver job in flight: some remote recipients of one message */
+struct rjob {
+	TAILQ_ENTRY(rjob)	 entry;
+	uint64_t		 id;
+	struct qmsg		*m;
+	size_t			*ri;		/* indices in m->env.rcpts */
+	size_t			 n;
+	struct rres		*held;		/* result, kept while m busy */
 };
 
 /* rres_free - a held result */
@@ -131,17 +144,16 @@ queue_remote_dispatch(struct queue *q, struct qmsg *m, time_t now,
 
 	if (q->deliver == NULL)
 		return;		/* they wait for a deliver process */
-	while (qplan_group(&m->env, now, queue_work_is_remote, q, Q_RJOB_MAX,
+	while (qplan_group(&m->env, now, route_is_remote, q->conf, Q_RJOB_MAX,
 	    ri, &n, next)) {
 		if (rjob_send(q, m, ri, n))
 			continue;
 		/* the body cannot be read now: all of them wait retry_min */
-		retry = now + (q->conf->retry_min > 0 ? q->conf->retry_min :
-		    60);
+		retry = now + sched_retry_floor(q->conf->retry_min);
 		for (i = 0; i < m->env.nrcpts; i++)
 			if (m->env.rcpts[i].state == RCPT_PENDING &&
 			    m->env.rcpts[i].job == 0 &&
-			    queue_work_is_remote(m->env.rcpts[i].addr, q) &&
+			    route_is_remote(m->env.rcpts[i].addr, q->conf) &&
 			    m->env.rcpts[i].next_try <= now)
 				m->env.rcpts[i].next_try = retry;
 		if (*next == 0 || retry < *next)
@@ -160,7 +172,7 @@ rjob_apply(struct queue *q, struct rjob *j)
 	struct qmsg		*m = j->m;
 	struct env_rcpt		*r;
 	struct qplan_conf	 c;
-	time_t			 now = time(NULL);
+	time_t			 now = queue_state_now(q);
 	size_t			 i;
 
 	c.retry_min = q->conf->retry_min;
@@ -265,7 +277,7 @@ queue_remote_result(struct queue *q, struct msg *msg)
 		return 0;	/* applied once the delivery thread is done */
 	rjob_apply(q, j);
 	rjob_free(q, j);
-	queue_work_schedule(q, m);
+	qmsg_touch(m);
 	return 0;
 }
 
@@ -307,8 +319,7 @@ queue_remote_lost(struct queue *q)
 	time_t		 retry;
 	size_t		 i;
 
-	retry = time(NULL) + (q->conf->retry_min > 0 ? q->conf->retry_min :
-	    60);
+	retry = time(NULL) + sched_retry_floor(q->conf->retry_min);
 	TAILQ_FOREACH_SAFE(j, &q->rjobs, entry, tmp) {
 		if (j->held != NULL)
 			continue;	/* a real result: applied later */
@@ -331,6 +342,6 @@ queue_remote_lost(struct queue *q)
 		    q->conf->retry_min);
 		rjob_free(q, j);
 		if (!m->busy)
-			queue_work_schedule(q, m);
+			qmsg_touch(m);
 	}
 }

@@ -55,3 +55,10 @@ sched_expired(time_t created, time_t now, unsigned lifetime)
 {
 	return now >= created && (uint64_t)(now - created) >= lifetime;
 }
+
+/* sched_retry_floor - retry_min, never 0 */
+unsigned
+sched_retry_floor(unsigned retry_min)
+{
+	return retry_min > 0 ? retry_min : 60;
+}

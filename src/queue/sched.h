@@ -24,6 +24,9 @@ unsigned	sched_delay(unsigned attempts, unsigned retry_min,
 /* sched_next_try - now + sched_delay() with a fresh random jitter */
 time_t		sched_next_try(time_t now, unsigned attempts,
 		    unsigned retry_min, unsigned retry_max);
+/* sched_retry_floor - the shortest wait before trying again (a failed
+ * write, a lost job): retry_min, or 60 s when it is 0 */
+unsigned	sched_retry_floor(unsigned retry_min);
 /* sched_expired - has a message created at `created` outlived lifetime? */
 bool		sched_expired(time_t created, time_t now, unsigned lifetime);
 

@@ -39,61 +39,13 @@
 #include "fsutil.h"
 #include "xmalloc.h"
 #include "queue/spool.h"
+#include "queue/spool_pool.h"
 
 #define SPOOL_NAME_MAX	(SPOOL_ID_LEN + 8)	/* id + ".body" etc. */
 #define SPOOL_ID_TRIES	64
 
 static const char *const spool_subdirs[] = {
 	"tmp", "body", "env", "corrupt", "free",
-};
-
-/*
- * Files are recycled rather than unlinked: on ext4 without a journal
- * every inode freed is skipped by the allocator for minutes ("recently
- * deleted"), and at a few hundred messages a second that scan cost more
- * CPU than everything else (measured with perf).  A file that leaves the
- * spool is renamed into free/ (up to SPOOL_POOL_MAX of each kind) and the
- * next file created takes one back.  Envelopes ("e" names) keep their
- * stale bytes there and are overwritten in place.  Bodies ("b" names) are
- * emptied first, and only when nobody else has them open: smtp wrote each
- * through a descriptor of its own and deliver read it through another,
- * so a body is recycled only once a write lease proves that no other
- * descriptor of it exists anywhere (body_recycle()); otherwise it is
- * unlinked.
- */
-#define SPOOL_POOL_MAX	1024
-#define SPOOL_FREE_NAME	24
-
-struct spool_list {
-	char		 names[SPOOL_POOL_MAX][SPOOL_FREE_NAME];
-	size_t		 n;
-	char		 prefix;	/* 'e' or 'b' */
-};
-
-/*
- * A file renamed into free/ is reused only once that rename is durable:
- * until then a crash could leave the old name (env/<id>, tmp/...) on disk
- * pointing at the inode, rewritten meanwhile for another message.  So it
- * waits in pend[] until a sync of the spool that started after the rename
- * has ended (spool_syncfs_pool, spool_sync_dirs) and only then joins its
- * list.  Without such a sync the pool stays empty and new files are made.
- */
-#define SPOOL_PEND_MAX	(2 * SPOOL_POOL_MAX)
-
-struct spool_pend {
-	char			 name[SPOOL_FREE_NAME];
-	struct spool_list	*l;
-	uint64_t		 seq;
-};
-
-struct spool_pool {
-	pthread_mutex_t	 mu;
-	struct spool_list env;
-	struct spool_list body;
-	uint64_t	 next;		/* for new names in free/ */
-	struct spool_pend pend[SPOOL_PEND_MAX];
-	size_t		 npend;
-	uint64_t	 pushed;	/* seq of the last pend[] entry */
 };
 
 /* spool_id_ok - exactly SPOOL_ID_LEN lower-case hex digits */
@@ -138,22 +90,6 @@ sync_at(int dfd, const char *name, struct err *e)
 	return rc;
 }
 
-/* rename_noreplace - renameat that never replaces an existing target */
-static int
-rename_noreplace(int odfd, const char *oname, int ndfd, const char *nname)
-{
-	if (renameat2(odfd, oname, ndfd, nname, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-	/* filesystem without RENAME_NOREPLACE: check, then rename */
-	if (faccessat(ndfd, nname, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-		errno = EEXIST;
-		return -1;
-	}
-	return renameat(odfd, oname, ndfd, nname);
-}
-
 /* spool_open - create (mode 0700) and open the directories under dir */
 int
 spool_open(struct spool *sp, const char *dir, struct err *e)
@@ -193,18 +129,8 @@ spool_open(struct spool *sp, const char *dir, struct err *e)
 		err_set(e, true, errno, "fsync %s: %s", dir, strerror(errno));
 		goto fail;
 	}
-	s.pool = xcalloc(1, sizeof(*s.pool));
-	s.pool->env.prefix = 'e';
-	s.pool->body.prefix = 'b';
-	if (pthread_mutex_init(&s.pool->mu, NULL) != 0) {
-		free(s.pool);
-		s.pool = NULL;
-		err_set(e, true, 0, "pthread_mutex_init failed");
+	if ((s.pool = spool_pool_new(e)) == NULL)
 		goto fail;
-	}
-	if (getrandom(&s.pool->next, sizeof(s.pool->next), GRND_NONBLOCK) !=
-	    (ssize_t)sizeof(s.pool->next))
-		s.pool->next = (uint64_t)time(NULL) << 24;
 	*sp = s;
 	return 0;
 fail:
@@ -251,11 +177,8 @@ spool_close(struct spool *sp)
 		    &sp->env_dfd, &sp->corrupt_dfd, &sp->free_dfd };
 	size_t	 i;
 
-	if (sp->pool != NULL) {
-		pthread_mutex_destroy(&sp->pool->mu);
-		free(sp->pool);
-		sp->pool = NULL;
-	}
+	spool_pool_free(sp->pool);
+	sp->pool = NULL;
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
@@ -290,217 +213,6 @@ spool_new_id(char id[SPOOL_ID_LEN + 1])
 	spool_make_id(id);
 }
 
-/* pool_push - remember free/<fname> in l; unlink it if l is full */
-static void
-pool_push(struct spool *sp, struct spool_list *l, const char *fname)
-{
-	struct spool_pool	*p = sp->pool;
-	bool			 full;
-
-	pthread_mutex_lock(&p->mu);
-	if (!(full = l->n >= SPOOL_POOL_MAX))
-		(void)snprintf(l->names[l->n++], SPOOL_FREE_NAME, "%s", fname);
-	pthread_mutex_unlock(&p->mu);
-	if (full)
-		(void)unlinkat(sp->free_dfd, fname, 0);
-}
-
-/* pend_push - free/<fname>, just renamed there, waits for a sync */
-static void
-pend_push(struct spool *sp, struct spool_list *l, const char *fname)
-{
-	struct spool_pool	*p = sp->pool;
-	struct spool_pend	*pe;
-	bool			 full;
-
-	pthread_mutex_lock(&p->mu);
-	if (!(full = p->npend >= SPOOL_PEND_MAX)) {
-		pe = &p->pend[p->npend++];
-		(void)snprintf(pe->name, sizeof(pe->name), "%s", fname);
-		pe->l = l;
-		pe->seq = ++p->pushed;
-	}
-	pthread_mutex_unlock(&p->mu);
-	if (full)
-		(void)unlinkat(sp->free_dfd, fname, 0);
-}
-
-/* pool_mark - before a sync: what has been renamed into free/ so far */
-static uint64_t
-pool_mark(struct spool *sp)
-{
-	uint64_t	m;
-
-	pthread_mutex_lock(&sp->pool->mu);
-	m = sp->pool->pushed;
-	pthread_mutex_unlock(&sp->pool->mu);
-	return m;
-}
-
-/* pool_synced - a sync begun at mark has ended: those files are free */
-static void
-pool_synced(struct spool *sp, uint64_t mark)
-{
-	struct spool_pool	*p = sp->pool;
-	struct spool_pend	*pe;
-	size_t			 i, kept = 0;
-
-	pthread_mutex_lock(&p->mu);
-	for (i = 0; i < p->npend; i++) {
-		pe = &p->pend[i];
-		if (pe->seq > mark)
-			p->pend[kept++] = *pe;
-		else if (pe->l->n < SPOOL_POOL_MAX)
-			(void)snprintf(pe->l->names[pe->l->n++],
-			    SPOOL_FREE_NAME, "%s", pe->name);
-		else
-			(void)unlinkat(sp->free_dfd, pe->name, 0);
-	}
-	p->npend = kept;
-	pthread_mutex_unlock(&p->mu);
-}
-
-/*
- * pool_take - move a file of l from free/ to dfd/name; -1 if there is
- * none, or if dfd/name exists already
- */
-static int
-pool_take(struct spool *sp, struct spool_list *l, int dfd, const char *name)
-{
-	struct spool_pool	*p = sp->pool;
-	char			 fname[SPOOL_FREE_NAME];
-
-	for (;;) {
-		pthread_mutex_lock(&p->mu);
-		if (l->n == 0) {
-			pthread_mutex_unlock(&p->mu);
-			return -1;
-		}
-		memcpy(fname, l->names[--l->n], sizeof(fname));
-		pthread_mutex_unlock(&p->mu);
-		if (rename_noreplace(sp->free_dfd, fname, dfd, name) == 0)
-			return 0;
-		if (errno == EEXIST) {
-			pool_push(sp, l, fname);
-			return -1;
-		}
-		/* gone or unusable: forget it, try the next one */
-		(void)unlinkat(sp->free_dfd, fname, 0);
-	}
-}
-
-/*
- * pool_put - take dfd/name away (into free/ as one of l, else unlinked);
- * 0 once the name is gone (or was already), -1 with errno if it could
- * not be
- */
-static int
-pool_put(struct spool *sp, struct spool_list *l, int dfd, const char *name)
-{
-	struct spool_pool	*p = sp->pool;
-	char			 fname[SPOOL_FREE_NAME];
-	uint64_t		 seq;
-	int			 tries;
-
-	for (tries = 0; tries < 4; tries++) {
-		pthread_mutex_lock(&p->mu);
-		seq = p->next++;
-		tries = l->n >= SPOOL_POOL_MAX ? 4 : tries;
-		pthread_mutex_unlock(&p->mu);
-		if (tries == 4)
-			break;
-		(void)snprintf(fname, sizeof(fname), "%c%016" PRIx64,
-		    l->prefix, seq);
-		if (rename_noreplace(dfd, name, sp->free_dfd, fname) == 0) {
-			pend_push(sp, l, fname);
-			return 0;
-		}
-		if (errno == ENOENT)
-			return 0;
-		if (errno != EEXIST)
-			break;
-	}
-	if (unlinkat(dfd, name, 0) == -1 && errno != ENOENT)
-		return -1;
-	return 0;
-}
-
-/* env_take - a recycled envelope file as dfd/name (see pool_take) */
-static int
-env_take(struct spool *sp, int dfd, const char *name)
-{
-	return pool_take(sp, &sp->pool->env, dfd, name);
-}
-
-/* env_recycle - an envelope file leaves the spool (see pool_put) */
-static int
-env_recycle(struct spool *sp, int dfd, const char *name)
-{
-	return pool_put(sp, &sp->pool->env, dfd, name);
-}
-
-/*
- * body_recycle - a body file leaves the spool: emptied into free/ when no
- * other descriptor of it exists, else unlinked.  A write lease is granted
- * only to the one holder of the file's only open descriptor (Linux checks
- * the file's reader and writer counts, every process included), so once
- * it was granted no smtp can still write into the file and no deliver
- * can still read it; nothing can open it again either: the spool's paths
- * are beyond every other process (smtp is chrooted, deliver gets
- * descriptors only).  Without leases (EINVAL: fs.leases-enable = 0, a
- * filesystem without them) the body is simply unlinked.
- */
-static void
-body_recycle(struct spool *sp, int dfd, const char *name)
-{
-	int	fd;
-	bool	alone;
-
-	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
-	    -1) {
-		if (errno != ENOENT)
-			(void)unlinkat(dfd, name, 0);
-		return;
-	}
-	alone = fcntl(fd, F_SETLEASE, F_WRLCK) == 0;
-	if (alone)
-		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
-	close(fd);
-	if (alone && (fd = openat(dfd, name, O_WRONLY | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW)) != -1) {
-		close(fd);
-		(void)pool_put(sp, &sp->pool->body, dfd, name);
-		return;
-	}
-	(void)unlinkat(dfd, name, 0);
-}
-
-/*
- * body_take - a recycled, empty body file as dfd/name, open with accmode;
- * -1 if there is none (or dfd/name exists already)
- */
-static int
-body_take(struct spool *sp, int dfd, const char *name, int accmode)
-{
-	struct stat	st;
-	int		fd;
-
-	if (pool_take(sp, &sp->pool->body, dfd, name) == -1)
-		return -1;
-	if ((fd = openat(dfd, name, accmode | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		goto drop;
-	/* emptied before it went into free/; never hand out old bytes */
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (st.st_size != 0 && ftruncate(fd, 0) == -1)) {
-		close(fd);
-		goto drop;
-	}
-	return fd;
-drop:
-	(void)unlinkat(dfd, name, 0);
-	return -1;
-}
-
 /* spool_new_body - a fresh id and tmp/<id>.body open O_RDWR|O_EXCL */
 int
 spool_new_body(struct spool *sp, char id[SPOOL_ID_LEN + 1], int *fdp,
@@ -527,7 +239,7 @@ spool_create_body(struct spool *sp, char id[SPOOL_ID_LEN + 1], int accmode,
 		    F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
 		(void)name_of(name, nid, ".body", NULL);
-		if ((fd = body_take(sp, sp->tmp_dfd, name, accmode)) == -1)
+		if ((fd = spool_pool_body_take(sp, sp->tmp_dfd, name, accmode)) == -1)
 			fd = openat(sp->tmp_dfd, name, accmode | O_CREAT |
 			    O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd == -1 && errno == EEXIST)
@@ -634,7 +346,7 @@ spool_write_env(struct spool *sp, const char *id, const struct buf *b,
 
 	if (name_of(name, id, ".env", e) == -1)
 		return -1;
-	(void)env_take(sp, sp->tmp_dfd, name);
+	(void)spool_pool_env_take(sp, sp->tmp_dfd, name);
 	return write_file(sp->tmp_dfd, name, b, 0, e);
 }
 
@@ -695,11 +407,11 @@ spool_publish(struct spool *sp, const char *id, struct err *e)
 
 	if (name_of(name, id, ".body", e) == -1)
 		return -1;
-	if (rename_noreplace(sp->tmp_dfd, name, sp->body_dfd, id) == -1)
+	if (fsutil_rename_noreplace(sp->tmp_dfd, name, sp->body_dfd, id) == -1)
 		return err_set(e, true, errno, "publish body %s: %s", id,
 		    strerror(errno));
 	(void)name_of(name, id, ".env", NULL);
-	if (rename_noreplace(sp->tmp_dfd, name, sp->env_dfd, id) == -1) {
+	if (fsutil_rename_noreplace(sp->tmp_dfd, name, sp->env_dfd, id) == -1) {
 		err_set(e, true, errno, "publish envelope %s: %s", id,
 		    strerror(errno));
 		(void)unlinkat(sp->body_dfd, id, 0);
@@ -715,7 +427,7 @@ spool_publish(struct spool *sp, const char *id, struct err *e)
 int
 spool_sync_dirs(struct spool *sp, struct err *e)
 {
-	uint64_t	mark = pool_mark(sp);
+	uint64_t	mark = spool_pool_mark(sp);
 	bool		pending;
 
 	pthread_mutex_lock(&sp->pool->mu);
@@ -727,7 +439,7 @@ spool_sync_dirs(struct spool *sp, struct err *e)
 		return err_set(e, true, errno, "fsync spool dirs: %s",
 		    strerror(errno));
 	if (pending)
-		pool_synced(sp, mark);
+		spool_pool_synced(sp, mark);
 	return 0;
 }
 
@@ -736,11 +448,11 @@ spool_sync_dirs(struct spool *sp, struct err *e)
 int
 spool_syncfs_pool(struct spool *sp, int fd, struct err *e)
 {
-	uint64_t	mark = pool_mark(sp);
+	uint64_t	mark = spool_pool_mark(sp);
 
 	if (spool_syncfs(fd, e) == -1)
 		return -1;
-	pool_synced(sp, mark);
+	spool_pool_synced(sp, mark);
 	return 0;
 }
 
@@ -757,7 +469,7 @@ update_write(struct spool *sp, const char *id, const struct buf *b, int sync,
 	if (faccessat(sp->env_dfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == -1)
 		return err_set(e, false, errno, "envelope %s: %s", id,
 		    strerror(errno));
-	(void)env_take(sp, sp->tmp_dfd, name);
+	(void)spool_pool_env_take(sp, sp->tmp_dfd, name);
 	return write_file(sp->tmp_dfd, name, b, sync, e);
 }
 
@@ -777,7 +489,7 @@ spool_drop_update(struct spool *sp, const char *id)
 	char	name[SPOOL_NAME_MAX];
 
 	if (name_of(name, id, ".upd", NULL) == 0)
-		(void)env_recycle(sp, sp->tmp_dfd, name);
+		(void)spool_pool_env_put(sp, sp->tmp_dfd, name);
 }
 
 /*
@@ -795,14 +507,14 @@ spool_swap_update(struct spool *sp, const char *id, struct err *e)
 	/* swap, so the old envelope's inode can be recycled */
 	if (renameat2(sp->tmp_dfd, name, sp->env_dfd, id,
 	    RENAME_EXCHANGE) == 0) {
-		(void)env_recycle(sp, sp->tmp_dfd, name);
+		(void)spool_pool_env_put(sp, sp->tmp_dfd, name);
 		return 0;
 	}
 	if ((errno != EINVAL && errno != ENOSYS) ||
 	    renameat(sp->tmp_dfd, name, sp->env_dfd, id) == -1) {
 		err_set(e, true, errno, "replace envelope %s: %s", id,
 		    strerror(errno));
-		(void)env_recycle(sp, sp->tmp_dfd, name);
+		(void)spool_pool_env_put(sp, sp->tmp_dfd, name);
 		return -1;
 	}
 	return 0;
@@ -844,7 +556,7 @@ spool_unpublish(struct spool *sp, const char *id, struct err *e)
 {
 	if (!spool_id_ok(id))
 		return err_set(e, false, 0, "invalid queue id");
-	if (env_recycle(sp, sp->env_dfd, id) == -1)
+	if (spool_pool_env_put(sp, sp->env_dfd, id) == -1)
 		return err_set(e, true, errno, "remove envelope %s: %s", id,
 		    strerror(errno));
 	return 0;
@@ -855,7 +567,7 @@ void
 spool_drop_body(struct spool *sp, const char *id)
 {
 	if (spool_id_ok(id))
-		body_recycle(sp, sp->body_dfd, id);
+		spool_pool_body_put(sp, sp->body_dfd, id);
 }
 
 /*
@@ -883,9 +595,9 @@ spool_discard(struct spool *sp, const char *id)
 
 	if (name_of(name, id, ".body", NULL) == -1)
 		return;
-	body_recycle(sp, sp->tmp_dfd, name);
+	spool_pool_body_put(sp, sp->tmp_dfd, name);
 	(void)name_of(name, id, ".env", NULL);
-	(void)env_recycle(sp, sp->tmp_dfd, name);
+	(void)spool_pool_env_put(sp, sp->tmp_dfd, name);
 }
 
 /* spool_open_body - open body/<id> read-only */
@@ -1015,9 +727,9 @@ spool_recover(struct spool *sp, void (*cb)(const char *, void *), void *arg,
 		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if (free_reusable(sp, de, 'e'))
-			pool_push(sp, &sp->pool->env, de->d_name);
+			spool_pool_push(sp, &sp->pool->env, de->d_name);
 		else if (free_reusable(sp, de, 'b'))
-			pool_push(sp, &sp->pool->body, de->d_name);
+			spool_pool_push(sp, &sp->pool->body, de->d_name);
 		else
 			(void)unlinkat(sp->free_dfd, de->d_name, 0);
 	}

@@ -5,7 +5,8 @@
  * The split steps run as the queue's delivery batch does under each
  * sync_method (fdatasync + fsync of new/, or syncfs before and after).
  * With no body fd only the prefix is written (the queue's direct
- * delivery, whose body another descriptor appends).
+ * delivery, whose body another descriptor appends).  maildir_sync_groups:
+ * one sync per group, each member its result, failed ones revoked.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include "tutil.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -448,6 +450,112 @@ test_partial_maildir(void **state)
 	close(fd);
 }
 
+/* mkfile - an empty file dir/name */
+static void
+mkfile(const char *dir, const char *name)
+{
+	char	path[256];
+	int	fd;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) !=
+	    -1);
+	close(fd);
+}
+
+/*
+ * maildir_sync_groups by directory: one fsync per new/, every member of
+ * a group gets its result, a failed one is revoked (its link removed),
+ * one marked synced already is left alone.  An O_PATH descriptor makes
+ * fsync fail (EBADF) while unlinkat through it still works.
+ */
+static void
+test_sync_groups_by_dir(void **state)
+{
+	struct fixture		*f = *state;
+	struct maildir_tx	 tx[4];
+	struct maildir_sync	 v[4];
+	char			 a[128], b[128], path[256];
+	int			 afd, bfd;
+	size_t			 i;
+
+	(void)snprintf(a, sizeof(a), "%s/a", f->root);
+	(void)snprintf(b, sizeof(b), "%s/b", f->root);
+	assert_int_equal(mkdir(a, 0700), 0);
+	assert_int_equal(mkdir(b, 0700), 0);
+	assert_true((afd = open(a, O_RDONLY | O_DIRECTORY)) != -1);
+	assert_true((bfd = open(b, O_PATH | O_DIRECTORY)) != -1);
+	memset(tx, 0, sizeof(tx));
+	memset(v, 0, sizeof(v));
+	for (i = 0; i < 4; i++) {
+		tx[i].new_dfd = i % 2 == 0 ? afd : bfd;
+		tx[i].tmp_dfd = tx[i].fd = -1;
+		tx[i].in_new = true;
+		(void)snprintf(tx[i].name, sizeof(tx[i].name), "m%zu", i);
+		mkfile(i % 2 == 0 ? a : b, tx[i].name);
+		v[i].tx = &tx[i];
+		v[i].maildir = i % 2 == 0 ? a : b;
+		v[i].err = -1;
+	}
+	v[3].synced = true;		/* failed before: nothing to do */
+	maildir_sync_groups(v, 4, MAILDIR_BY_DIR);
+	for (i = 0; i < 4; i++)
+		assert_true(v[i].synced);
+	assert_int_equal(v[0].err, 0);
+	assert_int_equal(v[2].err, 0);
+	assert_int_equal(v[1].err, EBADF);
+	assert_int_equal(v[3].err, 0);
+	assert_true(tx[0].in_new && tx[2].in_new && tx[3].in_new);
+	assert_false(tx[1].in_new);
+	(void)snprintf(path, sizeof(path), "%s/m1", b);
+	assert_int_equal(access(path, F_OK), -1);
+	(void)snprintf(path, sizeof(path), "%s/m3", b);
+	assert_int_equal(access(path, F_OK), 0);
+	close(afd);
+	close(bfd);
+}
+
+/*
+ * maildir_sync_groups by filesystem: one syncfs per dev, through the
+ * member with the lowest order (opened first), whatever its place
+ */
+static void
+test_sync_groups_by_dev(void **state)
+{
+	struct fixture		*f = *state;
+	struct maildir_tx	 tx[3];
+	struct maildir_sync	 v[3];
+	int			 good, bad;
+	size_t			 i;
+
+	assert_true((good = open(f->root, O_RDONLY | O_DIRECTORY)) != -1);
+	assert_true((bad = open(f->root, O_PATH | O_DIRECTORY)) != -1);
+	memset(tx, 0, sizeof(tx));
+	memset(v, 0, sizeof(v));
+	for (i = 0; i < 3; i++) {
+		tx[i].new_dfd = tx[i].fd = -1;
+		v[i].tx = &tx[i];
+		v[i].maildir = f->md;
+	}
+	/* dev 1: the second (order 2) is opened first and syncs for both */
+	tx[0].tmp_dfd = bad;
+	v[0].dev = 1;
+	v[0].order = 5;
+	tx[1].tmp_dfd = good;
+	v[1].dev = 1;
+	v[1].order = 2;
+	/* dev 2: alone, and its syncfs fails */
+	tx[2].tmp_dfd = bad;
+	v[2].dev = 2;
+	v[2].order = 1;
+	maildir_sync_groups(v, 3, MAILDIR_BY_DEV);
+	assert_int_equal(v[0].err, 0);
+	assert_int_equal(v[1].err, 0);
+	assert_int_equal(v[2].err, EBADF);
+	close(good);
+	close(bad);
+}
+
 int
 main(void)
 {
@@ -463,6 +571,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batch_methods, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_partial_maildir, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sync_groups_by_dir, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sync_groups_by_dev, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_prefix_only, setup,
 		    teardown),

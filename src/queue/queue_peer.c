@@ -1,0 +1,462 @@
+/*
+ * queue_peer.c - the queue's side of the smtp workers' channels
+ * (queue_peer.h): M_Q_OPEN (a new id and a write-only descriptor of the
+ * body file: a direct delivery's Maildir file when it applies,
+ * queue_direct.c, else the spool's), M_Q_COMMIT (the envelope built by
+ * queue_ingest.c, then the message into the commit batch, answered once
+ * the batch is durable) and M_Q_ABORT.  Each commit carries
+ * peer_commit_done as its own completion.
+ *
+ * smtp is the hostile-input process: every field it sends is checked
+ * (bounded lines, LIM_RECIPIENTS_MAX recipients, LIM_PATH per address),
+ * and a worker that sends a malformed message loses its channel, never
+ * the queue.  A worker gone with commits in flight: they go on (a
+ * duplicate beats a loss).  At most max_sessions + Q_TXN_SLACK open
+ * messages per worker.  Loop only.
+ */
+#include <sys/queue.h>
+
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "bounds.h"
+#include "conf.h"
+#include "err.h"
+#include "log.h"
+#include "msg.h"
+#include "msgtypes.h"
+#include "strutil.h"
+#include "xmalloc.h"
+#include "queue/envelope.h"
+#include "queue/queue_commit.h"
+#include "queue/queue_direct.h"
+#include "queue/queue_ingest.h"
+#include "queue/queue_peer.h"
+#include "queue/queue_state.h"
+#include "queue/spool.h"
+
+#define Q_TXN_SLACK	16			/* open txns above sessions */
+
+/* an open transaction of an smtp worker: M_Q_OPEN answered */
+struct txn {
+	TAILQ_ENTRY(txn)	 entry;
+	struct peer		*peer;
+	char			 id[SPOOL_ID_LEN + 1];
+	uint64_t		 wseq;		/* writer's number (queue_state.h) */
+	uint64_t		 reqid;		/* of its M_Q_COMMIT */
+	struct commit		*commit;	/* non-NULL while committing */
+	struct qdirect		*d;		/* a direct delivery, until
+						   committed */
+};
+
+/* an smtp worker's channel */
+struct peer {
+	TAILQ_ENTRY(peer)	 entry;
+	struct queue		*q;
+	struct chan		*ch;
+	TAILQ_HEAD(, txn)	 txns;
+	size_t			 ntxns;
+	bool			 dead;		/* ignore its messages */
+	bool			 reaping;	/* a deferred free is due */
+};
+
+/*
+ * ---- commits ----
+ */
+
+/* commit_answer - M_Q_COMMIT_RES */
+static void
+commit_answer(struct peer *p, uint64_t reqid, const char *id, bool ok,
+    bool temp, const char *error)
+{
+	struct msg	m;
+
+	if (p->dead)
+		return;
+	msg_init(&m, M_Q_COMMIT_RES);
+	msg_add_u64(&m, reqid);
+	msg_add_str(&m, id);
+	msg_add_u32(&m, ok ? 1 : 0);
+	msg_add_u32(&m, temp ? 1 : 0);
+	msg_add_str(&m, ok ? "" : error);
+	chan_send(p->ch, &m);
+}
+
+/* txn_remove - forget a transaction (spool files untouched; a direct
+ * delivery's file, not committed, removed) */
+static void
+txn_remove(struct peer *p, struct txn *t)
+{
+	queue_direct_free(p->q, t->d);
+	TAILQ_REMOVE(&p->txns, t, entry);
+	p->ntxns--;
+	free(t);
+}
+
+/* peer_commit_done - loop: answer smtp, then keep and schedule it */
+static void
+peer_commit_done(struct queue *q, struct commit *c)
+{
+	struct txn	*t = c->arg;
+	struct qmsg	*m;
+	bool		 gone = t == NULL;
+
+	if (!gone) {
+		commit_answer(t->peer, t->reqid, c->id, c->rc == 0, true,
+		    "local error in queue, try again later");
+		txn_remove(t->peer, t);
+	}
+	if (c->rc == -1) {
+		log_warnx("msgid=%s not queued: %s", c->id, c->err.msg);
+		envelope_free(&c->env);
+		queue_direct_free(q, c->d);
+		free(c);
+		return;
+	}
+	if (c->d != NULL) {
+		log_info("msgid=%s queued size=%llu from=<%s> nrcpt=1 "
+		    "%s path=direct%s", c->id,
+		    (unsigned long long)c->d->size, c->env.from, c->env.client,
+		    gone ? " answer=lost" : "");
+		log_info("msgid=%s rcpt=<%s> delivered maildir=%s", c->id,
+		    c->d->addr, c->d->maildir);
+		envelope_free(&c->env);
+		queue_direct_free(q, c->d);
+		free(c);
+		return;
+	}
+	m = qmsg_new(q, &c->env);
+	free(c);
+	log_info("msgid=%s queued size=%llu from=<%s> nrcpt=%zu %s "
+	    "path=spool%s", m->env.id, (unsigned long long)m->env.size,
+	    m->env.from, m->env.nrcpts, m->env.client,
+	    gone ? " answer=lost" : "");
+	qmsg_log_rcpts(q, m, true);
+	qmsg_touch(m);
+}
+
+static struct txn	*txn_find(struct peer *, const char *);
+static void		 peer_bad(struct peer *, const char *);
+
+/* peer_commit - M_Q_COMMIT: build the envelope, join the commit batch */
+static void
+peer_commit(struct peer *p, struct msg *msg)
+{
+	struct queue	*q = p->q;
+	struct envelope	 env;
+	struct commit	*c;
+	struct txn	*t;
+	struct err	 e;
+	const char	*id, *from, *auth, *client, **rcpts = NULL;
+	uint64_t	 reqid, body_hash;
+	uint32_t	 flags, n, i;
+
+	reqid = msg_get_u64(msg);
+	id = msg_get_str(msg);
+	from = msg_get_str(msg);
+	flags = msg_get_u32(msg);
+	auth = msg_get_str(msg);
+	client = msg_get_str(msg);
+	n = msg_get_u32(msg);
+	if (n > LIM_RECIPIENTS_MAX) {
+		peer_bad(p, "M_Q_COMMIT with too many recipients");
+		return;
+	}
+	rcpts = xcalloc(n + 1, sizeof(*rcpts));
+	for (i = 0; i < n; i++)
+		rcpts[i] = msg_get_str(msg);
+	body_hash = msg_get_u64(msg);
+	if (msg_end(msg) == -1) {
+		peer_bad(p, "malformed M_Q_COMMIT");
+		goto out;
+	}
+	if ((t = txn_find(p, id)) == NULL || t->commit != NULL) {
+		log_warnx("smtp asked to commit unknown or committing msgid=%s",
+		    str_line_ok(id, SPOOL_ID_LEN, false) ? id : "?");
+		commit_answer(p, reqid, id, false, true, "unknown transaction");
+		goto out;
+	}
+	memset(&e, 0, sizeof(e));
+	if (n == 0 || !str_line_ok(from, LIM_PATH, true) ||
+	    !str_line_ok(auth, LIM_PATH, true)) {
+		err_set(&e, false, 0, "bad envelope from smtp");
+		goto fail;
+	}
+	for (i = 0; i < n; i++)
+		if (!str_line_ok(rcpts[i], LIM_PATH, false)) {
+			err_set(&e, false, 0, "bad recipient from smtp");
+			goto fail;
+		}
+	if (q->stopping && !q->cw.running) {
+		err_set(&e, true, 0, "queue is shutting down");
+		goto fail;
+	}
+	if (t->d != NULL) {
+		if (queue_direct_check(t->d, from, rcpts, n, &e) == -1)
+			goto fail;
+		queue_ingest_direct(t->id, from, flags, client, t->d->size,
+		    &env);
+	} else if (queue_ingest_build(q, t->id, from, flags, auth, client,
+	    rcpts, n, body_hash, &env, &e) == -1)
+		goto fail;
+	c = xcalloc(1, sizeof(*c));
+	c->done = peer_commit_done;
+	c->arg = t;
+	c->wseq = t->wseq;
+	t->reqid = reqid;
+	memcpy(c->id, t->id, sizeof(c->id));
+	c->env = env;
+	c->d = t->d;
+	t->d = NULL;
+	t->commit = c;
+	if (!queue_commit_post(q, c)) {
+		t->commit = NULL;
+		t->d = c->d;
+		envelope_free(&c->env);
+		free(c);
+		err_set(&e, true, 0, "queue is shutting down");
+		goto fail;
+	}
+	goto out;
+fail:
+	log_warnx("msgid=%s not queued: %s", t->id, e.msg);
+	if (t->d == NULL)
+		spool_discard(&q->sp, t->id);
+	commit_answer(p, reqid, id, false, e.temp, e.temp ?
+	    "local error in queue, try again later" : e.msg);
+	txn_remove(p, t);
+out:
+	free(rcpts);
+}
+
+/*
+ * ---- smtp workers ----
+ */
+
+/* txn_find - the peer's open transaction with this id */
+static struct txn *
+txn_find(struct peer *p, const char *id)
+{
+	struct txn	*t;
+
+	TAILQ_FOREACH(t, &p->txns, entry)
+		if (strcmp(t->id, id) == 0)
+			return t;
+	return NULL;
+}
+
+/* open_answer - M_Q_OPEN_RES (fd is sent and closed, or -1) */
+static void
+open_answer(struct peer *p, uint64_t reqid, const char *id, int fd,
+    const char *error)
+{
+	struct msg	m;
+
+	msg_init(&m, M_Q_OPEN_RES);
+	msg_add_u64(&m, reqid);
+	msg_add_u32(&m, fd != -1 ? 1 : 0);
+	msg_add_str(&m, fd != -1 ? id : "");
+	msg_add_str(&m, fd != -1 ? "" : error);
+	if (fd != -1)
+		msg_set_fd(&m, fd);
+	chan_send(p->ch, &m);
+}
+
+/*
+ * peer_open - M_Q_OPEN: a new id and an empty body file, write-only: a
+ * direct delivery's Maildir file when it applies, else the spool's
+ */
+static void
+peer_open(struct peer *p, struct msg *msg)
+{
+	struct queue	*q = p->q;
+	struct qdirect	*d = NULL;
+	struct txn	*t;
+	struct err	 e;
+	char		 id[SPOOL_ID_LEN + 1];
+	const char	*from, **rcpts = NULL;
+	uint64_t	 reqid = msg_get_u64(msg), wseq;
+	uint32_t	 n, i;
+	int		 wfd;
+
+	from = msg_get_str(msg);
+	n = msg_get_u32(msg);
+	if (n > LIM_RECIPIENTS_MAX) {
+		peer_bad(p, "M_Q_OPEN with too many recipients");
+		return;
+	}
+	rcpts = xcalloc(n + 1, sizeof(*rcpts));
+	for (i = 0; i < n; i++)
+		rcpts[i] = msg_get_str(msg);
+	if (msg_end(msg) == -1) {
+		peer_bad(p, "malformed M_Q_OPEN");
+		goto out;
+	}
+	if (q->stopping) {
+		open_answer(p, reqid, "", -1, "queue is shutting down");
+		goto out;
+	}
+	if (p->ntxns >= (size_t)q->conf->max_sessions + Q_TXN_SLACK) {
+		log_warnx("smtp worker has %zu open messages: refusing more",
+		    p->ntxns);
+		open_answer(p, reqid, "", -1, "too many open messages");
+		goto out;
+	}
+	/* the writer's number (queue_state.h), before anything is written */
+	wseq = atomic_fetch_add(&q->wseq, 1) + 1;
+	if ((d = queue_direct_open(q, from, rcpts, n, &wfd)) != NULL)
+		spool_new_id(id);
+	/* smtp gets a write-only descriptor: it never reads the spool */
+	else if (spool_create_body(&q->sp, id, O_WRONLY, &wfd, &e) == -1) {
+		log_warnx("cannot open a new message: %s", e.msg);
+		open_answer(p, reqid, "", -1, "queue unavailable");
+		goto out;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->peer = p;
+	t->d = d;
+	t->wseq = wseq;
+	memcpy(t->id, id, sizeof(t->id));
+	TAILQ_INSERT_TAIL(&p->txns, t, entry);
+	p->ntxns++;
+	open_answer(p, reqid, id, wfd, NULL);
+out:
+	free(rcpts);
+}
+
+/* peer_abort - M_Q_ABORT: drop an open (uncommitted) transaction */
+static void
+peer_abort(struct peer *p, struct msg *msg)
+{
+	struct txn	*t;
+	const char	*id = msg_get_str(msg);
+
+	if (msg_end(msg) == -1) {
+		peer_bad(p, "malformed M_Q_ABORT");
+		return;
+	}
+	if ((t = txn_find(p, id)) == NULL || t->commit != NULL)
+		return;
+	log_debug("msgid=%s aborted by smtp", t->id);
+	if (t->d == NULL)
+		spool_discard(&p->q->sp, t->id);
+	txn_remove(p, t);
+}
+
+/*
+ * peer_drop_txns - the peer is gone: discard its open transactions; its
+ * commits go on (a message made durable is kept and delivered even though
+ * the client never saw the 250: a duplicate beats a loss)
+ */
+static void
+peer_drop_txns(struct peer *p)
+{
+	struct txn	*t;
+
+	while ((t = TAILQ_FIRST(&p->txns)) != NULL) {
+		if (t->commit != NULL)
+			t->commit->arg = NULL;
+		else if (t->d == NULL)
+			spool_discard(&p->q->sp, t->id);
+		txn_remove(p, t);
+	}
+}
+
+/* peer_free - close the channel and forget the peer */
+static void
+peer_free(struct peer *p)
+{
+	peer_drop_txns(p);
+	TAILQ_REMOVE(&p->q->peers, p, entry);
+	chan_free(p->ch);
+	free(p);
+}
+
+/* peer_reap - deferred free of a peer dropped from inside its callback */
+static void
+peer_reap(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	peer_free(arg);
+}
+
+/* peer_bad - a broken message from smtp: close that worker's channel */
+static void
+peer_bad(struct peer *p, const char *why)
+{
+	struct timeval	tv = { 0, 0 };
+
+	log_warnx("smtp worker channel: %s: closing it", why);
+	p->dead = true;
+	peer_drop_txns(p);
+	if (!p->reaping) {
+		p->reaping = true;
+		if (event_base_once(p->q->base, -1, EV_TIMEOUT, peer_reap, p,
+		    &tv) == -1)
+			fatalx("queue: event_base_once");
+	}
+}
+
+/* peer_cb - a message from an smtp worker, or NULL when it closed */
+static void
+peer_cb(struct chan *ch, struct msg *msg, void *arg)
+{
+	struct peer	*p = arg;
+
+	(void)ch;
+	if (msg == NULL) {
+		log_debug("smtp worker channel closed");
+		if (p->reaping) {
+			p->dead = true;	/* peer_reap frees it */
+			return;
+		}
+		peer_free(p);
+		return;
+	}
+	if (p->dead)
+		return;
+	switch (msg->type) {
+	case M_Q_OPEN:
+		peer_open(p, msg);
+		break;
+	case M_Q_COMMIT:
+		peer_commit(p, msg);
+		break;
+	case M_Q_ABORT:
+		peer_abort(p, msg);
+		break;
+	default:
+		peer_bad(p, "unexpected message type");
+		break;
+	}
+}
+
+/* queue_peer_new - a channel to a new smtp worker */
+void
+queue_peer_new(struct queue *q, int fd)
+{
+	struct peer	*p = xcalloc(1, sizeof(*p));
+
+	p->q = q;
+	TAILQ_INIT(&p->txns);
+	TAILQ_INSERT_TAIL(&q->peers, p, entry);
+	p->ch = chan_new(q->base, fd, peer_cb, p);
+	log_debug("smtp worker channel added");
+}
+
+/* queue_peer_free_all - every smtp worker's channel (at exit) */
+void
+queue_peer_free_all(struct queue *q)
+{
+	struct peer	*p;
+
+	while ((p = TAILQ_FIRST(&q->peers)) != NULL)
+		peer_free(p);
+}
