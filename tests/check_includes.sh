@@ -21,6 +21,7 @@ auth/*         auth                         lib,proc
 local/*        local                        lib
 deliver/*      deliver                      lib,proc,net
 queue/*        queue,local                  lib,proc
+mauth/*        mauth                        lib
 ctl/*          auth,parent,ctl              lib,proc,net
 parent/*       auth,deliver,queue,smtp      lib,proc,net
 '
