@@ -47,7 +47,7 @@ dkim_sign_prepare(const char *hdr, size_t hlen,
     const struct dkim_sign_req *r, struct buf *field, unsigned char *digest,
     struct err *e)
 {
-	static struct dkim_field v[LIM_DKIM_FIELDS];	/* one signer a thread */
+	struct dkim_field v[LIM_DKIM_FIELDS];
 	struct buf	 hl, blk;
 	char		 tag[LIM_DOMAIN + 8];
 	const char	*p, *c;

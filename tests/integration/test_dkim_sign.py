@@ -5,6 +5,7 @@ RSA (opendkim -t), each against the TXT record `postern dns` printed.  The messa
 are the awkward ones: 8-bit bodies, folded headers, trailing blank
 lines, no Date or Message-ID, an empty body, many recipients.  Altered
 signed headers, bodies, and an added From must fail."""
+import base64
 import os
 import pathlib
 import subprocess
@@ -163,3 +164,112 @@ def test_opendkim_agrees(keys, tmp_path):
                 assert "succeeded" in out, (m, out)
             else:
                 assert "succeeded" not in out and "failed" in out, (m, out)
+
+
+# --- the verifier side: what others sign, our modules verify -----------------
+
+
+def probe_verify(keys_file, msg, now=None):
+    cp = subprocess.run([probe(), "verify", str(keys_file),
+                         str(int(now or time.time()))], input=msg,
+                        capture_output=True, timeout=30)
+    assert cp.returncode == 0, cp.stderr
+    out = []
+    for line in cp.stdout.decode().splitlines():
+        m = dict(kv.split("=", 1) for kv in line.split(" ", 3))
+        out.append(m)
+    return out
+
+
+@pytest.fixture(scope="module")
+def keyfile(keys, tmp_path_factory):
+    f = tmp_path_factory.mktemp("keys") / "keys"
+    f.write_bytes(b"".join(b"%s %s\n" % (name.rstrip(".").encode(), rec)
+                           for name, rec in keys["records"].items()))
+    return f
+
+
+def dkimpy_sign(keys, kind, msg, **kw):
+    sel = keys[kind]
+    path = keys["dir"] / (sel + ".pem")
+    if kind == "ed":
+        from cryptography.hazmat.primitives import serialization
+        k = serialization.load_pem_private_key(path.read_bytes(), None)
+        priv = base64.b64encode(k.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+            serialization.NoEncryption()))
+        kw.setdefault("signature_algorithm", b"ed25519-sha256")
+    else:
+        priv = path.read_bytes()
+    return dkim.sign(msg, sel.encode(), DOMAIN.encode(), priv, **kw) + msg
+
+
+@pytest.mark.parametrize("kind", ["rsa", "ed"])
+@pytest.mark.parametrize("canon", [(b"simple", b"simple"),
+                                   (b"relaxed", b"simple"),
+                                   (b"relaxed", b"relaxed"),
+                                   (b"simple", b"relaxed")])
+@pytest.mark.parametrize("name", ["plain", "folded", "trailing", "eightbit"])
+def test_we_verify_dkimpy(keys, keyfile, kind, canon, name):
+    msg = MESSAGES[name]
+    signed = dkimpy_sign(keys, kind, msg, canonicalize=canon)
+    r = probe_verify(keyfile, signed)
+    assert [x["result"] for x in r] == ["pass"], r
+    assert r[0]["d"] == DOMAIN and r[0]["s"] == keys[kind]
+    bad = signed.replace(b"\r\n\r\n", b"\r\n\r\nX", 1)
+    assert [x["result"] for x in probe_verify(keyfile, bad)] == ["fail"]
+    hdr = signed.replace(b"To: ", b"To: x", 1)
+    assert [x["result"] for x in probe_verify(keyfile, hdr)] == ["fail"]
+
+
+def test_we_verify_length_and_several(keys, keyfile):
+    msg = MESSAGES["plain"]
+    # l=: content appended after the signed length still verifies
+    signed = dkimpy_sign(keys, "rsa", msg, length=True)
+    assert "l=" in signed.split(b"\r\n\r\n")[0].decode()
+    r = probe_verify(keyfile, signed + b"appended\r\n")
+    assert [x["result"] for x in r] == ["pass"], r
+    # two signatures (ours and dkimpy's), each judged alone; a third by an
+    # unknown key is neutral
+    both = sign(keys, keys["ed"], dkimpy_sign(keys, "rsa", msg))
+    r = probe_verify(keyfile, both)
+    assert [x["result"] for x in r] == ["pass", "pass"], r
+    other = dkim.sign(msg, b"nokey", DOMAIN.encode(),
+                      (keys["dir"] / (keys["rsa"] + ".pem")).read_bytes())
+    r = probe_verify(keyfile, other + msg)
+    assert [x["result"] for x in r] == ["neutral"], r
+    # expired (x= in the past) and rsa-sha1 are not valid
+    old = dkimpy_sign(keys, "rsa", msg)
+    field = old.split(b"\r\n\r\n")[0]
+    assert b"t=" in field
+    r = probe_verify(keyfile, dkim.sign(
+        msg, keys["rsa"].encode(), DOMAIN.encode(),
+        (keys["dir"] / (keys["rsa"] + ".pem")).read_bytes(),
+        signature_algorithm=b"rsa-sha1") + msg)
+    assert [x["result"] for x in r] == ["permerror"], r
+    assert "8301" in r[0]["why"]
+
+
+def test_rfc8463_vector(tmp_path):
+    """RFC 8463 A.3's Ed25519 signature, with A.2's key record."""
+    msg = (b"DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n"
+           b" d=football.example.com; i=@football.example.com;\r\n"
+           b" q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n"
+           b" subject : date : message-id : from : subject : date;\r\n"
+           b" bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
+           b" b=/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11Bus\r\n"
+           b" Fa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==\r\n"
+           b"From: Joe SixPack <joe@football.example.com>\r\n"
+           b"To: Suzie Q <suzie@shopping.example.net>\r\n"
+           b"Subject: Is dinner ready?\r\n"
+           b"Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n"
+           b"Message-ID: <20030712040037.46341.5F8J@football.example.com>\r\n"
+           b"\r\nHi.\r\n\r\nWe lost the game.  Are you hungry yet?\r\n\r\n"
+           b"Joe.\r\n")
+    f = tmp_path / "keys"
+    f.write_text("brisbane._domainkey.football.example.com v=DKIM1; "
+                 "k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n")
+    r = probe_verify(f, msg, now=1528637909)
+    assert [x["result"] for x in r] == ["pass"], r
+    r = probe_verify(f, msg.replace(b"hungry", b"angry"), now=1528637909)
+    assert [x["result"] for x in r] == ["fail"], r

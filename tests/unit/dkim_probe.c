@@ -5,10 +5,15 @@
  * tests/integration/test_dkim_sign.py.
  *
  *	dkim_probe sign KEY.pem DOMAIN SELECTOR TIME < message > signed
+ *	dkim_probe verify KEYS NOW < message
  *
- * The message is read whole from stdin (CRLF line ends); the signed
- * message, the DKIM-Signature field first, goes to stdout.  Exit 0, or 1
- * with the reason on stderr.
+ * The message is read whole from stdin (CRLF line ends).  sign writes
+ * the signed message, the DKIM-Signature field first, to stdout.  verify
+ * verifies every signature as the verifier will, the key records coming
+ * from KEYS ("SELECTOR._domainkey.DOMAIN TXT-DATA" lines), and prints a
+ * line per signature: "d=D s=S result=R why=TEXT" with R pass, fail,
+ * neutral (key missing) or permerror.  Exit 0, or 1 with the reason on
+ * stderr.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +24,7 @@
 #include "buf.h"
 #include "mauth/dkim_crypto.h"
 #include "mauth/dkim_sign.h"
+#include "mauth/dkim_verify.h"
 
 #define MSG_MAX	(16 * 1024 * 1024)
 
@@ -28,6 +34,79 @@ fail(const char *what, const char *why)
 {
 	fprintf(stderr, "dkim_probe: %s: %s\n", what, why);
 	exit(1);
+}
+
+/* key_txt - the record of name in the KEYS file, or NULL */
+static char *
+key_txt(const char *path, const char *name)
+{
+	static char	 line[4096];
+	FILE		*fp;
+	size_t		 n = strlen(name);
+
+	if ((fp = fopen(path, "r")) == NULL)
+		fail(path, "cannot open");
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, name, n) == 0 && line[n] == ' ') {
+			fclose(fp);
+			return line + n + 1;
+		}
+	}
+	fclose(fp);
+	return NULL;
+}
+
+/* verify - every signature of msg, one line each */
+static int
+verify(const char *keys, unsigned long long now, const char *msg, size_t n,
+    size_t hlen)
+{
+	static struct dkim_verify	 vf;
+	struct dkim_key			 k;
+	struct err			 e;
+	char				 name[600], *txt;
+	const char			*res, *why;
+	size_t				 i;
+	int				 rc;
+
+	if (dkim_verify_start(&vf, msg, hlen, DKIM_VERIFY_MAX, &e) == -1)
+		fail("header", e.msg);
+	if (hlen + 2 <= n)
+		dkim_verify_body(&vf, msg + hlen + 2, n - hlen - 2);
+	dkim_verify_end(&vf);
+	for (i = 0; i < vf.n; i++) {
+		const struct dkim_vsig	*s = &vf.v[i];
+
+		res = "permerror";
+		why = s->why;
+		if (s->usable && !s->body_ok) {
+			res = "fail";
+		} else if (s->usable && dkim_sig_expired(&s->sig, now)) {
+			why = "signature expired";
+		} else if (s->usable) {
+			(void)snprintf(name, sizeof(name), "%s._domainkey.%s",
+			    s->sig.s, s->sig.d);
+			if ((txt = key_txt(keys, name)) == NULL) {
+				res = "neutral";
+				why = "no key";
+			} else if (dkim_key_parse(txt, strlen(txt), &k,
+			    &e) == -1) {
+				why = e.msg;
+			} else if ((rc = dkim_crypto_verify(&k, s->sig.alg,
+			    s->digest, s->sig.b, &e)) == 1) {
+				res = "pass";
+				why = "";
+			} else {
+				res = rc == 0 ? "fail" : "permerror";
+				why = e.msg;
+			}
+		}
+		printf("d=%s s=%s result=%s why=%s\n", s->usable ? s->sig.d :
+		    "-", s->usable ? s->sig.s : "-", res, why);
+	}
+	dkim_verify_free(&vf);
+	return 0;
 }
 
 int
@@ -45,8 +124,10 @@ main(int argc, char **argv)
 	FILE			*fp;
 	EVP_PKEY		*k;
 
-	if (argc != 6 || strcmp(argv[1], "sign") != 0)
-		fail("usage", "dkim_probe sign KEY.pem DOMAIN SELECTOR TIME");
+	if (!(argc == 6 && strcmp(argv[1], "sign") == 0) &&
+	    !(argc == 4 && strcmp(argv[1], "verify") == 0))
+		fail("usage", "dkim_probe sign KEY.pem DOMAIN SELECTOR TIME | "
+		    "verify KEYS NOW");
 	n = fread(msg, 1, sizeof(msg) - 1, stdin);
 	msg[n] = '\0';
 	/* the header ends at the first empty line, or with the message */
@@ -56,6 +137,9 @@ main(int argc, char **argv)
 		hlen = (size_t)(end - msg) + 2;
 	else
 		hlen = n;
+	if (argc == 4)
+		return verify(argv[2], strtoull(argv[3], NULL, 10), msg, n,
+		    hlen);
 	if ((fp = fopen(argv[2], "r")) == NULL)
 		fail(argv[2], "cannot open");
 	k = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
