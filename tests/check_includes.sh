@@ -22,7 +22,8 @@ local/*        local                        lib
 deliver/*      deliver                      lib,proc,net
 queue/*        queue,local                  lib,proc
 mauth/*        mauth                        lib
-ctl/*          auth,parent,ctl              lib,proc,net
+verify/*       verify,mauth,deliver         lib,proc,net
+ctl/*          auth,parent,ctl,verify,deliver lib,proc,net
 parent/*       auth,deliver,queue,smtp      lib,proc,net
 '
 

@@ -15,6 +15,7 @@ int	ctl_serve(const char *confdir, int argc, char **argv);
 int	ctl_send(const char *confdir, int argc, char **argv);
 int	ctl_queue(const char *confdir, int argc, char **argv);
 int	ctl_dns(const char *confdir, int argc, char **argv);
+int	ctl_verify(const char *confdir, int argc, char **argv);
 int	ctl_dkim_keygen_verb(const char *confdir, int argc, char **argv);
 
 #endif

@@ -1,0 +1,89 @@
+/*
+ * check.h - the inbound checks of one message: SPF (RFC 7208), DKIM
+ * (RFC 6376), DMARC (RFC 9989) and the Authentication-Results field
+ * (RFC 8601) that reports them, every lookup asynchronous on a dns
+ * context's event loop.  The same code serves `postern verify` and the
+ * server.
+ */
+#ifndef POSTERN_CHECK_H
+#define POSTERN_CHECK_H
+
+#include <netinet/in.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bounds.h"
+#include "buf.h"
+#include "mauth/dkim_verify.h"
+#include "mauth/dmarc_eval.h"
+#include "mauth/spf.h"
+
+struct dns;
+
+struct check_in {
+	struct in6_addr	 ip;		/* v4-mapped for IPv4 */
+	bool		 v4;
+	const char	*helo;
+	const char	*mail_from;	/* "local@domain", or "" for <> */
+	const char	*authserv_id;	/* our host name */
+	const char	*msg;		/* header and body (CRLF); NULL: SPF only */
+	size_t		 len;
+	unsigned	 max_sigs;	/* DKIM signatures looked at */
+	unsigned long long now;
+};
+
+struct check_dkim {
+	char		 d[LIM_DOMAIN + 1];
+	char		 s[LIM_DOMAIN + 1];
+	char		 b[12];		/* the first bytes of b= */
+	const char	*result;	/* pass, fail, neutral, permerror, temperror */
+	char		 why[256];
+};
+
+struct check {
+	/* results */
+	enum spf_result		 spf;
+	char			 spf_domain[LIM_DOMAIN + 1];
+	bool			 spf_helo;	/* the HELO identity was checked */
+	char			 spf_explanation[256];
+	char			 spf_why[160];
+	struct check_dkim	 dkim[DKIM_VERIFY_MAX];
+	size_t			 ndkim;
+	bool			 dmarc_done;	/* evaluated (a message was given) */
+	const char		*dmarc;		/* RFC 8601 word */
+	char			 dmarc_domain[LIM_DOMAIN + 1];	/* author */
+	const char		*dmarc_policy;	/* applied on fail, else p */
+	char			 authres[8192];	/* the field, with CRLF */
+	/* state */
+	const struct check_in	*in;
+	struct dns		*dns;
+	struct spf_eval		 spf_ev;
+	struct dkim_verify	 dv;
+	struct dmarc_eval	 dm;
+	char			 author[LIM_DOMAIN + 1];
+	bool			 author_bad;	/* From missing or not one */
+	char			 mail_local[LIM_LOCAL_PART + 1];
+	size_t			 pending;	/* DKIM key lookups out */
+	void			(*done)(struct check *, void *);
+	void			*arg;
+};
+
+/*
+ * check_start - run every check of in on dns's loop; done(c, arg) runs
+ * once, from the loop, when all are known.  c and in must live until then.
+ * -1 (done never runs) if in cannot be checked at all.
+ */
+int	check_start(struct check *c, struct dns *dns, const struct check_in *in,
+	    void (*done)(struct check *, void *), void *arg, struct err *);
+/* check_free - what the check holds (after done) */
+void	check_free(struct check *);
+/*
+ * check_from_domain - the domain of the header's one From address
+ * (RFC 5322 3.6.2), lower-cased; -1 when there is no From, more than
+ * one, or it names more than one address (DMARC then cannot apply)
+ */
+int	check_from_domain(const char *hdr, size_t hlen, char *out,
+	    size_t outsz);
+
+#endif
