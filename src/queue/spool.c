@@ -154,6 +154,30 @@ rename_noreplace(int odfd, const char *oname, int ndfd, const char *nname)
 	return renameat(odfd, oname, ndfd, nname);
 }
 
+/* sync_parent - fsync the directory holding path (its entry there) */
+static int
+sync_parent(const char *path, struct err *e)
+{
+	char	 parent[PATH_MAX], *slash;
+	int	 fd, rc = 0;
+
+	if ((size_t)snprintf(parent, sizeof(parent), "%s", path) >=
+	    sizeof(parent))
+		return err_set(e, false, 0, "%.64s...: path too long", path);
+	if ((slash = strrchr(parent, '/')) == NULL)
+		(void)snprintf(parent, sizeof(parent), ".");
+	else
+		slash[slash == parent ? 1 : 0] = '\0';
+	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return err_set(e, true, errno, "open %s: %s", parent,
+		    strerror(errno));
+	if (fsync(fd) == -1)
+		rc = err_set(e, true, errno, "fsync %s: %s", parent,
+		    strerror(errno));
+	close(fd);
+	return rc;
+}
+
 /* spool_open - create (mode 0700) and open the directories under dir */
 int
 spool_open(struct spool *sp, const char *dir, struct err *e)
@@ -193,6 +217,9 @@ spool_open(struct spool *sp, const char *dir, struct err *e)
 		err_set(e, true, errno, "fsync %s: %s", dir, strerror(errno));
 		goto fail;
 	}
+	/* the spool's own entry: whoever made dir may not have synced it */
+	if (sync_parent(dir, e) == -1)
+		goto fail;
 	s.pool = xcalloc(1, sizeof(*s.pool));
 	s.pool->env.prefix = 'e';
 	s.pool->body.prefix = 'b';
