@@ -122,6 +122,7 @@ queue_direct_open(struct queue *q, const char *from, const char **rcpts,
 	if (fstat(d->tx.tmp_dfd, &st) == -1)
 		goto fail;
 	d->dev = st.st_dev;
+	d->syncfs = queue_sync_syncfs(q, d->tx.tmp_dfd);
 	/* smtp only appends: the prefix is checked again at commit */
 	if ((*wfd = openat(d->tx.tmp_dfd, d->tx.name, O_WRONLY | O_APPEND |
 	    O_CLOEXEC | O_NOFOLLOW)) == -1) {
@@ -277,7 +278,8 @@ queue_direct_clean(struct queue *q)
 
 /*
  * queue_direct_syncfs - sync_method filesystem: one syncfs per other
- * filesystem holding a direct delivery still going; on failure those
+ * filesystem holding a direct delivery still going that is synced by
+ * syncfs (queue_sync_syncfs, decided at its open); on failure those
  * fail (and one already linked is taken out of new/ again).  The syncfs
  * goes through the descriptor of the delivery opened first (the lowest
  * writer number): a writeback error is reported to a descriptor opened
@@ -294,7 +296,8 @@ queue_direct_syncfs(struct queue *q, struct witems *items)
 	TAILQ_FOREACH(it, items, entry) {
 		c = (struct commit *)(void *)it;
 		if (c->d != NULL)
-			c->d->synced = c->rc != 0 || c->d->dev == q->spool_dev;
+			c->d->synced = c->rc != 0 || !c->d->syncfs ||
+			    c->d->dev == q->spool_dev;
 	}
 	TAILQ_FOREACH(it, items, entry) {
 		c = (struct commit *)(void *)it;
@@ -324,9 +327,54 @@ queue_direct_syncfs(struct queue *q, struct witems *items)
 }
 
 /*
- * queue_direct_sync_new - sync_method file: fsync each direct
- * delivery's new/ once per directory; on failure the files linked there
- * are taken out
+ * queue_direct_sync_files - sync_method filesystem: the direct deliveries
+ * still going whose Maildir takes per-file syncs (its filesystem not
+ * known to honour syncfs) have their file fdatasynced before the link;
+ * on failure that one fails.  (Under sync_method file the commit thread
+ * syncs them with the spool's files.)
+ */
+void
+queue_direct_sync_files(struct queue *q, struct witems *items)
+{
+	struct witem	*it;
+	struct commit	*c;
+	int		*fds, *errs;
+	size_t		 i, n = 0, nf = 0;
+
+	TAILQ_FOREACH(it, items, entry)
+		n++;
+	fds = xcalloc(n + 1, sizeof(*fds));
+	errs = xcalloc(n + 1, sizeof(*errs));
+	i = 0;
+	TAILQ_FOREACH(it, items, entry) {
+		c = (struct commit *)(void *)it;
+		fds[i] = -1;
+		if (c->d != NULL && c->rc == 0 && !c->d->syncfs) {
+			fds[i] = c->d->tx.fd;
+			nf++;
+		}
+		i++;
+	}
+	/* the pools exist whenever a Maildir can take per-file syncs */
+	if (nf > 0)
+		sync_all(q->sync, fds, errs, n);
+	i = 0;
+	TAILQ_FOREACH(it, items, entry) {
+		c = (struct commit *)(void *)it;
+		if (fds[i] != -1 && errs[i] != 0)
+			c->rc = err_set(&c->err, true, errs[i],
+			    "fdatasync %s/tmp/%s: %s", c->d->maildir,
+			    c->d->tx.name, strerror(errs[i]));
+		i++;
+	}
+	free(fds);
+	free(errs);
+}
+
+/*
+ * queue_direct_sync_new - fsync each new/ of a direct delivery synced per
+ * file (every one under sync_method file) once per directory; on failure
+ * the files linked there are taken out
  */
 void
 queue_direct_sync_new(struct witems *items)
@@ -338,7 +386,7 @@ queue_direct_sync_new(struct witems *items)
 	TAILQ_FOREACH(it, items, entry) {
 		c = (struct commit *)(void *)it;
 		if (c->d != NULL)
-			c->d->synced = c->rc != 0;
+			c->d->synced = c->rc != 0 || c->d->syncfs;
 	}
 	TAILQ_FOREACH(it, items, entry) {
 		c = (struct commit *)(void *)it;

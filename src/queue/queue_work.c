@@ -20,12 +20,14 @@
  *                    with one sync.  Separate from the commit thread so
  *                    delivery syncs never delay a 250.
  *
- * The syncs, per conf's sync_method (read once, at start): "file"
- * fdatasyncs each file concurrently (sync pools) and fsyncs each
- * directory once per batch; "filesystem" calls syncfs(2) once before the
- * renames or links of a batch and once after (once per filesystem for
- * Maildirs elsewhere), each thread on a descriptor of its own so that it
- * sees every writeback error.
+ * The syncs, per sync_method (resolved at start for the spool and per
+ * Maildir by queue_sync.c): "file" fdatasyncs each file concurrently
+ * (sync pools) and fsyncs each directory once per batch; "filesystem"
+ * calls syncfs(2) once before the renames or links of a batch and once
+ * after (once per filesystem for Maildirs elsewhere), each thread on a
+ * descriptor of its own so that it sees every writeback error.  A
+ * Maildir whose filesystem is not known to honour syncfs takes the
+ * per-file syncs even when the spool takes syncfs.
  *
  * A thread touches only its own items and the spool's directory fds; a
  * message handed to the delivery thread is marked busy and the loop does
@@ -86,6 +88,7 @@ struct dtarget {
 	bool			 gave_up;	/* queue_lifetime reached */
 	bool			 begun;		/* tx holds a file */
 	bool			 synced;	/* new/ synced, or failed */
+	bool			 syncfs;	/* synced by syncfs, not per file */
 	dev_t			 dev;		/* filesystem of the Maildir */
 	struct maildir_tx	 tx;
 	struct err		 err;
@@ -269,6 +272,8 @@ deliver_begin(struct queue *q, struct witems *items)
 			} else if ((t->rc = maildir_begin(t->maildir, bfd,
 			    t->prefix, &t->tx, &t->err)) == 0) {
 				t->begun = true;
+				t->syncfs = queue_sync_syncfs(q,
+				    t->tx.tmp_dfd);
 				n++;
 			}
 		}
@@ -300,7 +305,7 @@ deliver_syncfs(struct witems *items, const char *what)
 	int		 err;
 
 	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items))
-		t->synced = t->rc != 0;
+		t->synced = t->rc != 0 || !t->syncfs;
 	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items)) {
 		if (t->synced)
 			continue;
@@ -320,8 +325,9 @@ deliver_syncfs(struct witems *items, const char *what)
 }
 
 /*
- * deliver_sync_fs - steps 2-4 for sync_method filesystem: one syncfs (per
- * filesystem) for every file, all linked, one syncfs for the links
+ * deliver_sync_fs - steps 2-4 for the targets synced by syncfs: one
+ * syncfs (per filesystem) for every file, all linked, one syncfs for the
+ * links
  */
 static void
 deliver_sync_fs(struct witems *items)
@@ -341,12 +347,15 @@ deliver_sync_fs(struct witems *items)
 	}
 	deliver_syncfs(items, "before linking");
 	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items))
-		if (t->rc == 0)
+		if (t->rc == 0 && t->syncfs)
 			t->rc = maildir_commit(&t->tx, &t->err);
 	deliver_syncfs(items, "after linking");
 }
 
-/* deliver_sync - steps 2-4: files synced, linked, each new/ synced once */
+/*
+ * deliver_sync - steps 2-4: files synced, linked, each new/ synced once
+ * (targets synced by syncfs: deliver_sync_fs; the others per file)
+ */
 static void
 deliver_sync(struct queue *q, struct witems *items, size_t n)
 {
@@ -354,19 +363,25 @@ deliver_sync(struct queue *q, struct witems *items, size_t n)
 	struct dtarget	*t, *t2;
 	struct djob	*j, *j2;
 	int		*fds, *errs;
-	size_t		 i, i2, k = 0;
+	size_t		 i, i2, k = 0, nf = 0;
 
-	if (q->sync_method == SYNC_FILESYSTEM) {
+	if (q->sync_method == SYNC_FILESYSTEM)
 		deliver_sync_fs(items);
-		return;
-	}
 	fds = xcalloc(n + 1, sizeof(*fds));
 	errs = xcalloc(n + 1, sizeof(*errs));
-	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items))
-		fds[k++] = t->tx.fd;
-	sync_all(q->dsync, fds, errs, n);
+	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items)) {
+		fds[k++] = t->syncfs ? -1 : t->tx.fd;
+		nf += !t->syncfs;
+	}
+	if (nf > 0)
+		sync_all(q->dsync, fds, errs, n);
 	k = 0;
 	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items)) {
+		if (t->syncfs) {		/* done by deliver_sync_fs */
+			t->synced = true;
+			k++;
+			continue;
+		}
 		if (errs[k] != 0)
 			t->rc = err_set(&t->err, true, errs[k],
 			    "fdatasync %s: %s", t->maildir, strerror(errs[k]));
@@ -864,7 +879,8 @@ commit_work(struct queue *q, struct witems *items)
 	 * before that sync leaves is found incomplete at startup and never
 	 * taken for a message (it was never acknowledged).  A direct
 	 * delivery's file is read by mail clients, which check nothing: its
-	 * bytes are synced before its link.
+	 * bytes are synced before its link (per file where its Maildir's
+	 * filesystem is not known to honour syncfs).
 	 */
 	if (!fs)
 		commit_sync_files(q, items, n);
@@ -872,8 +888,10 @@ commit_work(struct queue *q, struct witems *items)
 	    q->csync_fd, &e) == -1) {
 		commit_poison(q);
 		commit_fail(items, &e);
-	} else if (nd > 0)
+	} else if (nd > 0) {
 		queue_direct_syncfs(q, items);
+		queue_direct_sync_files(q, items);
+	}
 	if (fs)
 		commit_poisoned(q, items);
 	TAILQ_FOREACH(it, items, entry) {
@@ -903,8 +921,7 @@ commit_work(struct queue *q, struct witems *items)
 	if (published && nd > 0) {
 		if (fs)
 			queue_direct_syncfs(q, items);
-		else
-			queue_direct_sync_new(items);
+		queue_direct_sync_new(items);
 	}
 	TAILQ_FOREACH(it, items, entry) {
 		c = (struct commit *)(void *)it;
@@ -933,7 +950,7 @@ queue_work_start(struct queue *q,
 	struct err	e;
 	struct stat	st;
 
-	q->sync_method = q->conf->sync_method;
+	queue_sync_resolve(q);
 	q->csync_fd = q->dsync_fd = -1;
 	if (q->sync_method == SYNC_FILESYSTEM &&
 	    ((q->csync_fd = spool_sync_fd(&q->sp, &e)) == -1 ||
@@ -943,13 +960,12 @@ queue_work_start(struct queue *q,
 		q->spool_dev = st.st_dev;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (q->sync_method == SYNC_FILE) {
+	/* per-file syncs: the spool's, or a Maildir's (auto) */
+	if (q->sync_method == SYNC_FILE || q->sync_conf == SYNC_AUTO) {
 		q->sync = sync_start();
 		q->dsync = sync_start();
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	log_info("sync_method %s", q->sync_method == SYNC_FILE ? "file" :
-	    "filesystem");
 	worker_start(q, &q->cw, "commit", Q_COMMIT_BATCH, true, commit_work,
 	    commit_done);
 	worker_start(q, &q->dw, "delivery", Q_DELIVER_BATCH, false,

@@ -100,6 +100,7 @@ struct qdirect {
 	size_t			 prefix_len;
 	uint64_t		 size;		/* body, measured at commit */
 	dev_t			 dev;		/* filesystem of the Maildir */
+	bool			 syncfs;	/* synced by syncfs, not per file */
 	bool			 synced;	/* commit thread: done with syncs */
 	struct maildir_tx	 tx;
 };
@@ -143,7 +144,9 @@ struct queue {
 	struct qctl		*ctl;		/* the control socket */
 	struct worker		 cw;		/* commit thread */
 	struct worker		 dw;		/* delivery thread */
-	enum sync_method	 sync_method;	/* fixed at start */
+	enum sync_method	 sync_conf;	/* as configured at start */
+	enum sync_method	 sync_method;	/* the spool's: FILE or
+						   FILESYSTEM, fixed at start */
 	struct syncpool		*sync;		/* commit thread's helpers */
 	struct syncpool		*dsync;		/* delivery thread's helpers */
 	int			 csync_fd;	/* commit thread's syncfs fd */
@@ -212,6 +215,14 @@ void		 sync_all(struct syncpool *, const int *fds, int *errs,
 		    size_t n);
 void		 sync_stop(struct syncpool *);
 
+/* queue_sync.c: which sync where */
+/* queue_sync_resolve - start: sync_conf and the spool's sync_method,
+ * logged with the filesystem that decided it */
+void		 queue_sync_resolve(struct queue *);
+/* queue_sync_syncfs - syncfs (true) or per-file syncs for the Maildir
+ * behind fd */
+bool		 queue_sync_syncfs(const struct queue *, int fd);
+
 /* queue_remote.c: jobs for the deliver process and their results */
 /* queue_remote_dispatch - send m's due remote recipients; *next: the
  * earliest later retry (see qplan_group) */
@@ -261,10 +272,15 @@ void		 queue_direct_free(struct queue *, struct qdirect *);
 /* queue_direct_clean - startup: stale files out of Maildir tmp/ */
 void		 queue_direct_clean(struct queue *);
 /* queue_direct_syncfs - commit thread, sync_method filesystem: syncfs of
- * each other filesystem holding a direct delivery of the batch */
+ * each other filesystem holding a direct delivery of the batch (those
+ * synced by syncfs) */
 void		 queue_direct_syncfs(struct queue *, struct witems *);
-/* queue_direct_sync_new - commit thread, sync_method file: fsync of each
- * direct delivery's new/ once per directory */
+/* queue_direct_sync_files - commit thread, sync_method filesystem:
+ * fdatasync of each direct delivery synced per file */
+void		 queue_direct_sync_files(struct queue *, struct witems *);
+/* queue_direct_sync_new - commit thread: fsync of each new/ of a direct
+ * delivery synced per file (every one under sync_method file), once per
+ * directory */
 void		 queue_direct_sync_new(struct witems *);
 
 /* queue_ctl.c: the control socket (postern queue) */
