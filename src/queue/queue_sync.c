@@ -44,11 +44,19 @@ sync_log_mail(const struct queue *q)
 	    (fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return;
 	if (fstat(fd, &st) == 0 && fstat(q->sp.root_dfd, &sst) == 0 &&
-	    st.st_dev != sst.st_dev && fsinfo_of(fd, &fi, NULL) == 0)
-		log_info("sync_method for the Maildirs under %s: %s on %s "
-		    "(0x%lx)", path, queue_sync_syncfs(q, fd) ? "syncfs" :
-		    "per-file fdatasync and directory fsync", fi.name,
-		    fi.magic);
+	    st.st_dev != sst.st_dev && fsinfo_of(fd, &fi, NULL) == 0) {
+		if (!queue_sync_syncfs(q, fd))
+			log_info("sync_method for the Maildirs under %s: "
+			    "per-file fdatasync and directory fsync on %s "
+			    "(0x%lx)", path, fi.name, fi.magic);
+		else if (fi.syncfs_ok)
+			log_info("sync_method for the Maildirs under %s: "
+			    "syncfs on %s (0x%lx)", path, fi.name, fi.magic);
+		else
+			log_warnx("sync_method filesystem (configured): the "
+			    "Maildirs under %s are on %s (0x%lx), not known "
+			    "to honour syncfs", path, fi.name, fi.magic);
+	}
 	close(fd);
 }
 

@@ -255,6 +255,14 @@ def test_filesystem_on_fuse_is_warned_and_loses_mail(lossy, dns):
     assert lost or not set(held) <= envs, "nothing lost without fsync"
 
 
+def test_filesystem_warns_of_maildirs_on_fuse(lossy, dns):
+    s, m = lossy(conf=conf_with(dns, sync_method="filesystem"), where="mail")
+    s.start()
+    assert s.wait_log(r"sync_method filesystem \(configured\): the "
+                      r"Maildirs under \S+/mail are on fuse \(%s\), not "
+                      r"known to honour syncfs" % FUSE_MAGIC)
+
+
 def test_maildirs_on_fuse_get_file_syncs(lossy, dns):
     """The spool on a filesystem that honours syncfs (syncfs there), the
     Maildirs on FUSE: deliveries into them, through the spool and
