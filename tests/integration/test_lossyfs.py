@@ -252,6 +252,10 @@ def test_filesystem_on_fuse_is_warned_and_loses_mail(lossy, dns):
     got = set(delivered(s, ALICE)) | set(delivered(s, BOB))
     lost = (set(want[ALICE]) | set(want[BOB])) - got
     envs = {p.name for p in s.queue_files("env")}
+    print("sync_method filesystem on fuse: %d of %d local messages and "
+          "%d of %d held ones lost" % (
+              len(lost), len(set(want[ALICE]) | set(want[BOB])),
+              len(set(held) - envs), len(held)))
     assert lost or not set(held) <= envs, "nothing lost without fsync"
 
 
