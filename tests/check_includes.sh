@@ -41,6 +41,7 @@ queue_local 20
 queue_direct 20
 queue_ingest 15
 queue_commit 15
+queue_sync 15
 queue_state 10
 route 0
 spool 0

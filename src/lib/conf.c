@@ -79,7 +79,7 @@ static const struct conf_unit duration_units[] = {
 };
 
 static const char *const bare_lf_names[] = { "reject", "normalize" };
-static const char *const sync_names[] = { "filesystem", "file" };
+static const char *const sync_names[] = { "filesystem", "file", "auto" };
 
 static int	check_hostname(const char *, char *, size_t, char *, size_t);
 static int	check_user(const char *, char *, size_t, char *, size_t);
@@ -147,13 +147,16 @@ static const struct conf_key conf_keys[] = {
 	  "log to syslog as well as to stderr (yes or no)" },
 	{ "bare_lf", NUM(CT_BARE_LF, bare_lf), 0, 0, 0, "reject",
 	  "a bare LF in DATA: reject the message, or normalize it to CRLF" },
-	{ "sync_method", NUM(CT_SYNC, sync_method), 0, 0, 0, "filesystem",
-	  "how the queue makes mail durable before it answers 250 (both give"
-	  " the same guarantee for postern's files): filesystem syncs"
-	  " data_dir's whole filesystem twice per batch (syncfs), several"
-	  " times faster, but also flushes what other programs left dirty"
-	  " there, so give data_dir a filesystem of its own if they write"
-	  " much; file fdatasyncs each file and fsyncs each directory" },
+	{ "sync_method", NUM(CT_SYNC, sync_method), 0, 0, 0, "auto",
+	  "how the queue makes mail durable before it answers 250: auto uses"
+	  " filesystem where the filesystem is known to honour syncfs (ext4,"
+	  " xfs, btrfs, f2fs, tmpfs) and file everywhere else (FUSE, NFS,"
+	  " overlayfs, unknown), decided at start for data_dir and for each"
+	  " Maildir's filesystem; filesystem syncs the whole filesystem twice"
+	  " per batch (syncfs), several times faster, but also flushes what"
+	  " other programs left dirty there, and keeps nothing on a filesystem"
+	  " that does not pass syncfs down; file fdatasyncs each file and"
+	  " fsyncs each directory, durable on every filesystem" },
 	{ "retry_min", NUM(CT_DURATION, retry_min), 1, DAY, 5 * MINUTE, NULL,
 	  "first retry of a deferred delivery" },
 	{ "retry_max", NUM(CT_DURATION, retry_max), 1, 7 * DAY, 4 * HOUR, NULL,
@@ -610,7 +613,7 @@ key_set(struct conf *c, const struct conf_key *k, const char *v, char *why,
 				c->sync_method = (enum sync_method)i;
 				return 0;
 			}
-		(void)snprintf(why, whysz, "%s must be filesystem or file, not"
+		(void)snprintf(why, whysz, "%s must be auto, filesystem or file, not"
 		    " \"%.64s\"", k->name, v);
 		return -1;
 	case CT_LISTEN:

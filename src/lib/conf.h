@@ -54,6 +54,8 @@ enum bare_lf_policy {
 enum sync_method {
 	SYNC_FILESYSTEM,	/* syncfs(2) of data_dir's filesystem */
 	SYNC_FILE,		/* fdatasync each file, fsync each directory */
+	SYNC_AUTO,		/* FILESYSTEM where known to hold (fsinfo.h),
+				   else FILE; per filesystem */
 };
 
 struct conf {

@@ -149,7 +149,7 @@ queue_reload(struct queue *q)
 		(void)str_copy(nc->data_dir, q->conf->data_dir,
 		    sizeof(nc->data_dir));
 	}
-	if (nc->sync_method != q->sync_method)
+	if (nc->sync_method != q->sync_conf)
 		log_warnx("sync_method changed: takes effect after a restart");
 	conf_free(q->conf);
 	if (q->conf_owned)

@@ -8,14 +8,17 @@
  * D).  A failure is a 451 for that message (for a failed sync, the
  * batch), and leaves nothing published.
  *
- * The syncs, per conf's sync_method (read once, at start, for this
- * thread and the delivery thread of queue_local.c): "file" fdatasyncs
- * each file concurrently (sync pools) and fsyncs each directory once per
- * batch; "filesystem" calls syncfs(2) once before the renames or links of
- * a batch and once after (once per filesystem for Maildirs elsewhere),
- * each thread on a descriptor of its own so that it sees every writeback
- * error.  The direct deliveries' syncs are here too (direct_syncfs,
- * direct_sync_new): the loop's side of them is queue_direct.c.
+ * The syncs, per sync_method (resolved at start for the spool, for this
+ * thread and the delivery thread of queue_local.c, and per Maildir, by
+ * queue_sync.c): "file" fdatasyncs each file concurrently (sync pools)
+ * and fsyncs each directory once per batch; "filesystem" calls syncfs(2)
+ * once before the renames or links of a batch and once after (once per
+ * filesystem for Maildirs elsewhere), each thread on a descriptor of its
+ * own so that it sees every writeback error.  A Maildir whose filesystem
+ * is not known to honour syncfs takes the per-file syncs even when the
+ * spool takes syncfs.  The direct deliveries' syncs are here too
+ * (direct_syncfs, direct_sync_files, direct_sync_new): the loop's side of
+ * them is queue_direct.c.
  *
  * The thread touches only its batch's items and the spool's directory
  * fds; it blocks every signal.
@@ -45,6 +48,7 @@
 #include "local/maildir.h"
 #include "queue/queue_commit.h"
 #include "queue/queue_state.h"
+#include "queue/queue_sync.h"
 #include "queue/spool.h"
 
 /* the batch size bounds the descriptors open at once: 2 per commit */
@@ -52,9 +56,10 @@
 
 /*
  * direct_sync - the batch's direct deliveries still going, synced once
- * per group (maildir_sync_groups; by filesystem, those on the spool's
- * own are covered by its syncfs; q is only read then); on failure those
- * fail (and one already linked is taken out of new/ again)
+ * per group (maildir_sync_groups): by filesystem those synced by syncfs
+ * (those on the spool's own are covered by its syncfs; q is only read
+ * then), by directory those synced per file; on failure those fail (and
+ * one already linked is taken out of new/ again)
  */
 static void
 direct_sync(struct queue *q, struct witems *items, enum maildir_group by)
@@ -76,8 +81,9 @@ direct_sync(struct queue *q, struct witems *items, enum maildir_group by)
 		v[n].maildir = c->d->maildir;
 		v[n].dev = c->d->dev;
 		v[n].order = c->wseq;
-		v[n].synced = c->rc != 0 || (by == MAILDIR_BY_DEV &&
-		    c->d->dev == q->spool_dev);
+		v[n].synced = c->rc != 0 || (by == MAILDIR_BY_DEV ?
+		    !c->d->syncfs || c->d->dev == q->spool_dev :
+		    c->d->syncfs);
 		n++;
 	}
 	maildir_sync_groups(v, n, by);
@@ -101,7 +107,8 @@ direct_sync(struct queue *q, struct witems *items, enum maildir_group by)
 
 /*
  * direct_syncfs - sync_method filesystem: one syncfs per other
- * filesystem holding a direct delivery still going; on failure those
+ * filesystem holding a direct delivery still going that is synced by
+ * syncfs (queue_sync_syncfs, decided at its open); on failure those
  * fail (and one already linked is taken out of new/ again).  The syncfs
  * goes through the descriptor of the delivery opened first (the lowest
  * writer number): a writeback error is reported to a descriptor opened
@@ -115,9 +122,54 @@ direct_syncfs(struct queue *q, struct witems *items)
 }
 
 /*
- * direct_sync_new - sync_method file: fsync each direct
- * delivery's new/ once per directory; on failure the files linked there
- * are taken out
+ * direct_sync_files - sync_method filesystem: the direct deliveries
+ * still going whose Maildir takes per-file syncs (its filesystem not
+ * known to honour syncfs) have their file fdatasynced before the link;
+ * on failure that one fails.  (Under sync_method file
+ * commit_sync_files syncs them with the spool's files.)
+ */
+static void
+direct_sync_files(struct queue *q, struct witems *items)
+{
+	struct witem	*it;
+	struct commit	*c;
+	int		*fds, *errs;
+	size_t		 i, n = 0, nf = 0;
+
+	TAILQ_FOREACH(it, items, entry)
+		n++;
+	fds = xcalloc(n + 1, sizeof(*fds));
+	errs = xcalloc(n + 1, sizeof(*errs));
+	i = 0;
+	TAILQ_FOREACH(it, items, entry) {
+		c = (struct commit *)(void *)it;
+		fds[i] = -1;
+		if (c->d != NULL && c->rc == 0 && !c->d->syncfs) {
+			fds[i] = c->d->tx.fd;
+			nf++;
+		}
+		i++;
+	}
+	/* the pools exist whenever a Maildir can take per-file syncs */
+	if (nf > 0)
+		sync_all(q->sync, fds, errs, n);
+	i = 0;
+	TAILQ_FOREACH(it, items, entry) {
+		c = (struct commit *)(void *)it;
+		if (fds[i] != -1 && errs[i] != 0)
+			c->rc = err_set(&c->err, true, errs[i],
+			    "fdatasync %s/tmp/%s: %s", c->d->maildir,
+			    c->d->tx.name, strerror(errs[i]));
+		i++;
+	}
+	free(fds);
+	free(errs);
+}
+
+/*
+ * direct_sync_new - fsync each new/ of a direct delivery synced per file
+ * (every one under sync_method file) once per directory; on failure the
+ * files linked there are taken out
  */
 static void
 direct_sync_new(struct witems *items)
@@ -247,7 +299,8 @@ commit_work(struct queue *q, struct witems *items)
 	 * before that sync leaves is found incomplete at startup and never
 	 * taken for a message (it was never acknowledged).  A direct
 	 * delivery's file is read by mail clients, which check nothing: its
-	 * bytes are synced before its link.
+	 * bytes are synced before its link (per file where its Maildir's
+	 * filesystem is not known to honour syncfs).
 	 */
 	if (!fs)
 		commit_sync_files(q, items, n);
@@ -255,8 +308,10 @@ commit_work(struct queue *q, struct witems *items)
 	    q->csync_fd, &e) == -1) {
 		commit_poison(q);
 		commit_fail(items, &e);
-	} else if (nd > 0)
+	} else if (nd > 0) {
 		direct_syncfs(q, items);
+		direct_sync_files(q, items);
+	}
 	if (fs)
 		commit_poisoned(q, items);
 	TAILQ_FOREACH(it, items, entry) {
@@ -286,8 +341,7 @@ commit_work(struct queue *q, struct witems *items)
 	if (published && nd > 0) {
 		if (fs)
 			direct_syncfs(q, items);
-		else
-			direct_sync_new(items);
+		direct_sync_new(items);
 	}
 	TAILQ_FOREACH(it, items, entry) {
 		c = (struct commit *)(void *)it;
@@ -327,7 +381,7 @@ queue_commit_start(struct queue *q, void (*on_exit)(void *))
 	struct err	e;
 	struct stat	st;
 
-	q->sync_method = q->conf->sync_method;
+	queue_sync_resolve(q);
 	q->csync_fd = q->dsync_fd = -1;
 	if (q->sync_method == SYNC_FILESYSTEM &&
 	    ((q->csync_fd = spool_sync_fd(&q->sp, &e)) == -1 ||
@@ -337,13 +391,12 @@ queue_commit_start(struct queue *q, void (*on_exit)(void *))
 		q->spool_dev = st.st_dev;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (q->sync_method == SYNC_FILE) {
+	/* per-file syncs: the spool's, or a Maildir's (auto) */
+	if (q->sync_method == SYNC_FILE || q->sync_conf == SYNC_AUTO) {
 		q->sync = sync_start();
 		q->dsync = sync_start();
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	log_info("sync_method %s", q->sync_method == SYNC_FILE ? "file" :
-	    "filesystem");
 	worker_start(&q->cw, q->base, "commit", Q_COMMIT_BATCH, true,
 	    commit_batch, commit_done, on_exit, q);
 }

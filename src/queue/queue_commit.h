@@ -37,6 +37,7 @@ struct qdirect {
 	size_t			 prefix_len;
 	uint64_t		 size;		/* body, measured at commit */
 	dev_t			 dev;		/* filesystem of the Maildir */
+	bool			 syncfs;	/* synced by syncfs, not per file */
 	bool			 synced;	/* commit thread: done with syncs */
 	struct maildir_tx	 tx;
 };
@@ -58,8 +59,9 @@ struct commit {
 	uint64_t		 wseq;		/* its writer's number */
 };
 
-/* queue_commit_start - the syncs of both threads (sync_method, fixed
- * here), then the commit thread; on_exit runs once it is joined */
+/* queue_commit_start - the syncs of both threads (sync_method, resolved
+ * here by queue_sync_resolve), then the commit thread; on_exit runs once
+ * it is joined */
 void	queue_commit_start(struct queue *, void (*on_exit)(void *));
 /* queue_commit_post - into the next batch; false if the thread has ended */
 bool	queue_commit_post(struct queue *, struct commit *);

@@ -8,10 +8,11 @@
  * prefix intact (queue_direct_check); the commit thread makes the file
  * durable with the batch's first sync, links it into new/ and makes the
  * link durable with the second (queue_commit.c: direct_syncfs,
- * direct_sync_new) before the 250.  Abort, a closed channel or a failed commit remove the
- * tmp file (queue_direct_free); at start, files older than Q_TMP_AGE are
- * removed from DATA/mail/x/y/tmp (queue_direct_clean, bounded by
- * Q_CLEAN_MAX entries).  Only messages from smtp take this path: a DSN the
+ * direct_sync_files, direct_sync_new; syncfs or per-file syncs decided at
+ * open by queue_sync_syncfs) before the 250.  Abort, a closed channel
+ * or a failed commit remove the tmp file (queue_direct_free); at start,
+ * files older than Q_TMP_AGE are removed from DATA/mail/x/y/tmp
+ * (queue_direct_clean, bounded by Q_CLEAN_MAX entries).  Only messages from smtp take this path: a DSN the
  * queue makes itself is always spooled.
  *
  * Everything here runs on the loop; the recipient is expanded by
@@ -45,6 +46,7 @@
 #include "queue/queue_direct.h"
 #include "queue/queue_ingest.h"
 #include "queue/queue_state.h"
+#include "queue/queue_sync.h"
 #include "queue/route.h"
 
 #define Q_DIRECT_MAX	128			/* open at once (3 fds each) */
@@ -125,6 +127,7 @@ queue_direct_open(struct queue *q, const char *from, const char **rcpts,
 	if (fstat(d->tx.tmp_dfd, &st) == -1)
 		goto fail;
 	d->dev = st.st_dev;
+	d->syncfs = queue_sync_syncfs(q, d->tx.tmp_dfd);
 	/* smtp only appends: the prefix is checked again at commit */
 	if ((*wfd = openat(d->tx.tmp_dfd, d->tx.name, O_WRONLY | O_APPEND |
 	    O_CLOEXEC | O_NOFOLLOW)) == -1) {

@@ -10,7 +10,10 @@
  * recipient is done or bounced (qplan_finished), with one sync
  * (local_rewrite_envelopes).  Separate from the commit thread
  * (queue_commit.c, which sets up the syncs of both) so delivery syncs
- * never delay a 250.
+ * never delay a 250.  Each Maildir file takes syncfs or per-file syncs
+ * as its filesystem needs (queue_sync_syncfs, decided at its begin): a
+ * Maildir on a filesystem not known to honour syncfs gets per-file syncs
+ * even when the spool takes syncfs.
  *
  * A message handed to the thread is marked busy and the loop does not
  * touch it until the job comes back through the eventfd; then it stays
@@ -44,6 +47,7 @@
 #include "queue/qplan.h"
 #include "queue/queue_local.h"
 #include "queue/queue_state.h"
+#include "queue/queue_sync.h"
 #include "queue/route.h"
 #include "queue/sched.h"
 #include "queue/spool.h"
@@ -61,6 +65,7 @@ struct dtarget {
 	bool			 gave_up;	/* queue_lifetime reached */
 	bool			 begun;		/* tx holds a file */
 	bool			 synced;	/* new/ synced, or failed */
+	bool			 syncfs;	/* synced by syncfs, not per file */
 	dev_t			 dev;		/* filesystem of the Maildir */
 	struct maildir_tx	 tx;
 	struct err		 err;
@@ -151,6 +156,8 @@ local_begin(struct queue *q, struct witems *items)
 			} else if ((t->rc = maildir_begin(t->maildir, bfd,
 			    t->prefix, &t->tx, &t->err)) == 0) {
 				t->begun = true;
+				t->syncfs = queue_sync_syncfs(q,
+				    t->tx.tmp_dfd);
 				n++;
 			}
 		}
@@ -168,10 +175,11 @@ local_begin(struct queue *q, struct witems *items)
 
 /*
  * local_sync_set - the begun targets as a maildir_sync_groups batch
- * (order: their place in it; those failed already skipped)
+ * (order: their place in it; those failed already, and those not synced
+ * the way asked for (syncfs or per file), skipped)
  */
 static struct maildir_sync *
-local_sync_set(struct witems *items, size_t n)
+local_sync_set(struct witems *items, size_t n, bool syncfs)
 {
 	struct maildir_sync	*v = xcalloc(n + 1, sizeof(*v));
 	struct witem		*it;
@@ -184,7 +192,7 @@ local_sync_set(struct witems *items, size_t n)
 		v[k].maildir = t->maildir;
 		v[k].dev = t->dev;
 		v[k].order = k;
-		v[k].synced = t->rc != 0;
+		v[k].synced = t->rc != 0 || t->syncfs != syncfs;
 		k++;
 	}
 	return v;
@@ -192,9 +200,9 @@ local_sync_set(struct witems *items, size_t n)
 
 /*
  * local_syncfs - one syncfs per filesystem holding a begun target still
- * going (rc 0), on the first such target's tmp/ (opened before any file
- * of the batch was written); on failure every target there fails, and one
- * already linked is taken out of new/ again
+ * going (rc 0) that is synced by syncfs, on the first such target's tmp/
+ * (opened before any file of the batch was written); on failure every
+ * target there fails, and one already linked is taken out of new/ again
  */
 static void
 local_syncfs(struct witems *items, const char *what)
@@ -208,7 +216,7 @@ local_syncfs(struct witems *items, const char *what)
 	n = 0;
 	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items))
 		n++;
-	v = local_sync_set(items, n);
+	v = local_sync_set(items, n, true);
 	maildir_sync_groups(v, n, MAILDIR_BY_DEV);
 	n = 0;
 	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items)) {
@@ -223,8 +231,8 @@ local_syncfs(struct witems *items, const char *what)
 }
 
 /*
- * local_sync_fs - steps 2-4 for sync_method filesystem: one syncfs (per
- * filesystem) for every file, all linked, one syncfs for the links
+ * local_sync_fs - steps 2-4 for the targets synced by syncfs: one syncfs
+ * (per filesystem) for every file, all linked, one syncfs for the links
  */
 static void
 local_sync_fs(struct witems *items)
@@ -236,6 +244,8 @@ local_sync_fs(struct witems *items)
 	size_t		 i;
 
 	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items)) {
+		if (!t->syncfs)
+			continue;
 		if (fstat(t->tx.tmp_dfd, &st) == 0)
 			t->dev = st.st_dev;
 		else
@@ -244,12 +254,15 @@ local_sync_fs(struct witems *items)
 	}
 	local_syncfs(items, "before linking");
 	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items))
-		if (t->rc == 0)
+		if (t->rc == 0 && t->syncfs)
 			t->rc = maildir_commit(&t->tx, &t->err);
 	local_syncfs(items, "after linking");
 }
 
-/* local_sync - steps 2-4: files synced, linked, each new/ synced once */
+/*
+ * local_sync - steps 2-4: files synced, linked, each new/ synced once
+ * (targets synced by syncfs: local_sync_fs; the others per file)
+ */
 static void
 local_sync(struct queue *q, struct witems *items, size_t n)
 {
@@ -258,19 +271,25 @@ local_sync(struct queue *q, struct witems *items, size_t n)
 	struct dtarget		*t;
 	struct djob		*j;
 	int			*fds, *errs;
-	size_t			 i, k = 0;
+	size_t			 i, k = 0, nf = 0;
 
-	if (q->sync_method == SYNC_FILESYSTEM) {
+	if (q->sync_method == SYNC_FILESYSTEM)
 		local_sync_fs(items);
-		return;
-	}
 	fds = xcalloc(n + 1, sizeof(*fds));
 	errs = xcalloc(n + 1, sizeof(*errs));
-	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items))
-		fds[k++] = t->tx.fd;
-	sync_all(q->dsync, fds, errs, n);
+	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items)) {
+		fds[k++] = t->syncfs ? -1 : t->tx.fd;
+		nf += !t->syncfs;
+	}
+	/* the pools exist whenever a Maildir can take per-file syncs */
+	if (nf > 0)
+		sync_all(q->dsync, fds, errs, n);
 	k = 0;
 	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items)) {
+		if (t->syncfs) {		/* done by local_sync_fs */
+			k++;
+			continue;
+		}
 		if (errs[k] != 0)
 			t->rc = err_set(&t->err, true, errs[k],
 			    "fdatasync %s: %s", t->maildir, strerror(errs[k]));
@@ -280,7 +299,7 @@ local_sync(struct queue *q, struct witems *items, size_t n)
 		k++;
 	}
 	/* one fsync per new/ directory, for every file linked into it */
-	v = local_sync_set(items, n);
+	v = local_sync_set(items, n, false);
 	maildir_sync_groups(v, n, MAILDIR_BY_DIR);
 	k = 0;
 	EACH_BEGUN(it, j, i, t, TAILQ_FIRST(items)) {

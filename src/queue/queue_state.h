@@ -79,7 +79,9 @@ struct queue {
 	struct qctl		*ctl;		/* the control socket */
 	struct worker		 cw;		/* commit thread */
 	struct worker		 dw;		/* delivery thread */
-	enum sync_method	 sync_method;	/* fixed at start */
+	enum sync_method	 sync_conf;	/* as configured at start */
+	enum sync_method	 sync_method;	/* the spool's: FILE or
+						   FILESYSTEM, fixed at start */
 	struct syncpool		*sync;		/* commit thread's helpers */
 	struct syncpool		*dsync;		/* delivery thread's helpers */
 	int			 csync_fd;	/* commit thread's syncfs fd */

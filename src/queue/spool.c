@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,30 @@ sync_at(int dfd, const char *name, struct err *e)
 	return rc;
 }
 
+/* sync_parent - fsync the directory holding path (its entry there) */
+static int
+sync_parent(const char *path, struct err *e)
+{
+	char	 parent[PATH_MAX], *slash;
+	int	 fd, rc = 0;
+
+	if ((size_t)snprintf(parent, sizeof(parent), "%s", path) >=
+	    sizeof(parent))
+		return err_set(e, false, 0, "%.64s...: path too long", path);
+	if ((slash = strrchr(parent, '/')) == NULL)
+		(void)snprintf(parent, sizeof(parent), ".");
+	else
+		slash[slash == parent ? 1 : 0] = '\0';
+	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return err_set(e, true, errno, "open %s: %s", parent,
+		    strerror(errno));
+	if (fsync(fd) == -1)
+		rc = err_set(e, true, errno, "fsync %s: %s", parent,
+		    strerror(errno));
+	close(fd);
+	return rc;
+}
+
 /* spool_open - create (mode 0700) and open the directories under dir */
 int
 spool_open(struct spool *sp, const char *dir, struct err *e)
@@ -129,6 +154,9 @@ spool_open(struct spool *sp, const char *dir, struct err *e)
 		err_set(e, true, errno, "fsync %s: %s", dir, strerror(errno));
 		goto fail;
 	}
+	/* the spool's own entry: whoever made dir may not have synced it */
+	if (sync_parent(dir, e) == -1)
+		goto fail;
 	if ((s.pool = spool_pool_new(e)) == NULL)
 		goto fail;
 	*sp = s;

@@ -131,7 +131,7 @@ test_defaults(void **state)
 	assert_int_equal(c.smtp_workers, 0);
 	assert_false(c.log_syslog);
 	assert_int_equal(c.bare_lf, BARE_LF_REJECT);
-	assert_int_equal(c.sync_method, SYNC_FILESYSTEM);
+	assert_int_equal(c.sync_method, SYNC_AUTO);
 	assert_int_equal(c.retry_min, 300);
 	assert_int_equal(c.retry_max, 14400);
 	assert_int_equal(c.queue_lifetime, 5 * 86400);
@@ -526,6 +526,7 @@ test_sync_method(void **state)
 		int		 want;	/* -1: refused */
 	} t[] = {
 		{ "filesystem", SYNC_FILESYSTEM }, { "file", SYNC_FILE },
+		{ "auto", SYNC_AUTO }, { "AUTO", -1 }, { "automatic", -1 },
 		{ "FILE", -1 }, { "Filesystem", -1 }, { "files", -1 },
 		{ "fs", -1 }, { "syncfs", -1 }, { "fsync", -1 },
 		{ "file system", -1 }, { "filesystemx", -1 }, { "0", -1 },
@@ -548,7 +549,7 @@ test_sync_method(void **state)
 		assert_int_equal(c.sync_method, t[i].want);
 	}
 	assert_int_equal(parse(&c, "sync_method = bogus", &e), -1);
-	assert_non_null(strstr(e.msg, "filesystem or file"));
+	assert_non_null(strstr(e.msg, "auto, filesystem or file"));
 	/* the key appears once, and a second setting is a duplicate */
 	assert_int_equal(parse(&c, "sync_method = file\n"
 	    "sync_method = filesystem\n", &e), -1);
