@@ -168,6 +168,8 @@ ctl_dkim_keygen(const char *confdir, const char *domain, const char *sel,
 	EVP_PKEY	*k;
 	int		 rc = -1;
 
+	if (!addr_domain_valid(domain, strlen(domain), false))
+		return err_set(e, false, 0, "bad domain \"%s\"", domain);
 	if (!ctl_dkim_selector_ok(sel))
 		return err_set(e, false, 0, "bad selector \"%s\": one DNS "
 		    "label of letters, digits and '-'", sel);

@@ -10,8 +10,8 @@
  * (quarantine, with a comment line on each choice of p and fo), the A or
  * AAAA of the host name and the PTR each address needs.  Addresses come
  * from outbound_source_ipv4/ipv6 and from listen addresses that are
- * neither wildcard, loopback nor link-local; when there are none the
- * output says so instead of guessing.
+ * public (not wildcard, loopback, link-local or private, RFC 6890); when
+ * there are none the output says so instead of guessing.
  *
  * Exit codes: 0 printed, 1 failed (one line on stderr), 2 usage.
  */
@@ -51,13 +51,18 @@ public(const char *s, bool *v6)
 	if (inet_pton(AF_INET, s, &a4) == 1) {
 		h = ntohl(a4.s_addr);
 		*v6 = false;
-		return h != 0 && (h >> 24) != 127 && (h >> 16) != 0xa9fe;
+		/* not 0/8, 10/8, 100.64/10, 127/8, 169.254/16, 172.16/12,
+		 * 192.168/16: nobody else can reach those (RFC 6890) */
+		return (h >> 24) != 0 && (h >> 24) != 10 && (h >> 24) != 127 &&
+		    (h >> 22) != (100u << 2 | 1) && (h >> 16) != 0xa9fe &&
+		    (h >> 20) != 0xac1 && (h >> 16) != 0xc0a8;
 	}
 	if (inet_pton(AF_INET6, s, &a6) == 1) {
 		*v6 = true;
+		/* not unspecified, loopback, link-local, mapped, fc00::/7 */
 		return !IN6_IS_ADDR_UNSPECIFIED(&a6) &&
 		    !IN6_IS_ADDR_LOOPBACK(&a6) && !IN6_IS_ADDR_LINKLOCAL(&a6) &&
-		    !IN6_IS_ADDR_V4MAPPED(&a6);
+		    !IN6_IS_ADDR_V4MAPPED(&a6) && (a6.s6_addr[0] & 0xfe) != 0xfc;
 	}
 	return false;
 }

@@ -118,18 +118,17 @@ read_message(unsigned long long max, size_t *len, struct err *e)
 	in = xmalloc(cap);
 	for (;;) {
 		if (n == cap) {
-			if (cap > max) {
-				free(in);
-				err_set(e, false, 0, "message larger than "
-				    "max_message_size");
-				return NULL;
-			}
 			cap *= 2;
 			in = xreallocarray(in, cap, 1);
 		}
 		if ((r = read(STDIN_FILENO, in + n, cap - n)) <= 0)
 			break;
-		n += (size_t)r;
+		if ((n += (size_t)r) > max) {
+			free(in);
+			err_set(e, false, 0, "message larger than "
+			    "max_message_size");
+			return NULL;
+		}
 	}
 	out = xreallocarray(NULL, n + 1, 2);
 	for (i = 0; i < n; i++) {

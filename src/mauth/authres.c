@@ -16,13 +16,17 @@
 
 #define COMMENT_DEPTH	8	/* nested comments followed at most */
 
-/* atom_char - atext (RFC 5322 3.2.3) plus '.' and '@' of addresses */
+/*
+ * atom_char - an RFC 2045 token character (RFC 8601 2.2's value), plus
+ * '@' of a local@domain pvalue; '/', '=' and '?' are tspecials, so a
+ * base64 header.b goes out quoted
+ */
 static bool
 atom_char(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9') || (c != '\0' &&
-	    strchr("!#$%&'*+-/=?^_`{|}~.@", c) != NULL);
+	    strchr("!#$%&'*+-^_`{|}~.@", c) != NULL);
 }
 
 /* put_value - v as an atom, or quoted */

@@ -158,8 +158,10 @@ dkim_header_canon(enum dkim_canon canon, const char *f, size_t len,
 		    (char)(f[i] - 'A' + 'a') : f[i];
 	out[n++] = ':';
 	for (i = (size_t)(colon - f) + 1; i < len; i++) {
-		if (f[i] == '\r' || f[i] == '\n')
-			continue;		/* unfold */
+		/* unfold: a CRLF goes, a lone CR or LF is content */
+		if ((f[i] == '\r' && i + 1 < len && f[i + 1] == '\n') ||
+		    (f[i] == '\n' && i > 0 && f[i - 1] == '\r'))
+			continue;
 		if (f[i] == ' ' || f[i] == '\t') {
 			wsp = true;
 			continue;

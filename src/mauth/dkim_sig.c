@@ -34,6 +34,16 @@ is(const struct dkim_tag *g, const char *word)
 	    memcmp(g->value, word, g->valuelen) == 0;
 }
 
+/* is_ci - the value equals word, ASCII case aside */
+static bool
+is_ci(const struct dkim_tag *g, const char *word)
+{
+	return g->valuelen == strlen(word) &&
+	    strncasecmp(g->value, word, g->valuelen) == 0;
+}
+
+static bool	list_has(const struct dkim_tag *, const char *);
+
 /* num - a decimal of at most 12 digits (3.5: l, t, x) */
 static int
 num(const struct dkim_tag *g, uint64_t *out)
@@ -58,16 +68,16 @@ canon(const struct dkim_tag *g, struct dkim_sig *s)
 			    g->valuelen;
 
 	s->hcanon = s->bcanon = DKIM_CANON_SIMPLE;
-	if (hl == 7 && memcmp(g->value, "relaxed", 7) == 0)
+	if (hl == 7 && strncasecmp(g->value, "relaxed", 7) == 0)
 		s->hcanon = DKIM_CANON_RELAXED;
-	else if (!(hl == 6 && memcmp(g->value, "simple", 6) == 0))
+	else if (!(hl == 6 && strncasecmp(g->value, "simple", 6) == 0))
 		return -1;
 	if (slash == NULL)
 		return 0;
 	hl = g->valuelen - hl - 1;
-	if (hl == 7 && memcmp(slash + 1, "relaxed", 7) == 0)
+	if (hl == 7 && strncasecmp(slash + 1, "relaxed", 7) == 0)
 		s->bcanon = DKIM_CANON_RELAXED;
-	else if (!(hl == 6 && memcmp(slash + 1, "simple", 6) == 0))
+	else if (!(hl == 6 && strncasecmp(slash + 1, "simple", 6) == 0))
 		return -1;
 	return 0;
 }
@@ -161,12 +171,13 @@ dkim_sig_parse(const char *v, size_t len, struct dkim_sig *out,
 	memset(&s, 0, sizeof(s));
 	if (!is(dkim_tags_get(&t, "v"), "1"))
 		return err_set(e, false, 0, "signature version not 1");
+	/* ABNF literals: any case */
 	g = dkim_tags_get(&t, "a");
-	if (is(g, "rsa-sha256"))
+	if (is_ci(g, "rsa-sha256"))
 		s.alg = DKIM_ALG_RSA_SHA256;
-	else if (is(g, "ed25519-sha256"))
+	else if (is_ci(g, "ed25519-sha256"))
 		s.alg = DKIM_ALG_ED25519_SHA256;
-	else if (is(g, "rsa-sha1"))
+	else if (is_ci(g, "rsa-sha1"))
 		return err_set(e, false, 0, "rsa-sha1 is not valid (RFC "
 		    "8301)");
 	else
@@ -186,7 +197,8 @@ dkim_sig_parse(const char *v, size_t len, struct dkim_sig *out,
 		return err_set(e, false, 0, "h= does not sign From");
 	if ((g = dkim_tags_get(&t, "c")) != NULL && canon(g, &s) == -1)
 		return err_set(e, false, 0, "unknown canonicalization");
-	if ((g = dkim_tags_get(&t, "q")) != NULL && !is(g, "dns/txt"))
+	/* 3.5: q= is a list; dns/txt is the one method there is */
+	if ((g = dkim_tags_get(&t, "q")) != NULL && !list_has(g, "dns/txt"))
 		return err_set(e, false, 0, "unknown query method");
 	if ((g = dkim_tags_get(&t, "i")) != NULL) {
 		if (val(g, s.i, sizeof(s.i)) == -1 ||
@@ -207,7 +219,7 @@ dkim_sig_parse(const char *v, size_t len, struct dkim_sig *out,
 		s.has_t = true;
 	}
 	if ((g = dkim_tags_get(&t, "x")) != NULL) {
-		if (num(g, &s.x) == -1 || (s.has_t && s.x < s.t))
+		if (num(g, &s.x) == -1 || (s.has_t && s.x <= s.t))
 			return err_set(e, false, 0, "bad x=");
 		s.has_x = true;
 	}

@@ -104,11 +104,17 @@ dkim_verify_end(struct dkim_verify *vf)
 		if (dkim_bh_final(&s->bh, got, sizeof(got), &e) == -1) {
 			s->usable = false;
 			(void)snprintf(s->why, sizeof(s->why), "%s", e.msg);
+		} else if (s->sig.has_l && s->sig.l > s->bh.body.length) {
+			/* 3.5: l= MUST NOT be larger than the body */
+			s->usable = false;
+			(void)snprintf(s->why, sizeof(s->why), "l= is larger "
+			    "than the body");
 		} else if (strcmp(got, s->sig.bh) != 0) {
 			(void)snprintf(s->why, sizeof(s->why),
 			    "body hash did not verify");
 		} else {
 			s->body_ok = true;
+			s->partial = s->sig.has_l && s->sig.l < s->bh.body.length;
 		}
 		dkim_bh_free(&s->bh);
 	}

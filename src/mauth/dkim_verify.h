@@ -23,6 +23,7 @@ struct dkim_vsig {
 	struct dkim_bh	 bh;
 	unsigned char	 digest[DKIM_DIGEST_LEN];
 	bool		 body_ok;	/* bh= matched (after dkim_verify_end) */
+	bool		 partial;	/* l= shorter than the body */
 };
 
 struct dkim_verify {

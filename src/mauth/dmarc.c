@@ -78,6 +78,78 @@ fo_ok(const char *s)
 	return i % 2 == 1;
 }
 
+/* is_ws - folding whitespace of a record */
+static bool
+is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * lenient_tags - split a record at ';' into name=value pairs, leniently
+ * (RFC 9989: what does not parse is ignored, not fatal): parts without
+ * '=' or with a bad name are skipped, a repeated name keeps its first
+ * value; the pairs point into s
+ */
+static void
+lenient_tags(const char *s, size_t len, struct dkim_tags *t)
+{
+	size_t	i = 0, st, en, eq, j, k;
+	bool	ok;
+
+	t->n = 0;
+	while (i <= len && t->n < DKIM_TAGS_MAX) {
+		for (st = i; i < len && s[i] != ';'; i++)
+			;
+		en = i++;
+		while (st < en && is_ws(s[st]))
+			st++;
+		while (en > st && is_ws(s[en - 1]))
+			en--;
+		for (eq = st; eq < en && s[eq] != '='; eq++)
+			;
+		if (eq == en || eq == st)
+			continue;
+		for (k = eq; k > st && is_ws(s[k - 1]); k--)
+			;
+		for (ok = k > st, j = st; j < k; j++)
+			if (!((s[j] >= 'a' && s[j] <= 'z') || (s[j] >= 'A' &&
+			    s[j] <= 'Z') || (s[j] >= '0' && s[j] <= '9') ||
+			    s[j] == '_'))
+				ok = false;
+		if (!ok)
+			continue;
+		for (j = 0; j < t->n; j++)
+			if (t->v[j].namelen == k - st &&
+			    strncasecmp(t->v[j].name, s + st, k - st) == 0)
+				break;
+		if (j < t->n)
+			continue;	/* the first one counts */
+		t->v[t->n].name = s + st;
+		t->v[t->n].namelen = k - st;
+		for (eq++; eq < en && is_ws(s[eq]); eq++)
+			;
+		t->v[t->n].value = s + eq;
+		t->v[t->n].valuelen = en - eq;
+		t->n++;
+	}
+}
+
+/* dmarc_record_is - does a TXT string start a DMARC record (4.10)? */
+bool
+dmarc_record_is(const char *s, size_t len)
+{
+	size_t	i = 0;
+
+	while (i < len && is_ws(s[i]))
+		i++;
+	if (len - i < 8 || strncmp(s + i, "v=DMARC1", 8) != 0)
+		return false;
+	for (i += 8; i < len && is_ws(s[i]); i++)
+		;
+	return i == len || s[i] == ';';
+}
+
 /* dmarc_record_parse - the record, with RFC 9989's defaults */
 int
 dmarc_record_parse(const char *s, size_t len, struct dmarc_record *out,
@@ -87,10 +159,11 @@ dmarc_record_parse(const char *s, size_t len, struct dmarc_record *out,
 	const struct dkim_tag	*g;
 	struct dmarc_record	 r;
 
-	if (dkim_tags_parse(s, len, &t, e) == -1)
-		return -1;
+	if (!dmarc_record_is(s, len))
+		return err_set(e, false, 0, "not a DMARC1 record");
+	lenient_tags(s, len, &t);
 	/* v=DMARC1 first, the version exact (case as registered) */
-	if (t.v[0].namelen != 1 || (t.v[0].name[0] | 0x20) != 'v' ||
+	if (t.n == 0 || t.v[0].namelen != 1 || (t.v[0].name[0] | 0x20) != 'v' ||
 	    t.v[0].valuelen != 6 || memcmp(t.v[0].value, "DMARC1", 6) != 0)
 		return err_set(e, false, 0, "not a DMARC1 record");
 	memset(&r, 0, sizeof(r));
@@ -118,6 +191,12 @@ dmarc_record_parse(const char *s, size_t len, struct dmarc_record *out,
 		copy(g, r.rua, sizeof(r.rua));
 	if ((g = tag(&t, "ruf")) != NULL)
 		copy(g, r.ruf, sizeof(r.ruf));
+	/*
+	 * 4.10.1: without a valid p the record stands as p=none only when
+	 * rua names a report address; otherwise there is no DMARC here
+	 */
+	if (!r.p_given && strchr(r.rua, ':') == NULL)
+		return err_set(e, false, 0, "no valid p= and no rua=");
 	*out = r;
 	return 0;
 }

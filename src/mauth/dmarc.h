@@ -49,9 +49,17 @@ struct dmarc_step {
 };
 
 /*
+ * dmarc_record_is - does the TXT string begin a DMARC record ("v=DMARC1"
+ * then ';' or the end)?  The one-record rule counts these (4.10).
+ */
+bool	dmarc_record_is(const char *s, size_t len);
+/*
  * dmarc_record_parse - one TXT string: "v=DMARC1" first, then tag=value
- * pairs; unknown and retired tags (pct, rf, ri) are ignored, as are
- * values that do not parse except v.  -1 when it is not a DMARC record.
+ * pairs split at ';', leniently: unknown and retired tags (pct, rf, ri),
+ * malformed parts and values that do not parse are ignored, a repeated
+ * tag keeps its first value.  Without a valid p=, the record is p=none
+ * if rua= names an address, else not a usable record.  -1 when it is not
+ * a usable DMARC record.
  */
 int	dmarc_record_parse(const char *s, size_t len, struct dmarc_record *,
 	    struct err *);

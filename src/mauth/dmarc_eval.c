@@ -3,9 +3,10 @@
  *
  * Pure; the caller does every lookup (asynchronously) between
  * dmarc_eval_next() and dmarc_eval_answer().  Steps:
- *   1. the DNS tree walk for the author domain (dmarc_walk_names): the
- *      first record found is the policy; the walk goes on until the
- *      organizational domain is known (a psd= tag, or the top);
+ *   1. the DNS tree walk for the author domain (dmarc_walk_names) until
+ *      the organizational domain is known (a psd= tag, or the top); the
+ *      policy is the author domain's record, else the organizational
+ *      domain's, else a public suffix domain's (4.10.1);
  *   2. alignment of each authenticated domain (SPF's, each passing DKIM
  *      d=): equal names align; under relaxed alignment a domain below the
  *      author's organizational domain gets a walk of its own and aligns
@@ -14,8 +15,9 @@
  *   3. a fail takes p (at the author domain), np for an author domain
  *      that does not exist (one more lookup), else sp; t=y asks for the
  *      next less strict policy (RFC 9989's replacement of pct=0).
- * A DNS failure anywhere is a temperror, never a pass.  Several valid
- * DMARC records at one name count as none there.
+ * A DNS failure anywhere is a temperror, never a pass.  Several strings
+ * beginning v=DMARC1 at one name count as none there, even when only
+ * one of them parses.
  */
 #include <stdio.h>
 #include <string.h>
@@ -166,6 +168,27 @@ next_align(struct dmarc_eval *ev)
 	decide(ev);
 }
 
+/*
+ * policy_step - 4.10.1: the policy record is the author domain's, else
+ * the organizational domain's, else a public suffix domain's (psd=y);
+ * an intermediate name's record is not a policy
+ */
+static int
+policy_step(const struct dmarc_walk *w, const char *org)
+{
+	size_t	i;
+
+	if (w->i > 0 && w->steps[0].found)
+		return 0;
+	for (i = 0; i < w->i; i++)
+		if (w->steps[i].found && strcasecmp(w->steps[i].name, org) == 0)
+			return (int)i;
+	for (i = 0; i < w->i; i++)
+		if (w->steps[i].found && w->steps[i].rec.psd == DMARC_PSD_Y)
+			return (int)i;
+	return -1;
+}
+
 /* walk_end - the walk is over: its organizational domain is known */
 static void
 walk_end(struct dmarc_eval *ev)
@@ -177,7 +200,7 @@ walk_end(struct dmarc_eval *ev)
 	if (ev->phase == PH_AUTHOR) {
 		(void)snprintf(ev->author_org, sizeof(ev->author_org), "%s",
 		    org);
-		if ((ps = dmarc_policy_step(w->steps, w->i)) == -1) {
+		if ((ps = policy_step(w, org)) == -1) {
 			done(ev, DMARC_R_NONE, "no DMARC record");
 			return;
 		}
@@ -242,11 +265,15 @@ dmarc_eval_answer(struct dmarc_eval *ev, const struct dmarc_answer *a)
 	}
 	s = &ev->w.steps[ev->w.i];
 	s->name = ev->w.names[ev->w.i];
+	/* 4.10: exactly one string beginning v=DMARC1, and it parses */
 	for (i = 0; a->status == DMARC_DNS_OK && i < a->n; i++)
-		if (dmarc_record_parse(a->txt[i], strlen(a->txt[i]), &r,
-		    &e) == 0) {
-			s->rec = r;
+		if (dmarc_record_is(a->txt[i], strlen(a->txt[i]))) {
 			found++;
+			if (dmarc_record_parse(a->txt[i], strlen(a->txt[i]),
+			    &r, &e) == 0)
+				s->rec = r;
+			else
+				found = DMARC_TXT_MAX + 1;
 		}
 	s->found = found == 1;
 	ev->w.i++;

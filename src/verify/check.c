@@ -41,6 +41,9 @@ static void	dmarc_step(struct check *);
 static int
 status(const struct dns_result *r)
 {
+	/* a bogus answer proves nothing, its NXDOMAIN least of all */
+	if (r->bogus)
+		return 2;
 	if (r->nxdomain)
 		return 1;
 	if (r->timeout || r->rcode != DNS_R_NOERROR)
@@ -175,6 +178,17 @@ key_cb(void *arg, const struct dns_result *r)
 		d->result = rc == 1 ? "pass" : rc == 0 ? "fail" : "permerror";
 		(void)snprintf(d->why, sizeof(d->why), "%s", rc == 1 ? "" :
 		    e.msg);
+		/* RFC 6376 3.6.1: a testing key's mail is as unsigned mail;
+		 * 8.2: l= short of the body leaves content unsigned */
+		if (rc == 1 && k.testing) {
+			d->no_dmarc = true;
+			(void)snprintf(d->why, sizeof(d->why), "key in testing "
+			    "mode (t=y)");
+		} else if (rc == 1 && s->partial) {
+			d->no_dmarc = true;
+			(void)snprintf(d->why, sizeof(d->why), "l= leaves part "
+			    "of the body unsigned");
+		}
 		break;
 	}
 	key_done(c);
@@ -189,6 +203,12 @@ dkim_start(struct check *c)
 	size_t		 i;
 
 	c->pending = 1;		/* held until every lookup is out */
+	if (c->header_bad) {
+		c->ndkim = 1;
+		c->dkim[0].result = "permerror";
+		(void)snprintf(c->dkim[0].why, sizeof(c->dkim[0].why),
+		    "malformed header");
+	}
 	for (i = 0; i < c->dv.n; i++) {
 		const struct dkim_vsig	*s = &c->dv.v[i];
 		struct check_dkim	*d = &c->dkim[i];
@@ -212,6 +232,12 @@ dkim_start(struct check *c)
 			d->result = "permerror";
 			(void)snprintf(d->why, sizeof(d->why), "signature "
 			    "expired");
+			continue;
+		}
+		if (strlen(s->sig.s) + strlen(s->sig.d) + 12 > 253) {
+			d->result = "permerror";
+			(void)snprintf(d->why, sizeof(d->why), "key name "
+			    "longer than a domain name may be");
 			continue;
 		}
 		(void)snprintf(name, sizeof(name), "%s._domainkey.%s",
@@ -319,7 +345,7 @@ dmarc_step(struct check *c)
 			return;
 		}
 		for (i = 0; i < c->ndkim; i++)
-			if (c->dkim[i].result != NULL &&
+			if (c->dkim[i].result != NULL && !c->dkim[i].no_dmarc &&
 			    strcmp(c->dkim[i].result, "pass") == 0)
 				pass[n++] = c->dkim[i].d;
 		dmarc_eval_init(&c->dm, c->author, c->spf == SPF_PASS ?
@@ -349,15 +375,60 @@ dmarc_step(struct check *c)
  * ---- the start ----
  */
 
+/*
+ * from_clean - the From value with every comment blanked and every
+ * quoted string turned into 'q's (RFC 5322 3.2.2-3.2.5, backslash
+ * escapes honoured), so no '<', '@' or ',' inside either counts; -1 on an
+ * unbalanced quote or comment
+ */
+static int
+from_clean(const char *v, size_t len, char *out)
+{
+	size_t	i;
+	int	depth = 0;
+	bool	quoted = false;
+
+	for (i = 0; i < len; i++) {
+		char	c = v[i];
+
+		out[i] = c;
+		if (quoted || depth > 0) {
+			out[i] = quoted ? 'q' : ' ';
+			if (c == '\\' && i + 1 < len) {
+				out[++i] = quoted ? 'q' : ' ';
+				continue;
+			}
+			if (quoted && c == '"')
+				quoted = false;
+			else if (!quoted && c == '(')
+				depth++;
+			else if (!quoted && c == ')')
+				depth--;
+			continue;
+		}
+		if (c == '"') {
+			quoted = true;
+			out[i] = 'q';
+		} else if (c == '(') {
+			depth = 1;
+			out[i] = ' ';
+		} else if (c == ')') {
+			return -1;
+		}
+	}
+	return quoted || depth > 0 ? -1 : 0;
+}
+
 /* check_from_domain - the one From address's domain */
 int
 check_from_domain(const char *hdr, size_t hlen, char *out, size_t outsz)
 {
 	struct dkim_field	 v[LIM_DKIM_FIELDS];
 	struct err		 e;
-	const char		*p, *colon, *at, *lt, *gt;
-	size_t			 n, used, i, k = 0, found = 0, dl, len;
-	bool			 quoted = false;
+	char			 clean[LIM_HEADER_BYTES > 65536 ? 65536 :
+				    LIM_HEADER_BYTES];
+	const char		*colon, *p, *lt, *gt, *at = NULL;
+	size_t			 n, used, i, k = 0, found = 0, len, dl;
 
 	if (dkim_fields_split(hdr, hlen, v, LIM_DKIM_FIELDS, &n, &used,
 	    &e) == -1)
@@ -370,32 +441,51 @@ check_from_domain(const char *hdr, size_t hlen, char *out, size_t outsz)
 	if (found != 1)
 		return -1;
 	colon = memchr(v[k].p, ':', v[k].len);
-	p = colon + 1;
-	len = v[k].len - (size_t)(p - v[k].p);
-	/* one address: no comma outside quotes and angle brackets */
-	for (i = 0; i < len; i++) {
-		if (p[i] == '"')
-			quoted = !quoted;
-		else if (!quoted && p[i] == ',')
+	len = v[k].len - (size_t)(colon + 1 - v[k].p);
+	if (len >= sizeof(clean) || from_clean(colon + 1, len, clean) == -1)
+		return -1;
+	/* one address: no list, no group, at most one angle-addr */
+	if (memchr(clean, ',', len) != NULL || memchr(clean, ';', len) !=
+	    NULL || memchr(clean, ':', len) != NULL)
+		return -1;
+	p = clean;
+	if ((lt = memchr(clean, '<', len)) != NULL) {
+		if (memchr(lt + 1, '<', len - (size_t)(lt + 1 - clean)) ||
+		    (gt = memchr(lt, '>', len - (size_t)(lt - clean))) ==
+		    NULL)
 			return -1;
-	}
-	if ((lt = memchr(p, '<', len)) != NULL) {
-		len -= (size_t)(lt + 1 - p);
+		for (i = (size_t)(gt + 1 - clean); i < len; i++)
+			if (!strchr(" \t\r\n", clean[i]))
+				return -1;	/* text after the address */
 		p = lt + 1;
-		if ((gt = memchr(p, '>', len)) == NULL)
-			return -1;
 		len = (size_t)(gt - p);
+	} else if (memchr(clean, '>', len) != NULL) {
+		return -1;
 	}
-	for (at = NULL, i = 0; i < len; i++)
-		if (p[i] == '@')
+	/* exactly one '@' outside quotes and comments */
+	for (i = 0; i < len; i++)
+		if (p[i] == '@') {
+			if (at != NULL)
+				return -1;
 			at = p + i;
+		}
 	if (at == NULL)
 		return -1;
 	len -= (size_t)(at + 1 - p);
 	at++;
-	for (dl = 0; dl < len && strchr(" \t\r\n>();", at[dl]) == NULL; dl++)
+	while (len > 0 && strchr(" \t\r\n", *at)) {
+		at++;
+		len--;
+	}
+	for (dl = 0; dl < len && ((at[dl] >= 'a' && at[dl] <= 'z') ||
+	    (at[dl] >= 'A' && at[dl] <= 'Z') || (at[dl] >= '0' &&
+	    at[dl] <= '9') || at[dl] == '-' || at[dl] == '.' ||
+	    at[dl] == '_'); dl++)
 		;
-	if (dl == 0 || dl >= outsz)
+	for (i = dl; i < len; i++)
+		if (!strchr(" \t\r\n", at[i]))
+			return -1;	/* a literal, or junk in the domain */
+	if (dl == 0 || dl >= outsz || at[0] == '.' || at[dl - 1] == '.')
 		return -1;
 	memcpy(out, at, dl);
 	out[dl] = '\0';
@@ -438,14 +528,19 @@ check_start(struct check *c, struct dns *dns, const struct check_in *in,
 		if (in->len >= 2 && memcmp(in->msg, "\r\n", 2) == 0)
 			hlen = 0;
 		if (dkim_verify_start(&c->dv, in->msg, hlen, in->max_sigs,
-		    e) == -1)
-			return -1;
-		if (hlen + 2 <= in->len)
-			dkim_verify_body(&c->dv, in->msg + hlen + 2,
-			    in->len - hlen - 2);
-		dkim_verify_end(&c->dv);
-		c->author_bad = check_from_domain(in->msg, hlen, c->author,
-		    sizeof(c->author)) == -1;
+		    e) == -1) {
+			/* a header that does not split: no signature can be
+			 * judged and no From trusted; SPF still runs */
+			c->header_bad = true;
+			c->author_bad = true;
+		} else {
+			if (hlen + 2 <= in->len)
+				dkim_verify_body(&c->dv, in->msg + hlen + 2,
+				    in->len - hlen - 2);
+			dkim_verify_end(&c->dv);
+			c->author_bad = check_from_domain(in->msg, hlen,
+			    c->author, sizeof(c->author)) == -1;
+		}
 	}
 	spf_step(c);
 	return 0;

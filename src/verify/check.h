@@ -38,6 +38,7 @@ struct check_dkim {
 	char		 s[LIM_DOMAIN + 1];
 	char		 b[12];		/* the first bytes of b= */
 	const char	*result;	/* pass, fail, neutral, permerror, temperror */
+	bool		 no_dmarc;	/* a pass DMARC may not count on */
 	char		 why[256];
 };
 
@@ -63,6 +64,7 @@ struct check {
 	struct dmarc_eval	 dm;
 	char			 author[LIM_DOMAIN + 1];
 	bool			 author_bad;	/* From missing or not one */
+	bool			 header_bad;	/* the header did not split */
 	char			 mail_local[LIM_LOCAL_PART + 1];
 	size_t			 pending;	/* DKIM key lookups out */
 	void			(*done)(struct check *, void *);
@@ -71,8 +73,10 @@ struct check {
 
 /*
  * check_start - run every check of in on dns's loop; done(c, arg) runs
- * once, from the loop, when all are known.  c and in must live until then.
- * -1 (done never runs) if in cannot be checked at all.
+ * once, when all are known (from the loop, or before check_start returns
+ * when no lookup is needed).  c and in must live until then.  A header
+ * that does not split makes DKIM and DMARC permerror, never a skip.  -1
+ * (done never runs) only when the check cannot start at all.
  */
 int	check_start(struct check *c, struct dns *dns, const struct check_in *in,
 	    void (*done)(struct check *, void *), void *arg, struct err *);

@@ -41,7 +41,7 @@ test_build(void **state)
 	a.mailfrom = "alice@example.com";
 	a.ndkim = 2;
 	a.dkim[0] = (struct authres_dkim){ "pass", NULL, "example.com", "s1",
-	    "abcdefgh" };
+	    "ab/d+f=h" };
 	a.dkim[1] = (struct authres_dkim){ "fail", "body hash mismatch",
 	    "example.com", "s2", NULL };
 	a.dmarc = "pass";
@@ -50,7 +50,7 @@ test_build(void **state)
 	assert_string_equal(build(&a),
 	    "Authentication-Results: mx.example.net;\r\n"
 	    "\tspf=pass smtp.mailfrom=alice@example.com;\r\n"
-	    "\tdkim=pass header.d=example.com header.s=s1 header.b=abcdefgh;"
+	    "\tdkim=pass header.d=example.com header.s=s1 header.b=\"ab/d+f=h\";"
 	    "\r\n"
 	    "\tdkim=fail reason=\"body hash mismatch\" header.d=example.com "
 	    "header.s=s2;\r\n"

@@ -199,6 +199,8 @@ static const struct header_case headers[] = {
 	/* colons in the value stay */
 	{ DKIM_CANON_RELAXED, "Date : Mon, 1 Jan 2026 10:00:00 +0000",
 	    "date:Mon, 1 Jan 2026 10:00:00 +0000\r\n" },
+	/* a lone CR is content; a CRLF of a fold is not */
+	{ DKIM_CANON_RELAXED, "X: a\rb\r\n c\r\n", "x:a\rb c\r\n" },
 	/* no colon */
 	{ DKIM_CANON_RELAXED, "not a header\r\n", NULL },
 	{ DKIM_CANON_SIMPLE, "", NULL },

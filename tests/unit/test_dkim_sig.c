@@ -42,6 +42,10 @@ static const struct {
 	bool		 ok;
 } sigs[] = {
 	{ "v=1; a=ed25519-sha256; d=x.example; s=s; h=from; bh=a; b=b", true },
+	{ "v=1; a=RSA-SHA256; c=Relaxed/SIMPLE; q=dns/txt:x/y; d=x.example; "
+	    "s=s; h=from; bh=a; b=b", true },
+	{ "v=1; a=rsa-sha256; d=x.example; s=s; h=from; bh=a; b=b; "
+	    "t=100; x=100", false },
 	{ "v=1; a=rsa-sha256; d=x.example; s=s; h=to:FROM; bh=a; b=b; "
 	    "i=user@sub.x.example; c=simple", true },
 	{ "v=1; a=rsa-sha1; d=x.example; s=s; h=from; bh=a; b=b", false },

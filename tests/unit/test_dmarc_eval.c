@@ -36,6 +36,13 @@ static const struct {
 	{ "_dmarc.corp.example.net", "v=DMARC1; p=reject; psd=n" },
 	{ "_dmarc.example.net", "v=DMARC1; p=none" },
 	{ "!hr.corp.example.net", "" },
+	/* an intermediate name's record is not the policy (4.10.1) */
+	{ "_dmarc.mail.inter.test", "v=DMARC1; p=none" },
+	{ "_dmarc.inter.test", "v=DMARC1; p=reject; sp=reject" },
+	{ "!a.mail.inter.test", "" },
+	/* a valid record beside a broken one: none there */
+	{ "_dmarc.mixed.test", "v=DMARC1; p=reject" },
+	{ "_dmarc.mixed.test", "v=DMARC1; p=block" },
 };
 
 /* lookup - the table's answer */
@@ -130,6 +137,9 @@ static const struct {
 	    DMARC_REJECT, "corp.example.net" },
 	{ "hr.corp.example.net", "x.corp.example.net", NULL, DMARC_R_PASS, 0,
 	    "corp.example.net" },
+	{ "a.mail.inter.test", NULL, NULL, DMARC_R_FAIL, DMARC_REJECT,
+	    "inter.test" },
+	{ "mixed.test", NULL, NULL, DMARC_R_NONE, 0, "mixed.test" },
 };
 
 static void
