@@ -767,6 +767,7 @@ test_answer_rules(void **state)
 	assert_int_equal(o.fd, -1);
 	assert_string_equal(o.error, "queue unavailable");
 	msg_free(&r);
+	msg_free(&m);
 	/* a refusal with an id, or ok = 2: not as the putter writes it */
 	msg_init(&m, M_Q_OPEN_RES);
 	msg_add_u64(&m, 1);
