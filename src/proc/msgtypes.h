@@ -4,8 +4,8 @@
  *
  * The codecs in ipc.c are the definition of each payload: the struct in
  * ipc.h (fields in the order they travel, each with its meaning and
- * bound) with its ipc_<type>_put() and ipc_<type>_get().  No message is
- * built or read field by field anywhere else.  "fd" means a descriptor
+ * bound) with its ipc_<type>_put() and ipc_<type>_get().  No process
+ * builds or reads a payload field by field.  "fd" means a descriptor
  * travels with the message.  reqid is chosen by the requester and echoed,
  * so answers can come in any order.
  */
