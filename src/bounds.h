@@ -47,6 +47,17 @@
 #define LIM_LISTEN		8
 /* one IPC message (SOCK_SEQPACKET datagram) */
 #define LIM_IPC_MSG		(512 * 1024)
+/*
+ * IPC fields (src/proc/ipc.c bounds every string it reads): a message id
+ * (the queue's are SPOOL_ID_LEN hex characters); one line of text (an
+ * error, a status, a remote reply, a client description); a mailbox
+ * (local@domain, as auth canonicalises it); an address the queue hands
+ * to deliver (from smtp, LIM_PATH, or from an aliases line)
+ */
+#define LIM_IPC_ID		31
+#define LIM_IPC_TEXT		1024
+#define LIM_IPC_MAILBOX		(LIM_LOCAL_PART + 1 + LIM_DOMAIN)
+#define LIM_IPC_ADDR		4096
 /* users file / aliases file line, config line */
 #define LIM_CONF_LINE		4096
 /*
@@ -56,8 +67,8 @@
  */
 #define LIM_DKIM_FIELDS		1000
 #define LIM_DKIM_SIG_FIELD	8192
-/* the queue: client text (smtp's "from" line for Received) kept per
- * message; longer is cut */
+/* the queue: client text (smtp's "helo=H addr=A") kept per message;
+ * longer in an M_Q_OPEN makes it malformed */
 #define Q_CLIENT_MAX		1024
 /* the queue's control socket: octets of one request from "postern
  * queue" (an id and a verb); more closes the connection */

@@ -45,6 +45,7 @@
 #include "bounds.h"
 #include "conf.h"
 #include "err.h"
+#include "ipc.h"
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
@@ -291,6 +292,8 @@ auth_request(struct authdb *db, struct throttle *th, int sock,
     struct msg *m)
 {
 	struct msg		 res;
+	struct ipc_auth_req	 req;
+	struct err		 e;
 	const char		*user, *password, *client;
 	char			 canon[LIM_LOCAL_PART + 1 + LIM_DOMAIN + 1];
 	char			 key[AUTH_CLIENT_MAX + 1];
@@ -301,12 +304,12 @@ auth_request(struct authdb *db, struct throttle *th, int sock,
 	uint64_t		 reqid;
 	time_t			 now = now_sec();
 
-	reqid = msg_get_u64(m);
-	user = msg_get_str(m);
-	password = msg_get_str(m);
-	client = msg_get_str(m);
-	if (msg_end(m) == -1)
-		fatalx("auth: malformed M_AUTH_REQ");
+	if (ipc_auth_req_get(m, &req, &e) == -1)
+		fatalx("auth: %s", e.msg);
+	reqid = req.reqid;
+	user = req.user;
+	password = req.password;
+	client = req.client;
 	str_printable(luser, sizeof(luser), user, AUTH_LOG_FIELD);
 	str_printable(lclient, sizeof(lclient), client, AUTH_LOG_FIELD);
 	/* the throttle key: the address, cut to a fixed size */
@@ -323,10 +326,8 @@ auth_request(struct authdb *db, struct throttle *th, int sock,
 		how = "fail";
 	}
 	log_info("auth user=%s client=%s result=%s", luser, lclient, how);
-	msg_init(&res, M_AUTH_RES);
-	msg_add_u64(&res, reqid);
-	msg_add_u32(&res, (uint32_t)r);
-	msg_add_str(&res, r == AUTH_OK ? canon : "");
+	ipc_auth_res_put(&res, &(struct ipc_auth_res){ .reqid = reqid,
+	    .result = (uint32_t)r, .user = r == AUTH_OK ? canon : "" });
 	if (msg_send(sock, &res) == -1)
 		log_warn("auth: send M_AUTH_RES");
 	msg_free(&res);

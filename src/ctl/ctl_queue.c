@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "err.h"
+#include "ipc.h"
 #include "msg.h"
 #include "msgtypes.h"
 
@@ -87,9 +88,11 @@ ctlq_connect(const char *confdir)
 int
 ctl_queue(const char *confdir, int argc, char **argv)
 {
-	struct msg	 m;
-	const char	*text;
-	uint32_t	 type, status;
+	struct msg		 m;
+	struct ipc_ctl_line	 line;
+	struct ipc_ctl_end	 end;
+	const char		*text;
+	uint32_t		 type, status;
 	int		 fd, rc, ret = 1;
 
 	if (argc < 2)
@@ -110,9 +113,11 @@ ctl_queue(const char *confdir, int argc, char **argv)
 	}
 	if ((fd = ctlq_connect(confdir)) == -1)
 		return 1;
-	msg_init(&m, type);
-	if (type != M_CTL_Q_LIST)
-		msg_add_str(&m, argc == 3 ? argv[2] : "");
+	if (type == M_CTL_Q_LIST)
+		ipc_empty_put(&m, type);
+	else
+		ipc_ctl_id_put(&m, type,
+		    &(struct ipc_ctl_id){ .id = argc == 3 ? argv[2] : "" });
 	rc = msg_send(fd, &m);
 	msg_free(&m);
 	if (rc == -1) {
@@ -127,19 +132,16 @@ ctl_queue(const char *confdir, int argc, char **argv)
 			goto out;
 		}
 		if (m.type == M_CTL_LINE) {
-			text = msg_get_str(&m);
-			if (msg_end(&m) == -1)
+			if (ipc_ctl_line_get(&m, &line, NULL) == -1)
 				goto bad;
-			printf("%s\n", text);
+			printf("%s\n", line.text);
 			msg_free(&m);
 			continue;
 		}
-		if (m.type != M_CTL_END)
+		if (ipc_ctl_end_get(&m, &end, NULL) == -1)
 			goto bad;
-		status = msg_get_u32(&m);
-		text = msg_get_str(&m);
-		if (msg_end(&m) == -1)
-			goto bad;
+		status = end.status;
+		text = end.text;
 		if (status != 0)
 			fprintf(stderr, "postern queue: %s%s%s\n",
 			    argc == 3 ? argv[2] : "", argc == 3 ? ": " : "",

@@ -46,6 +46,7 @@
 #include "conf.h"
 #include "deliver.h"
 #include "err.h"
+#include "ipc.h"
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
@@ -115,23 +116,26 @@ static void	pump_all(struct deliver *);
 static void
 send_result(struct deliver *d, struct mta_job *j)
 {
-	struct msg	r;
-	size_t		i;
+	struct ipc_d_result	*res;
+	struct msg		 r;
+	size_t			 i;
 
 	if (d->stopping) {
 		/* nobody to tell: the queue tries the job again later */
 		mta_job_free(j);
 		return;
 	}
-	msg_init(&r, M_D_RESULT);
-	msg_add_u64(&r, j->jobid);
-	msg_add_u32(&r, (uint32_t)j->nrcpt);
+	res = xcalloc(1, sizeof(*res));
+	res->jobid = j->jobid;
+	res->n = (uint32_t)j->nrcpt;
 	for (i = 0; i < j->nrcpt; i++) {
-		msg_add_u32(&r, j->res[i].dr);
-		msg_add_str(&r, j->res[i].status);
-		msg_add_str(&r, j->res[i].reply);
-		msg_add_str(&r, j->res[i].remote);
+		res->r[i].dr = j->res[i].dr;
+		res->r[i].status = j->res[i].status;
+		res->r[i].reply = j->res[i].reply;
+		res->r[i].remote = j->res[i].remote;
 	}
+	ipc_d_result_put(&r, res);
+	free(res);
 	chan_send(d->queue, &r);
 	mta_job_free(j);
 }
@@ -463,13 +467,13 @@ deliver_stop(struct deliver *d)
 static void
 deliver_queue_cb(struct chan *ch, struct msg *m, void *arg)
 {
-	struct deliver	*d = arg;
-	struct mta_job	*j;
-	struct dom	*o;
-	char		 dom[DNS_NAME_SIZE];
-	uint64_t	 jobid, size;
-	uint32_t	 n, i, flags;
-	const char	*msgid, *from, *domain;
+	struct deliver		*d = arg;
+	struct ipc_d_job	*dj;
+	struct mta_job		*j;
+	struct dom		*o;
+	struct err		 e;
+	char			 dom[DNS_NAME_SIZE];
+	uint32_t		 i;
 
 	(void)ch;
 	if (m == NULL) {
@@ -481,28 +485,22 @@ deliver_queue_cb(struct chan *ch, struct msg *m, void *arg)
 		return;		/* going away: the queue will try again */
 	if (m->type != M_D_JOB)
 		fatalx("deliver: unexpected message %u from queue", m->type);
-	jobid = msg_get_u64(m);
-	msgid = msg_get_str(m);
-	from = msg_get_str(m);
-	flags = msg_get_u32(m);
-	size = msg_get_u64(m);
-	domain = msg_get_str(m);
-	n = msg_get_u32(m);
-	if (m->bad || n == 0 || n > LIM_RECIPIENTS_MAX * 8)
-		fatalx("deliver: bad job");
-	j = mta_job_new(n);
-	j->jobid = jobid;
-	j->msgid = xstrdup(msgid);
-	j->from = xstrdup(from);
-	j->flags = flags;
-	j->size = size;
-	lower_domain(dom, sizeof(dom), domain);
+	/* the queue is trusted: a malformed job is a broken invariant */
+	dj = xmalloc(sizeof(*dj));
+	if (ipc_d_job_get(m, dj, &e) == -1)
+		fatalx("deliver: %s", e.msg);
+	j = mta_job_new(dj->nrcpts);
+	j->jobid = dj->jobid;
+	j->msgid = xstrdup(dj->msgid);
+	j->from = xstrdup(dj->from);
+	j->flags = dj->flags;
+	j->size = dj->size;
+	lower_domain(dom, sizeof(dom), dj->domain);
 	j->domain = xstrdup(dom);
-	for (i = 0; i < n; i++)
-		j->rcpt[i] = xstrdup(msg_get_str(m));
-	if (msg_end(m) == -1)
-		fatalx("deliver: bad job");
-	j->fd = msg_take_fd(m);
+	for (i = 0; i < dj->nrcpts; i++)
+		j->rcpt[i] = xstrdup(dj->rcpts[i]);
+	j->fd = dj->fd;
+	free(dj);
 	if (j->fd == -1) {
 		mta_job_fail_all(j, DR_TEMP, "4.3.0",
 		    "no message body with the job", "");
@@ -516,8 +514,9 @@ deliver_queue_cb(struct chan *ch, struct msg *m, void *arg)
 		send_result(d, j);
 		return;
 	}
-	log_debug("msgid=%s job=%llu domain=%s rcpts=%u size=%llu", j->msgid,
-	    (unsigned long long)jobid, dom, n, (unsigned long long)size);
+	log_debug("msgid=%s job=%llu domain=%s rcpts=%zu size=%llu", j->msgid,
+	    (unsigned long long)j->jobid, dom, j->nrcpt,
+	    (unsigned long long)j->size);
 	o = dom_get(d, dom);
 	dom_push(o, j, false);
 	pump_all(d);
@@ -701,7 +700,7 @@ deliver_parent_cb(struct chan *c, struct msg *m, void *arg)
 			deliver_stop(d);
 		return;
 	}
-	if (m->type != M_RELOAD || msg_end(m) == -1)
+	if (ipc_empty_get(m, M_RELOAD, NULL) == -1)
 		fatalx("deliver: unexpected message %u from parent", m->type);
 	if (!d->stopping)
 		deliver_reload(d);

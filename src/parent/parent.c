@@ -46,6 +46,7 @@
 #include "datalock.h"
 #include "err.h"
 #include "listen.h"
+#include "ipc.h"
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
@@ -288,8 +289,7 @@ start_deliver(struct parent *p)
 		close(p->deliver_sock);
 	p->deliver_sock = dp[0];
 	child_add(p, pid, CK_DELIVER, 0);
-	msg_init(&m, M_Q_DELIVER);
-	msg_set_fd(&m, dq[0]);
+	ipc_fd_put(&m, M_Q_DELIVER, &(struct ipc_fd){ .fd = dq[0] });
 	if (msg_send(p->queue_sock, &m) == -1)
 		log_warn("send deliver channel to queue");
 	msg_free(&m);
@@ -375,8 +375,7 @@ start_generation(struct parent *p)
 			    qs[i][0], p->shm, row);
 		}
 		child_add(p, pid, CK_SMTP, row);
-		msg_init(&m, M_Q_PEER);
-		msg_set_fd(&m, qs[i][1]);
+		ipc_fd_put(&m, M_Q_PEER, &(struct ipc_fd){ .fd = qs[i][1] });
 		qs[i][1] = -1;
 		if (msg_send(p->queue_sock, &m) == -1)
 			log_warn("send worker channel to queue");
@@ -440,11 +439,11 @@ parent_reload(struct parent *p)
 	tls_store_free(p->tls);
 	p->tls = nt;
 	share_users_files(p, nc);
-	msg_init(&m, M_RELOAD);
+	ipc_empty_put(&m, M_RELOAD);
 	if (msg_send(p->queue_sock, &m) == -1)
 		log_warn("send reload to queue");
 	msg_free(&m);
-	msg_init(&m, M_RELOAD);
+	ipc_empty_put(&m, M_RELOAD);
 	if (p->deliver_sock != -1 && msg_send(p->deliver_sock, &m) == -1)
 		log_warn("send reload to deliver");
 	msg_free(&m);

@@ -50,6 +50,7 @@
 #include "datalock.h"
 #include "err.h"
 #include "hash.h"
+#include "ipc.h"
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
@@ -204,7 +205,7 @@ static void
 parent_cb(struct chan *ch, struct msg *msg, void *arg)
 {
 	struct queue	*q = arg;
-	int		 fd;
+	struct ipc_fd	 f;
 
 	if (msg == NULL) {
 		chan_free(ch);
@@ -217,21 +218,19 @@ parent_cb(struct chan *ch, struct msg *msg, void *arg)
 	}
 	switch (msg->type) {
 	case M_Q_PEER:
-		fd = msg_take_fd(msg);
-		if (msg_end(msg) == -1 || fd == -1)
+		if (ipc_fd_get(msg, M_Q_PEER, &f, NULL) == -1)
 			fatalx("queue: bad M_Q_PEER from parent");
-		queue_peer_new(q, fd);
+		queue_peer_new(q, f.fd);
 		break;
 	case M_RELOAD:
-		if (msg_end(msg) == -1)
+		if (ipc_empty_get(msg, M_RELOAD, NULL) == -1)
 			fatalx("queue: bad M_RELOAD from parent");
 		queue_reload(q);
 		break;
 	case M_Q_DELIVER:
-		fd = msg_take_fd(msg);
-		if (msg_end(msg) == -1 || fd == -1)
+		if (ipc_fd_get(msg, M_Q_DELIVER, &f, NULL) == -1)
 			fatalx("queue: bad M_Q_DELIVER from parent");
-		deliver_attach(q, fd);
+		deliver_attach(q, f.fd);
 		break;
 	default:
 		fatalx("queue: unexpected message %u from parent", msg->type);

@@ -36,6 +36,7 @@
 #include "bounds.h"
 #include "buf.h"
 #include "err.h"
+#include "ipc.h"
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
@@ -85,12 +86,12 @@ conn_close(struct qconn *c)
 	free(c);
 }
 
-/* out_add - one more datagram of the answer */
+/* out_add - room for one more datagram of the answer (its codec fills
+ * it) */
 static struct msg *
-out_add(struct qconn *c, uint32_t type)
+out_add(struct qconn *c)
 {
 	c->out = xreallocarray(c->out, c->nout + 1, sizeof(*c->out));
-	msg_init(&c->out[c->nout], type);
 	return &c->out[c->nout++];
 }
 
@@ -108,7 +109,7 @@ out_line(struct qconn *c, const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) == -1)
 		fatal("vasprintf");
 	va_end(ap);
-	msg_add_str(out_add(c, M_CTL_LINE), s);
+	ipc_ctl_line_put(out_add(c), &(struct ipc_ctl_line){ .text = s });
 	free(s);
 }
 
@@ -116,10 +117,8 @@ out_line(struct qconn *c, const char *fmt, ...)
 static void
 out_end(struct qconn *c, uint32_t status, const char *text)
 {
-	struct msg	*m = out_add(c, M_CTL_END);
-
-	msg_add_u32(m, status);
-	msg_add_str(m, text);
+	ipc_ctl_end_put(out_add(c), &(struct ipc_ctl_end){ .status = status,
+	    .text = text });
 }
 
 /* span - "4m12s" for a number of seconds */
@@ -279,16 +278,20 @@ static int
 conn_request(struct qconn *c, struct msg *req)
 {
 	struct queue	*q = c->ctl->q;
-	struct qmsg	*m, *next;
-	struct err	 e;
-	const char	*id = "";
-	size_t		 n = 0;
-	int		 rc;
+	struct qmsg		*m, *next;
+	struct ipc_ctl_id	 ci = { .id = "" };
+	struct err		 e;
+	const char		*id;
+	size_t			 n = 0;
+	int			 rc;
 
-	if (req->type != M_CTL_Q_LIST)
-		id = msg_get_str(req);
-	if (msg_end(req) == -1 || strlen(id) > SPOOL_ID_LEN ||
-	    str_has_ctl(id, strlen(id)))
+	if (req->type == M_CTL_Q_LIST) {
+		if (ipc_empty_get(req, M_CTL_Q_LIST, NULL) == -1)
+			return -1;
+	} else if (ipc_ctl_id_get(req, req->type, &ci, NULL) == -1)
+		return -1;
+	id = ci.id;
+	if (strlen(id) > SPOOL_ID_LEN || str_has_ctl(id, strlen(id)))
 		return -1;
 	switch (req->type) {
 	case M_CTL_Q_LIST:

@@ -4,8 +4,8 @@
  * resolves to one local mailbox whose Maildir exists gets its final file
  * in the Maildir's tmp/, the Return-Path/Delivered-To prefix written by
  * the queue, and smtp an O_WRONLY | O_APPEND descriptor of it: no spool
- * files.  At M_Q_COMMIT the loop checks the envelope is the same and the
- * prefix intact (queue_direct_check); the commit thread makes the file
+ * files.  At M_Q_COMMIT the loop checks the prefix is intact
+ * (queue_direct_check); the commit thread makes the file
  * durable with the batch's first sync, links it into new/ and makes the
  * link durable with the second (queue_commit.c: direct_syncfs,
  * direct_sync_files, direct_sync_new; syncfs or per-file syncs decided at
@@ -146,21 +146,18 @@ out:
 }
 
 /*
- * queue_direct_check - M_Q_COMMIT of a direct delivery: the same
- * envelope as at M_Q_OPEN, the prefix intact; measure the body
+ * queue_direct_check - M_Q_COMMIT of a direct delivery: the prefix
+ * intact (the envelope is the one M_Q_OPEN gave: the commit does not
+ * carry another); measure the body
  */
 int
-queue_direct_check(struct qdirect *d, const char *from, const char **rcpts,
-    uint32_t n, struct err *e)
+queue_direct_check(struct qdirect *d, struct err *e)
 {
 	struct stat	 st;
 	char		*head;
 	ssize_t		 r;
 	int		 rc;
 
-	if (n != 1 || strcmp(from, d->from) != 0 ||
-	    strcmp(rcpts[0], d->rcpt) != 0)
-		return err_set(e, false, 0, "envelope changed after DATA");
 	if (fstat(d->tx.fd, &st) == -1)
 		return err_set(e, true, errno, "fstat %s/tmp/%s: %s",
 		    d->maildir, d->tx.name, strerror(errno));

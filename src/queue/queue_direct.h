@@ -15,10 +15,9 @@ struct queue;
  * of its file in *wfd, or NULL (not applicable or failed: spool it) */
 struct qdirect	*queue_direct_open(struct queue *, const char *from,
 		    const char **rcpts, uint32_t n, int *wfd);
-/* queue_direct_check - M_Q_COMMIT: same envelope, prefix intact; the
- * body measured into d->size */
-int		 queue_direct_check(struct qdirect *, const char *from,
-		    const char **rcpts, uint32_t n, struct err *);
+/* queue_direct_check - M_Q_COMMIT: prefix intact; the body measured
+ * into d->size */
+int		 queue_direct_check(struct qdirect *, struct err *);
 /* queue_direct_free - loop: forget one (a file left in tmp/ removed) */
 void		 queue_direct_free(struct queue *, struct qdirect *);
 /* queue_direct_clean - startup: stale files out of Maildir tmp/ */

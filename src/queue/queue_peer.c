@@ -1,16 +1,17 @@
 /*
  * queue_peer.c - the queue's side of the smtp workers' channels
- * (queue_peer.h): M_Q_OPEN (a new id and a write-only descriptor of the
- * body file: a direct delivery's Maildir file when it applies,
- * queue_direct.c, else the spool's), M_Q_COMMIT (the envelope built by
+ * (queue_peer.h): M_Q_OPEN (the envelope, kept in the transaction; a new
+ * id and a write-only descriptor of the body file: a direct delivery's
+ * Maildir file when it applies, queue_direct.c, else the spool's),
+ * M_Q_COMMIT (id and body hash: the transaction's envelope built by
  * queue_ingest.c, then the message into the commit batch, answered once
- * the batch is durable) and M_Q_ABORT.  Each commit carries
- * peer_commit_done as its own completion.
+ * the batch is durable) and M_Q_ABORT, each read by its codec (ipc.c).
+ * Each commit carries peer_commit_done as its own completion.
  *
  * smtp is the hostile-input process: every field it sends is checked
- * (bounded lines, LIM_RECIPIENTS_MAX recipients, LIM_PATH per address),
- * and a worker that sends a malformed message loses its channel, never
- * the queue.  A worker gone with commits in flight: they go on (a
+ * (the codecs bound lengths and lists: LIM_RECIPIENTS_MAX recipients,
+ * LIM_PATH per address; here, printable lines), and a worker that sends
+ * a malformed message loses its channel, never the queue.  A worker gone with commits in flight: they go on (a
  * duplicate beats a loss).  At most max_sessions + Q_TXN_SLACK open
  * messages per worker.  Loop only.
  */
@@ -28,6 +29,7 @@
 #include "bounds.h"
 #include "conf.h"
 #include "err.h"
+#include "ipc.h"
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
@@ -43,11 +45,18 @@
 
 #define Q_TXN_SLACK	16			/* open txns above sessions */
 
-/* an open transaction of an smtp worker: M_Q_OPEN answered */
+/* an open transaction of an smtp worker: M_Q_OPEN answered, its
+ * envelope kept from there (M_Q_COMMIT does not repeat it) */
 struct txn {
 	TAILQ_ENTRY(txn)	 entry;
 	struct peer		*peer;
 	char			 id[SPOOL_ID_LEN + 1];
+	char			*from;		/* "" for <> */
+	uint32_t		 flags;		/* QF_* */
+	char			*auth;		/* "" if none */
+	char			*client;
+	char			**rcpts;
+	uint32_t		 nrcpts;
 	uint64_t		 wseq;		/* writer's number (queue_state.h) */
 	uint64_t		 reqid;		/* of its M_Q_COMMIT */
 	struct commit		*commit;	/* non-NULL while committing */
@@ -79,12 +88,8 @@ commit_answer(struct peer *p, uint64_t reqid, const char *id, bool ok,
 
 	if (p->dead)
 		return;
-	msg_init(&m, M_Q_COMMIT_RES);
-	msg_add_u64(&m, reqid);
-	msg_add_str(&m, id);
-	msg_add_u32(&m, ok ? 1 : 0);
-	msg_add_u32(&m, temp ? 1 : 0);
-	msg_add_str(&m, ok ? "" : error);
+	ipc_q_commit_res_put(&m, &(struct ipc_q_commit_res){ .reqid = reqid,
+	    .id = id, .ok = ok, .temp = temp, .error = error });
 	chan_send(p->ch, &m);
 }
 
@@ -93,7 +98,15 @@ commit_answer(struct peer *p, uint64_t reqid, const char *id, bool ok,
 static void
 txn_remove(struct peer *p, struct txn *t)
 {
+	uint32_t	i;
+
 	queue_direct_free(p->q, t->d);
+	for (i = 0; i < t->nrcpts; i++)
+		free(t->rcpts[i]);
+	free(t->rcpts);
+	free(t->from);
+	free(t->auth);
+	free(t->client);
 	TAILQ_REMOVE(&p->txns, t, entry);
 	p->ntxns--;
 	free(t);
@@ -144,52 +157,44 @@ peer_commit_done(struct queue *q, struct commit *c)
 static struct txn	*txn_find(struct peer *, const char *);
 static void		 peer_bad(struct peer *, const char *);
 
-/* peer_commit - M_Q_COMMIT: build the envelope, join the commit batch */
+/*
+ * peer_commit - M_Q_COMMIT: build the envelope (the transaction's, from
+ * M_Q_OPEN), join the commit batch
+ */
 static void
 peer_commit(struct peer *p, struct msg *msg)
 {
-	struct queue	*q = p->q;
-	struct envelope	 env;
-	struct commit	*c;
-	struct txn	*t;
-	struct err	 e;
-	const char	*id, *from, *auth, *client, **rcpts = NULL;
-	uint64_t	 reqid, body_hash;
-	uint32_t	 flags, n, i;
+	struct queue		*q = p->q;
+	struct ipc_q_commit	 ci;
+	struct envelope		 env;
+	struct commit		*c;
+	struct txn		*t;
+	struct err		 e;
+	const char		*id, **rcpts;
+	uint64_t		 reqid;
+	uint32_t		 i;
+	int			 rc;
 
-	reqid = msg_get_u64(msg);
-	id = msg_get_str(msg);
-	from = msg_get_str(msg);
-	flags = msg_get_u32(msg);
-	auth = msg_get_str(msg);
-	client = msg_get_str(msg);
-	n = msg_get_u32(msg);
-	if (n > LIM_RECIPIENTS_MAX) {
-		peer_bad(p, "M_Q_COMMIT with too many recipients");
+	if (ipc_q_commit_get(msg, &ci, &e) == -1) {
+		peer_bad(p, e.msg);
 		return;
 	}
-	rcpts = xcalloc(n + 1, sizeof(*rcpts));
-	for (i = 0; i < n; i++)
-		rcpts[i] = msg_get_str(msg);
-	body_hash = msg_get_u64(msg);
-	if (msg_end(msg) == -1) {
-		peer_bad(p, "malformed M_Q_COMMIT");
-		goto out;
-	}
+	reqid = ci.reqid;
+	id = ci.id;
 	if ((t = txn_find(p, id)) == NULL || t->commit != NULL) {
 		log_warnx("smtp asked to commit unknown or committing msgid=%s",
 		    str_line_ok(id, SPOOL_ID_LEN, false) ? id : "?");
 		commit_answer(p, reqid, id, false, true, "unknown transaction");
-		goto out;
+		return;
 	}
 	memset(&e, 0, sizeof(e));
-	if (n == 0 || !str_line_ok(from, LIM_PATH, true) ||
-	    !str_line_ok(auth, LIM_PATH, true)) {
+	if (t->nrcpts == 0 || !str_line_ok(t->from, LIM_PATH, true) ||
+	    !str_line_ok(t->auth, LIM_PATH, true)) {
 		err_set(&e, false, 0, "bad envelope from smtp");
 		goto fail;
 	}
-	for (i = 0; i < n; i++)
-		if (!str_line_ok(rcpts[i], LIM_PATH, false)) {
+	for (i = 0; i < t->nrcpts; i++)
+		if (!str_line_ok(t->rcpts[i], LIM_PATH, false)) {
 			err_set(&e, false, 0, "bad recipient from smtp");
 			goto fail;
 		}
@@ -198,13 +203,20 @@ peer_commit(struct peer *p, struct msg *msg)
 		goto fail;
 	}
 	if (t->d != NULL) {
-		if (queue_direct_check(t->d, from, rcpts, n, &e) == -1)
+		if (queue_direct_check(t->d, &e) == -1)
 			goto fail;
-		queue_ingest_direct(t->id, from, flags, client, t->d->size,
-		    &env);
-	} else if (queue_ingest_build(q, t->id, from, flags, auth, client,
-	    rcpts, n, body_hash, &env, &e) == -1)
-		goto fail;
+		queue_ingest_direct(t->id, t->from, t->flags, t->client,
+		    t->d->size, &env);
+	} else {
+		rcpts = xcalloc(t->nrcpts, sizeof(*rcpts));
+		for (i = 0; i < t->nrcpts; i++)
+			rcpts[i] = t->rcpts[i];
+		rc = queue_ingest_build(q, t->id, t->from, t->flags, t->auth,
+		    t->client, rcpts, t->nrcpts, ci.body_hash, &env, &e);
+		free(rcpts);
+		if (rc == -1)
+			goto fail;
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->done = peer_commit_done;
 	c->arg = t;
@@ -223,7 +235,7 @@ peer_commit(struct peer *p, struct msg *msg)
 		err_set(&e, true, 0, "queue is shutting down");
 		goto fail;
 	}
-	goto out;
+	return;
 fail:
 	log_warnx("msgid=%s not queued: %s", t->id, e.msg);
 	if (t->d == NULL)
@@ -231,8 +243,6 @@ fail:
 	commit_answer(p, reqid, id, false, e.temp, e.temp ?
 	    "local error in queue, try again later" : e.msg);
 	txn_remove(p, t);
-out:
-	free(rcpts);
 }
 
 /*
@@ -258,46 +268,34 @@ open_answer(struct peer *p, uint64_t reqid, const char *id, int fd,
 {
 	struct msg	m;
 
-	msg_init(&m, M_Q_OPEN_RES);
-	msg_add_u64(&m, reqid);
-	msg_add_u32(&m, fd != -1 ? 1 : 0);
-	msg_add_str(&m, fd != -1 ? id : "");
-	msg_add_str(&m, fd != -1 ? "" : error);
-	if (fd != -1)
-		msg_set_fd(&m, fd);
+	ipc_q_open_res_put(&m, &(struct ipc_q_open_res){ .reqid = reqid,
+	    .ok = fd != -1, .id = id, .error = error, .fd = fd });
 	chan_send(p->ch, &m);
 }
 
 /*
  * peer_open - M_Q_OPEN: a new id and an empty body file, write-only: a
- * direct delivery's Maildir file when it applies, else the spool's
+ * direct delivery's Maildir file when it applies, else the spool's; the
+ * envelope kept in the transaction for its commit
  */
 static void
 peer_open(struct peer *p, struct msg *msg)
 {
-	struct queue	*q = p->q;
-	struct qdirect	*d = NULL;
-	struct txn	*t;
-	struct err	 e;
-	char		 id[SPOOL_ID_LEN + 1];
-	const char	*from, **rcpts = NULL;
-	uint64_t	 reqid = msg_get_u64(msg), wseq;
-	uint32_t	 n, i;
-	int		 wfd;
+	struct queue		*q = p->q;
+	struct ipc_q_open	*o = xmalloc(sizeof(*o));
+	struct qdirect		*d = NULL;
+	struct txn		*t;
+	struct err		 e;
+	char			 id[SPOOL_ID_LEN + 1];
+	uint64_t		 reqid, wseq;
+	uint32_t		 i;
+	int			 wfd;
 
-	from = msg_get_str(msg);
-	n = msg_get_u32(msg);
-	if (n > LIM_RECIPIENTS_MAX) {
-		peer_bad(p, "M_Q_OPEN with too many recipients");
-		return;
-	}
-	rcpts = xcalloc(n + 1, sizeof(*rcpts));
-	for (i = 0; i < n; i++)
-		rcpts[i] = msg_get_str(msg);
-	if (msg_end(msg) == -1) {
-		peer_bad(p, "malformed M_Q_OPEN");
+	if (ipc_q_open_get(msg, o, &e) == -1) {
+		peer_bad(p, e.msg);
 		goto out;
 	}
+	reqid = o->reqid;
 	if (q->stopping) {
 		open_answer(p, reqid, "", -1, "queue is shutting down");
 		goto out;
@@ -310,7 +308,8 @@ peer_open(struct peer *p, struct msg *msg)
 	}
 	/* the writer's number (queue_state.h), before anything is written */
 	wseq = atomic_fetch_add(&q->wseq, 1) + 1;
-	if ((d = queue_direct_open(q, from, rcpts, n, &wfd)) != NULL)
+	if ((d = queue_direct_open(q, o->from, o->rcpts, o->nrcpts, &wfd)) !=
+	    NULL)
 		spool_new_id(id);
 	/* smtp gets a write-only descriptor: it never reads the spool */
 	else if (spool_create_body(&q->sp, id, O_WRONLY, &wfd, &e) == -1) {
@@ -323,25 +322,34 @@ peer_open(struct peer *p, struct msg *msg)
 	t->d = d;
 	t->wseq = wseq;
 	memcpy(t->id, id, sizeof(t->id));
+	t->from = xstrdup(o->from);
+	t->flags = o->flags;
+	t->auth = xstrdup(o->auth);
+	t->client = xstrdup(o->client);
+	t->nrcpts = o->nrcpts;
+	t->rcpts = xcalloc(o->nrcpts + 1, sizeof(*t->rcpts));
+	for (i = 0; i < o->nrcpts; i++)
+		t->rcpts[i] = xstrdup(o->rcpts[i]);
 	TAILQ_INSERT_TAIL(&p->txns, t, entry);
 	p->ntxns++;
-	open_answer(p, reqid, id, wfd, NULL);
+	open_answer(p, reqid, id, wfd, "");
 out:
-	free(rcpts);
+	free(o);
 }
 
 /* peer_abort - M_Q_ABORT: drop an open (uncommitted) transaction */
 static void
 peer_abort(struct peer *p, struct msg *msg)
 {
-	struct txn	*t;
-	const char	*id = msg_get_str(msg);
+	struct ipc_q_abort	 a;
+	struct txn		*t;
+	struct err		 e;
 
-	if (msg_end(msg) == -1) {
-		peer_bad(p, "malformed M_Q_ABORT");
+	if (ipc_q_abort_get(msg, &a, &e) == -1) {
+		peer_bad(p, e.msg);
 		return;
 	}
-	if ((t = txn_find(p, id)) == NULL || t->commit != NULL)
+	if ((t = txn_find(p, a.id)) == NULL || t->commit != NULL)
 		return;
 	log_debug("msgid=%s aborted by smtp", t->id);
 	if (t->d == NULL)

@@ -28,6 +28,7 @@
 
 #include "bounds.h"
 #include "err.h"
+#include "ipc.h"
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
@@ -97,11 +98,12 @@ rjob_free(struct queue *q, struct rjob *j)
 static bool
 rjob_send(struct queue *q, struct qmsg *m, const size_t *ri, size_t n)
 {
-	struct rjob	*j;
-	struct msg	 msg;
-	struct err	 e;
-	size_t		 i;
-	int		 fd;
+	struct ipc_d_job	*dj;
+	struct rjob		*j;
+	struct msg		 msg;
+	struct err		 e;
+	size_t			 i;
+	int			 fd;
 
 	if ((fd = spool_open_body(&q->sp, m->env.id, &e)) == -1) {
 		log_warnx("msgid=%s cannot open the body for delivery: %s",
@@ -115,19 +117,21 @@ rjob_send(struct queue *q, struct qmsg *m, const size_t *ri, size_t n)
 	j->ri = xreallocarray(NULL, n, sizeof(*j->ri));
 	memcpy(j->ri, ri, n * sizeof(*ri));
 	TAILQ_INSERT_TAIL(&q->rjobs, j, entry);
-	msg_init(&msg, M_D_JOB);
-	msg_add_u64(&msg, j->id);
-	msg_add_str(&msg, m->env.id);
-	msg_add_str(&msg, m->env.from);
-	msg_add_u32(&msg, m->env.flags);
-	msg_add_u64(&msg, m->env.size);
-	msg_add_str(&msg, qplan_domain(m->env.rcpts[ri[0]].addr));
-	msg_add_u32(&msg, (uint32_t)n);
+	dj = xcalloc(1, sizeof(*dj));
+	dj->jobid = j->id;
+	dj->msgid = m->env.id;
+	dj->from = m->env.from;
+	dj->flags = m->env.flags;
+	dj->size = m->env.size;
+	dj->domain = qplan_domain(m->env.rcpts[ri[0]].addr);
+	dj->nrcpts = (uint32_t)n;
 	for (i = 0; i < n; i++) {
 		m->env.rcpts[ri[i]].job = j->id;
-		msg_add_str(&msg, m->env.rcpts[ri[i]].addr);
+		dj->rcpts[i] = m->env.rcpts[ri[i]].addr;
 	}
-	msg_set_fd(&msg, fd);
+	dj->fd = fd;
+	ipc_d_job_put(&msg, dj);
+	free(dj);
 	chan_send(q->deliver, &msg);
 	log_debug("msgid=%s job %llu: %zu recipients at %s", m->env.id,
 	    (unsigned long long)j->id, n, qplan_domain(m->env.rcpts[ri[0]].addr));
@@ -223,27 +227,18 @@ reply_has_code(const char *s)
 int
 queue_remote_result(struct queue *q, struct msg *msg)
 {
-	struct rjob	*j;
-	struct qmsg	*m;
-	struct rres	*h;
-	uint64_t	 id = msg_get_u64(msg);
-	uint32_t	 n = msg_get_u32(msg), i;
-	uint32_t	 dr[Q_RJOB_MAX];
-	const char	*reply[Q_RJOB_MAX], *remote[Q_RJOB_MAX];
-	const char	*status[Q_RJOB_MAX];
+	struct ipc_d_result	 res;
+	struct rjob		*j;
+	struct qmsg		*m;
+	struct rres		*h;
+	struct err		 e;
+	uint64_t		 id;
+	uint32_t		 n, i;
 
-	if (n > Q_RJOB_MAX)
+	if (ipc_d_result_get(msg, &res, &e) == -1)
 		return -1;
-	for (i = 0; i < n; i++) {
-		dr[i] = msg_get_u32(msg);
-		status[i] = msg_get_str(msg);
-		reply[i] = msg_get_str(msg);
-		remote[i] = msg_get_str(msg);
-		if (dr[i] > DR_PERM)
-			return -1;
-	}
-	if (msg_end(msg) == -1)
-		return -1;
+	id = res.jobid;
+	n = res.n;
 	TAILQ_FOREACH(j, &q->rjobs, entry)
 		if (j->id == id)
 			break;
@@ -261,16 +256,18 @@ queue_remote_result(struct queue *q, struct msg *msg)
 	h->reply = xcalloc(n + 1, sizeof(*h->reply));
 	h->remote = xcalloc(n + 1, sizeof(*h->remote));
 	for (i = 0; i < n; i++) {
-		h->dr[i] = dr[i];
+		const char	*status = res.r[i].status;
+		const char	*reply = res.r[i].reply;
+
+		h->dr[i] = res.r[i].dr;
 		/* a remote reply carries its own codes; a failure found here
 		 * (null MX, no such domain, TLS) gets its status in front, so
 		 * the bounce can report it (bounce.c reads either form) */
-		if (reply_has_code(reply[i]) || *status[i] == '\0')
-			h->reply[i] = xstrdup(reply[i]);
+		if (reply_has_code(reply) || *status == '\0')
+			h->reply[i] = xstrdup(reply);
 		else
-			(void)xasprintf(&h->reply[i], "%s %s", status[i],
-			    reply[i]);
-		h->remote[i] = xstrdup(remote[i]);
+			(void)xasprintf(&h->reply[i], "%s %s", status, reply);
+		h->remote[i] = xstrdup(res.r[i].remote);
 	}
 	j->held = h;
 	if (m->busy)

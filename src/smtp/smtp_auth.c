@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "io.h"
+#include "ipc.h"
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
@@ -33,11 +34,8 @@ smtp_auth_send(struct smtp_session *s, const char *user, const char *pass)
 		smtp_reject(s, "454 4.7.0 Temporary authentication failure");
 		return;
 	}
-	msg_init(&m, M_AUTH_REQ);
-	msg_add_u64(&m, s->id);
-	msg_add_str(&m, user);
-	msg_add_str(&m, pass);
-	msg_add_str(&m, s->addr);
+	ipc_auth_req_put(&m, &(struct ipc_auth_req){ .reqid = s->id,
+	    .user = user, .password = pass, .client = s->addr });
 	chan_send(s->w->auth, &m);
 	s->auth_step = SA_NONE;
 	s->auth_waiting = true;

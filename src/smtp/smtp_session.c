@@ -33,6 +33,7 @@
 #include "hash.h"
 #include "io.h"
 #include "line.h"
+#include "ipc.h"
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
@@ -196,8 +197,7 @@ session_abort_tx(struct smtp_session *s)
 	/* once committed the message is the queue's: it may be accepted
 	 * even though this client never sees the 250 */
 	if (s->msgid[0] != '\0' && !s->committing && s->w->queue != NULL) {
-		msg_init(&m, M_Q_ABORT);
-		msg_add_str(&m, s->msgid);
+		ipc_q_abort_put(&m, &(struct ipc_q_abort){ .id = s->msgid });
 		chan_send(s->w->queue, &m);
 	}
 	s->msgid[0] = '\0';
@@ -635,21 +635,40 @@ cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 	smtp_reply(s, "250 2.1.5 Ok");
 }
 
-/* cmd_data - DATA: ask the queue for a message file; input waits */
+/*
+ * cmd_data - DATA: ask the queue for a message file, with the whole
+ * envelope (every fact of it is known now: MAIL's BODY and SMTPUTF8,
+ * TLS, AUTH, which are legal only before MAIL); input waits
+ */
 static void
 cmd_data(struct smtp_session *s, const char *arg, size_t len)
 {
-	struct msg	m;
-	size_t		i;
+	struct ipc_q_open	*o = xcalloc(1, sizeof(*o));
+	struct msg		 m;
+	char			 client[LIM_DOMAIN + 80];
+	size_t			 i;
 
 	(void)arg;
 	(void)len;
-	msg_init(&m, M_Q_OPEN);
-	msg_add_u64(&m, s->id);
-	msg_add_str(&m, s->from);
-	msg_add_u32(&m, (uint32_t)s->nrcpts);
+	o->reqid = s->id;
+	o->from = s->from;
+	if (s->mail.body == BODY_8BITMIME)
+		o->flags |= QF_8BITMIME;
+	if (s->mail.smtputf8)
+		o->flags |= QF_SMTPUTF8;
+	if (io_is_tls(s->io))
+		o->flags |= QF_TLS;
+	if (s->authenticated)
+		o->flags |= QF_AUTH;
+	o->auth = s->authenticated ? s->auth_user : "";
+	(void)snprintf(client, sizeof(client), "helo=%s addr=%s", s->helo,
+	    s->addr);
+	o->client = client;
+	o->nrcpts = (uint32_t)s->nrcpts;
 	for (i = 0; i < s->nrcpts; i++)
-		msg_add_str(&m, s->rcpts[i]);
+		o->rcpts[i] = s->rcpts[i];
+	ipc_q_open_put(&m, o);
+	free(o);
 	chan_send(s->w->queue, &m);
 	smtp_session_wait(s);
 }
@@ -704,38 +723,17 @@ session_body_flush(struct smtp_session *s, struct err *e)
 	return 0;
 }
 
-/* session_commit - the body is written: ask the queue to commit it */
+/* session_commit - the body is written: ask the queue to commit it (the
+ * envelope went with M_Q_OPEN) */
 static void
 session_commit(struct smtp_session *s)
 {
 	struct msg	m;
-	uint32_t	flags = 0;
-	char		client[LIM_DOMAIN + 80];
-	size_t		i;
 
-	if (s->mail.body == BODY_8BITMIME)
-		flags |= QF_8BITMIME;
-	if (s->mail.smtputf8)
-		flags |= QF_SMTPUTF8;
-	if (io_is_tls(s->io))
-		flags |= QF_TLS;
-	if (s->authenticated)
-		flags |= QF_AUTH;
-	(void)snprintf(client, sizeof(client), "helo=%s addr=%s", s->helo,
-	    s->addr);
 	close(s->body_fd);
 	s->body_fd = -1;
-	msg_init(&m, M_Q_COMMIT);
-	msg_add_u64(&m, s->id);
-	msg_add_str(&m, s->msgid);
-	msg_add_str(&m, s->from);
-	msg_add_u32(&m, flags);
-	msg_add_str(&m, s->authenticated ? s->auth_user : "");
-	msg_add_str(&m, client);
-	msg_add_u32(&m, (uint32_t)s->nrcpts);
-	for (i = 0; i < s->nrcpts; i++)
-		msg_add_str(&m, s->rcpts[i]);
-	msg_add_u64(&m, hash64_end(&s->body_hash));
+	ipc_q_commit_put(&m, &(struct ipc_q_commit){ .reqid = s->id,
+	    .id = s->msgid, .body_hash = hash64_end(&s->body_hash) });
 	chan_send(s->w->queue, &m);
 	s->committing = true;
 	smtp_session_wait(s);
@@ -872,53 +870,44 @@ void
 smtp_session_ipc(struct smtp_worker *w, struct msg *m)
 {
 	struct smtp_session	*s;
-	uint64_t		 id = msg_get_u64(m);
-	const char		*a, *b;
-	uint32_t		 ok, temp;
-	int			 fd;
+	struct ipc_auth_res	 ar;
+	struct ipc_q_open_res	 or;
+	struct ipc_q_commit_res	 cr;
+	struct msg		 ab;
+	struct err		 e;
 
-	s = smtp_session_find(w, id);
+	/* the queue and auth are trusted: a malformed answer is fatal */
 	switch (m->type) {
 	case M_AUTH_RES:
-		ok = msg_get_u32(m);
-		a = msg_get_str(m);
-		if (msg_end(m) == -1)
-			fatalx("bad M_AUTH_RES");
+		if (ipc_auth_res_get(m, &ar, &e) == -1)
+			fatalx("%s", e.msg);
+		s = smtp_session_find(w, ar.reqid);
 		if (s != NULL && s->auth_waiting)
-			smtp_auth_result(s, ok, a);
+			smtp_auth_result(s, ar.result, ar.user);
 		break;
 	case M_Q_OPEN_RES:
-		ok = msg_get_u32(m);
-		a = msg_get_str(m);
-		b = msg_get_str(m);
-		if (msg_end(m) == -1)
-			fatalx("bad M_Q_OPEN_RES");
-		fd = msg_take_fd(m);
-		if (ok && fd == -1)
-			fatalx("M_Q_OPEN_RES without a descriptor");
+		if (ipc_q_open_res_get(m, &or, &e) == -1)
+			fatalx("%s", e.msg);
+		s = smtp_session_find(w, or.reqid);
 		if (s == NULL || s->mode != SM_WAIT) {
-			struct msg	ab;
-
-			if (fd != -1)
-				close(fd);
-			if (ok) {
-				msg_init(&ab, M_Q_ABORT);
-				msg_add_str(&ab, a);
+			if (or.fd != -1)
+				close(or.fd);
+			if (or.ok) {
+				ipc_q_abort_put(&ab,
+				    &(struct ipc_q_abort){ .id = or.id });
 				chan_send(w->queue, &ab);
 			}
 			break;
 		}
-		session_open_result(s, ok != 0, a, b, fd);
+		session_open_result(s, or.ok, or.id, or.error, or.fd);
 		break;
 	case M_Q_COMMIT_RES:
-		a = msg_get_str(m);
-		ok = msg_get_u32(m);
-		temp = msg_get_u32(m);
-		b = msg_get_str(m);
-		if (msg_end(m) == -1)
-			fatalx("bad M_Q_COMMIT_RES");
+		if (ipc_q_commit_res_get(m, &cr, &e) == -1)
+			fatalx("%s", e.msg);
+		s = smtp_session_find(w, cr.reqid);
 		if (s != NULL && s->mode == SM_WAIT)
-			session_commit_result(s, a, ok != 0, temp != 0, b);
+			session_commit_result(s, cr.id, cr.ok, cr.temp,
+			    cr.error);
 		break;
 	default:
 		fatalx("unexpected ipc message %u", m->type);

@@ -34,6 +34,7 @@
 #include "conf.h"
 #include "deliver/deliver.h"
 #include "err.h"
+#include "ipc.h"
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
@@ -52,26 +53,33 @@ static void
 send_job(int sock, uint64_t id, const char *from, uint32_t flags,
     const char *domain, const char *body, char **rcpt, int nrcpt)
 {
-	struct msg	m;
-	struct stat	st;
-	int		fd, i;
+	struct ipc_d_job	*j;
+	struct msg		 m;
+	struct stat		 st;
+	int			 fd, i;
 
 	if ((fd = open(body, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    fstat(fd, &st) == -1) {
 		perror(body);
 		exit(1);
 	}
-	msg_init(&m, M_D_JOB);
-	msg_add_u64(&m, id);
-	msg_add_str(&m, "probe.msg");
-	msg_add_str(&m, from);
-	msg_add_u32(&m, flags);
-	msg_add_u64(&m, (uint64_t)st.st_size);
-	msg_add_str(&m, domain);
-	msg_add_u32(&m, (uint32_t)nrcpt);
+	if (nrcpt > Q_RJOB_MAX || (j = calloc(1, sizeof(*j))) == NULL) {
+		fprintf(stderr, "deliver_probe: at most %d recipients\n",
+		    Q_RJOB_MAX);
+		exit(1);
+	}
+	j->jobid = id;
+	j->msgid = "probe.msg";
+	j->from = from;
+	j->flags = flags;
+	j->size = (uint64_t)st.st_size;
+	j->domain = domain;
+	j->nrcpts = (uint32_t)nrcpt;
 	for (i = 0; i < nrcpt; i++)
-		msg_add_str(&m, rcpt[i]);
-	msg_set_fd(&m, fd);
+		j->rcpts[i] = rcpt[i];
+	j->fd = fd;
+	ipc_d_job_put(&m, j);
+	free(j);
 	if (msg_send(sock, &m) == -1) {
 		perror("msg_send");
 		exit(1);
@@ -83,10 +91,10 @@ static void
 read_result(int sock)
 {
 	static const char *const dr[] = { "ok", "temp", "perm" };
-	struct msg	m;
-	uint64_t	id;
-	uint32_t	n, i, r;
-	const char	*st, *reply, *remote;
+	struct ipc_d_result	*res;
+	struct msg		 m;
+	struct err		 e;
+	uint32_t		 i, r;
 
 	if (msg_recv(sock, &m) != 1) {
 		fprintf(stderr, "deliver_probe: no result\n");
@@ -96,21 +104,19 @@ read_result(int sock)
 		fprintf(stderr, "deliver_probe: message %u\n", m.type);
 		exit(1);
 	}
-	id = msg_get_u64(&m);
-	n = msg_get_u32(&m);
-	for (i = 0; i < n && !m.bad; i++) {
-		r = msg_get_u32(&m);
-		st = msg_get_str(&m);
-		reply = msg_get_str(&m);
-		remote = msg_get_str(&m);
-		printf("result %llu %u %s %s %s %s\n", (unsigned long long)id,
-		    i, r <= DR_PERM ? dr[r] : "?", st,
-		    remote[0] != '\0' ? remote : "-", reply);
-	}
-	if (msg_end(&m) == -1) {
+	if ((res = malloc(sizeof(*res))) == NULL ||
+	    ipc_d_result_get(&m, res, &e) == -1) {
 		fprintf(stderr, "deliver_probe: malformed result\n");
 		exit(1);
 	}
+	for (i = 0; i < res->n; i++) {
+		r = res->r[i].dr;
+		printf("result %llu %u %s %s %s %s\n",
+		    (unsigned long long)res->jobid, i, dr[r], res->r[i].status,
+		    res->r[i].remote[0] != '\0' ? res->r[i].remote : "-",
+		    res->r[i].reply);
+	}
+	free(res);
 	msg_free(&m);
 	fflush(stdout);
 }

@@ -25,6 +25,7 @@
 #include "auth/users.h"
 #include "conf.h"
 #include "err.h"
+#include "ipc.h"
 #include "msg.h"
 #include "msgtypes.h"
 
@@ -449,24 +450,20 @@ static int
 ask(int sock, uint64_t reqid, const char *user, const char *pw,
     const char *client, char *canon, size_t canonsz)
 {
-	struct msg	 m;
-	uint32_t	 r;
+	struct ipc_auth_res	 res;
+	struct msg		 m;
+	struct err		 e;
 
-	msg_init(&m, M_AUTH_REQ);
-	msg_add_u64(&m, reqid);
-	msg_add_str(&m, user);
-	msg_add_str(&m, pw);
-	msg_add_str(&m, client);
+	ipc_auth_req_put(&m, &(struct ipc_auth_req){ .reqid = reqid,
+	    .user = user, .password = pw, .client = client });
 	assert_int_equal(msg_send(sock, &m), 0);
 	msg_free(&m);
 	assert_int_equal(msg_recv(sock, &m), 1);
-	assert_int_equal(m.type, M_AUTH_RES);
-	assert_int_equal(msg_get_u64(&m), reqid);
-	r = msg_get_u32(&m);
-	snprintf(canon, canonsz, "%s", msg_get_str(&m));
-	assert_int_equal(msg_end(&m), 0);
+	assert_int_equal(ipc_auth_res_get(&m, &res, &e), 0);
+	assert_int_equal(res.reqid, reqid);
+	snprintf(canon, canonsz, "%s", res.user);
 	msg_free(&m);
-	return (int)r;
+	return (int)res.result;
 }
 
 static void

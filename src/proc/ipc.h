@@ -1,0 +1,207 @@
+/*
+ * ipc.h - one typed codec per IPC message (ipc.c): the structs below are
+ * the definition of every payload (msgtypes.h lists the types and who
+ * sends them to whom).  Fields travel in the order they are declared.
+ *
+ * ipc_<type>_put() starts the message (msg_init) and adds every field;
+ * the caller sends it.  ipc_<type>_get() reads a received message of that
+ * type: exact (msg_end's leftover check), every string and list bounded
+ * (bounds.h), and *out filled only on success; strings point into the
+ * message and live as long as it does.  On failure it returns -1 with e
+ * set; what the caller does then is the caller's rule: a trusted sibling
+ * is a broken invariant (fatalx), a hostile smtp worker loses its channel,
+ * "postern queue" its connection.
+ */
+#ifndef POSTERN_IPC_H
+#define POSTERN_IPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bounds.h"
+
+struct err;
+struct msg;
+
+/* M_AUTH_REQ, smtp -> auth: check a password */
+struct ipc_auth_req {
+	uint64_t	 reqid;		/* the session's, echoed */
+	const char	*user;		/* full address, as the client sent it
+					   (LIM_AUTH_LINE) */
+	const char	*password;	/* (LIM_AUTH_LINE) */
+	const char	*client;	/* client address, for logs and
+					   throttling (LIM_IPC_TEXT) */
+};
+
+/* M_AUTH_RES, auth -> smtp */
+struct ipc_auth_res {
+	uint64_t	 reqid;
+	uint32_t	 result;	/* enum auth_result */
+	const char	*user;		/* canonical user (lower-case domain);
+					   "" unless AUTH_OK (LIM_IPC_MAILBOX) */
+};
+
+/*
+ * M_Q_OPEN, smtp -> queue, at DATA: the whole envelope, which the queue
+ * keeps for the transaction (M_Q_COMMIT does not repeat it).  Ask for a
+ * new message: an id and a body file to write.  The queue may make that
+ * file the final Maildir file (a single local recipient: direct
+ * delivery), its header lines already written: smtp only appends.
+ */
+struct ipc_q_open {
+	uint64_t	 reqid;
+	const char	*from;		/* "" for <> (LIM_PATH) */
+	uint32_t	 flags;		/* QF_*: all known at DATA */
+	const char	*auth;		/* authenticated user, "" if none
+					   (LIM_IPC_MAILBOX) */
+	const char	*client;	/* "helo=H addr=A" (Q_CLIENT_MAX) */
+	uint32_t	 nrcpts;	/* 1 .. LIM_RECIPIENTS_MAX on the wire:
+					   0 is let through, the queue refuses
+					   it at commit */
+	const char	*rcpts[LIM_RECIPIENTS_MAX];	/* (LIM_PATH each) */
+};
+
+/* M_Q_OPEN_RES, queue -> smtp */
+struct ipc_q_open_res {
+	uint64_t	 reqid;
+	bool		 ok;
+	const char	*id;		/* "" unless ok (LIM_IPC_ID) */
+	const char	*error;		/* "" when ok (LIM_IPC_TEXT) */
+	int		 fd;		/* ok: the body file, O_WRONLY (empty,
+					   or O_APPEND after the queue's header
+					   lines); else -1.  put: the message
+					   takes it; get: the caller's */
+};
+
+/*
+ * M_Q_COMMIT, smtp -> queue, at the end of DATA: only what is new since
+ * M_Q_OPEN.  smtp has closed the file; the queue takes the size from the
+ * file it opened.
+ */
+struct ipc_q_commit {
+	uint64_t	 reqid;
+	const char	*id;		/* (LIM_IPC_ID) */
+	uint64_t	 body_hash;	/* hash64 of every byte smtp wrote into
+					   the body file (the spool's envelope
+					   keeps it to tell a complete body
+					   after a crash) */
+};
+
+/* M_Q_COMMIT_RES, queue -> smtp */
+struct ipc_q_commit_res {
+	uint64_t	 reqid;
+	const char	*id;		/* (LIM_IPC_ID) */
+	bool		 ok;
+	bool		 temp;		/* a failure is temporary (4xx) */
+	const char	*error;		/* "" when ok (LIM_IPC_TEXT) */
+};
+
+/* M_Q_ABORT, smtp -> queue: the transaction was aborted; drop it */
+struct ipc_q_abort {
+	const char	*id;		/* (LIM_IPC_ID) */
+};
+
+/* M_Q_PEER (parent -> queue: a new smtp worker's channel) and M_Q_DELIVER
+ * (parent -> queue: the deliver process's channel): a descriptor only */
+struct ipc_fd {
+	int		 fd;		/* never -1 */
+};
+
+/*
+ * M_D_JOB, queue -> deliver: one domain's recipients of a message; the
+ * body travels as fd, read-only, read with pread from offset 0 (trace
+ * header included).
+ */
+struct ipc_d_job {
+	uint64_t	 jobid;
+	const char	*msgid;		/* (LIM_IPC_ID) */
+	const char	*from;		/* "" for <> (LIM_IPC_ADDR) */
+	uint32_t	 flags;		/* QF_* */
+	uint64_t	 size;		/* body octets */
+	const char	*domain;	/* every recipient's (LIM_IPC_ADDR) */
+	uint32_t	 nrcpts;	/* 1 .. Q_RJOB_MAX */
+	const char	*rcpts[Q_RJOB_MAX];	/* (LIM_IPC_ADDR each) */
+	int		 fd;		/* the body, or -1 if none came */
+};
+
+/* one recipient's outcome in M_D_RESULT */
+struct ipc_d_rcpt {
+	uint32_t	 dr;		/* enum dr_result */
+	const char	*status;	/* "2.0.0", "4.4.1", "5.1.1"
+					   (LIM_IPC_TEXT) */
+	const char	*reply;		/* one line: the remote reply, or what
+					   went wrong here (LIM_IPC_TEXT) */
+	const char	*remote;	/* "host [addr]", "" when none was
+					   reached (LIM_IPC_TEXT) */
+};
+
+/* M_D_RESULT, deliver -> queue: exactly one for each job, a result for
+ * each of its recipients in its order */
+struct ipc_d_result {
+	uint64_t		 jobid;
+	uint32_t		 n;	/* 0 .. Q_RJOB_MAX */
+	struct ipc_d_rcpt	 r[Q_RJOB_MAX];
+};
+
+/* M_CTL_Q_SHOW, M_CTL_Q_FLUSH ("": every message), M_CTL_Q_REMOVE, ctl
+ * -> queue over the control socket */
+struct ipc_ctl_id {
+	const char	*id;		/* (LIM_IPC_ID) */
+};
+
+/* M_CTL_LINE, queue -> ctl: one or more lines of an answer */
+struct ipc_ctl_line {
+	const char	*text;		/* (bounded by the message only) */
+};
+
+/* M_CTL_END, queue -> ctl: the last message of an answer */
+struct ipc_ctl_end {
+	uint32_t	 status;	/* 0 ok, 1 unknown id, 2 failed */
+	const char	*text;		/* "" or one line for stderr
+					   (LIM_IPC_TEXT) */
+};
+
+/* the recipient list ("u32 n, then n strings"), shared by every codec
+ * that carries one; get: -1 (message bad) past max or maxlen */
+void	ipc_strs_put(struct msg *, const char *const *, uint32_t n);
+int	ipc_strs_get(struct msg *, const char **, uint32_t max, size_t maxlen,
+	    uint32_t *n);
+
+void	ipc_auth_req_put(struct msg *, const struct ipc_auth_req *);
+int	ipc_auth_req_get(struct msg *, struct ipc_auth_req *, struct err *);
+void	ipc_auth_res_put(struct msg *, const struct ipc_auth_res *);
+int	ipc_auth_res_get(struct msg *, struct ipc_auth_res *, struct err *);
+void	ipc_q_open_put(struct msg *, const struct ipc_q_open *);
+int	ipc_q_open_get(struct msg *, struct ipc_q_open *, struct err *);
+void	ipc_q_open_res_put(struct msg *, const struct ipc_q_open_res *);
+int	ipc_q_open_res_get(struct msg *, struct ipc_q_open_res *,
+	    struct err *);
+void	ipc_q_commit_put(struct msg *, const struct ipc_q_commit *);
+int	ipc_q_commit_get(struct msg *, struct ipc_q_commit *, struct err *);
+void	ipc_q_commit_res_put(struct msg *, const struct ipc_q_commit_res *);
+int	ipc_q_commit_res_get(struct msg *, struct ipc_q_commit_res *,
+	    struct err *);
+void	ipc_q_abort_put(struct msg *, const struct ipc_q_abort *);
+int	ipc_q_abort_get(struct msg *, struct ipc_q_abort *, struct err *);
+/* type: M_Q_PEER or M_Q_DELIVER */
+void	ipc_fd_put(struct msg *, uint32_t type, const struct ipc_fd *);
+int	ipc_fd_get(struct msg *, uint32_t type, struct ipc_fd *,
+	    struct err *);
+/* type: M_RELOAD or M_CTL_Q_LIST (no payload) */
+void	ipc_empty_put(struct msg *, uint32_t type);
+int	ipc_empty_get(struct msg *, uint32_t type, struct err *);
+void	ipc_d_job_put(struct msg *, const struct ipc_d_job *);
+int	ipc_d_job_get(struct msg *, struct ipc_d_job *, struct err *);
+void	ipc_d_result_put(struct msg *, const struct ipc_d_result *);
+int	ipc_d_result_get(struct msg *, struct ipc_d_result *, struct err *);
+/* type: M_CTL_Q_SHOW, M_CTL_Q_FLUSH or M_CTL_Q_REMOVE */
+void	ipc_ctl_id_put(struct msg *, uint32_t type, const struct ipc_ctl_id *);
+int	ipc_ctl_id_get(struct msg *, uint32_t type, struct ipc_ctl_id *,
+	    struct err *);
+void	ipc_ctl_line_put(struct msg *, const struct ipc_ctl_line *);
+int	ipc_ctl_line_get(struct msg *, struct ipc_ctl_line *, struct err *);
+void	ipc_ctl_end_put(struct msg *, const struct ipc_ctl_end *);
+int	ipc_ctl_end_get(struct msg *, struct ipc_ctl_end *, struct err *);
+
+#endif
