@@ -204,6 +204,40 @@ session_abort_tx(struct smtp_session *s)
 	s->committing = false;
 }
 
+/*
+ * session_body_take - the body buffer for a new message: a spare one of
+ * the worker's, or one made at its full size at once.  Grown by
+ * doubling from 256 octets, a 100 KiB body was copied nine times over
+ * and its fresh pages faulted in, for every message (perf: a tenth of
+ * the worker's time in realloc and page faults).
+ */
+static int
+session_body_take(struct smtp_session *s)
+{
+	struct smtp_worker	*w = s->w;
+
+	if (s->body.data == NULL && w->nbody_spare > 0)
+		s->body = w->body_spare[--w->nbody_spare];
+	buf_reset(&s->body);
+	return buf_reserve(&s->body, BODY_CAP) == NULL ? -1 : 0;
+}
+
+/* session_body_give - the message is over: its buffer to the worker's
+ * spares (SMTP_BODY_SPARE at most), or freed */
+static void
+session_body_give(struct smtp_session *s)
+{
+	struct smtp_worker	*w = s->w;
+
+	if (s->body.data != NULL && w->nbody_spare < SMTP_BODY_SPARE) {
+		buf_reset(&s->body);
+		w->body_spare[w->nbody_spare++] = s->body;
+		buf_init(&s->body, BODY_CAP);
+		return;
+	}
+	buf_release(&s->body);
+}
+
 /* session_tx_reset - forget the transaction: back to READY (or GREETED) */
 static void
 session_tx_reset(struct smtp_session *s)
@@ -218,7 +252,7 @@ session_tx_reset(struct smtp_session *s)
 	s->nrcpts = 0;
 	s->from[0] = '\0';
 	memset(&s->mail, 0, sizeof(s->mail));
-	buf_release(&s->body);
+	session_body_give(s);
 	s->write_failed = false;
 	if (s->state != SS_GREETED)
 		session_enter_state(s, SS_READY);
@@ -671,8 +705,8 @@ session_open_result(struct smtp_session *s, bool ok, const char *id,
 	(void)snprintf(s->msgid, sizeof(s->msgid), "%s", id);
 	s->body_fd = fd;
 	hash64_init(&s->body_hash);
-	buf_reset(&s->body);
-	if (session_received(s, &s->body) == -1) {
+	if (session_body_take(s) == -1 ||
+	    session_received(s, &s->body) == -1) {
 		session_abort_tx(s);
 		smtp_session_resume(s, SM_CMD);
 		smtp_reject(s, "451 4.3.0 Local error");
