@@ -399,9 +399,12 @@ start_txn(struct mta *m)
 
 /*
  * body_fill - read, stuff and queue body bytes while output is low.
- * Bytes are stuffed straight into the connection's output buffer (no
- * copy in between); the terminator goes with the last chunk, so the end
- * of a message is never a write of its own.
+ * Bytes are read straight into the connection's output buffer and go as
+ * they are up to the first line that starts with '.'; only from there
+ * are they copied aside and stuffed back (a 100 KiB body of base64 or of
+ * text without such a line is never copied in user space).  The
+ * terminator goes with the last chunk, so the end of a message is never
+ * a write of its own.
  */
 static void
 body_fill(struct mta *m)
@@ -413,13 +416,23 @@ body_fill(struct mta *m)
 
 	while (!m->body_done && m->io != NULL &&
 	    io_out_pending(m->io) < MTA_OUT_LOW) {
-		want = sizeof(in);
+		want = MTA_CHUNK;
 		if (m->job->size - m->off < want)
 			want = (size_t)(m->job->size - m->off);
+		/*
+		 * room for the stuffed bytes and the terminator: 48 KiB for
+		 * a chunk, so the output buffer stays at 64 KiB (on the heap,
+		 * below malloc's mmap threshold)
+		 */
+		if ((out = io_reserve(m->io, MTA_DOT_ROOM(want) + 5)) ==
+		    NULL) {
+			conn_lost(m, "output buffer full");
+			return;
+		}
 		n = 0;
 		if (want > 0) {
 			do
-				n = pread(m->job->fd, in, want, (off_t)m->off);
+				n = pread(m->job->fd, out, want, (off_t)m->off);
 			while (n == -1 && errno == EINTR);
 			if (n == -1) {
 				log_warn("msgid=%s read body", m->job->msgid);
@@ -431,17 +444,11 @@ body_fill(struct mta *m)
 				return;
 			}
 		}
-		/*
-		 * room for the stuffed bytes and the terminator: 48 KiB for
-		 * a chunk, so the output buffer stays at 64 KiB (on the heap,
-		 * below malloc's mmap threshold)
-		 */
-		if ((out = io_reserve(m->io, MTA_DOT_ROOM((size_t)n) + 5)) ==
-		    NULL) {
-			conn_lost(m, "output buffer full");
-			return;
+		o = mta_dot_clean(&m->dot, out, (size_t)n);
+		if (o < (size_t)n) {
+			memcpy(in, out + o, (size_t)n - o);
+			o += mta_dot_stuff(&m->dot, in, (size_t)n - o, out + o);
 		}
-		o = mta_dot_stuff(&m->dot, in, (size_t)n, out);
 		m->off += (uint64_t)n;
 		if (n == 0 || m->off >= m->job->size) {
 			/* the end (size reached, or the file is shorter) */
