@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -398,6 +399,22 @@ start_txn(struct mta *m)
 }
 
 /*
+ * body_noatime - read the body without updating its access time: a body
+ * file is new or rewritten for each message, so under relatime its
+ * first read dirtied the inode every time (an ext4 journal update in the
+ * deliver process, and one more inode for the next spool sync to write).
+ * Best effort: without it the body is read all the same.
+ */
+static void
+body_noatime(int fd)
+{
+	int	fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) != -1 && (fl & O_NOATIME) == 0)
+		(void)fcntl(fd, F_SETFL, fl | O_NOATIME);
+}
+
+/*
  * body_fill - read, stuff and queue body bytes while output is low.
  * Bytes are read straight into the connection's output buffer and go as
  * they are up to the first line that starts with '.'; only from there
@@ -641,6 +658,7 @@ on_reply(struct mta *m)
 			return;
 		}
 		mta_dot_init(&m->dot);
+		body_noatime(m->job->fd);
 		mta_enter(m, MS_BODY, m->t.block);
 		body_fill(m);
 		return;
