@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -398,10 +399,29 @@ start_txn(struct mta *m)
 }
 
 /*
+ * body_noatime - read the body without updating its access time: a body
+ * file is new or rewritten for each message, so under relatime its
+ * first read dirtied the inode every time (an ext4 journal update in the
+ * deliver process, and one more inode for the next spool sync to write).
+ * Best effort: without it the body is read all the same.
+ */
+static void
+body_noatime(int fd)
+{
+	int	fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) != -1 && (fl & O_NOATIME) == 0)
+		(void)fcntl(fd, F_SETFL, fl | O_NOATIME);
+}
+
+/*
  * body_fill - read, stuff and queue body bytes while output is low.
- * Bytes are stuffed straight into the connection's output buffer (no
- * copy in between); the terminator goes with the last chunk, so the end
- * of a message is never a write of its own.
+ * Bytes are read straight into the connection's output buffer and go as
+ * they are up to the first line that starts with '.'; only from there
+ * are they copied aside and stuffed back (a 100 KiB body of base64 or of
+ * text without such a line is never copied in user space).  The
+ * terminator goes with the last chunk, so the end of a message is never
+ * a write of its own.
  */
 static void
 body_fill(struct mta *m)
@@ -413,13 +433,23 @@ body_fill(struct mta *m)
 
 	while (!m->body_done && m->io != NULL &&
 	    io_out_pending(m->io) < MTA_OUT_LOW) {
-		want = sizeof(in);
+		want = MTA_CHUNK;
 		if (m->job->size - m->off < want)
 			want = (size_t)(m->job->size - m->off);
+		/*
+		 * room for the stuffed bytes and the terminator: 48 KiB for
+		 * a chunk, so the output buffer stays at 64 KiB (on the heap,
+		 * below malloc's mmap threshold)
+		 */
+		if ((out = io_reserve(m->io, MTA_DOT_ROOM(want) + 5)) ==
+		    NULL) {
+			conn_lost(m, "output buffer full");
+			return;
+		}
 		n = 0;
 		if (want > 0) {
 			do
-				n = pread(m->job->fd, in, want, (off_t)m->off);
+				n = pread(m->job->fd, out, want, (off_t)m->off);
 			while (n == -1 && errno == EINTR);
 			if (n == -1) {
 				log_warn("msgid=%s read body", m->job->msgid);
@@ -431,17 +461,11 @@ body_fill(struct mta *m)
 				return;
 			}
 		}
-		/*
-		 * room for the stuffed bytes and the terminator: 48 KiB for
-		 * a chunk, so the output buffer stays at 64 KiB (on the heap,
-		 * below malloc's mmap threshold)
-		 */
-		if ((out = io_reserve(m->io, MTA_DOT_ROOM((size_t)n) + 5)) ==
-		    NULL) {
-			conn_lost(m, "output buffer full");
-			return;
+		o = mta_dot_clean(&m->dot, out, (size_t)n);
+		if (o < (size_t)n) {
+			memcpy(in, out + o, (size_t)n - o);
+			o += mta_dot_stuff(&m->dot, in, (size_t)n - o, out + o);
 		}
-		o = mta_dot_stuff(&m->dot, in, (size_t)n, out);
 		m->off += (uint64_t)n;
 		if (n == 0 || m->off >= m->job->size) {
 			/* the end (size reached, or the file is shorter) */
@@ -634,6 +658,7 @@ on_reply(struct mta *m)
 			return;
 		}
 		mta_dot_init(&m->dot);
+		body_noatime(m->job->fd);
 		mta_enter(m, MS_BODY, m->t.block);
 		body_fill(m);
 		return;

@@ -233,32 +233,72 @@ mta_dot_init(struct mta_dot *d)
 	d->total = 0;
 }
 
+/* dot_next - the first '.' in [q, end) that starts a line, or NULL; a
+ * line starts after a LF, or at in itself if the state says so.  It
+ * looks for dots, not line ends: a base64 part, the bulk of most large
+ * messages, has none at all */
+static const char *
+dot_next(const struct mta_dot *d, const char *in, const char *q,
+    const char *end)
+{
+	while ((q = memchr(q, '.', (size_t)(end - q))) != NULL) {
+		if (q == in ? d->bol : q[-1] == '\n')
+			return q;
+		q++;
+	}
+	return NULL;
+}
+
+/* dot_seen - the state after n more input bytes (n > 0) */
+static void
+dot_seen(struct mta_dot *d, const char *in, size_t n)
+{
+	d->bol = in[n - 1] == '\n';
+	d->last[0] = n >= 2 ? in[n - 2] : d->last[1];
+	d->last[1] = in[n - 1];
+	d->total += n;
+}
+
 /*
  * mta_dot_stuff - copy with a '.' added before each line's leading '.':
- * a line at a time (memchr, memcpy), the state kept across calls
+ * a run at a time between such dots (memchr, memcpy), the state kept
+ * across calls
  */
 size_t
 mta_dot_stuff(struct mta_dot *d, const char *in, size_t n, char *out)
 {
-	const char	*p = in, *end = in + n, *nl;
-	size_t		 o = 0, len;
+	const char	*p = in, *q = in, *end = in + n;
+	size_t		 o = 0;
 
 	if (n == 0)
 		return 0;
-	while (p < end) {
-		if (d->bol && *p == '.')
-			out[o++] = '.';
-		nl = memchr(p, '\n', (size_t)(end - p));
-		len = nl != NULL ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-		memcpy(out + o, p, len);
-		o += len;
-		p += len;
-		d->bol = nl != NULL;
+	while ((q = dot_next(d, in, q, end)) != NULL) {
+		memcpy(out + o, p, (size_t)(q - p));
+		o += (size_t)(q - p);
+		out[o++] = '.';
+		p = q++;	/* the line's own dot goes with the next run */
 	}
-	d->last[0] = n >= 2 ? in[n - 2] : d->last[1];
-	d->last[1] = in[n - 1];
-	d->total += n;
+	memcpy(out + o, p, (size_t)(end - p));
+	o += (size_t)(end - p);
+	dot_seen(d, in, n);
 	return o;
+}
+
+/* mta_dot_clean - how many bytes at the start of p need no stuffing (up
+ * to the first '.' that starts a line); the state moves past them */
+size_t
+mta_dot_clean(struct mta_dot *d, const char *p, size_t n)
+{
+	const char	*q;
+	size_t		 c;
+
+	if (n == 0)
+		return 0;
+	q = dot_next(d, p, p, p + n);
+	c = q != NULL ? (size_t)(q - p) : n;
+	if (c > 0)
+		dot_seen(d, p, c);
+	return c;
 }
 
 /* mta_dot_end - CRLF if the body lacks a final one, then ".\r\n" */

@@ -97,6 +97,13 @@ void	mta_dot_init(struct mta_dot *);
 #define MTA_DOT_ROOM(n)	((n) + (n) / 2 + 1)
 /* mta_dot_stuff - copy n bytes to out (MTA_DOT_ROOM(n)); returns bytes out */
 size_t	mta_dot_stuff(struct mta_dot *, const char *in, size_t n, char *out);
+/*
+ * mta_dot_clean - how many of the n bytes at p can go as they are: up to
+ * the first '.' that starts a line (n if none); the state moves past
+ * them, so the rest goes through mta_dot_stuff() (a body read straight
+ * into the output buffer needs no copy until such a dot)
+ */
+size_t	mta_dot_clean(struct mta_dot *, const char *p, size_t n);
 /* mta_dot_end - the terminator into out (room for 5); returns bytes out */
 size_t	mta_dot_end(const struct mta_dot *, char *out);
 

@@ -5,22 +5,23 @@
  * word reaches the end.  The end mixes in the partial last word and the
  * length, then spreads every bit (the MurmurHash3 finalizer).
  */
+#include <endian.h>
 #include <string.h>
 
 #include "hash.h"
 
 #define HASH_K	0x9e3779b97f4a7c15ULL
 
-/* word - 8 octets at p, little-endian */
+/* word - 8 octets at p, little-endian: one load (a byte loop here,
+ * and the state kept in memory, made hashing a 100 KiB body a tenth of
+ * the smtp worker's time) */
 static uint64_t
 word(const unsigned char *p)
 {
-	uint64_t	w = 0;
-	int		i;
+	uint64_t	w;
 
-	for (i = 7; i >= 0; i--)
-		w = w << 8 | p[i];
-	return w;
+	memcpy(&w, p, sizeof(w));
+	return le64toh(w);
 }
 
 static uint64_t
@@ -43,6 +44,7 @@ hash64_add(struct hash64 *s, const void *data, size_t n)
 {
 	const unsigned char	*p = data;
 	unsigned		 have = (unsigned)(s->len % 8);
+	uint64_t		 h;
 
 	s->len += n;
 	/* first the partial word left by the previous call */
@@ -55,8 +57,10 @@ hash64_add(struct hash64 *s, const void *data, size_t n)
 			have = 0;
 		}
 	}
-	for (; n >= 8; p += 8, n -= 8)
-		s->h = step(s->h, word(p));
+	/* in a local: p may alias *s, which would keep h in memory */
+	for (h = s->h; n >= 8; p += 8, n -= 8)
+		h = step(h, word(p));
+	s->h = h;
 	for (have = 0; n > 0; n--, have++)
 		s->tail |= (uint64_t)*p++ << (8 * have);
 }

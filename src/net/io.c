@@ -39,7 +39,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define IO_READ_CHUNK	16384
+#define IO_READ_CHUNK	65536	/* one read at most; the input cap bounds it */
 #define IO_IDLE_KEEP	8192	/* buffers above this are freed when empty */
 
 enum io_tls {
@@ -246,9 +246,10 @@ io_do_read(struct io *io)
 	if (io->tls_pending)
 		return;
 	for (;;) {
-		room = io->in.cap - buf_avail(&io->in);
-		if (room == 0)
+		/* the cap may have been lowered below what is buffered */
+		if (buf_avail(&io->in) >= io->in.cap)
 			break;
+		room = io->in.cap - buf_avail(&io->in);
 		if (room > IO_READ_CHUNK)
 			room = IO_READ_CHUNK;
 		if ((w = buf_reserve(&io->in, room)) == NULL)
@@ -561,6 +562,16 @@ io_write(struct io *io, const void *p, size_t n)
 	if (io->in_cb == 0)
 		io_update(io);
 	return 0;
+}
+
+/* io_set_in_cap - a new input cap; input buffered past it stays, and no
+ * more is read until the owner has drained it below */
+void
+io_set_in_cap(struct io *io, size_t cap)
+{
+	io->in.cap = cap;
+	if (io->in_cb == 0)
+		io_update(io);
 }
 
 /* io_reserve - output room to write in place (io_commit queues it) */

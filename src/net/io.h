@@ -43,6 +43,9 @@ void		 io_set_timeout(struct io *, unsigned seconds);
 /* io_pause - stop (true) or resume (false) delivering IO_DATAIN */
 void		 io_pause(struct io *, bool);
 struct buf	*io_in(struct io *);
+/* io_set_in_cap - change the input cap given to io_new (a larger one for
+ * a message body, say); what is buffered past a lower one stays */
+void		 io_set_in_cap(struct io *, size_t cap);
 /* io_write - queue output; flushed when the callback returns (or now) */
 int		 io_write(struct io *, const void *, size_t);
 /*

@@ -30,6 +30,7 @@ struct tls_store;
 struct smtp_session;
 
 #define SMTP_SESSION_BUCKETS	1024	/* sessions by id: hash chains */
+#define SMTP_BODY_SPARE		8	/* body buffers a worker keeps */
 /* SID - the session id as logged: session=%016llx */
 #define SID(s)		((unsigned long long)(s)->id)
 
@@ -45,6 +46,9 @@ struct smtp_worker {
 	struct smtp_session	*buckets[SMTP_SESSION_BUCKETS]; /* by id */
 	unsigned		 nsessions;
 	int			 draining;	/* 0, DRAIN_RELOAD, DRAIN_TERM */
+	/* body buffers of finished messages, at full size, for the next */
+	struct buf		 body_spare[SMTP_BODY_SPARE];
+	unsigned		 nbody_spare;
 };
 
 #define DRAIN_RELOAD	1

@@ -304,8 +304,12 @@ def conf_copy(env, name, **keys):
 
 
 def run(env, domain, rcpts, body=b"Subject: t\r\n\r\nhello\r\n", *args,
-        timeout=60, conf=None, trust=None):
+        timeout=60, conf=None, trust=None, atime=None):
     path = write_body(env, body)
+    if atime is not None:
+        # an access time before the modification: the next read would
+        # update it (relatime)
+        os.utime(path, (atime, time.time()))
     cmd = [env["probe"], "-C", str(conf or env["conf"]), "--from",
            "sender@example.test", "--domain", domain]
     cmd += [str(a) for a in args] + [str(path)] + rcpts
@@ -354,6 +358,20 @@ def test_body_byte_exact(env):
     assert any(o.startswith("SIZE=%d" % len(BODY)) for o in m["mail_options"])
     assert "result=sent" in log and "rcpt=<a@plain.test>" in log
     assert "tls=none verify=none" in log
+
+
+def test_body_read_without_atime(env):
+    """The deliver process reads a body with O_NOATIME: a body file is
+    new for each message, so its first read would otherwise dirty its
+    inode every time."""
+    old = time.time() - 7 * 86400
+    with Peer(A1, env["port"]) as peer:
+        res, _, _ = run(env, "plain.test", ["a@plain.test"], BODY,
+                        atime=old)
+    assert res[0]["dr"] == "ok"
+    assert peer.messages[0]["content"] == BODY
+    st = os.stat(env["top"] / "body")
+    assert abs(st.st_atime - old) < 1, (st.st_atime, old)
 
 
 def test_body_without_final_crlf(env):

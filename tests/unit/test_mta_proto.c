@@ -214,6 +214,27 @@ stuff(const char *in, size_t n, size_t step, char *out)
 	return o;
 }
 
+/* stuff_clean - as stuff(), each piece first through mta_dot_clean() as
+ * body_fill() does it, the rest through mta_dot_stuff() */
+static size_t
+stuff_clean(const char *in, size_t n, size_t step, char *out)
+{
+	struct mta_dot	d;
+	size_t		o = 0, i, k, c;
+
+	mta_dot_init(&d);
+	for (i = 0; i < n; i += k) {
+		k = n - i < step ? n - i : step;
+		c = mta_dot_clean(&d, in + i, k);
+		assert_true(c <= k);
+		memcpy(out + o, in + i, c);
+		o += c;
+		o += mta_dot_stuff(&d, in + i + c, k - c, out + o);
+	}
+	o += mta_dot_end(&d, out + o);
+	return o;
+}
+
 static void
 test_dot(void **state)
 {
@@ -246,7 +267,35 @@ test_dot(void **state)
 			n = stuff(cases[i].in, strlen(cases[i].in), step, out);
 			out[n] = '\0';
 			assert_string_equal(out, cases[i].want);
+			n = stuff_clean(cases[i].in, strlen(cases[i].in), step,
+			    out);
+			out[n] = '\0';
+			assert_string_equal(out, cases[i].want);
 		}
+}
+
+/* mta_dot_clean: everything up to a line's leading dot, whatever the
+ * dots inside lines; the state at the piece's start counts */
+static void
+test_dot_clean(void **state)
+{
+	struct mta_dot	d;
+
+	(void)state;
+	mta_dot_init(&d);
+	assert_int_equal(mta_dot_clean(&d, "a.b\r\nc.\r\n", 9), 9);
+	assert_true(d.bol);
+	assert_int_equal(mta_dot_clean(&d, ".x", 2), 0);
+	assert_int_equal(d.total, 9);
+	assert_int_equal(mta_dot_clean(&d, "", 0), 0);
+	mta_dot_init(&d);
+	assert_int_equal(mta_dot_clean(&d, "ab\r\n.c", 6), 4);
+	assert_int_equal(mta_dot_clean(&d, "ab", 2), 2);
+	assert_false(d.bol);
+	assert_int_equal(mta_dot_clean(&d, ".c\n.", 4), 3);
+	assert_true(d.bol);
+	assert_int_equal(mta_dot_clean(&d, ".", 1), 0);
+	assert_int_equal(d.total, 9);
 }
 
 static void
@@ -326,6 +375,9 @@ test_dot_against_reference(void **state)
 		b = ref_stuff(in, n, want);
 		assert_int_equal(a, b);
 		assert_memory_equal(got, want, a);
+		a = stuff_clean(in, n, step, got);
+		assert_int_equal(a, b);
+		assert_memory_equal(got, want, a);
 	}
 }
 
@@ -339,6 +391,7 @@ main(void)
 		cmocka_unit_test(test_esc),
 		cmocka_unit_test(test_ehlo),
 		cmocka_unit_test(test_dot),
+		cmocka_unit_test(test_dot_clean),
 		cmocka_unit_test(test_dot_worst_case),
 		cmocka_unit_test(test_dot_against_reference),
 	};

@@ -3,7 +3,9 @@
  * listen_open() is TCP_NODELAY and so is every socket accepted from it
  * (inherited on Linux, before any io exists); io_new() makes a connected
  * socket TCP_NODELAY (outbound); io_nodelay() leaves a non-TCP socket
- * alone; output written in place (io_reserve/io_commit) reaches the peer.
+ * alone; output written in place (io_reserve/io_commit) reaches the peer;
+ * io_set_in_cap() bounds what is read (raised: more is read at once;
+ * lowered below what is buffered: nothing lost, nothing more read).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,6 +168,61 @@ test_reserve_commit(void **state)
 	event_base_free(base);
 }
 
+/* keep_cb - count IO_DATAIN, leave the input where it is */
+static void
+keep_cb(struct io *io, enum io_event ev, void *arg)
+{
+	(void)io;
+	if (ev == IO_DATAIN)
+		(*(int *)arg)++;
+}
+
+/* spin - run the loop a bounded number of times */
+static void
+spin(struct event_base *base)
+{
+	int	i;
+
+	for (i = 0; i < 20; i++)
+		(void)event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+}
+
+static void
+test_in_cap(void **state)
+{
+	struct event_base	*base = event_base_new();
+	struct io		*io;
+	char			 data[4096];
+	int			 sv[2], events = 0;
+
+	(void)state;
+	assert_non_null(base);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	memset(data, 'x', sizeof(data));
+	io = io_new(base, sv[0], keep_cb, &events, 1024, 16);
+	assert_int_equal(write(sv[1], data, sizeof(data)), sizeof(data));
+	spin(base);
+	assert_int_equal(buf_avail(io_in(io)), 1024);	/* the cap */
+	io_set_in_cap(io, 4096);
+	spin(base);
+	assert_int_equal(buf_avail(io_in(io)), 4096);	/* the rest, too */
+	/* lowered below what is buffered: kept, and nothing more read */
+	io_set_in_cap(io, 1024);
+	assert_int_equal(write(sv[1], data, 100), 100);
+	spin(base);
+	assert_int_equal(buf_avail(io_in(io)), 4096);
+	/* drained: reading resumes, up to the new cap */
+	buf_drain(io_in(io), 4096);
+	io_set_in_cap(io, 1024);
+	spin(base);
+	assert_int_equal(buf_avail(io_in(io)), 100);
+	assert_true(events >= 3);
+	io_free(io);
+	close(sv[1]);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -174,6 +231,7 @@ main(void)
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_not_tcp),
 		cmocka_unit_test(test_reserve_commit),
+		cmocka_unit_test(test_in_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
