@@ -82,11 +82,16 @@ static struct datalock	 q_lock = { -1, -1 };	/* inherited from the parent */
  * ---- parent, signals, startup ----
  */
 
-/* queue_maybe_exit - once stopping and both threads have ended */
+/*
+ * queue_maybe_exit - once stopping, both threads ended and every smtp
+ * worker gone: at the parent's death the workers drain (421 to idle
+ * sessions) while the queue still answers them; Q_STOP_MAX bounds it
+ */
 static void
 queue_maybe_exit(struct queue *q)
 {
-	if (q->stopping && !q->cw.running && !q->dw.running)
+	if (q->stopping && !q->cw.running && !q->dw.running &&
+	    TAILQ_EMPTY(&q->peers))
 		event_base_loopbreak(q->base);
 }
 
@@ -448,6 +453,7 @@ queue_main(struct conf *conf, int parent_sock, const struct datalock *lock)
 	if ((q->base = event_base_new()) == NULL)
 		fatalx("queue: event_base_new");
 	queue_state_init(q, queue_sched_run);
+	q->peers_gone = queue_maybe_exit;
 	/* the control socket first: `postern queue` connects at once and
 	 * is answered once the loop runs, after the spool is loaded */
 	queue_ctl_start(q);

@@ -380,10 +380,14 @@ peer_drop_txns(struct peer *p)
 static void
 peer_free(struct peer *p)
 {
+	struct queue	*q = p->q;
+
 	peer_drop_txns(p);
-	TAILQ_REMOVE(&p->q->peers, p, entry);
+	TAILQ_REMOVE(&q->peers, p, entry);
 	chan_free(p->ch);
 	free(p);
+	if (TAILQ_EMPTY(&q->peers) && q->peers_gone != NULL)
+		q->peers_gone(q);
 }
 
 /* peer_reap - deferred free of a peer dropped from inside its callback */

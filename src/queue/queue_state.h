@@ -73,6 +73,8 @@ struct queue {
 	TAILQ_HEAD(, qmsg)	 touched;	/* to be looked at this turn */
 	struct event		*touch_ev;	/* drains touched */
 	void			(*sched)(struct queue *, struct qmsg *);
+	/* queue.c's: the last smtp worker's channel closed */
+	void			(*peers_gone)(struct queue *);
 	time_t			(*clock)(void);	/* NULL: time(); tests: fake */
 	TAILQ_HEAD(, rjob)	 rjobs;		/* deliver jobs in flight */
 	uint64_t		 next_jobid;
