@@ -78,7 +78,7 @@ if [ "${QUICK:-0}" != 1 ]; then
 		if ! ninja -C build-fuzz >build-fuzz/ninja.out 2>&1; then
 			cat build-fuzz/ninja.out | tail -20; failed=$((failed + 1)); fails+=("fuzz build")
 		else
-			for t in build-fuzz/fuzz_*; do
+			for t in build-fuzz/tests/fuzz_*; do
 				[ -f "$t" ] && [ -x "$t" ] || continue
 				name=$(basename "$t")
 				mkdir -p "build-fuzz/corpus/$name"

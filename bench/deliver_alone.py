@@ -14,7 +14,7 @@ process) per job.  Everything it starts is stopped on exit; loopback
 only.  Example:
 
     bench/deliver_alone.py --postern build/postern \\
-        --probe build/src/deliver/deliver_probe --jobs 1000 --size 102400
+        --probe build/tests/deliver_probe --jobs 1000 --size 102400
 """
 
 import argparse

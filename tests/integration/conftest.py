@@ -67,6 +67,27 @@ def find_postern():
     return None
 
 
+def find_probe(name="dns_probe"):
+    """The path of a test tool of tests/meson.build (dns_probe,
+    deliver_probe, dkim_probe), built in the tests/ directory of the
+    build of POSTERN_BIN (src/deliver/ or src/mauth/ in older builds);
+    the test fails without it."""
+    old = "mauth" if name == "dkim_probe" else "deliver"
+    postern = find_postern()
+    dirs = []
+    if postern:
+        d = pathlib.Path(postern).parent
+        dirs += [d / "tests", d, d / "src" / old]
+    dirs += [ROOT / "build" / "tests", ROOT / "build" / "src" / old,
+             pathlib.Path("/tmp/build-it/tests"),
+             pathlib.Path("/tmp/build-it/src") / old]
+    cands = [d / name for d in dirs]
+    for c in cands:
+        if c.is_file() and os.access(c, os.X_OK):
+            return str(c)
+    pytest.fail("%s not found beside POSTERN_BIN" % name, pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def postern_bin(work_root):
     """A private copy of the binary, so a rebuild during the run does

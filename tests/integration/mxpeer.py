@@ -20,8 +20,7 @@ deliver process's debug lines) through the conftest `server` factory,
 resolving through a test DNS server (dnsserver.py) and delivering to the
 test's port.  mkmsg(), submit() and send() hand it mail over an
 authenticated 587 session; after_received() and parse_dsn() read what
-comes out.  find_probe() finds a test tool built beside postern, Probe
-runs dns_probe.
+comes out.  Probe runs dns_probe (conftest's find_probe() finds it).
 
 Everything is on loopback; every wait is bounded.
 """
@@ -42,7 +41,7 @@ import time
 
 import pytest
 
-from conftest import SANITIZER_MARKS, find_postern
+from conftest import SANITIZER_MARKS
 
 ALICE = "alice@example.test"    # the local sender of the test mail
 WAIT = 20                       # seconds: the bound of every wait
@@ -482,24 +481,6 @@ def parse_dsn(data):
 
 
 # --- dns_probe ------------------------------------------------------------------------------
-
-def find_probe(name="dns_probe"):
-    """The path of a test tool of src/deliver/meson.build (dns_probe,
-    deliver_probe), built beside POSTERN_BIN; the test fails without
-    it."""
-    postern = find_postern()
-    cands = []
-    if postern:
-        d = pathlib.Path(postern).parent
-        cands += [d / name, d / "src" / "deliver" / name]
-    root = pathlib.Path(__file__).resolve().parents[2]
-    cands += [root / "build" / "src" / "deliver" / name,
-              pathlib.Path("/tmp/build-it/src/deliver") / name]
-    for c in cands:
-        if c.is_file() and os.access(c, os.X_OK):
-            return str(c)
-    pytest.fail("%s not found beside POSTERN_BIN" % name, pytrace=False)
-
 
 class Probe:
     """dns_probe asking the test DNS server srv."""

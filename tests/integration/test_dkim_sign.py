@@ -7,7 +7,6 @@ lines, no Date or Message-ID, an empty body, many recipients.  Altered
 signed headers, bodies, and an added From must fail."""
 import base64
 import os
-import pathlib
 import subprocess
 import time
 
@@ -16,7 +15,7 @@ import dns.rdatatype
 import dns.zone
 import pytest
 
-from conftest import find_postern, run_postern
+from conftest import find_probe, run_postern
 
 DOMAIN = "sign.test"
 
@@ -47,17 +46,7 @@ MESSAGES = {
 
 
 def probe():
-    postern = find_postern()
-    cands = []
-    if postern:
-        cands.append(pathlib.Path(postern).parent / "src" / "mauth" /
-                     "dkim_probe")
-    cands.append(pathlib.Path(__file__).resolve().parents[2] / "build" /
-                 "src" / "mauth" / "dkim_probe")
-    for c in cands:
-        if c.is_file() and os.access(c, os.X_OK):
-            return str(c)
-    pytest.fail("dkim_probe not found beside POSTERN_BIN", pytrace=False)
+    return find_probe("dkim_probe")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Outbound DNS: the MX plan that src/deliver (dns.c + mx.c, libunbound
 on libevent) builds from a real DNS server.
 
-tests/unit/dns_probe (built beside postern, see src/deliver/meson.build)
+tests/unit/dns_probe (built beside postern, see tests/meson.build)
 resolves through tests/integration/dnsserver.py on a loopback port, the
 way postern.conf's dns_resolver test knob does, and prints the plan: one
 line "PREF HOST ADDR..." per host, or "error temp|perm STATUS TEXT"."""
@@ -11,8 +11,9 @@ import subprocess
 
 import pytest
 
+from conftest import find_probe
 from dnsserver import DNSServer
-from mxpeer import ROOT_KEY, Probe, find_probe
+from mxpeer import ROOT_KEY, Probe
 
 V4A, V4B = "127.0.10.1", "127.0.10.2"
 V6A, V6B = "2001:db8::a1", "2001:db8::a2"

@@ -23,9 +23,9 @@ import subprocess
 
 import pytest
 
-from conftest import new_dir
+from conftest import find_probe, new_dir
 from dnsserver import DNSServer, Zone
-from mxpeer import (ALICE, ROOT_KEY, Peers, Probe, find_probe, free_port,
+from mxpeer import (ALICE, ROOT_KEY, Peers, Probe, free_port,
                     outbound_server, send, wait_for)
 
 A_SEC, A_BAD, A_STRIP, A_PLAIN = ("127.0.0.31", "127.0.0.32", "127.0.0.33",

@@ -1,8 +1,8 @@
 """Outbound SMTP client: src/deliver (deliver.c, mta.c on net/io.c)
 delivering jobs to real SMTP peers on loopback.
 
-tests/unit/deliver_probe (built beside postern, see src/deliver/
-meson.build) runs deliver_main() in a child on a socketpair, sends it
+tests/unit/deliver_probe (built beside postern, see tests/meson.build)
+runs deliver_main() in a child on a socketpair, sends it
 M_D_JOBs for a body file and prints one line per recipient of each
 M_D_RESULT:  result JOBID INDEX ok|temp|perm STATUS HOST [ADDR]|- REPLY.
 The peers are aiosmtpd servers (with and without STARTTLS) on 127.0.20.x
@@ -21,9 +21,10 @@ import time
 
 import pytest
 
-from conftest import SANITIZER_MARKS, conf_set, find_postern, free_base
+from conftest import (SANITIZER_MARKS, conf_set, find_postern, find_probe,
+                      free_base)
 from dnsserver import DNSServer
-from mxpeer import GroupsPeer, find_probe, free_port
+from mxpeer import GroupsPeer, free_port
 from sockinspect import find_socket, sockopt, tree
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
