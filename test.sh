@@ -4,7 +4,7 @@
 # of it again under AddressSanitizer + UndefinedBehaviorSanitizer, and
 # each fuzz target for a bounded time.  The last line is
 # "N passed, N failed".
-#   FUZZ_SECONDS=N  seconds per fuzz target (default 10; 0 skips fuzzing)
+#   FUZZ_SECONDS=N  seconds per fuzz target (default 6; 0 skips fuzzing)
 #   QUICK=1         skip the sanitizer pass and fuzzing
 set -u
 cd "$(dirname "$0")"
@@ -70,7 +70,7 @@ if [ "${QUICK:-0}" != 1 ]; then
 	fi
 
 	# 3. fuzz targets, bounded
-	secs=${FUZZ_SECONDS:-10}
+	secs=${FUZZ_SECONDS:-6}
 	if [ "$secs" -gt 0 ]; then
 		[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz \
 		    -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
