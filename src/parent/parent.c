@@ -667,7 +667,7 @@ parent_main(const char *confdir, bool debug)
 	start_deliver(p);
 	start_generation(p);
 	for (i = 0; i < p->nls; i++)
-		log_info("listening on %s%s%s:%s (%s)",
+		log_info("listening addr=%s%s%s:%s service=%s",
 		    strchr(p->ls[i].addr.host, ':') ? "[" : "",
 		    p->ls[i].addr.host,
 		    strchr(p->ls[i].addr.host, ':') ? "]" : "",

@@ -431,14 +431,14 @@ local_done(void *arg, struct witem *it)
 			log_info("msgid=%s rcpt=<%s> delivered maildir=%s",
 			    m->env.id, r->addr, t->maildir);
 		else if (r->state == RCPT_FAILED)
-			log_warnx("msgid=%s rcpt=<%s> failed: %s%s", m->env.id,
-			    r->addr, t->err.msg, t->gave_up ?
-			    " (gave up: queue_lifetime reached)" : "");
+			log_warnx("msgid=%s rcpt=<%s> failed:%s error=%s",
+			    m->env.id, r->addr, t->gave_up ?
+			    " gave_up=queue_lifetime" : "", t->err.msg);
 		else
-			log_warnx("msgid=%s rcpt=<%s> deferred: %s "
-			    "(attempt %u, next in %llds)", m->env.id, r->addr,
-			    t->err.msg, r->attempts,
-			    (long long)(r->next_try - time(NULL)));
+			log_warnx("msgid=%s rcpt=<%s> deferred: attempt=%u "
+			    "retry_in=%llds error=%s", m->env.id, r->addr,
+			    r->attempts, (long long)(r->next_try - time(NULL)),
+			    t->err.msg);
 	}
 	/* still busy: the scheduler takes it back (queue_sched.c) */
 	if (j->removed && !m->remove_req)

@@ -195,20 +195,21 @@ rjob_apply(struct queue *q, struct rjob *j)
 			    remote[i] : "-", reply[i]);
 			break;
 		case QP_DEFERRED:
-			log_warnx("msgid=%s rcpt=<%s> deferred: %s "
-			    "(attempt %u, next in %llds)", m->env.id, r->addr,
-			    r->last_error, r->attempts,
-			    (long long)(r->next_try - now));
+			log_warnx("msgid=%s rcpt=<%s> deferred: attempt=%u "
+			    "retry_in=%llds error=%s", m->env.id, r->addr,
+			    r->attempts, (long long)(r->next_try - now),
+			    r->last_error);
 			break;
 		case QP_FAILED:
-			log_warnx("msgid=%s rcpt=<%s> failed: %s remote=%s",
-			    m->env.id, r->addr, r->last_error,
-			    remote[i][0] != '\0' ? remote[i] : "-");
+			log_warnx("msgid=%s rcpt=<%s> failed: remote=%s "
+			    "error=%s", m->env.id, r->addr,
+			    remote[i][0] != '\0' ? remote[i] : "-",
+			    r->last_error);
 			break;
 		case QP_EXPIRED:
-			log_warnx("msgid=%s rcpt=<%s> failed: %s (gave up: "
-			    "queue_lifetime reached)", m->env.id, r->addr,
-			    r->last_error);
+			log_warnx("msgid=%s rcpt=<%s> failed: "
+			    "gave_up=queue_lifetime error=%s", m->env.id,
+			    r->addr, r->last_error);
 			break;
 		}
 	}
