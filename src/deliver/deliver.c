@@ -305,8 +305,8 @@ on_plan(void *arg, const struct mx_plan *plan)
 	c->req = NULL;
 	c->job = NULL;
 	if (!plan->ok) {
-		log_info("msgid=%s domain=%s no route: %s (%s)", j->msgid,
-		    o->name, plan->err.msg, plan->status);
+		log_info("msgid=%s domain=%s no route: status=%s error=%s",
+		    j->msgid, o->name, plan->status, plan->err.msg);
 		mta_job_fail_all(j, plan->err.temp ? DR_TEMP : DR_PERM,
 		    plan->status[0] != '\0' ? plan->status :
 		    plan->err.temp ? "4.4.3" : "5.4.4", plan->err.msg, "");

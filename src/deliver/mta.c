@@ -761,9 +761,9 @@ mta_io_cb(struct io *io, enum io_event ev, void *arg)
 		if (setup && m->state == MS_TLS && m->p->plain_fallback &&
 		    !m->no_tls) {
 			/* configured: the same address again, in clear */
-			log_info("msgid=%s host=%s TLS handshake failed (%s): "
-			    "retrying without TLS", mta_msgid(m), m->remote,
-			    io_error(m->io));
+			log_info("msgid=%s host=%s TLS handshake failed, "
+			    "retrying without TLS: error=%s", mta_msgid(m),
+			    m->remote, io_error(m->io));
 			m->no_tls = true;
 			m->started = false;	/* same address once more */
 			attempt_failed(m, "4.7.5", "%s: TLS handshake failed",

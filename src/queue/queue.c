@@ -125,7 +125,7 @@ queue_stop(struct queue *q, const char *why)
 
 	if (q->stopping)
 		return;
-	log_info("stopping (%s): finishing commits and deliveries", why);
+	log_info("stopping: finishing commits and deliveries why=%s", why);
 	q->stopping = true;
 	datalock_set(&q_lock, getpid(), DL_DRAINING);
 	if (event_base_once(q->base, -1, EV_TIMEOUT, queue_stop_deadline, q,
@@ -271,10 +271,10 @@ queue_quarantine(struct queue *q, const char *id, const char *why)
 	struct err	e;
 
 	if (spool_quarantine(&q->sp, id, &e) == -1)
-		log_warnx("msgid=%s is broken (%s) and cannot be moved to "
-		    "corrupt/: %s", id, why, e.msg);
+		log_warnx("msgid=%s is broken, cannot be moved to corrupt/: "
+		    "error=%s why=%s", id, e.msg, why);
 	else
-		log_warnx("msgid=%s is broken (%s): moved to corrupt/", id,
+		log_warnx("msgid=%s is broken: moved to corrupt/ why=%s", id,
 		    why);
 }
 

@@ -286,8 +286,8 @@ dsn_done(struct queue *q, struct commit *c)
 					    RCPT_BOUNCED;
 			if (dc->warning)
 				m->env.warned = queue_state_now(q);
-			log_info("msgid=%s %s queued as msgid=%s (%zu "
-			    "recipients)", m->env.id, what, c->id, m->dsn_n);
+			log_info("msgid=%s %s queued as msgid=%s "
+			    "recipients=%zu", m->env.id, what, c->id, m->dsn_n);
 			m->dirty = true;
 		}
 		free(m->dsn_ri);

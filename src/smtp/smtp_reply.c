@@ -64,7 +64,7 @@ smtp_reject(struct smtp_session *s, const char *fmt, ...)
 	smtp_vreply(s, fmt, ap);
 	va_end(ap);
 	if (++s->errors >= s->w->conf->max_errors) {
-		log_info("session=%016llx too many errors (%u)",
+		log_info("session=%016llx too many errors errors=%u",
 		    SID(s), s->errors);
 		smtp_close(s, "421 4.7.0 %s Too many errors, closing "
 		    "connection", s->w->conf->hostname);

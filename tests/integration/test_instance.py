@@ -220,7 +220,7 @@ def test_parent_killed_children_drain_and_end(server):
                         BOUND), [p for p in ports if listening(p)]
         left = wait_gone(kids)
         assert not left, (left, s.log()[-3000:])
-        assert re.search(r"queue\[\d+\]: stopping \(parent closed\)",
+        assert re.search(r"queue\[\d+\]: stopping: .* why=parent closed",
                          s.log())
     finally:
         kill_group(pgid)
