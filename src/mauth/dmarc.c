@@ -242,14 +242,23 @@ dmarc_walk_names(const char *domain, const char **names)
 	return n;
 }
 
-/* dmarc_policy_step - the first record the walk found */
+/*
+ * dmarc_policy_step - 4.10.1: the author domain's record (the walk's
+ * first name), else the organizational domain's, else a public suffix
+ * domain's (psd=y); an intermediate name's record is not a policy
+ */
 int
-dmarc_policy_step(const struct dmarc_step *s, size_t n)
+dmarc_policy_step(const struct dmarc_step *s, size_t n, const char *org)
 {
 	size_t	i;
 
+	if (n > 0 && s[0].found)
+		return 0;
 	for (i = 0; i < n; i++)
-		if (s[i].found)
+		if (s[i].found && strcasecmp(s[i].name, org) == 0)
+			return (int)i;
+	for (i = 0; i < n; i++)
+		if (s[i].found && s[i].rec.psd == DMARC_PSD_Y)
 			return (int)i;
 	return -1;
 }

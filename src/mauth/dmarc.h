@@ -71,10 +71,12 @@ int	dmarc_record_parse(const char *s, size_t len, struct dmarc_record *,
  */
 size_t	dmarc_walk_names(const char *domain, const char **names);
 /*
- * dmarc_policy_step - the step whose record is the policy: the first
- * found, or -1 when none was
+ * dmarc_policy_step - the step whose record is the policy (4.10.1): the
+ * author domain's, else that of org (dmarc_org_domain's answer), else a
+ * public suffix domain's; -1 when none applies
  */
-int	dmarc_policy_step(const struct dmarc_step *, size_t n);
+int	dmarc_policy_step(const struct dmarc_step *, size_t n,
+	    const char *org);
 /*
  * dmarc_org_domain - the organizational domain of a walked domain: the
  * first psd=n record, the name one label below the first psd=y record

@@ -168,27 +168,6 @@ next_align(struct dmarc_eval *ev)
 	decide(ev);
 }
 
-/*
- * policy_step - 4.10.1: the policy record is the author domain's, else
- * the organizational domain's, else a public suffix domain's (psd=y);
- * an intermediate name's record is not a policy
- */
-static int
-policy_step(const struct dmarc_walk *w, const char *org)
-{
-	size_t	i;
-
-	if (w->i > 0 && w->steps[0].found)
-		return 0;
-	for (i = 0; i < w->i; i++)
-		if (w->steps[i].found && strcasecmp(w->steps[i].name, org) == 0)
-			return (int)i;
-	for (i = 0; i < w->i; i++)
-		if (w->steps[i].found && w->steps[i].rec.psd == DMARC_PSD_Y)
-			return (int)i;
-	return -1;
-}
-
 /* walk_end - the walk is over: its organizational domain is known */
 static void
 walk_end(struct dmarc_eval *ev)
@@ -200,7 +179,7 @@ walk_end(struct dmarc_eval *ev)
 	if (ev->phase == PH_AUTHOR) {
 		(void)snprintf(ev->author_org, sizeof(ev->author_org), "%s",
 		    org);
-		if ((ps = policy_step(w, org)) == -1) {
+		if ((ps = dmarc_policy_step(w->steps, w->i, org)) == -1) {
 			done(ev, DMARC_R_NONE, "no DMARC record");
 			return;
 		}

@@ -151,7 +151,15 @@ test_org_domain(void **state)
 	    "example.co.uk", NULL }, (enum dmarc_psd[]){ DMARC_PSD_U,
 	    DMARC_PSD_U });
 	assert_string_equal(dmarc_org_domain(d, s, n), "example.co.uk");
-	assert_int_equal(dmarc_policy_step(s, n), 1);
+	/* b.mail.example.co.uk's record is intermediate: the org's is the
+	 * policy (index 3 of the walk) */
+	assert_int_equal(dmarc_policy_step(s, n, "example.co.uk"), 3);
+	/* an intermediate name's record is not the policy: the org's is */
+	n = walk(d, s, (const char *const[]){ "mail.example.co.uk",
+	    "example.co.uk", NULL }, (enum dmarc_psd[]){ DMARC_PSD_U,
+	    DMARC_PSD_U });
+	assert_string_equal(s[dmarc_policy_step(s, n, dmarc_org_domain(d, s,
+	    n))].name, "example.co.uk");
 	/* psd=n stops the walk at once */
 	n = walk(d, s, (const char *const[]){ "mail.example.co.uk",
 	    "example.co.uk", NULL }, (enum dmarc_psd[]){ DMARC_PSD_N,
@@ -161,7 +169,8 @@ test_org_domain(void **state)
 	n = walk(d, s, (const char *const[]){ "co.uk", NULL },
 	    (enum dmarc_psd[]){ DMARC_PSD_Y });
 	assert_string_equal(dmarc_org_domain(d, s, n), "example.co.uk");
-	assert_string_equal(s[dmarc_policy_step(s, n)].name, "co.uk");
+	assert_string_equal(s[dmarc_policy_step(s, n, "example.co.uk")].name,
+	    "co.uk");
 	/* psd=y on the domain itself does not count */
 	n = walk("co.uk", s, (const char *const[]){ "co.uk", NULL },
 	    (enum dmarc_psd[]){ DMARC_PSD_Y });
@@ -169,7 +178,7 @@ test_org_domain(void **state)
 	/* nothing found: the domain is its own, and there is no policy */
 	n = walk(d, s, (const char *const[]){ NULL }, NULL);
 	assert_string_equal(dmarc_org_domain(d, s, n), d);
-	assert_int_equal(dmarc_policy_step(s, n), -1);
+	assert_int_equal(dmarc_policy_step(s, n, d), -1);
 }
 
 static void

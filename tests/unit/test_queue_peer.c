@@ -41,6 +41,7 @@
 #include "queue/queue_sched.h"
 #include "queue/queue_state.h"
 #include "queue/spool.h"
+#include "tqueue.h"
 #include "tutil.h"
 
 #define BODY	"Subject: hi\r\n\r\nhello\r\n"
@@ -89,28 +90,13 @@ setup(void **state)
 	return 0;
 }
 
-/* drop_commits - commits left on the commit thread's input: failed */
-static void
-drop_commits(struct queue *q)
-{
-	struct witem	*it;
-	struct commit	*c;
-
-	while ((it = TAILQ_FIRST(&q->cw.in)) != NULL) {
-		TAILQ_REMOVE(&q->cw.in, it, entry);
-		c = (struct commit *)(void *)it;
-		c->rc = -1;
-		c->done(q, c);
-	}
-}
-
 static int
 teardown(void **state)
 {
 	struct fixture	*f = *state;
 
 	alarm(0);
-	drop_commits(&f->q);
+	tqueue_drop_commits(&f->q);
 	queue_peer_free_all(&f->q);
 	queue_local_free(&f->q);
 	queue_state_free(&f->q);

@@ -38,6 +38,7 @@
 #include "queue/queue_state.h"
 #include "queue/sched.h"
 #include "queue/spool.h"
+#include "tqueue.h"
 #include "tutil.h"
 
 #define NOW		((time_t)1800000000)	/* the fake clock's start */
@@ -114,27 +115,12 @@ setup(void **state)
 	return 0;
 }
 
-/* drop_commits - commits left on the commit thread's input: failed */
-static void
-drop_commits(struct queue *q)
-{
-	struct witem	*it;
-	struct commit	*c;
-
-	while ((it = TAILQ_FIRST(&q->cw.in)) != NULL) {
-		TAILQ_REMOVE(&q->cw.in, it, entry);
-		c = (struct commit *)(void *)it;
-		c->rc = -1;
-		c->done(q, c);
-	}
-}
-
 static int
 teardown(void **state)
 {
 	struct fixture	*f = *state;
 
-	drop_commits(&f->q);
+	tqueue_drop_commits(&f->q);
 	queue_local_free(&f->q);
 	queue_state_free(&f->q);
 	spool_close(&f->q.sp);
