@@ -58,6 +58,12 @@
 #define LIM_IPC_TEXT		1024
 #define LIM_IPC_MAILBOX		(LIM_LOCAL_PART + 1 + LIM_DOMAIN)
 #define LIM_IPC_ADDR		4096
+/*
+ * header lines the queue keeps with a message and writes in front of its
+ * stored body at delivery (DKIM signatures, Authentication-Results, an
+ * added Date or Message-ID), CRLFs included
+ */
+#define LIM_PREFIX		(64 * 1024)
 /* users file / aliases file line, config line */
 #define LIM_CONF_LINE		4096
 /*

@@ -495,6 +495,8 @@ deliver_queue_cb(struct chan *ch, struct msg *m, void *arg)
 	j->from = xstrdup(dj->from);
 	j->flags = dj->flags;
 	j->size = dj->size;
+	j->prefix = xstrdup(dj->prefix);
+	j->prefix_len = strlen(j->prefix);
 	lower_domain(dom, sizeof(dom), dj->domain);
 	j->domain = xstrdup(dom);
 	for (i = 0; i < dj->nrcpts; i++)

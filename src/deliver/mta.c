@@ -368,7 +368,7 @@ start_txn(struct mta *m)
 		return;
 	}
 	if ((m->ext.flags & MTA_EXT_SIZE) && m->ext.size_max > 0 &&
-	    j->size > m->ext.size_max) {
+	    j->prefix_len + j->size > m->ext.size_max) {
 		mta_job_fail_all(j, DR_PERM, "5.3.4", "message larger than "
 		    "the remote host's SIZE limit", m->remote);
 		job_done(m, true);
@@ -376,7 +376,8 @@ start_txn(struct mta *m)
 	}
 	if (m->ext.flags & MTA_EXT_SIZE)
 		n += (size_t)snprintf(params + n, sizeof(params) - n,
-		    " SIZE=%llu", (unsigned long long)j->size);
+		    " SIZE=%llu", (unsigned long long)(j->prefix_len +
+		    j->size));
 	if ((j->flags & QF_8BITMIME) && (m->ext.flags & MTA_EXT_8BITMIME))
 		n += (size_t)snprintf(params + n, sizeof(params) - n,
 		    " BODY=8BITMIME");
@@ -426,16 +427,17 @@ body_noatime(int fd)
 static void
 body_fill(struct mta *m)
 {
-	char	 in[MTA_CHUNK];
-	char	*out;
-	size_t	 want, o;
-	ssize_t	 n;
+	char		 in[MTA_CHUNK];
+	char		*out;
+	size_t		 want, o;
+	ssize_t		 n;
+	uint64_t	 total = m->job->prefix_len + m->job->size;
 
 	while (!m->body_done && m->io != NULL &&
 	    io_out_pending(m->io) < MTA_OUT_LOW) {
 		want = MTA_CHUNK;
-		if (m->job->size - m->off < want)
-			want = (size_t)(m->job->size - m->off);
+		if (total - m->off < want)
+			want = (size_t)(total - m->off);
 		/*
 		 * room for the stuffed bytes and the terminator: 48 KiB for
 		 * a chunk, so the output buffer stays at 64 KiB (on the heap,
@@ -447,9 +449,16 @@ body_fill(struct mta *m)
 			return;
 		}
 		n = 0;
-		if (want > 0) {
+		if (m->off < m->job->prefix_len) {
+			/* the queue's header lines first, then the file */
+			n = (ssize_t)(m->job->prefix_len - m->off);
+			if ((size_t)n > want)
+				n = (ssize_t)want;
+			memcpy(out, m->job->prefix + m->off, (size_t)n);
+		} else if (want > 0) {
 			do
-				n = pread(m->job->fd, out, want, (off_t)m->off);
+				n = pread(m->job->fd, out, want, (off_t)(m->off -
+				    m->job->prefix_len));
 			while (n == -1 && errno == EINTR);
 			if (n == -1) {
 				log_warn("msgid=%s read body", m->job->msgid);
@@ -467,7 +476,7 @@ body_fill(struct mta *m)
 			o += mta_dot_stuff(&m->dot, in, (size_t)n - o, out + o);
 		}
 		m->off += (uint64_t)n;
-		if (n == 0 || m->off >= m->job->size) {
+		if (n == 0 || m->off >= total) {
 			/* the end (size reached, or the file is shorter) */
 			o += mta_dot_end(&m->dot, out + o);
 			io_commit(m->io, o);

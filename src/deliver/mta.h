@@ -58,7 +58,9 @@ struct mta_job {
 	char			*msgid;
 	char			*from;		/* "" for <> */
 	uint32_t		 flags;		/* QF_* */
-	uint64_t		 size;
+	uint64_t		 size;		/* of the body */
+	char			*prefix;	/* sent before the body */
+	size_t			 prefix_len;
 	char			*domain;
 	size_t			 nrcpt;
 	char			**rcpt;

@@ -40,6 +40,7 @@ mta_job_free(struct mta_job *j)
 	free(j->res);
 	free(j->msgid);
 	free(j->from);
+	free(j->prefix);
 	free(j->domain);
 	if (j->fd != -1)
 		close(j->fd);

@@ -380,6 +380,7 @@ ipc_d_job_put(struct msg *m, const struct ipc_d_job *j)
 	msg_add_str(m, j->from);
 	msg_add_u32(m, j->flags);
 	msg_add_u64(m, j->size);
+	msg_add_str(m, j->prefix);
 	msg_add_str(m, j->domain);
 	ipc_strs_put(m, j->rcpts, j->nrcpts);
 	if (j->fd != -1)
@@ -398,6 +399,7 @@ ipc_d_job_get(struct msg *m, struct ipc_d_job *out, struct err *e)
 	j.from = ipc_str(m, LIM_IPC_ADDR);
 	j.flags = msg_get_u32(m);
 	j.size = msg_get_u64(m);
+	j.prefix = ipc_str(m, LIM_PREFIX);
 	j.domain = ipc_str(m, LIM_IPC_ADDR);
 	if (ipc_strs_get(m, j.rcpts, Q_RJOB_MAX, LIM_IPC_ADDR,
 	    &j.nrcpts) == 0 && j.nrcpts == 0)

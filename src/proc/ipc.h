@@ -119,6 +119,8 @@ struct ipc_d_job {
 	const char	*from;		/* "" for <> (LIM_IPC_ADDR) */
 	uint32_t	 flags;		/* QF_* */
 	uint64_t	 size;		/* body octets */
+	const char	*prefix;	/* header lines sent before the body,
+					   "" for none (LIM_PREFIX) */
 	const char	*domain;	/* every recipient's (LIM_IPC_ADDR) */
 	uint32_t	 nrcpts;	/* 1 .. Q_RJOB_MAX */
 	const char	*rcpts[Q_RJOB_MAX];	/* (LIM_IPC_ADDR each) */

@@ -16,6 +16,9 @@
  * with blocks of an older envelope, can never pass for a complete one.  Free text (from, auth, client, error) has control characters
  * replaced by '?' on dump; recipient addresses are written with SP and '%'
  * percent-encoded, because a quoted local part may contain spaces.
+ * The prefix (header lines to write in front of the body) is one "head"
+ * line for each of its CRLF-terminated lines, in order, with TAB, the
+ * other control characters and '%' percent-encoded.
  *
  * Limits: ENV_LINE_MAX octets per line; dump truncates the client and
  * error texts and fails rather than write a line the parser would refuse.
@@ -48,6 +51,7 @@ enum {
 	EF_FLAGS	= 1u << 6,
 	EF_WARNED	= 1u << 7,
 	EF_BODY		= 1u << 8,
+	EF_HEAD		= 1u << 9,	/* repeatable: not a duplicate */
 };
 #define EF_REQUIRED	(EF_ID | EF_CREATED | EF_SIZE | EF_FROM | EF_CLIENT | \
 			    EF_FLAGS)
@@ -123,6 +127,63 @@ dump_addr(struct buf *out, const char *s)
 	return 0;
 }
 
+/* envelope_prefix_ok - is p a sequence of header lines we may write? */
+bool
+envelope_prefix_ok(const char *p, size_t len)
+{
+	size_t	i, start = 0;
+
+	if (len > ENV_PREFIX_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char	c = (unsigned char)p[i];
+
+		if (c == '\r') {
+			if (i + 1 >= len || p[i + 1] != '\n' || i == start ||
+			    i - start > ENV_PREFIX_LINE)
+				return false;
+			start = ++i + 1;
+		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			return false;
+		}
+	}
+	return start == len;
+}
+
+/* dump_prefix - one "head" line per line of the prefix, encoded */
+static int
+dump_prefix(struct buf *out, const char *prefix)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	size_t			 len = strlen(prefix), i;
+	unsigned char		 c;
+	char			 enc[3];
+
+	if (!envelope_prefix_ok(prefix, len))
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (i == 0 || prefix[i - 1] == '\n')
+			if (buf_addstr(out, "head ") == -1)
+				return -1;
+		c = (unsigned char)prefix[i];
+		if (c == '\r') {
+			if (buf_addstr(out, "\n") == -1)
+				return -1;
+			i++;
+			continue;
+		}
+		if (c < 0x20 || c == '%') {
+			enc[0] = '%';
+			enc[1] = hex[c >> 4];
+			enc[2] = hex[c & 0xf];
+			if (buf_add(out, enc, 3) == -1)
+				return -1;
+		} else if (buf_add(out, &c, 1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* envelope_dump - append env as envelope text to out; -1 if it cannot be */
 int
 envelope_dump(const struct envelope *env, struct buf *out)
@@ -162,6 +223,8 @@ envelope_dump(const struct envelope *env, struct buf *out)
 		goto fail;
 	if (env->has_body_hash && buf_printf(out, "body %016llx\n",
 	    (unsigned long long)env->body_hash) == -1)
+		goto fail;
+	if (env->prefix != NULL && dump_prefix(out, env->prefix) == -1)
 		goto fail;
 	for (i = 0; i < env->nrcpts; i++) {
 		r = &env->rcpts[i];
@@ -286,6 +349,43 @@ bad:
 	return NULL;
 }
 
+/*
+ * parse_head - a "head" value decoded and appended, with CRLF, to the
+ * prefix; only what dump_prefix encodes may be encoded
+ */
+static int
+parse_head(struct envelope *env, const char *v, size_t vlen)
+{
+	size_t	 have = env->prefix != NULL ? strlen(env->prefix) : 0, i;
+	char	*w;
+	int	 hi, lo, c;
+
+	if (vlen == 0 || vlen > 3 * ENV_PREFIX_LINE ||
+	    have + vlen + 2 > ENV_PREFIX_MAX)
+		return -1;
+	env->prefix = xreallocarray(env->prefix, have + vlen + 3, 1);
+	w = env->prefix + have;
+	for (i = 0; i < vlen; i++) {
+		if (v[i] != '%') {
+			*w++ = v[i];
+			continue;
+		}
+		if (vlen - i < 3 || (hi = hexval(v[i + 1])) < 0 ||
+		    (lo = hexval(v[i + 2])) < 0)
+			return -1;
+		c = hi * 16 + lo;
+		if (c >= 0x20 && c != '%')
+			return -1;
+		*w++ = (char)c;
+		i += 2;
+	}
+	*w++ = '\r';
+	*w++ = '\n';
+	*w = '\0';
+	return envelope_prefix_ok(env->prefix, (size_t)(w - env->prefix)) ?
+	    0 : -1;
+}
+
 /* parse_rcpt - "STATE ATTEMPTS NEXT_TRY ADDR ORIG" into r */
 static int
 parse_rcpt(const char *v, size_t len, struct env_rcpt *r)
@@ -382,6 +482,13 @@ parse_field(struct envelope *env, unsigned *seen, const char *line,
 	if (env->nrcpts > 0)
 		return err_set(e, false, 0,
 		    "line %u: header field after rcpt", lineno);
+	if (KEY("head") && version >= 2) {
+		if (sp == NULL || parse_head(env, v, vlen) == -1)
+			return err_set(e, false, 0, "line %u: bad head",
+			    lineno);
+		*seen |= EF_HEAD;
+		return 0;
+	}
 	if (KEY("id"))
 		bit = EF_ID;
 	else if (KEY("created"))
@@ -591,5 +698,6 @@ envelope_free(struct envelope *env)
 	free(env->from);
 	free(env->auth_user);
 	free(env->client);
+	free(env->prefix);
 	memset(env, 0, sizeof(*env));
 }

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "bounds.h"
+
 struct err;
 struct buf;
 
@@ -46,6 +48,11 @@ struct envelope {
 	time_t		 warned;	/* delay warning sent then; 0: not */
 	uint64_t	 body_hash;	/* hash64 of the body, if has_ */
 	bool		 has_body_hash;
+	char		*prefix;	/* header lines written in front of
+					   the body at every delivery (DKIM
+					   signatures, added Date, ...):
+					   CRLF-terminated, no NUL or other
+					   control but TAB; NULL: none */
 	struct env_rcpt	*rcpts;
 	size_t		 nrcpts;
 };
@@ -57,5 +64,14 @@ int	envelope_parse(struct envelope *, const char *text, size_t len,
 void	envelope_add_rcpt(struct envelope *, const char *addr,
 	    const char *orig);
 void	envelope_free(struct envelope *);
+/*
+ * envelope_prefix_ok - can p be a prefix: at most ENV_PREFIX_MAX octets
+ * of CRLF-terminated lines, each at most ENV_PREFIX_LINE long, no control
+ * character but TAB inside a line, no empty line
+ */
+bool	envelope_prefix_ok(const char *p, size_t len);
+
+#define ENV_PREFIX_MAX	LIM_PREFIX	/* octets, CRLFs included */
+#define ENV_PREFIX_LINE	4096		/* octets per line, CRLF excluded */
 
 #endif

@@ -104,9 +104,11 @@ dsn_inject(struct queue *q, struct qmsg *m, bool warning,
 	(void)snprintf(client, sizeof(client), "local (%s for msgid=%s)",
 	    warning ? "delay warning" : "bounce", m->env.id);
 	if (rc == 0)
-		rc = queue_ingest_build(q, id, "", m->env.flags &
-		    (QF_8BITMIME | QF_SMTPUTF8), "", client, &rcpt, 1,
-		    hash64(buf_ptr(b), buf_avail(b)), &env, e);
+		rc = queue_ingest_build(q, &(struct ingest_in){ .id = id,
+		    .from = "", .flags = m->env.flags & (QF_8BITMIME |
+		    QF_SMTPUTF8), .auth = "", .client = client, .rcpts = &rcpt,
+		    .n = 1, .body_hash = hash64(buf_ptr(b), buf_avail(b)) },
+		    &env, e);
 	if (rc == -1) {
 		spool_discard(&q->sp, id);
 		return -1;

@@ -117,7 +117,7 @@ queue_direct_open(struct queue *q, const char *from, const char **rcpts,
 	d->from = xstrdup(from);
 	d->rcpt = xstrdup(rcpts[0]);
 	d->addr = xstrdup(dests.v[0].addr);
-	d->prefix = route_prefix(from, d->addr);
+	d->prefix = route_prefix(from, d->addr, NULL);
 	d->prefix_len = strlen(d->prefix);
 	if (maildir_begin(d->maildir, -1, d->prefix, &d->tx, &e) == -1) {
 		log_warnx("direct delivery to %s not possible, spooling: %s",

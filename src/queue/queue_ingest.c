@@ -58,10 +58,8 @@ queue_ingest_direct(const char *id, const char *from, uint32_t flags,
  * written.  -1 with e (temp or not) on failure.
  */
 int
-queue_ingest_build(struct queue *q, const char *id, const char *from,
-    uint32_t flags, const char *auth, const char *client,
-    const char **rcpts, size_t n, uint64_t body_hash, struct envelope *env,
-    struct err *e)
+queue_ingest_build(struct queue *q, const struct ingest_in *in,
+    struct envelope *env, struct err *e)
 {
 	struct alias_dests	 dests;
 	struct buf		 b;
@@ -71,18 +69,25 @@ queue_ingest_build(struct queue *q, const char *id, const char *from,
 	memset(env, 0, sizeof(*env));
 	memset(&dests, 0, sizeof(dests));
 	buf_init(&b, Q_ENV_CAP);
-	if (spool_tmp_body_size(&q->sp, id, &env->size, e) == -1)
+	if (spool_tmp_body_size(&q->sp, in->id, &env->size, e) == -1)
 		goto out;
-	(void)str_copy(env->id, id, sizeof(env->id));
+	(void)str_copy(env->id, in->id, sizeof(env->id));
 	env->created = time(NULL);
-	env->from = xstrdup(from);
-	env->auth_user = auth[0] != '\0' ? xstrdup(auth) : NULL;
-	env->client = xstrndup(client, Q_CLIENT_MAX);
+	env->from = xstrdup(in->from);
+	env->auth_user = in->auth[0] != '\0' ? xstrdup(in->auth) : NULL;
+	env->client = xstrndup(in->client, Q_CLIENT_MAX);
 	str_sanitize(env->client);
-	env->flags = flags;
-	env->body_hash = body_hash;
+	env->flags = in->flags;
+	env->body_hash = in->body_hash;
 	env->has_body_hash = true;
-	if (queue_ingest_expand(q, rcpts, n, &dests, e) == -1)
+	if (in->prefix != NULL && in->prefix[0] != '\0') {
+		if (!envelope_prefix_ok(in->prefix, strlen(in->prefix))) {
+			err_set(e, false, 0, "bad header lines for the message");
+			goto out;
+		}
+		env->prefix = xstrdup(in->prefix);
+	}
+	if (queue_ingest_expand(q, in->rcpts, in->n, &dests, e) == -1)
 		goto out;
 	for (i = 0; i < dests.n; i++) {
 		envelope_add_rcpt(env, dests.v[i].addr, dests.v[i].orig);
@@ -96,7 +101,7 @@ queue_ingest_build(struct queue *q, const char *id, const char *from,
 		err_set(e, false, 0, "envelope cannot be written");
 		goto out;
 	}
-	if (spool_write_env(&q->sp, id, &b, e) == -1)
+	if (spool_write_env(&q->sp, in->id, &b, e) == -1)
 		goto out;
 	rc = 0;
 out:

@@ -21,10 +21,22 @@ int	queue_ingest_expand(struct queue *, const char **rcpts, size_t n,
 void	queue_ingest_direct(const char *id, const char *from, uint32_t flags,
 	    const char *client, uint64_t size, struct envelope *env);
 
+/* what a new message's envelope is built from */
+struct ingest_in {
+	const char	*id;
+	const char	*from;		/* "" for <> */
+	uint32_t	 flags;		/* QF_* */
+	const char	*auth;		/* authenticated user, "" if none */
+	const char	*client;
+	const char	**rcpts;	/* as given, before aliases */
+	size_t		 n;
+	uint64_t	 body_hash;
+	const char	*prefix;	/* header lines for the front of the
+					   body (envelope.h), or NULL */
+};
+
 /* queue_ingest_build - a new message's envelope, tmp/<id>.env written */
-int	queue_ingest_build(struct queue *, const char *id, const char *from,
-	    uint32_t flags, const char *auth, const char *client,
-	    const char **rcpts, size_t n, uint64_t body_hash,
+int	queue_ingest_build(struct queue *, const struct ingest_in *,
 	    struct envelope *env, struct err *);
 
 #endif

@@ -463,7 +463,7 @@ djob_add(struct djob *j, const struct qmsg *m, size_t ri, char *maildir)
 	memset(t, 0, sizeof(*t));
 	t->ri = ri;
 	t->maildir = maildir;
-	t->prefix = route_prefix(m->env.from, r->addr);
+	t->prefix = route_prefix(m->env.from, r->addr, m->env.prefix);
 }
 
 /*

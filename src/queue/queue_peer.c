@@ -211,8 +211,10 @@ peer_commit(struct peer *p, struct msg *msg)
 		rcpts = xcalloc(t->nrcpts, sizeof(*rcpts));
 		for (i = 0; i < t->nrcpts; i++)
 			rcpts[i] = t->rcpts[i];
-		rc = queue_ingest_build(q, t->id, t->from, t->flags, t->auth,
-		    t->client, rcpts, t->nrcpts, ci.body_hash, &env, &e);
+		rc = queue_ingest_build(q, &(struct ingest_in){ .id = t->id,
+		    .from = t->from, .flags = t->flags, .auth = t->auth,
+		    .client = t->client, .rcpts = rcpts, .n = t->nrcpts,
+		    .body_hash = ci.body_hash }, &env, &e);
 		free(rcpts);
 		if (rc == -1)
 			goto fail;

@@ -123,6 +123,7 @@ rjob_send(struct queue *q, struct qmsg *m, const size_t *ri, size_t n)
 	dj->from = m->env.from;
 	dj->flags = m->env.flags;
 	dj->size = m->env.size;
+	dj->prefix = m->env.prefix != NULL ? m->env.prefix : "";
 	dj->domain = qplan_domain(m->env.rcpts[ri[0]].addr);
 	dj->nrcpts = (uint32_t)n;
 	for (i = 0; i < n; i++) {

@@ -66,13 +66,13 @@ route_maildir(const struct conf *cf, const char *addr)
 	return p;
 }
 
-/* route_prefix - Return-Path and Delivered-To, CRLF-terminated */
+/* route_prefix - Return-Path, Delivered-To, then extra */
 char *
-route_prefix(const char *from, const char *addr)
+route_prefix(const char *from, const char *addr, const char *extra)
 {
 	char	*p;
 
-	xasprintf(&p, "Return-Path: <%s>\r\nDelivered-To: %s\r\n", from,
-	    addr);
+	xasprintf(&p, "Return-Path: <%s>\r\nDelivered-To: %s\r\n%s", from,
+	    addr, extra != NULL ? extra : "");
 	return p;
 }

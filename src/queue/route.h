@@ -18,7 +18,10 @@ bool	 route_is_remote(const char *addr, void *conf);
 /* route_maildir - DATA/mail/<domain>/<local> (lower case) of a local
  * address, or NULL if it cannot name a directory safely */
 char	*route_maildir(const struct conf *, const char *addr);
-/* route_prefix - Return-Path and Delivered-To, CRLF-terminated */
-char	*route_prefix(const char *from, const char *addr);
+/*
+ * route_prefix - Return-Path and Delivered-To, CRLF-terminated, then the
+ * message's own prefix (envelope.h), if any
+ */
+char	*route_prefix(const char *from, const char *addr, const char *extra);
 
 #endif

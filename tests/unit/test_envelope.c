@@ -650,6 +650,109 @@ test_warned_and_bounced(void **state)
 	assert_int_equal(parse_str(&env, text), -1);
 }
 
+/* with_check - v2 text: lines, then the check of them and end */
+static char *
+with_check(const char *lines)
+{
+	char	*t;
+
+	xasprintf(&t, "%scheck %016llx\nend\n", lines,
+	    (unsigned long long)hash64(lines, strlen(lines)));
+	return t;
+}
+
+static void
+test_prefix(void **state)
+{
+	static const char	 pfx[] =
+	    "DKIM-Signature: v=1; a=rsa-sha256; d=example.org;\r\n"
+	    "\tb=abc%def\r\n"
+	    "Subject: caf\xc3\xa9\r\n";
+	static const char *const bad_pfx[] = {
+		"A: b\n", "A: b", "A: b\r\n\r\n", "\r\n", "A: \x01\r\n",
+		"A: b\rc\r\n", "A: \x7f\r\n",
+	};
+	static const char *const bad_head[] = {
+		"head\n", "head \n", "head a%0D\n", "head a%0A\n",
+		"head %41\n", "head %0\n", "head %zz\n", "head a%7F\n",
+	};
+	struct envelope	 env, back;
+	struct buf	 b;
+	char		*lines, *text, *big;
+	size_t		 i;
+
+	(void)state;
+	assert_int_equal(parse_str(&env, good), 0);
+	assert_null(env.prefix);
+	env.prefix = xstrdup(pfx);
+	assert_int_equal(dump_env(&env, &b), 0);
+	assert_int_equal(buf_add(&b, "", 1), 0);
+	assert_non_null(strstr(buf_ptr(&b), "\nhead DKIM-Signature: v=1; "
+	    "a=rsa-sha256; d=example.org;\nhead %09b=abc%25def\n"
+	    "head Subject: caf\xc3\xa9\nrcpt "));
+	b.len--;
+	assert_int_equal(envelope_parse(&back, buf_ptr(&b), buf_avail(&b),
+	    &(struct err){ 0 }), 0);
+	assert_string_equal(back.prefix, pfx);
+	assert_env_equal(&env, &back);
+	envelope_free(&back);
+	buf_release(&b);
+	/* what could not be written back is refused on dump, out unchanged */
+	for (i = 0; i < sizeof(bad_pfx) / sizeof(bad_pfx[0]); i++) {
+		free(env.prefix);
+		env.prefix = xstrdup(bad_pfx[i]);
+		assert_false(envelope_prefix_ok(env.prefix,
+		    strlen(env.prefix)));
+		buf_init(&b, 1 << 20);
+		assert_int_equal(envelope_dump(&env, &b), -1);
+		assert_int_equal(buf_avail(&b), 0);
+		buf_release(&b);
+	}
+	/* the bounds: ENV_PREFIX_MAX in all, ENV_PREFIX_LINE a line */
+	free(env.prefix);
+	big = xmalloc(ENV_PREFIX_MAX + 1);
+	memset(big, 'a', ENV_PREFIX_MAX);
+	big[ENV_PREFIX_LINE] = '\r';
+	big[ENV_PREFIX_LINE + 1] = '\n';
+	big[ENV_PREFIX_LINE + 2] = '\0';
+	assert_true(envelope_prefix_ok(big, ENV_PREFIX_LINE + 2));
+	big[ENV_PREFIX_LINE] = 'a';
+	big[ENV_PREFIX_LINE + 1] = '\r';
+	big[ENV_PREFIX_LINE + 2] = '\n';
+	assert_false(envelope_prefix_ok(big, ENV_PREFIX_LINE + 3));
+	memset(big, 'a', ENV_PREFIX_MAX);
+	for (i = 0; i + 100 <= ENV_PREFIX_MAX; i += 100) {
+		big[i + 98] = '\r';
+		big[i + 99] = '\n';
+	}
+	assert_true(envelope_prefix_ok(big, i));
+	assert_false(envelope_prefix_ok(big, ENV_PREFIX_MAX + 1));
+	free(big);
+	env.prefix = NULL;
+	envelope_free(&env);
+	/* malformed head lines, a head after a rcpt, a head in version 1 */
+	for (i = 0; i < sizeof(bad_head) / sizeof(bad_head[0]); i++) {
+		xasprintf(&lines, "postern-envelope 2\n" GOOD_HEAD "%s"
+		    GOOD_RCPTS, bad_head[i]);
+		text = with_check(lines);
+		assert_int_equal(parse_str(&env, text), -1);
+		free(lines);
+		free(text);
+	}
+	text = with_check("postern-envelope 2\n" GOOD_HEAD "head A: b\n"
+	    "head B:%09c\n" GOOD_RCPTS);
+	assert_int_equal(parse_str(&env, text), 0);
+	assert_string_equal(env.prefix, "A: b\r\nB:\tc\r\n");
+	envelope_free(&env);
+	free(text);
+	text = with_check("postern-envelope 2\n" GOOD_HEAD GOOD_RCPTS
+	    "head A: b\n");
+	assert_int_equal(parse_str(&env, text), -1);
+	free(text);
+	assert_int_equal(parse_str(&env, "postern-envelope 1\n" GOOD_HEAD
+	    "head A: b\n" GOOD_RCPTS "end\n"), -1);
+}
+
 int
 main(void)
 {
@@ -664,6 +767,7 @@ main(void)
 		cmocka_unit_test(test_line_limit),
 		cmocka_unit_test(test_number_limits),
 		cmocka_unit_test(test_warned_and_bounced),
+		cmocka_unit_test(test_prefix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -260,7 +260,9 @@ put_d_job(struct msg *m)
 {
 	struct ipc_d_job	j = { .jobid = 15, .msgid = "abc",
 				    .from = "f@example.net", .flags = QF_SMTPUTF8,
-				    .size = 1ULL << 40, .domain = "example.org",
+				    .size = 1ULL << 40,
+				    .prefix = "DKIM-Signature: a=b\r\n",
+				    .domain = "example.org",
 				    .nrcpts = 3, .fd = devnull() };
 
 	memcpy(j.rcpts, rcpts3, sizeof(rcpts3));
@@ -280,6 +282,7 @@ get_d_job(struct msg *m, struct err *e)
 	assert_string_equal(j.from, "f@example.net");
 	assert_int_equal(j.flags, QF_SMTPUTF8);
 	assert_true(j.size == 1ULL << 40);
+	assert_string_equal(j.prefix, "DKIM-Signature: a=b\r\n");
 	assert_string_equal(j.domain, "example.org");
 	assert_int_equal(j.nrcpts, 3);
 	for (i = 0; i < 3; i++)
@@ -599,12 +602,13 @@ test_strs(void **state)
 
 /* d_job_try - an M_D_JOB of n recipients of rlen octets */
 static int
-d_job_try(uint32_t n, size_t rlen, size_t idlen)
+d_job_try(uint32_t n, size_t rlen, size_t idlen, size_t plen)
 {
 	struct ipc_d_job	j;
 	struct msg		m, r;
 	struct err		e;
 	char			*rcpt = text(rlen, 4), *id = text(idlen, 5);
+	char			*pfx = text(plen, 6);
 	uint32_t		i;
 	int			rc;
 
@@ -614,6 +618,7 @@ d_job_try(uint32_t n, size_t rlen, size_t idlen)
 	msg_add_str(&m, "");
 	msg_add_u32(&m, 0);
 	msg_add_u64(&m, 0);
+	msg_add_str(&m, pfx);
 	msg_add_str(&m, "example.org");
 	msg_add_u32(&m, n);
 	for (i = 0; i < n; i++)
@@ -626,19 +631,24 @@ d_job_try(uint32_t n, size_t rlen, size_t idlen)
 	msg_free(&m);
 	free(rcpt);
 	free(id);
+	free(pfx);
 	return rc;
 }
 
-/* test_d_job_bounds - 1 .. Q_RJOB_MAX recipients, LIM_IPC_ADDR, LIM_IPC_ID */
+/* test_d_job_bounds - 1 .. Q_RJOB_MAX recipients, LIM_IPC_ADDR,
+ * LIM_IPC_ID, LIM_PREFIX */
 static void
 test_d_job_bounds(void **state)
 {
 	(void)state;
-	assert_int_equal(d_job_try(Q_RJOB_MAX, LIM_IPC_ADDR, LIM_IPC_ID), 0);
-	assert_int_equal(d_job_try(0, 10, 3), -1);
-	assert_int_equal(d_job_try(Q_RJOB_MAX + 1, 10, 3), -1);
-	assert_int_equal(d_job_try(1, LIM_IPC_ADDR + 1, 3), -1);
-	assert_int_equal(d_job_try(1, 10, LIM_IPC_ID + 1), -1);
+	assert_int_equal(d_job_try(Q_RJOB_MAX, LIM_IPC_ADDR, LIM_IPC_ID, 0),
+	    0);
+	assert_int_equal(d_job_try(0, 10, 3, 0), -1);
+	assert_int_equal(d_job_try(Q_RJOB_MAX + 1, 10, 3, 0), -1);
+	assert_int_equal(d_job_try(1, LIM_IPC_ADDR + 1, 3, 0), -1);
+	assert_int_equal(d_job_try(1, 10, LIM_IPC_ID + 1, 0), -1);
+	assert_int_equal(d_job_try(1, 10, 3, LIM_PREFIX), 0);
+	assert_int_equal(d_job_try(1, 10, 3, LIM_PREFIX + 1), -1);
 }
 
 /* d_result_try - an M_D_RESULT of n results, each dr and a reply */
