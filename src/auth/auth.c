@@ -50,6 +50,7 @@
 #include "msg.h"
 #include "msgtypes.h"
 #include "passwd.h"
+#include "ticket.h"
 #include "strutil.h"
 #include "users.h"
 #include "xmalloc.h"
@@ -299,9 +300,10 @@ auth_request(struct authdb *db, struct throttle *th, int sock,
 	char			 key[AUTH_CLIENT_MAX + 1];
 	char			 luser[AUTH_LOG_FIELD + 1];
 	char			 lclient[AUTH_LOG_FIELD + 1];
+	char			 ticket[TICKET_HEX + 1];
 	const char		*how;
 	enum auth_result	 r;
-	uint64_t		 reqid;
+	uint64_t		 reqid, issued;
 	time_t			 now = now_sec();
 
 	if (ipc_auth_req_get(m, &req, &e) == -1)
@@ -326,8 +328,15 @@ auth_request(struct authdb *db, struct throttle *th, int sock,
 		how = "fail";
 	}
 	log_info("auth user=%s client=%s result=%s", luser, lclient, how);
+	ticket[0] = '\0';
+	issued = 0;
+	if (r == AUTH_OK) {
+		issued = ticket_now();
+		ticket_make(canon, issued, ticket);
+	}
 	ipc_auth_res_put(&res, &(struct ipc_auth_res){ .reqid = reqid,
-	    .result = (uint32_t)r, .user = r == AUTH_OK ? canon : "" });
+	    .result = (uint32_t)r, .user = r == AUTH_OK ? canon : "",
+	    .issued = issued, .ticket = ticket });
 	if (msg_send(sock, &res) == -1)
 		log_warn("auth: send M_AUTH_RES");
 	msg_free(&res);

@@ -55,6 +55,7 @@
 #include "queue/queue.h"
 #include "smtp/smtp.h"
 #include "strutil.h"
+#include "ticket.h"
 #include "tls.h"
 #include "xmalloc.h"
 
@@ -133,7 +134,7 @@ child_signals(bool block)
  * the parent dies
  */
 static pid_t
-child_fork(struct parent *p, int deathsig)
+child_fork(struct parent *p, int deathsig, bool ticket_key)
 {
 	pid_t	pid, self = getpid();
 	int	sig;
@@ -157,6 +158,9 @@ child_fork(struct parent *p, int deathsig)
 		(void)signal(SIGPIPE, SIG_IGN);
 		if (deathsig != 0)
 			proc_parent_watch(deathsig, self);
+		/* only auth (issues) and the queue (checks) keep it */
+		if (!ticket_key)
+			ticket_forget();
 	}
 	return pid;
 }
@@ -241,7 +245,7 @@ start_queue(struct parent *p)
 
 	if (msg_socketpair(sv) == -1)
 		fatal("socketpair");
-	if ((pid = child_fork(p, 0)) == 0) {
+	if ((pid = child_fork(p, 0, true)) == 0) {
 		/* the lock lives in the queue as long as it runs */
 		int	keep[3] = { sv[1], p->lock.dirfd, p->lock.fd };
 
@@ -273,7 +277,7 @@ start_deliver(struct parent *p)
 
 	if (msg_socketpair(dp) == -1 || msg_socketpair(dq) == -1)
 		fatal("socketpair");
-	if ((pid = child_fork(p, 0)) == 0) {
+	if ((pid = child_fork(p, 0, false)) == 0) {
 		int	keep[3] = { dp[1], dq[1], p->lock.dirfd };
 
 		proc_close_except(keep, 3);
@@ -342,7 +346,7 @@ start_generation(struct parent *p)
 	for (i = 0; i < n; i++)
 		if (msg_socketpair(as[i]) == -1 || msg_socketpair(qs[i]) == -1)
 			fatal("socketpair");
-	if ((pid = child_fork(p, 0)) == 0) {
+	if ((pid = child_fork(p, 0, true)) == 0) {
 		for (i = 0; i < n; i++)
 			keep[i] = as[i][1];
 		proc_close_except(keep, n);
@@ -361,7 +365,7 @@ start_generation(struct parent *p)
 	for (i = 0; i < n; i++) {
 		row = row_take(p);
 		/* a dead parent: drain as on SIGTERM */
-		if ((pid = child_fork(p, SIGTERM)) == 0) {
+		if ((pid = child_fork(p, SIGTERM, false)) == 0) {
 			size_t	k, nk = 0;
 
 			keep[nk++] = as[i][0];
@@ -634,6 +638,7 @@ parent_main(const char *confdir, bool debug)
 		return 1;
 	}
 	log_init("parent", p->conf->log_syslog, debug);
+	ticket_init();
 	/* the lock first: a second instance binds and starts nothing */
 	if (proc_user_lookup(p->conf->user, &p->user, &e) == -1 ||
 	    prepare_data_dir(p, &e) == -1 ||

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
+#include "ticket.h"
 
 /* ipc_start - read m from just after its type, which must be type (if
  * not, m is bad: every read after gives nothing) */
@@ -143,6 +144,8 @@ ipc_auth_res_put(struct msg *m, const struct ipc_auth_res *r)
 	msg_add_u64(m, r->reqid);
 	msg_add_u32(m, r->result);
 	msg_add_str(m, r->user);
+	msg_add_u64(m, r->issued);
+	msg_add_str(m, r->ticket);
 }
 
 /* ipc_auth_res_get - M_AUTH_RES */
@@ -155,6 +158,8 @@ ipc_auth_res_get(struct msg *m, struct ipc_auth_res *out, struct err *e)
 	r.reqid = msg_get_u64(m);
 	r.result = msg_get_u32(m);
 	r.user = ipc_str(m, LIM_IPC_MAILBOX);
+	r.issued = msg_get_u64(m);
+	r.ticket = ipc_str(m, TICKET_HEX);
 	if (r.result > AUTH_TEMPFAIL)
 		m->bad = true;
 	if (ipc_done(m, "M_AUTH_RES", e) == -1)
@@ -178,6 +183,8 @@ ipc_q_open_put(struct msg *m, const struct ipc_q_open *o)
 	msg_add_str(m, o->from);
 	msg_add_u32(m, o->flags);
 	msg_add_str(m, o->auth);
+	msg_add_u64(m, o->auth_issued);
+	msg_add_str(m, o->auth_ticket);
 	msg_add_str(m, o->client);
 	ipc_strs_put(m, o->rcpts, o->nrcpts);
 }
@@ -193,6 +200,8 @@ ipc_q_open_get(struct msg *m, struct ipc_q_open *out, struct err *e)
 	o.from = ipc_str(m, LIM_PATH);
 	o.flags = msg_get_u32(m);
 	o.auth = ipc_str(m, LIM_IPC_MAILBOX);
+	o.auth_issued = msg_get_u64(m);
+	o.auth_ticket = ipc_str(m, TICKET_HEX);
 	o.client = ipc_str(m, Q_CLIENT_MAX);
 	(void)ipc_strs_get(m, o.rcpts, LIM_RECIPIENTS_MAX, LIM_PATH,
 	    &o.nrcpts);

@@ -40,6 +40,10 @@ struct ipc_auth_res {
 	uint32_t	 result;	/* enum auth_result */
 	const char	*user;		/* canonical user (lower-case domain);
 					   "" unless AUTH_OK (LIM_IPC_MAILBOX) */
+	uint64_t	 issued;	/* AUTH_OK: the ticket's time */
+	const char	*ticket;	/* AUTH_OK: ticket.h's proof of user
+					   at issued, TICKET_HEX digits;
+					   else "" */
 };
 
 /*
@@ -55,6 +59,8 @@ struct ipc_q_open {
 	uint32_t	 flags;		/* QF_*: all known at DATA */
 	const char	*auth;		/* authenticated user, "" if none
 					   (LIM_IPC_MAILBOX) */
+	uint64_t	 auth_issued;	/* its ticket (M_AUTH_RES), which the */
+	const char	*auth_ticket;	/* queue checks; "" if none */
 	const char	*client;	/* "helo=H addr=A" (Q_CLIENT_MAX) */
 	uint32_t	 nrcpts;	/* 1 .. LIM_RECIPIENTS_MAX on the wire:
 					   0 is let through, the queue refuses

@@ -34,6 +34,7 @@
 #include "msg.h"
 #include "msgtypes.h"
 #include "strutil.h"
+#include "ticket.h"
 #include "xmalloc.h"
 #include "queue/envelope.h"
 #include "queue/queue_commit.h"
@@ -298,6 +299,31 @@ peer_open(struct peer *p, struct msg *msg)
 		goto out;
 	}
 	reqid = o->reqid;
+	/*
+	 * the user is believed only with auth's ticket for it: what signs
+	 * mail in someone's name never rests on smtp's word alone.  A ticket
+	 * we did not make is a worker out of line; an old one (a session
+	 * past TICKET_TTL) makes the message unauthenticated.
+	 */
+	if (o->auth[0] != '\0') {
+		switch (ticket_check(o->auth, o->auth_issued, o->auth_ticket,
+		    ticket_now())) {
+		case TICKET_OK:
+			break;
+		case TICKET_EXPIRED:
+			log_warnx("smtp sent user=%s with an expired ticket: "
+			    "taken as not authenticated", o->auth);
+			o->auth = "";
+			o->flags &= ~QF_AUTH;
+			break;
+		case TICKET_BAD:
+			peer_bad(p, "authenticated user without auth's ticket");
+			goto out;
+		}
+	} else if (o->flags & QF_AUTH) {
+		peer_bad(p, "QF_AUTH without a user");
+		goto out;
+	}
 	if (q->stopping) {
 		open_answer(p, reqid, "", -1, "queue is shutting down");
 		goto out;

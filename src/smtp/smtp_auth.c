@@ -180,9 +180,9 @@ smtp_auth_delay_done(evutil_socket_t fd, short what, void *arg)
 
 /* smtp_auth_result - the auth process answered: 235, 454, or a delayed 535 */
 void
-smtp_auth_result(struct smtp_session *s, uint32_t result,
-    const char *canon)
+smtp_auth_result(struct smtp_session *s, const struct ipc_auth_res *r)
 {
+	uint32_t	result = r->result;
 	struct timeval	tv;
 	unsigned	ms = s->w->conf->auth_fail_delay_ms;
 
@@ -190,7 +190,11 @@ smtp_auth_result(struct smtp_session *s, uint32_t result,
 
 	if (result == AUTH_OK) {
 		s->authenticated = true;
-		(void)snprintf(s->auth_user, sizeof(s->auth_user), "%s", canon);
+		(void)snprintf(s->auth_user, sizeof(s->auth_user), "%s",
+		    r->user);
+		s->auth_issued = r->issued;
+		(void)snprintf(s->auth_ticket, sizeof(s->auth_ticket), "%s",
+		    r->ticket);
 		log_info("session=%016llx auth user=%s result=ok", SID(s),
 		    s->auth_user);
 		smtp_session_resume(s, SM_CMD);

@@ -700,6 +700,8 @@ cmd_data(struct smtp_session *s, const char *arg, size_t len)
 	if (s->authenticated)
 		o->flags |= QF_AUTH;
 	o->auth = s->authenticated ? s->auth_user : "";
+	o->auth_issued = s->authenticated ? s->auth_issued : 0;
+	o->auth_ticket = s->authenticated ? s->auth_ticket : "";
 	(void)snprintf(client, sizeof(client), "helo=%s addr=%s", s->helo,
 	    s->addr);
 	o->client = client;
@@ -905,7 +907,9 @@ smtp_session_auth_lost(struct smtp_worker *w)
 		for (s = w->buckets[i]; s != NULL; s = next) {
 			next = s->hnext;
 			if (s->auth_waiting)
-				smtp_auth_result(s, AUTH_TEMPFAIL, "");
+				smtp_auth_result(s, &(struct ipc_auth_res){
+				    .result = AUTH_TEMPFAIL, .user = "",
+				    .ticket = "" });
 		}
 }
 
@@ -927,7 +931,7 @@ smtp_session_ipc(struct smtp_worker *w, struct msg *m)
 			fatalx("%s", e.msg);
 		s = smtp_session_find(w, ar.reqid);
 		if (s != NULL && s->auth_waiting)
-			smtp_auth_result(s, ar.result, ar.user);
+			smtp_auth_result(s, &ar);
 		break;
 	case M_Q_OPEN_RES:
 		if (ipc_q_open_res_get(m, &or, &e) == -1)

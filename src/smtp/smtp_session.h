@@ -19,6 +19,9 @@
 #include "listen.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
+#include "ticket.h"
+
+struct ipc_auth_res;
 
 struct chan;
 struct event;
@@ -97,6 +100,8 @@ struct smtp_session {
 	/* authentication */
 	enum smtp_auth_step	 auth_step;
 	char			 auth_user[LIM_LOCAL_PART + LIM_DOMAIN + 2];
+	uint64_t		 auth_issued;	/* auth's ticket for it */
+	char			 auth_ticket[TICKET_HEX + 1];
 	bool			 authenticated;
 	bool			 auth_waiting;	/* M_AUTH_REQ sent */
 	unsigned		 auth_failures;
@@ -151,8 +156,8 @@ void	smtp_session_auth_lost(struct smtp_worker *);
 /* smtp_auth.c: the AUTH command, its continuation lines, the answer */
 void	smtp_auth_cmd(struct smtp_session *, const char *, size_t);
 void	smtp_auth_line(struct smtp_session *, char *, size_t);
-void	smtp_auth_result(struct smtp_session *, uint32_t result,
-	    const char *canon);
+void	smtp_auth_result(struct smtp_session *,
+	    const struct ipc_auth_res *);
 
 /* smtp_reply.c */
 void	smtp_reply(struct smtp_session *, const char *fmt, ...)

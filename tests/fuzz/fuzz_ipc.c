@@ -18,6 +18,7 @@
 #include "ipc.h"
 #include "msg.h"
 #include "msgtypes.h"
+#include "ticket.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -82,6 +83,7 @@ decode(size_t k, struct msg *m)
 		if (ipc_auth_res_get(m, &ar, &e) == -1)
 			return;
 		in(m, ar.user, LIM_IPC_MAILBOX);
+		in(m, ar.ticket, TICKET_HEX);
 		ipc_auth_res_put(&again, &ar);
 		break;
 	case M_Q_OPEN:
@@ -89,6 +91,7 @@ decode(size_t k, struct msg *m)
 			return;
 		in(m, o.from, LIM_PATH);
 		in(m, o.auth, LIM_IPC_MAILBOX);
+		in(m, o.auth_ticket, TICKET_HEX);
 		in(m, o.client, Q_CLIENT_MAX);
 		if (o.nrcpts > LIM_RECIPIENTS_MAX)
 			abort();

@@ -24,6 +24,7 @@
 #include "ipc.h"
 #include "msg.h"
 #include "msgtypes.h"
+#include "ticket.h"
 
 /* ---- helpers ---- */
 
@@ -85,11 +86,15 @@ get_auth_req(struct msg *m, struct err *e)
 	return 0;
 }
 
+#define TICKET64	"0123456789abcdef0123456789abcdef" \
+			"0123456789abcdef0123456789abcdef"
+
 static void
 put_auth_res(struct msg *m)
 {
 	ipc_auth_res_put(m, &(struct ipc_auth_res){ .reqid = UINT64_MAX,
-	    .result = AUTH_OK, .user = "u@example.org" });
+	    .result = AUTH_OK, .user = "u@example.org", .issued = 1ULL << 40,
+	    .ticket = TICKET64 });
 }
 
 static int
@@ -102,6 +107,8 @@ get_auth_res(struct msg *m, struct err *e)
 	assert_true(r.reqid == UINT64_MAX);
 	assert_int_equal(r.result, AUTH_OK);
 	assert_string_equal(r.user, "u@example.org");
+	assert_true(r.issued == 1ULL << 40);
+	assert_string_equal(r.ticket, TICKET64);
 	return 0;
 }
 
@@ -111,6 +118,7 @@ put_q_open(struct msg *m)
 	struct ipc_q_open	o = { .reqid = 11, .from = "",
 				    .flags = QF_8BITMIME | QF_TLS,
 				    .auth = "u@example.org",
+				    .auth_issued = 77, .auth_ticket = TICKET64,
 				    .client = "helo=h addr=a", .nrcpts = 3 };
 
 	memcpy(o.rcpts, rcpts3, sizeof(rcpts3));
@@ -132,6 +140,8 @@ get_q_open(struct msg *m, struct err *e)
 	assert_string_equal(o->from, "");
 	assert_int_equal(o->flags, QF_8BITMIME | QF_TLS);
 	assert_string_equal(o->auth, "u@example.org");
+	assert_int_equal(o->auth_issued, 77);
+	assert_string_equal(o->auth_ticket, TICKET64);
 	assert_string_equal(o->client, "helo=h addr=a");
 	assert_int_equal(o->nrcpts, 3);
 	for (i = 0; i < 3; i++)
@@ -541,6 +551,8 @@ q_open_try(size_t flen, size_t clen, uint32_t n, size_t rlen)
 	msg_add_str(&m, from);
 	msg_add_u32(&m, 0);
 	msg_add_str(&m, "");
+	msg_add_u64(&m, 0);
+	msg_add_str(&m, "");
 	msg_add_str(&m, client);
 	msg_add_u32(&m, n);
 	for (i = 0; i < n && i <= LIM_RECIPIENTS_MAX; i++)
@@ -691,7 +703,8 @@ test_d_result_bounds(void **state)
 	assert_int_equal(d_result_try(1, DR_OK, LIM_IPC_TEXT + 1), -1);
 }
 
-/* test_auth_bounds - LIM_AUTH_LINE, LIM_IPC_MAILBOX, auth_result */
+/* test_auth_bounds - LIM_AUTH_LINE, LIM_IPC_MAILBOX, auth_result,
+ * TICKET_HEX */
 static void
 test_auth_bounds(void **state)
 {
@@ -715,21 +728,39 @@ test_auth_bounds(void **state)
 	assert_int_equal(ipc_auth_req_get(&r, &q, &e), -1);
 	msg_free(&r);
 	msg_free(&m);
-	ipc_auth_res_put(&m, &(struct ipc_auth_res){ 1, AUTH_OK, mb });
+	ipc_auth_res_put(&m, &(struct ipc_auth_res){ 1, AUTH_OK, mb, 0,
+	    "" });
 	reload(&m, m.len, &r);
 	assert_int_equal(ipc_auth_res_get(&r, &a, &e), -1);
 	msg_free(&r);
 	msg_free(&m);
 	mb[LIM_IPC_MAILBOX] = '\0';
-	ipc_auth_res_put(&m, &(struct ipc_auth_res){ 1, AUTH_TEMPFAIL, mb });
+	ipc_auth_res_put(&m, &(struct ipc_auth_res){ 1, AUTH_TEMPFAIL, mb,
+	    0, "" });
 	reload(&m, m.len, &r);
 	assert_int_equal(ipc_auth_res_get(&r, &a, &e), 0);
 	msg_free(&r);
 	msg_free(&m);
 	ipc_auth_res_put(&m, &(struct ipc_auth_res){ 1, AUTH_TEMPFAIL + 1,
-	    "" });
+	    "", 0, "" });
 	reload(&m, m.len, &r);
 	assert_int_equal(ipc_auth_res_get(&r, &a, &e), -1);
+	msg_free(&r);
+	msg_free(&m);
+	/* a ticket is TICKET_HEX digits at most */
+	free(big);
+	big = text(TICKET_HEX + 1, 9);
+	ipc_auth_res_put(&m, &(struct ipc_auth_res){ 1, AUTH_OK, "u", 5,
+	    big });
+	reload(&m, m.len, &r);
+	assert_int_equal(ipc_auth_res_get(&r, &a, &e), -1);
+	msg_free(&r);
+	msg_free(&m);
+	big[TICKET_HEX] = '\0';
+	ipc_auth_res_put(&m, &(struct ipc_auth_res){ 1, AUTH_OK, "u", 5,
+	    big });
+	reload(&m, m.len, &r);
+	assert_int_equal(ipc_auth_res_get(&r, &a, &e), 0);
 	msg_free(&r);
 	msg_free(&m);
 	free(big);

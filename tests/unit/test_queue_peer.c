@@ -9,7 +9,9 @@
  * checked at commit (5xx, channel kept); a commit of an unknown id is
  * answered and the channel kept; a malformed M_Q_OPEN (one recipient
  * too many) or an M_Q_COMMIT that repeats the envelope (the old layout)
- * closes the channel and discards the worker's open message.
+ * closes the channel and discards the worker's open message; the user
+ * is believed only with auth's ticket (a forged or missing one closes
+ * the channel, an expired one makes the message unauthenticated).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +35,7 @@
 #include "ipc.h"
 #include "msg.h"
 #include "msgtypes.h"
+#include "ticket.h"
 #include "xmalloc.h"
 #include "queue/envelope.h"
 #include "queue/queue_commit.h"
@@ -129,33 +132,56 @@ send_turn(struct fixture *f, struct msg *m)
 	turn(f);
 }
 
-/* open_tx - M_Q_OPEN of one envelope; the answer (id into id) */
+/*
+ * open_as - M_Q_OPEN of one envelope from user (with auth's ticket for
+ * it, made at issued, or with ticket as given when not NULL); the answer
+ * (id into id), or -1 when the queue closed the channel
+ */
 static int
-open_tx(struct fixture *f, const char *from, const char *rcpt, char *id,
+open_as(struct fixture *f, const char *from, const char *rcpt,
+    const char *user, uint64_t issued, const char *ticket, char *id,
     size_t idsz)
 {
 	struct ipc_q_open	*o = xcalloc(1, sizeof(*o));
 	struct ipc_q_open_res	 r;
 	struct msg		 m;
 	struct err		 e;
+	char			 t[TICKET_HEX + 1];
 
 	o->reqid = 5;
 	o->from = from;
 	o->flags = QF_8BITMIME | QF_TLS | QF_AUTH;
-	o->auth = "carol@example.com";
+	o->auth = user;
+	o->auth_issued = issued;
+	if (ticket == NULL)
+		ticket_make(user, issued, t);
+	o->auth_ticket = ticket != NULL ? ticket : t;
 	o->client = "helo=client.example addr=192.0.2.7";
 	o->nrcpts = 1;
 	o->rcpts[0] = rcpt;
 	ipc_q_open_put(&m, o);
 	free(o);
 	send_turn(f, &m);
-	assert_int_equal(msg_recv(f->sock, &m), 1);
+	if (msg_recv(f->sock, &m) == 0)
+		return -1;
 	assert_int_equal(ipc_q_open_res_get(&m, &r, &e), 0);
 	assert_int_equal(r.reqid, 5);
 	assert_true(r.ok);
 	(void)snprintf(id, idsz, "%s", r.id);
 	msg_free(&m);
 	return r.fd;
+}
+
+/* open_tx - open_as carol@example.com with a good ticket */
+static int
+open_tx(struct fixture *f, const char *from, const char *rcpt, char *id,
+    size_t idsz)
+{
+	int	fd = open_as(f, from, rcpt, "carol@example.com", ticket_now(),
+	    NULL, id, idsz);
+
+	assert_true(fd >= 0);
+	return fd;
 }
 
 /* write_body - BODY into the queue's file, closed; its hash */
@@ -269,6 +295,8 @@ test_too_many_rcpts(void **state)
 	msg_add_str(&m, "");
 	msg_add_u32(&m, 0);
 	msg_add_str(&m, "");
+	msg_add_u64(&m, 0);
+	msg_add_str(&m, "");
 	msg_add_str(&m, "helo=h addr=a");
 	msg_add_u32(&m, LIM_RECIPIENTS_MAX + 1);
 	for (i = 0; i < LIM_RECIPIENTS_MAX + 1; i++)
@@ -307,6 +335,66 @@ test_old_commit(void **state)
 	assert_int_equal(spool_tmp_body_size(&f->q.sp, id, &size, &e), -1);
 }
 
+/*
+ * test_ticket_forged - a user whose ticket auth did not make (another
+ * user's, none, a QF_AUTH without a user) closes the channel
+ */
+static void
+test_ticket_forged(void **state)
+{
+	struct fixture	*f = *state;
+	char		 id[64], t[TICKET_HEX + 1];
+
+	ticket_make("alice@example.com", ticket_now(), t);
+	assert_int_equal(open_as(f, "carol@example.com", "bob@remote.org",
+	    "carol@example.com", ticket_now(), t, id, sizeof(id)), -1);
+}
+
+static void
+test_ticket_missing(void **state)
+{
+	struct fixture	*f = *state;
+	char		 id[64];
+
+	assert_int_equal(open_as(f, "carol@example.com", "bob@remote.org",
+	    "carol@example.com", ticket_now(), "", id, sizeof(id)), -1);
+}
+
+static void
+test_auth_flag_alone(void **state)
+{
+	struct fixture	*f = *state;
+	char		 id[64];
+
+	assert_int_equal(open_as(f, "carol@example.com", "bob@remote.org",
+	    "", 0, "", id, sizeof(id)), -1);
+}
+
+/* test_ticket_expired - ours but out of date: kept, not authenticated */
+static void
+test_ticket_expired(void **state)
+{
+	struct fixture	*f = *state;
+	struct commit	*c;
+	struct msg	 m;
+	char		 id[64];
+	uint64_t	 h;
+	int		 fd;
+
+	fd = open_as(f, "carol@example.com", "bob@remote.org",
+	    "carol@example.com", ticket_now() + TICKET_SKEW + 3600, NULL, id,
+	    sizeof(id));
+	assert_true(fd >= 0);
+	h = write_body(fd);
+	ipc_q_commit_put(&m, &(struct ipc_q_commit){ .reqid = 6, .id = id,
+	    .body_hash = h });
+	send_turn(f, &m);
+	c = (struct commit *)(void *)TAILQ_FIRST(&f->q.cw.in);
+	assert_non_null(c);
+	assert_null(c->env.auth_user);
+	assert_int_equal(c->env.flags, QF_8BITMIME | QF_TLS);
+}
+
 int
 main(void)
 {
@@ -321,7 +409,17 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_old_commit, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_ticket_forged, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ticket_missing, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_auth_flag_alone, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ticket_expired, setup,
+		    teardown),
 	};
+
+	ticket_init();
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

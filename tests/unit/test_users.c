@@ -28,6 +28,7 @@
 #include "ipc.h"
 #include "msg.h"
 #include "msgtypes.h"
+#include "ticket.h"
 
 /* known hashes, cheap to check (ln=10); see test_passwd.c */
 #define H_HORSE	"$scrypt$ln=10,r=1,p=1$AAECAwQFBgcICQoLDA0ODw$" \
@@ -461,6 +462,12 @@ ask(int sock, uint64_t reqid, const char *user, const char *pw,
 	assert_int_equal(msg_recv(sock, &m), 1);
 	assert_int_equal(ipc_auth_res_get(&m, &res, &e), 0);
 	assert_int_equal(res.reqid, reqid);
+	/* a success carries auth's ticket for the user, nothing else does */
+	if (res.result == AUTH_OK)
+		assert_int_equal(ticket_check(res.user, res.issued,
+		    res.ticket, ticket_now()), TICKET_OK);
+	else
+		assert_string_equal(res.ticket, "");
 	snprintf(canon, canonsz, "%s", res.user);
 	msg_free(&m);
 	return (int)res.result;
@@ -479,6 +486,7 @@ test_auth_main(void **state)
 	assert_non_null(db = auth_load(&f->conf, &e));
 	assert_int_equal(msg_socketpair(a), 0);
 	assert_int_equal(msg_socketpair(b), 0);
+	ticket_init();
 	if ((pid = fork()) == 0) {
 		close(a[0]);
 		close(b[0]);
