@@ -64,6 +64,14 @@
  * added Date or Message-ID), CRLFs included
  */
 #define LIM_PREFIX		(64 * 1024)
+/*
+ * the signer: keys it may hold (M_K_KEYS), a selector (one DNS label),
+ * the digest it signs (SHA-256) and the longest signature (RSA-4096)
+ */
+#define LIM_SIGNER_KEYS		256
+#define LIM_SELECTOR		63
+#define LIM_K_DIGEST		32
+#define LIM_K_SIG		512
 /* users file / aliases file line, config line */
 #define LIM_CONF_LINE		4096
 /*

@@ -20,11 +20,12 @@ smtp/*         -                            lib,proc,net
 auth/*         auth                         lib,proc
 local/*        local                        lib
 deliver/*      deliver                      lib,proc,net
-queue/*        queue,local                  lib,proc
+queue/*        queue,local,mauth            lib,proc
 mauth/*        mauth                        lib
 verify/*       verify,mauth,deliver         lib,proc,net
-ctl/*          auth,parent,ctl,verify,deliver lib,proc,net
-parent/*       auth,deliver,queue,smtp      lib,proc,net
+signer/*       signer,mauth                 lib,proc
+ctl/*          auth,parent,ctl,verify,deliver,signer lib,proc,net
+parent/*       auth,deliver,queue,smtp,signer lib,proc,net
 '
 
 # Rule table 2, the queue's layers (a file's header has its layer):

@@ -46,22 +46,6 @@
 			"[--bits 2048|3072|4096]"
 #define SERVICE_GROUP	"postern"
 
-/* ctl_dkim_selector_ok - a label: letters, digits, inner hyphens */
-bool
-ctl_dkim_selector_ok(const char *s)
-{
-	size_t	i, n = strlen(s);
-
-	if (n == 0 || n > DKIM_SELECTOR_MAX || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
-		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-'))
-			return false;
-	return true;
-}
-
 /* key_txt - the record of a key, and its type and size */
 static int
 key_txt(EVP_PKEY *k, struct ctl_dkim_key *out, struct err *e)
@@ -93,16 +77,6 @@ key_txt(EVP_PKEY *k, struct ctl_dkim_key *out, struct err *e)
 out:
 	OPENSSL_free(der);
 	return rc;
-}
-
-/* dkim_dir - DIR/domains/DOMAIN/dkim */
-static int
-dkim_dir(const char *confdir, const char *domain, char *out, size_t outsz,
-    struct err *e)
-{
-	if (str_fmt(out, outsz, "%s/domains/%s/dkim", confdir, domain) == -1)
-		return err_set(e, false, 0, "path too long");
-	return 0;
 }
 
 /* write_key - k as PEM into dir/SELECTOR.pem, never over another */
@@ -170,10 +144,10 @@ ctl_dkim_keygen(const char *confdir, const char *domain, const char *sel,
 
 	if (!addr_domain_valid(domain, strlen(domain), false))
 		return err_set(e, false, 0, "bad domain \"%s\"", domain);
-	if (!ctl_dkim_selector_ok(sel))
+	if (!dkim_keys_selector_ok(sel))
 		return err_set(e, false, 0, "bad selector \"%s\": one DNS "
 		    "label of letters, digits and '-'", sel);
-	if (dkim_dir(confdir, domain, dir, sizeof(dir), e) == -1)
+	if (dkim_keys_dir(confdir, domain, dir, sizeof(dir), e) == -1)
 		return -1;
 	if (str_fmt(out->selector, sizeof(out->selector), "%s", sel) == -1)
 		return err_set(e, false, 0, "selector too long");
@@ -203,79 +177,28 @@ ctl_dkim_keygen(const char *confdir, const char *domain, const char *sel,
 	return rc;
 }
 
-/* cmp_key - by selector */
-static int
-cmp_key(const void *a, const void *b)
-{
-	return strcmp(((const struct ctl_dkim_key *)a)->selector,
-	    ((const struct ctl_dkim_key *)b)->selector);
-}
-
 /* ctl_dkim_keys - every SELECTOR.pem of the domain, read and described */
 int
 ctl_dkim_keys(const char *confdir, const char *domain,
     struct ctl_dkim_key *v, size_t max, size_t *n, struct err *e)
 {
-	char		 dir[PATH_MAX], path[PATH_MAX];
-	DIR		*d;
-	struct dirent	*de;
-	FILE		*fp;
-	EVP_PKEY	*k;
-	size_t		 len, k_n = 0;
-	int		 rc = -1;
+	struct dkim_keyent	 ke[DKIM_KEYS_MAX];
+	size_t			 i, nk;
+	int			 rc = 0;
 
-	if (dkim_dir(confdir, domain, dir, sizeof(dir), e) == -1)
+	*n = 0;
+	if (dkim_keys_read(confdir, domain, ke, max < DKIM_KEYS_MAX ? max :
+	    DKIM_KEYS_MAX, &nk, e) == -1)
 		return -1;
-	if ((d = opendir(dir)) == NULL) {
-		if (errno == ENOENT) {
-			*n = 0;
-			return 0;
-		}
-		return err_set(e, false, errno, "%s: %s", dir,
-		    strerror(errno));
+	for (i = 0; i < nk && rc == 0; i++) {
+		memcpy(v[i].selector, ke[i].selector, sizeof(v[i].selector));
+		if (key_txt(ke[i].k, &v[i], e) == -1)
+			rc = err_set(e, false, 0, "%s/%s.pem: %s", domain,
+			    ke[i].selector, e->msg);
 	}
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (len < 5 || de->d_name[0] == '.' ||
-		    strcmp(de->d_name + len - 4, ".pem") != 0)
-			continue;
-		if (k_n == max) {
-			err_set(e, false, 0, "%s: more than %zu keys", dir, max);
-			goto out;
-		}
-		(void)snprintf(v[k_n].selector, sizeof(v[k_n].selector),
-		    "%.*s", (int)(len - 4), de->d_name);
-		if (!ctl_dkim_selector_ok(v[k_n].selector)) {
-			err_set(e, false, 0, "%s/%s: the name is not a "
-			    "selector", dir, de->d_name);
-			goto out;
-		}
-		if (str_fmt(path, sizeof(path), "%s/%s", dir, de->d_name) ==
-		    -1 || (fp = fopen(path, "re")) == NULL) {
-			err_set(e, false, errno, "%s/%s: %s", dir, de->d_name,
-			    strerror(errno));
-			goto out;
-		}
-		k = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
-		(void)fclose(fp);
-		if (k == NULL) {
-			err_set(e, false, 0, "%s: not a PEM private key",
-			    path);
-			goto out;
-		}
-		if (key_txt(k, &v[k_n], e) == -1) {
-			EVP_PKEY_free(k);
-			err_set(e, false, 0, "%s: %s", path, e->msg);
-			goto out;
-		}
-		EVP_PKEY_free(k);
-		k_n++;
-	}
-	qsort(v, k_n, sizeof(v[0]), cmp_key);
-	*n = k_n;
-	rc = 0;
-out:
-	(void)closedir(d);
+	dkim_keys_free(ke, nk);
+	if (rc == 0)
+		*n = nk;
 	return rc;
 }
 

@@ -10,9 +10,8 @@
 
 #include "buf.h"
 #include "err.h"
+#include "signer/dkim_keys.h"
 
-#define DKIM_SELECTOR_MAX	63	/* one DNS label */
-#define DKIM_KEYS_MAX		16	/* keys of one domain */
 
 struct ctl_dkim_key {
 	char	 selector[DKIM_SELECTOR_MAX + 1];
@@ -39,7 +38,5 @@ int	ctl_dkim_keys(const char *confdir, const char *domain,
  */
 int	ctl_dkim_txt_zone(const char *domain, const struct ctl_dkim_key *,
 	    struct buf *out);
-/* ctl_dkim_selector_ok - one DNS label of letters, digits, '-' */
-bool	ctl_dkim_selector_ok(const char *);
 
 #endif

@@ -342,15 +342,15 @@ ipc_fd_put(struct msg *m, uint32_t type, const struct ipc_fd *f)
 	msg_set_fd(m, f->fd);
 }
 
-/* ipc_fd_get - M_Q_PEER or M_Q_DELIVER: a descriptor, no fields */
+/* ipc_fd_get - M_Q_PEER, M_Q_DELIVER or M_Q_SIGNER: a descriptor only */
 int
 ipc_fd_get(struct msg *m, uint32_t type, struct ipc_fd *out, struct err *e)
 {
 	ipc_start(m, type);
 	if (m->fd == -1)
 		m->bad = true;
-	if (ipc_done(m, type == M_Q_PEER ? "M_Q_PEER" : "M_Q_DELIVER", e) ==
-	    -1)
+	if (ipc_done(m, type == M_Q_PEER ? "M_Q_PEER" : type == M_Q_DELIVER ?
+	    "M_Q_DELIVER" : "M_Q_SIGNER", e) == -1)
 		return -1;
 	out->fd = msg_take_fd(m);
 	return 0;
@@ -417,6 +417,120 @@ ipc_d_job_get(struct msg *m, struct ipc_d_job *out, struct err *e)
 		return -1;
 	j.fd = msg_take_fd(m);
 	memcpy(out, &j, sizeof(j));
+	return 0;
+}
+
+/*
+ * ---- the signer's ----
+ */
+
+/* ipc_k_keys_put - M_K_KEYS */
+void
+ipc_k_keys_put(struct msg *m, const struct ipc_k_keys *k)
+{
+	uint32_t	i;
+
+	if (k->n > LIM_SIGNER_KEYS)
+		fatalx("M_K_KEYS with %u keys", k->n);
+	msg_init(m, M_K_KEYS);
+	msg_add_u32(m, k->n);
+	for (i = 0; i < k->n; i++) {
+		msg_add_str(m, k->v[i].domain);
+		msg_add_str(m, k->v[i].selector);
+		msg_add_u32(m, k->v[i].alg);
+	}
+}
+
+/* ipc_k_keys_get - M_K_KEYS: at most LIM_SIGNER_KEYS, known algorithms */
+int
+ipc_k_keys_get(struct msg *m, struct ipc_k_keys *out, struct err *e)
+{
+	struct ipc_k_key	v[LIM_SIGNER_KEYS];
+	uint32_t		n, i;
+
+	ipc_start(m, M_K_KEYS);
+	n = msg_get_u32(m);
+	if (n > LIM_SIGNER_KEYS)
+		m->bad = true;
+	for (i = 0; i < n && !m->bad; i++) {
+		v[i].domain = ipc_str(m, LIM_DOMAIN);
+		v[i].selector = ipc_str(m, LIM_SELECTOR);
+		v[i].alg = msg_get_u32(m);
+		if (v[i].alg > K_ALG_ED25519_SHA256)
+			m->bad = true;
+	}
+	if (ipc_done(m, "M_K_KEYS", e) == -1)
+		return -1;
+	out->n = n;
+	memcpy(out->v, v, n * sizeof(v[0]));
+	return 0;
+}
+
+/* ipc_k_sign_put - M_K_SIGN */
+void
+ipc_k_sign_put(struct msg *m, const struct ipc_k_sign *k)
+{
+	msg_init(m, M_K_SIGN);
+	msg_add_u64(m, k->reqid);
+	msg_add_str(m, k->domain);
+	msg_add_str(m, k->selector);
+	msg_add_data(m, k->digest, LIM_K_DIGEST);
+}
+
+/* ipc_k_sign_get - M_K_SIGN: the digest exactly LIM_K_DIGEST octets */
+int
+ipc_k_sign_get(struct msg *m, struct ipc_k_sign *out, struct err *e)
+{
+	struct ipc_k_sign	k;
+	size_t			len = 0;
+
+	ipc_start(m, M_K_SIGN);
+	k.reqid = msg_get_u64(m);
+	k.domain = ipc_str(m, LIM_DOMAIN);
+	k.selector = ipc_str(m, LIM_SELECTOR);
+	k.digest = msg_get_data(m, &len);
+	if (len != LIM_K_DIGEST)
+		m->bad = true;
+	if (ipc_done(m, "M_K_SIGN", e) == -1)
+		return -1;
+	*out = k;
+	return 0;
+}
+
+/* ipc_k_sign_res_put - M_K_SIGN_RES */
+void
+ipc_k_sign_res_put(struct msg *m, const struct ipc_k_sign_res *r)
+{
+	msg_init(m, M_K_SIGN_RES);
+	msg_add_u64(m, r->reqid);
+	msg_add_u32(m, r->ok ? 1 : 0);
+	msg_add_data(m, r->ok ? r->sig : (const unsigned char *)"",
+	    r->ok ? r->siglen : 0);
+	msg_add_str(m, r->ok ? "" : r->error);
+}
+
+/*
+ * ipc_k_sign_res_get - M_K_SIGN_RES: ok with a signature of 1 ..
+ * LIM_K_SIG octets and no error, or a failure with none
+ */
+int
+ipc_k_sign_res_get(struct msg *m, struct ipc_k_sign_res *out,
+    struct err *e)
+{
+	struct ipc_k_sign_res	r;
+
+	ipc_start(m, M_K_SIGN_RES);
+	r.reqid = msg_get_u64(m);
+	r.ok = ipc_bool(m);
+	r.siglen = 0;
+	r.sig = msg_get_data(m, &r.siglen);
+	r.error = ipc_str(m, LIM_IPC_TEXT);
+	if (r.ok ? r.siglen == 0 || r.siglen > LIM_K_SIG ||
+	    r.error[0] != '\0' : r.siglen != 0)
+		m->bad = true;
+	if (ipc_done(m, "M_K_SIGN_RES", e) == -1)
+		return -1;
+	*out = r;
 	return 0;
 }
 

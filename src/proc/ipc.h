@@ -108,8 +108,9 @@ struct ipc_q_abort {
 	const char	*id;		/* (LIM_IPC_ID) */
 };
 
-/* M_Q_PEER (parent -> queue: a new smtp worker's channel) and M_Q_DELIVER
- * (parent -> queue: the deliver process's channel): a descriptor only */
+/* M_Q_PEER (parent -> queue: a new smtp worker's channel), M_Q_DELIVER
+ * and M_Q_SIGNER (parent -> queue: the deliver process's, the signer's
+ * channel): a descriptor only */
 struct ipc_fd {
 	int		 fd;		/* never -1 */
 };
@@ -131,6 +132,36 @@ struct ipc_d_job {
 	uint32_t	 nrcpts;	/* 1 .. Q_RJOB_MAX */
 	const char	*rcpts[Q_RJOB_MAX];	/* (LIM_IPC_ADDR each) */
 	int		 fd;		/* the body, or -1 if none came */
+};
+
+/* one key of M_K_KEYS */
+struct ipc_k_key {
+	const char	*domain;	/* d= (LIM_DOMAIN) */
+	const char	*selector;	/* s= (LIM_SELECTOR) */
+	uint32_t	 alg;		/* enum k_alg */
+};
+
+/* M_K_KEYS, signer -> queue: every key the signer holds now */
+struct ipc_k_keys {
+	uint32_t	 n;		/* 0 .. LIM_SIGNER_KEYS */
+	struct ipc_k_key v[LIM_SIGNER_KEYS];
+};
+
+/* M_K_SIGN, queue -> signer: sign this digest with that key */
+struct ipc_k_sign {
+	uint64_t	 reqid;
+	const char	*domain;	/* (LIM_DOMAIN) */
+	const char	*selector;	/* (LIM_SELECTOR) */
+	const unsigned char *digest;	/* exactly LIM_K_DIGEST octets */
+};
+
+/* M_K_SIGN_RES, signer -> queue */
+struct ipc_k_sign_res {
+	uint64_t	 reqid;
+	bool		 ok;
+	const unsigned char *sig;	/* ok: 1 .. LIM_K_SIG octets */
+	size_t		 siglen;	/* 0 unless ok */
+	const char	*error;		/* "" when ok (LIM_IPC_TEXT) */
 };
 
 /* one recipient's outcome in M_D_RESULT */
@@ -201,6 +232,13 @@ void	ipc_empty_put(struct msg *, uint32_t type);
 int	ipc_empty_get(struct msg *, uint32_t type, struct err *);
 void	ipc_d_job_put(struct msg *, const struct ipc_d_job *);
 int	ipc_d_job_get(struct msg *, struct ipc_d_job *, struct err *);
+void	ipc_k_keys_put(struct msg *, const struct ipc_k_keys *);
+int	ipc_k_keys_get(struct msg *, struct ipc_k_keys *, struct err *);
+void	ipc_k_sign_put(struct msg *, const struct ipc_k_sign *);
+int	ipc_k_sign_get(struct msg *, struct ipc_k_sign *, struct err *);
+void	ipc_k_sign_res_put(struct msg *, const struct ipc_k_sign_res *);
+int	ipc_k_sign_res_get(struct msg *, struct ipc_k_sign_res *,
+	    struct err *);
 void	ipc_d_result_put(struct msg *, const struct ipc_d_result *);
 int	ipc_d_result_get(struct msg *, struct ipc_d_result *, struct err *);
 /* type: M_CTL_Q_SHOW, M_CTL_Q_FLUSH or M_CTL_Q_REMOVE */

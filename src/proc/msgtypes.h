@@ -38,6 +38,17 @@ enum msg_type {
 	M_D_RESULT,		/* deliver -> queue: struct ipc_d_result,
 				 * exactly one for each job */
 
+	M_Q_SIGNER,		/* parent -> queue: struct ipc_fd, the
+				 * channel to the signer (the DKIM key
+				 * holder) */
+	M_K_KEYS,		/* signer -> queue, at start and after each
+				 * reload: struct ipc_k_keys, the keys it
+				 * holds (names only) */
+	M_K_SIGN,		/* queue -> signer: struct ipc_k_sign, a
+				 * header digest to sign */
+	M_K_SIGN_RES,		/* signer -> queue: struct ipc_k_sign_res,
+				 * exactly one for each M_K_SIGN */
+
 	/*
 	 * postern queue (ctl, as root) -> queue, over the control socket
 	 * DATA/queue/control (untrusted-but-local: the queue bounds every
@@ -69,6 +80,12 @@ enum auth_result {
 	AUTH_OK = 0,
 	AUTH_FAIL = 1,		/* unknown user or wrong password: 535 */
 	AUTH_TEMPFAIL = 2,	/* could not check now: 454 */
+};
+
+/* a signer key's algorithm (M_K_KEYS): RFC 6376 3.3, RFC 8463 */
+enum k_alg {
+	K_ALG_RSA_SHA256 = 0,
+	K_ALG_ED25519_SHA256 = 1,
 };
 
 /* M_Q_OPEN and M_D_JOB flags */

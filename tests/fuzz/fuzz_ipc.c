@@ -45,7 +45,8 @@ same(const struct msg *m, struct msg *again)
 static const uint32_t	types[] = {
 	M_AUTH_REQ, M_AUTH_RES, M_Q_OPEN, M_Q_OPEN_RES, M_Q_COMMIT,
 	M_Q_COMMIT_RES, M_Q_ABORT, M_Q_PEER, M_RELOAD, M_D_JOB, M_D_RESULT,
-	M_CTL_Q_SHOW, M_CTL_LINE, M_CTL_END, M_CTL_Q_LIST,
+	M_CTL_Q_SHOW, M_CTL_LINE, M_CTL_END, M_CTL_Q_LIST, M_K_KEYS, M_K_SIGN,
+	M_K_SIGN_RES,
 };
 #define NTYPES	(sizeof(types) / sizeof(types[0]))
 
@@ -56,6 +57,9 @@ decode(size_t k, struct msg *m)
 	static struct ipc_q_open	o;
 	static struct ipc_d_job		j;
 	static struct ipc_d_result	d;
+	static struct ipc_k_keys	kk;
+	struct ipc_k_sign		ks;
+	struct ipc_k_sign_res		kr;
 	struct ipc_auth_req		aq;
 	struct ipc_auth_res		ar;
 	struct ipc_q_open_res		qr;
@@ -138,6 +142,34 @@ decode(size_t k, struct msg *m)
 			return;
 		ipc_empty_put(&again, types[k]);
 		break;
+	case M_K_KEYS:
+		if (ipc_k_keys_get(m, &kk, &e) == -1)
+			return;
+		if (kk.n > LIM_SIGNER_KEYS)
+			abort();
+		for (i = 0; i < kk.n; i++) {
+			in(m, kk.v[i].domain, LIM_DOMAIN);
+			in(m, kk.v[i].selector, LIM_SELECTOR);
+			if (kk.v[i].alg > K_ALG_ED25519_SHA256)
+				abort();
+		}
+		ipc_k_keys_put(&again, &kk);
+		break;
+	case M_K_SIGN:
+		if (ipc_k_sign_get(m, &ks, &e) == -1)
+			return;
+		in(m, ks.domain, LIM_DOMAIN);
+		in(m, ks.selector, LIM_SELECTOR);
+		ipc_k_sign_put(&again, &ks);
+		break;
+	case M_K_SIGN_RES:
+		if (ipc_k_sign_res_get(m, &kr, &e) == -1)
+			return;
+		if (kr.ok != (kr.siglen > 0) || kr.siglen > LIM_K_SIG)
+			abort();
+		in(m, kr.error, LIM_IPC_TEXT);
+		ipc_k_sign_res_put(&again, &kr);
+		break;
 	case M_D_JOB:
 		if (ipc_d_job_get(m, &j, &e) == -1)
 			return;
@@ -146,6 +178,7 @@ decode(size_t k, struct msg *m)
 		in(m, j.msgid, LIM_IPC_ID);
 		in(m, j.from, LIM_IPC_ADDR);
 		in(m, j.domain, LIM_IPC_ADDR);
+		in(m, j.prefix, LIM_PREFIX);
 		for (i = 0; i < j.nrcpts; i++)
 			in(m, j.rcpts[i], LIM_IPC_ADDR);
 		ipc_d_job_put(&again, &j);

@@ -385,6 +385,85 @@ get_ctl_end(struct msg *m, struct err *e)
 	return 0;
 }
 
+static const unsigned char	digest32[LIM_K_DIGEST] = { 1, 2, 3, [31] = 9 };
+
+static void
+put_k_keys(struct msg *m)
+{
+	struct ipc_k_keys	*k = calloc(1, sizeof(*k));
+
+	assert_non_null(k);
+	k->n = 2;
+	k->v[0] = (struct ipc_k_key){ "example.org", "p2026",
+	    K_ALG_RSA_SHA256 };
+	k->v[1] = (struct ipc_k_key){ "example.org", "e2026",
+	    K_ALG_ED25519_SHA256 };
+	ipc_k_keys_put(m, k);
+	free(k);
+}
+
+static int
+get_k_keys(struct msg *m, struct err *e)
+{
+	struct ipc_k_keys	*k = calloc(1, sizeof(*k));
+
+	assert_non_null(k);
+	if (ipc_k_keys_get(m, k, e) == -1) {
+		free(k);
+		return -1;
+	}
+	assert_int_equal(k->n, 2);
+	assert_string_equal(k->v[1].domain, "example.org");
+	assert_string_equal(k->v[0].selector, "p2026");
+	assert_int_equal(k->v[1].alg, K_ALG_ED25519_SHA256);
+	free(k);
+	return 0;
+}
+
+static void
+put_k_sign(struct msg *m)
+{
+	ipc_k_sign_put(m, &(struct ipc_k_sign){ .reqid = 3,
+	    .domain = "example.org", .selector = "p2026",
+	    .digest = digest32 });
+}
+
+static int
+get_k_sign(struct msg *m, struct err *e)
+{
+	struct ipc_k_sign	k;
+
+	if (ipc_k_sign_get(m, &k, e) == -1)
+		return -1;
+	assert_int_equal(k.reqid, 3);
+	assert_string_equal(k.domain, "example.org");
+	assert_string_equal(k.selector, "p2026");
+	assert_memory_equal(k.digest, digest32, LIM_K_DIGEST);
+	return 0;
+}
+
+static void
+put_k_sign_res(struct msg *m)
+{
+	ipc_k_sign_res_put(m, &(struct ipc_k_sign_res){ .reqid = 4,
+	    .ok = true, .sig = digest32, .siglen = 20, .error = "" });
+}
+
+static int
+get_k_sign_res(struct msg *m, struct err *e)
+{
+	struct ipc_k_sign_res	r;
+
+	if (ipc_k_sign_res_get(m, &r, e) == -1)
+		return -1;
+	assert_int_equal(r.reqid, 4);
+	assert_true(r.ok);
+	assert_int_equal(r.siglen, 20);
+	assert_memory_equal(r.sig, digest32, 20);
+	assert_string_equal(r.error, "");
+	return 0;
+}
+
 struct family {
 	const char	*name;
 	void		(*put)(struct msg *);
@@ -407,6 +486,9 @@ static const struct family families[] = {
 	{ "ctl_id", put_ctl_id, get_ctl_id, false },
 	{ "ctl_line", put_ctl_line, get_ctl_line, false },
 	{ "ctl_end", put_ctl_end, get_ctl_end, false },
+	{ "k_keys", put_k_keys, get_k_keys, false },
+	{ "k_sign", put_k_sign, get_k_sign, false },
+	{ "k_sign_res", put_k_sign_res, get_k_sign_res, false },
 };
 #define NFAMILIES	(sizeof(families) / sizeof(families[0]))
 
@@ -767,6 +849,110 @@ test_auth_bounds(void **state)
 	free(mb);
 }
 
+/* sign_res_try - an M_K_SIGN_RES by hand: ok, siglen octets, error */
+static int
+sign_res_try(uint32_t ok, size_t siglen, const char *error)
+{
+	struct ipc_k_sign_res	 r;
+	struct msg		 m, b;
+	struct err		 e;
+	unsigned char		*sig = calloc(1, siglen + 1);
+	int			 rc;
+
+	assert_non_null(sig);
+	msg_init(&m, M_K_SIGN_RES);
+	msg_add_u64(&m, 1);
+	msg_add_u32(&m, ok);
+	msg_add_data(&m, sig, siglen);
+	msg_add_str(&m, error);
+	reload(&m, m.len, &b);
+	rc = ipc_k_sign_res_get(&b, &r, &e);
+	msg_free(&b);
+	msg_free(&m);
+	free(sig);
+	return rc;
+}
+
+/*
+ * test_signer_bounds - LIM_SIGNER_KEYS keys of LIM_DOMAIN/LIM_SELECTOR
+ * names and known algorithms; a digest of exactly LIM_K_DIGEST; a
+ * signature of 1 .. LIM_K_SIG octets only with ok and no error
+ */
+static void
+test_signer_bounds(void **state)
+{
+	struct ipc_k_keys	*k = calloc(1, sizeof(*k));
+	struct ipc_k_sign	 s;
+	struct msg		 m, r;
+	struct err		 e;
+	char			*dom = text(LIM_DOMAIN, 1);
+	char			*sel = text(LIM_SELECTOR + 1, 2);
+	uint32_t		 i;
+
+	(void)state;
+	assert_non_null(k);
+	msg_init(&m, M_K_KEYS);
+	msg_add_u32(&m, LIM_SIGNER_KEYS);
+	for (i = 0; i < LIM_SIGNER_KEYS; i++) {
+		msg_add_str(&m, dom);
+		msg_add_str(&m, "s");
+		msg_add_u32(&m, K_ALG_ED25519_SHA256);
+	}
+	reload(&m, m.len, &r);
+	assert_int_equal(ipc_k_keys_get(&r, k, &e), 0);
+	assert_int_equal(k->n, LIM_SIGNER_KEYS);
+	msg_free(&r);
+	msg_free(&m);
+	/* one key too many; a selector too long; an unknown algorithm */
+	msg_init(&m, M_K_KEYS);
+	msg_add_u32(&m, LIM_SIGNER_KEYS + 1);
+	reload(&m, m.len, &r);
+	assert_int_equal(ipc_k_keys_get(&r, k, &e), -1);
+	msg_free(&r);
+	msg_free(&m);
+	msg_init(&m, M_K_KEYS);
+	msg_add_u32(&m, 1);
+	msg_add_str(&m, "example.org");
+	msg_add_str(&m, sel);
+	msg_add_u32(&m, K_ALG_RSA_SHA256);
+	reload(&m, m.len, &r);
+	assert_int_equal(ipc_k_keys_get(&r, k, &e), -1);
+	msg_free(&r);
+	msg_free(&m);
+	msg_init(&m, M_K_KEYS);
+	msg_add_u32(&m, 1);
+	msg_add_str(&m, "example.org");
+	msg_add_str(&m, "s");
+	msg_add_u32(&m, K_ALG_ED25519_SHA256 + 1);
+	reload(&m, m.len, &r);
+	assert_int_equal(ipc_k_keys_get(&r, k, &e), -1);
+	msg_free(&r);
+	msg_free(&m);
+	/* a digest of 31 or 33 octets */
+	for (i = 0; i < 2; i++) {
+		msg_init(&m, M_K_SIGN);
+		msg_add_u64(&m, 1);
+		msg_add_str(&m, "example.org");
+		msg_add_str(&m, "s");
+		msg_add_data(&m, dom, LIM_K_DIGEST - 1 + 2 * i);
+		reload(&m, m.len, &r);
+		assert_int_equal(ipc_k_sign_get(&r, &s, &e), -1);
+		msg_free(&r);
+		msg_free(&m);
+	}
+	assert_int_equal(sign_res_try(1, 1, ""), 0);
+	assert_int_equal(sign_res_try(1, LIM_K_SIG, ""), 0);
+	assert_int_equal(sign_res_try(1, LIM_K_SIG + 1, ""), -1);
+	assert_int_equal(sign_res_try(1, 0, ""), -1);
+	assert_int_equal(sign_res_try(1, 5, "error too"), -1);
+	assert_int_equal(sign_res_try(0, 0, "no such key"), 0);
+	assert_int_equal(sign_res_try(0, 5, "no such key"), -1);
+	assert_int_equal(sign_res_try(2, 0, ""), -1);
+	free(k);
+	free(dom);
+	free(sel);
+}
+
 /* test_answer_rules - ids bounded; booleans 0/1; ok means a descriptor
  * and no error, a refusal no id */
 static void
@@ -867,6 +1053,7 @@ main(void)
 		cmocka_unit_test(test_strs),
 		cmocka_unit_test(test_d_job_bounds),
 		cmocka_unit_test(test_d_result_bounds),
+		cmocka_unit_test(test_signer_bounds),
 		cmocka_unit_test(test_auth_bounds),
 		cmocka_unit_test(test_answer_rules),
 		cmocka_unit_test(test_fd_rules),
