@@ -41,6 +41,8 @@ queue_remote 20
 queue_local 20
 queue_direct 20
 queue_ingest 15
+queue_dkim 15
+queue_signer 15
 queue_commit 15
 queue_sync 15
 queue_state 10

@@ -4,6 +4,9 @@
  *
  * Runs as the user that started it (root in production).  Processes:
  *   queue   one, for the life of the server (owns the spool)
+ *   deliver one (outbound connections), restarted with the queue
+ *   signer  one (the DKIM keys: signs the queue's digests), restarted
+ *           with the queue
  *   auth    one per generation (holds the password hashes)
  *   smtp    smtp_workers per generation (hostile input, chrooted)
  * A generation is an auth process and its smtp workers, started from one
@@ -28,6 +31,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -53,6 +57,7 @@
 #include "parent.h"
 #include "proc.h"
 #include "queue/queue.h"
+#include "signer/signer.h"
 #include "smtp/smtp.h"
 #include "strutil.h"
 #include "ticket.h"
@@ -67,6 +72,7 @@
 enum child_kind {
 	CK_QUEUE,
 	CK_DELIVER,
+	CK_SIGNER,
 	CK_AUTH,
 	CK_SMTP,
 };
@@ -93,6 +99,7 @@ struct parent {
 	unsigned		 gen;
 	int			 queue_sock;	/* parent's end */
 	int			 deliver_sock;	/* parent's end */
+	int			 signer_sock;	/* parent's end */
 	bool			 stopping;
 	bool			 failed;	/* gave up restarting */
 	time_t			 restart_times[RESTART_MAX];
@@ -212,6 +219,62 @@ share_users_files(struct parent *p, const struct conf *c)
 	}
 }
 
+/* share_one - path root:GROUP with mode, if it is a dir or file (no link) */
+static void
+share_one(struct parent *p, const char *path, bool dir, mode_t mode)
+{
+	struct stat	st;
+
+	if (lstat(path, &st) == -1 || (dir ? !S_ISDIR(st.st_mode) :
+	    !S_ISREG(st.st_mode)))
+		return;
+	if (st.st_uid == 0 && st.st_gid == p->user.gid &&
+	    (st.st_mode & 0777) == mode)
+		return;
+	if (chown(path, 0, p->user.gid) == -1 || chmod(path, mode) == -1)
+		log_warn("%s: cannot make it readable by group %u", path,
+		    (unsigned)p->user.gid);
+	else
+		log_info("%s: now root:%u mode %04o", path,
+		    (unsigned)p->user.gid, (unsigned)mode);
+}
+
+/*
+ * share_dkim_keys - the signer reads the keys as the unprivileged user
+ * (at start and at every reload): each domain's dkim/ folder root:GROUP
+ * 0750 and every SELECTOR.pem in it root:GROUP 0640, as dkim-keygen
+ * makes them.  Fix what a copy changed, and say so; nothing else can
+ * read them (smtp is chrooted away from the config).
+ */
+static void
+share_dkim_keys(struct parent *p, const struct conf *c)
+{
+	char		 dir[PATH_MAX], path[PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 i, len;
+
+	if (!p->user.drop)
+		return;
+	for (i = 0; i < c->ndomains; i++) {
+		if (str_fmt(dir, sizeof(dir), "%s/domains/%s/dkim",
+		    p->confdir, c->domains[i].name) == -1 ||
+		    (d = opendir(dir)) == NULL)
+			continue;
+		share_one(p, dir, true, 0750);
+		while ((de = readdir(d)) != NULL) {
+			len = strlen(de->d_name);
+			if (len < 5 || de->d_name[0] == '.' ||
+			    strcmp(de->d_name + len - 4, ".pem") != 0 ||
+			    str_fmt(path, sizeof(path), "%s/%s", dir,
+			    de->d_name) == -1)
+				continue;
+			share_one(p, path, false, 0640);
+		}
+		(void)closedir(d);
+	}
+}
+
 /* prepare_data_dir - the data dir, owned by the unprivileged user */
 static int
 prepare_data_dir(struct parent *p, struct err *e)
@@ -263,41 +326,71 @@ start_queue(struct parent *p)
 }
 
 /*
- * start_deliver - the outbound process; its channel to the queue goes to
- * the queue in an M_Q_DELIVER.  It ends when the queue's channel or ours
- * closes.  It keeps the data dir's lock (never uses it): no delivery of
- * this instance runs beside the next one.
+ * The queue's two helpers, each with a channel to the parent (reload,
+ * the end) and one to the queue, sent to it in an M_Q_DELIVER or
+ * M_Q_SIGNER; each ends when either channel closes, and is started
+ * again with the queue.  deliver: outbound SMTP; it keeps the data
+ * dir's lock (never uses it), so no delivery of this instance runs
+ * beside the next one.  signer: the DKIM key holder; nothing else of
+ * the server ever opens the keys.
  */
+struct sidecar {
+	const char	*name;
+	enum child_kind	 kind;
+	uint32_t	 qtype;		/* its channel's message to the queue */
+	bool		 lock;		/* keeps the data dir's lock */
+	void		(*main)(struct conf *, int parent_sock, int queue_sock);
+};
+
+static const struct sidecar sc_deliver = { "deliver", CK_DELIVER,
+	M_Q_DELIVER, true, deliver_main };
+static const struct sidecar sc_signer = { "signer", CK_SIGNER, M_Q_SIGNER,
+	false, signer_main };
+
+/* start_sidecar - sc's process; *sock our end of its parent channel */
 static void
-start_deliver(struct parent *p)
+start_sidecar(struct parent *p, const struct sidecar *sc, int *sock)
 {
-	int		dp[2], dq[2];
+	int		sp[2], sq[2];
 	pid_t		pid;
 	struct msg	m;
 
-	if (msg_socketpair(dp) == -1 || msg_socketpair(dq) == -1)
+	if (msg_socketpair(sp) == -1 || msg_socketpair(sq) == -1)
 		fatal("socketpair");
 	if ((pid = child_fork(p, 0, false)) == 0) {
-		int	keep[3] = { dp[1], dq[1], p->lock.dirfd };
+		int	keep[3] = { sp[1], sq[1], p->lock.dirfd };
 
-		proc_close_except(keep, 3);
-		proc_drop(&p->user, NULL, "deliver");
+		proc_close_except(keep, sc->lock ? 3 : 2);
+		proc_drop(&p->user, NULL, sc->name);
 		(void)signal(SIGTERM, SIG_IGN);
 		(void)signal(SIGINT, SIG_IGN);
 		child_signals(false);
-		deliver_main(p->conf, dp[1], dq[1]);
+		sc->main(p->conf, sp[1], sq[1]);
+		_exit(1);
 	}
-	close(dp[1]);
-	close(dq[1]);
-	if (p->deliver_sock != -1)
-		close(p->deliver_sock);
-	p->deliver_sock = dp[0];
-	child_add(p, pid, CK_DELIVER, 0);
-	ipc_fd_put(&m, M_Q_DELIVER, &(struct ipc_fd){ .fd = dq[0] });
+	close(sp[1]);
+	close(sq[1]);
+	if (*sock != -1)
+		close(*sock);
+	*sock = sp[0];
+	child_add(p, pid, sc->kind, 0);
+	ipc_fd_put(&m, sc->qtype, &(struct ipc_fd){ .fd = sq[0] });
 	if (msg_send(p->queue_sock, &m) == -1)
-		log_warn("send deliver channel to queue");
+		log_warn("send %s channel to queue", sc->name);
 	msg_free(&m);
-	log_info("deliver started pid=%d", (int)pid);
+	log_info("%s started pid=%d", sc->name, (int)pid);
+}
+
+static void
+start_deliver(struct parent *p)
+{
+	start_sidecar(p, &sc_deliver, &p->deliver_sock);
+}
+
+static void
+start_signer(struct parent *p)
+{
+	start_sidecar(p, &sc_signer, &p->signer_sock);
 }
 
 static unsigned
@@ -443,6 +536,7 @@ parent_reload(struct parent *p)
 	tls_store_free(p->tls);
 	p->tls = nt;
 	share_users_files(p, nc);
+	share_dkim_keys(p, nc);
 	ipc_empty_put(&m, M_RELOAD);
 	if (msg_send(p->queue_sock, &m) == -1)
 		log_warn("send reload to queue");
@@ -450,6 +544,10 @@ parent_reload(struct parent *p)
 	ipc_empty_put(&m, M_RELOAD);
 	if (p->deliver_sock != -1 && msg_send(p->deliver_sock, &m) == -1)
 		log_warn("send reload to deliver");
+	msg_free(&m);
+	ipc_empty_put(&m, M_RELOAD);
+	if (p->signer_sock != -1 && msg_send(p->signer_sock, &m) == -1)
+		log_warn("send reload to signer");
 	msg_free(&m);
 	start_generation(p);
 	retire_old(p);
@@ -496,7 +594,7 @@ parent_reap(struct parent *p)
 	size_t		i;
 	struct child	k;
 	bool		need_queue = false, need_gen = false;
-	bool		need_deliver = false;
+	bool		need_deliver = false, need_signer = false;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < p->nkids; i++)
@@ -513,8 +611,9 @@ parent_reap(struct parent *p)
 		if (WIFSIGNALED(status))
 			log_warnx("%s pid=%d killed by signal %d",
 			    k.kind == CK_QUEUE ? "queue" : k.kind == CK_DELIVER ?
-			    "deliver" : k.kind == CK_AUTH ?
-			    "auth" : "smtp", (int)pid, WTERMSIG(status));
+			    "deliver" : k.kind == CK_SIGNER ? "signer" :
+			    k.kind == CK_AUTH ? "auth" : "smtp", (int)pid,
+			    WTERMSIG(status));
 		else
 			log_debug("child pid=%d exited %d", (int)pid,
 			    WEXITSTATUS(status));
@@ -526,8 +625,11 @@ parent_reap(struct parent *p)
 		}
 		if (k.kind == CK_QUEUE) {
 			need_queue = need_gen = need_deliver = true;
+			need_signer = true;
 		} else if (k.kind == CK_DELIVER) {
 			need_deliver = true;
+		} else if (k.kind == CK_SIGNER) {
+			need_signer = true;
 		} else if (k.gen == p->gen && (WIFSIGNALED(status) ||
 		    WEXITSTATUS(status) != 0)) {
 			need_gen = true;
@@ -545,7 +647,7 @@ parent_reap(struct parent *p)
 		}
 		return;
 	}
-	if (!need_gen && !need_deliver)
+	if (!need_gen && !need_deliver && !need_signer)
 		return;
 	if (!restart_allowed(p)) {
 		log_warnx("children keep dying; giving up");
@@ -560,6 +662,8 @@ parent_reap(struct parent *p)
 		start_queue(p);
 	if (need_deliver)
 		start_deliver(p);
+	if (need_signer)
+		start_signer(p);
 	if (need_gen) {
 		start_generation(p);
 		retire_old(p);
@@ -631,6 +735,7 @@ parent_main(const char *confdir, bool debug)
 
 	p->queue_sock = -1;
 	p->deliver_sock = -1;
+	p->signer_sock = -1;
 	(void)snprintf(p->confdir, sizeof(p->confdir), "%s", confdir);
 	p->conf = xcalloc(1, sizeof(*p->conf));
 	if (conf_load(p->conf, confdir, &e) == -1) {
@@ -660,6 +765,7 @@ parent_main(const char *confdir, bool debug)
 		return 1;
 	}
 	share_users_files(p, p->conf);
+	share_dkim_keys(p, p->conf);
 	signal(SIGPIPE, SIG_IGN);
 	p->shm = smtp_shm_new();
 	if ((p->base = event_base_new()) == NULL)
@@ -670,6 +776,7 @@ parent_main(const char *confdir, bool debug)
 	}
 	start_queue(p);
 	start_deliver(p);
+	start_signer(p);
 	start_generation(p);
 	for (i = 0; i < p->nls; i++)
 		log_info("listening addr=%s%s%s:%s service=%s",

@@ -65,6 +65,7 @@
 #include "queue/queue_peer.h"
 #include "queue/queue_remote.h"
 #include "queue/queue_sched.h"
+#include "queue/queue_signer.h"
 #include "queue/queue_state.h"
 #include "queue/spool.h"
 
@@ -236,6 +237,11 @@ parent_cb(struct chan *ch, struct msg *msg, void *arg)
 		if (ipc_fd_get(msg, M_Q_DELIVER, &f, NULL) == -1)
 			fatalx("queue: bad M_Q_DELIVER from parent");
 		deliver_attach(q, f.fd);
+		break;
+	case M_Q_SIGNER:
+		if (ipc_fd_get(msg, M_Q_SIGNER, &f, NULL) == -1)
+			fatalx("queue: bad M_Q_SIGNER from parent");
+		queue_signer_attach(q, f.fd);
 		break;
 	default:
 		fatalx("queue: unexpected message %u from parent", msg->type);
@@ -409,6 +415,7 @@ queue_cleanup(struct queue *q)
 	/* what the threads handed back last */
 	queue_state_drain(q);
 	queue_peer_free_all(q);
+	queue_signer_free(q);
 	if (q->parent != NULL)
 		chan_free(q->parent);
 	if (q->deliver != NULL)

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -39,8 +40,10 @@
 #include "queue/envelope.h"
 #include "queue/queue_commit.h"
 #include "queue/queue_direct.h"
+#include "queue/queue_dkim.h"
 #include "queue/queue_ingest.h"
 #include "queue/queue_peer.h"
+#include "queue/queue_signer.h"
 #include "queue/queue_state.h"
 #include "queue/spool.h"
 
@@ -61,6 +64,9 @@ struct txn {
 	uint64_t		 wseq;		/* writer's number (queue_state.h) */
 	uint64_t		 reqid;		/* of its M_Q_COMMIT */
 	struct commit		*commit;	/* non-NULL while committing */
+	struct dkim_plan	*signing;	/* non-NULL while the signer
+						   works (queue_signer.c) */
+	uint64_t		 body_hash;	/* of its M_Q_COMMIT */
 	struct qdirect		*d;		/* a direct delivery, until
 						   committed */
 };
@@ -102,6 +108,11 @@ txn_remove(struct peer *p, struct txn *t)
 	uint32_t	i;
 
 	queue_direct_free(p->q, t->d);
+	if (t->signing != NULL) {
+		queue_signer_cancel(p->q, t->signing);
+		queue_dkim_free(t->signing);
+		free(t->signing);
+	}
 	for (i = 0; i < t->nrcpts; i++)
 		free(t->rcpts[i]);
 	free(t->rcpts);
@@ -159,20 +170,143 @@ static struct txn	*txn_find(struct peer *, const char *);
 static void		 peer_bad(struct peer *, const char *);
 
 /*
- * peer_commit - M_Q_COMMIT: build the envelope (the transaction's, from
- * M_Q_OPEN), join the commit batch
+ * commit_post - the envelope built (prefix: header lines for the front,
+ * or NULL), then into the commit batch; -1 with e (t kept) on failure
+ */
+static int
+commit_post(struct peer *p, struct txn *t, const char *prefix,
+    struct err *e)
+{
+	struct queue	*q = p->q;
+	struct envelope	 env;
+	struct commit	*c;
+	const char	**rcpts;
+	uint32_t	 i;
+	int		 rc;
+
+	if (t->d != NULL) {
+		if (queue_direct_check(t->d, e) == -1)
+			return -1;
+		queue_ingest_direct(t->id, t->from, t->flags, t->client,
+		    t->d->size, &env);
+	} else {
+		rcpts = xcalloc(t->nrcpts, sizeof(*rcpts));
+		for (i = 0; i < t->nrcpts; i++)
+			rcpts[i] = t->rcpts[i];
+		rc = queue_ingest_build(q, &(struct ingest_in){ .id = t->id,
+		    .from = t->from, .flags = t->flags, .auth = t->auth,
+		    .client = t->client, .rcpts = rcpts, .n = t->nrcpts,
+		    .body_hash = t->body_hash, .prefix = prefix }, &env, e);
+		free(rcpts);
+		if (rc == -1)
+			return -1;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->done = peer_commit_done;
+	c->arg = t;
+	c->wseq = t->wseq;
+	memcpy(c->id, t->id, sizeof(c->id));
+	c->env = env;
+	c->d = t->d;
+	t->d = NULL;
+	t->commit = c;
+	if (!queue_commit_post(q, c)) {
+		t->commit = NULL;
+		t->d = c->d;
+		envelope_free(&c->env);
+		free(c);
+		return err_set(e, true, 0, "queue is shutting down");
+	}
+	return 0;
+}
+
+/* commit_fail - answer smtp, drop the message and the transaction */
+static void
+commit_fail(struct peer *p, struct txn *t, const struct err *e)
+{
+	log_warnx("msgid=%s not queued: %s", t->id, e->msg);
+	if (t->d == NULL)
+		spool_discard(&p->q->sp, t->id);
+	commit_answer(p, t->reqid, t->id, false, e->temp, e->temp ?
+	    "local error in queue, try again later" : e->msg);
+	txn_remove(p, t);
+}
+
+/* peer_signed - the signer is done with t's signatures: commit, or 451 */
+static void
+peer_signed(struct queue *q, struct dkim_plan *pl, bool ok, void *arg)
+{
+	struct txn	*t = arg;
+	struct err	 e;
+	char		*prefix;
+
+	(void)q;
+	t->signing = NULL;
+	memset(&e, 0, sizeof(e));
+	if (!ok) {
+		err_set(&e, true, 0, "DKIM signing failed");
+		queue_dkim_free(pl);
+		free(pl);
+		commit_fail(t->peer, t, &e);
+		return;
+	}
+	prefix = queue_dkim_prefix(pl);
+	queue_dkim_free(pl);
+	free(pl);
+	if (commit_post(t->peer, t, prefix, &e) == -1)
+		commit_fail(t->peer, t, &e);
+	free(prefix);
+}
+
+/*
+ * commit_sign - an authenticated user's spooled message: the fields it
+ * lacks added, signed with the keys of the user's domain (queue_dkim.c);
+ * then commit_post, now or once the signer has answered
+ */
+static int
+commit_sign(struct peer *p, struct txn *t, struct err *e)
+{
+	struct queue		*q = p->q;
+	struct dkim_plan	*pl = xcalloc(1, sizeof(*pl));
+	char			*prefix;
+	int			 fd, rc;
+
+	if ((fd = spool_open_tmp_body(&q->sp, t->id, O_RDONLY, e)) == -1) {
+		free(pl);
+		return -1;
+	}
+	rc = queue_dkim_plan(q, t->id, fd, NULL, 0, true,
+	    queue_dkim_signer_domain(q, t->auth), pl, e);
+	close(fd);
+	if (rc == -1) {
+		free(pl);
+		return -1;
+	}
+	if (pl->n > 0) {
+		t->signing = pl;
+		queue_signer_start(q, pl, peer_signed, t);
+		return 0;
+	}
+	prefix = queue_dkim_prefix(pl);
+	queue_dkim_free(pl);
+	free(pl);
+	rc = commit_post(p, t, prefix, e);
+	free(prefix);
+	return rc;
+}
+
+/*
+ * peer_commit - M_Q_COMMIT: the transaction's envelope (from M_Q_OPEN)
+ * checked, signed if it is an authenticated user's, into the commit batch
  */
 static void
 peer_commit(struct peer *p, struct msg *msg)
 {
 	struct queue		*q = p->q;
 	struct ipc_q_commit	 ci;
-	struct envelope		 env;
-	struct commit		*c;
 	struct txn		*t;
 	struct err		 e;
-	const char		*id, **rcpts;
-	uint64_t		 reqid;
+	const char		*id;
 	uint32_t		 i;
 	int			 rc;
 
@@ -180,14 +314,17 @@ peer_commit(struct peer *p, struct msg *msg)
 		peer_bad(p, e.msg);
 		return;
 	}
-	reqid = ci.reqid;
 	id = ci.id;
-	if ((t = txn_find(p, id)) == NULL || t->commit != NULL) {
+	if ((t = txn_find(p, id)) == NULL || t->commit != NULL ||
+	    t->signing != NULL) {
 		log_warnx("smtp asked to commit unknown or committing msgid=%s",
 		    str_line_ok(id, SPOOL_ID_LEN, false) ? id : "?");
-		commit_answer(p, reqid, id, false, true, "unknown transaction");
+		commit_answer(p, ci.reqid, id, false, true,
+		    "unknown transaction");
 		return;
 	}
+	t->reqid = ci.reqid;
+	t->body_hash = ci.body_hash;
 	memset(&e, 0, sizeof(e));
 	if (t->nrcpts == 0 || !str_line_ok(t->from, LIM_PATH, true) ||
 	    !str_line_ok(t->auth, LIM_PATH, true)) {
@@ -203,49 +340,14 @@ peer_commit(struct peer *p, struct msg *msg)
 		err_set(&e, true, 0, "queue is shutting down");
 		goto fail;
 	}
-	if (t->d != NULL) {
-		if (queue_direct_check(t->d, &e) == -1)
-			goto fail;
-		queue_ingest_direct(t->id, t->from, t->flags, t->client,
-		    t->d->size, &env);
-	} else {
-		rcpts = xcalloc(t->nrcpts, sizeof(*rcpts));
-		for (i = 0; i < t->nrcpts; i++)
-			rcpts[i] = t->rcpts[i];
-		rc = queue_ingest_build(q, &(struct ingest_in){ .id = t->id,
-		    .from = t->from, .flags = t->flags, .auth = t->auth,
-		    .client = t->client, .rcpts = rcpts, .n = t->nrcpts,
-		    .body_hash = ci.body_hash }, &env, &e);
-		free(rcpts);
-		if (rc == -1)
-			goto fail;
-	}
-	c = xcalloc(1, sizeof(*c));
-	c->done = peer_commit_done;
-	c->arg = t;
-	c->wseq = t->wseq;
-	t->reqid = reqid;
-	memcpy(c->id, t->id, sizeof(c->id));
-	c->env = env;
-	c->d = t->d;
-	t->d = NULL;
-	t->commit = c;
-	if (!queue_commit_post(q, c)) {
-		t->commit = NULL;
-		t->d = c->d;
-		envelope_free(&c->env);
-		free(c);
-		err_set(&e, true, 0, "queue is shutting down");
-		goto fail;
-	}
-	return;
+	if (t->d == NULL && t->auth[0] != '\0')
+		rc = commit_sign(p, t, &e);
+	else
+		rc = commit_post(p, t, NULL, &e);
+	if (rc == 0)
+		return;
 fail:
-	log_warnx("msgid=%s not queued: %s", t->id, e.msg);
-	if (t->d == NULL)
-		spool_discard(&q->sp, t->id);
-	commit_answer(p, reqid, id, false, e.temp, e.temp ?
-	    "local error in queue, try again later" : e.msg);
-	txn_remove(p, t);
+	commit_fail(p, t, &e);
 }
 
 /*
@@ -336,8 +438,11 @@ peer_open(struct peer *p, struct msg *msg)
 	}
 	/* the writer's number (queue_state.h), before anything is written */
 	wseq = atomic_fetch_add(&q->wseq, 1) + 1;
-	if ((d = queue_direct_open(q, o->from, o->rcpts, o->nrcpts, &wfd)) !=
-	    NULL)
+	/* an authenticated user's mail is spooled: it may need a Date,
+	 * a Message-ID, a signature (queue_dkim.c), none of which a direct
+	 * delivery's file, written by smtp as it comes, can take */
+	if (o->auth[0] == '\0' && (d = queue_direct_open(q, o->from, o->rcpts,
+	    o->nrcpts, &wfd)) != NULL)
 		spool_new_id(id);
 	/* smtp gets a write-only descriptor: it never reads the spool */
 	else if (spool_create_body(&q->sp, id, O_WRONLY, &wfd, &e) == -1) {
@@ -377,7 +482,8 @@ peer_abort(struct peer *p, struct msg *msg)
 		peer_bad(p, e.msg);
 		return;
 	}
-	if ((t = txn_find(p, a.id)) == NULL || t->commit != NULL)
+	if ((t = txn_find(p, a.id)) == NULL || t->commit != NULL ||
+	    t->signing != NULL)
 		return;
 	log_debug("msgid=%s aborted by smtp", t->id);
 	if (t->d == NULL)

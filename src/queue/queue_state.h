@@ -61,6 +61,15 @@ struct qmsg {
 	size_t			 dsn_n;
 };
 
+/* a key the signer holds (M_K_KEYS): names only */
+struct qdkey {
+	char			 domain[LIM_DOMAIN + 1];
+	char			 selector[LIM_SELECTOR + 1];
+	uint32_t		 alg;		/* enum k_alg */
+};
+
+struct sign_req;
+
 struct queue {
 	struct conf		*conf;
 	bool			 conf_owned;
@@ -68,6 +77,11 @@ struct queue {
 	struct spool		 sp;
 	struct chan		*parent;
 	struct chan		*deliver;	/* the deliver process, or NULL */
+	struct chan		*signer;	/* the signer, or NULL */
+	struct qdkey		*dkeys;		/* the signer's keys */
+	size_t			 ndkeys;
+	TAILQ_HEAD(, sign_req)	 signreqs;	/* M_K_SIGN in flight */
+	uint64_t		 next_signreq;
 	TAILQ_HEAD(, peer)	 peers;
 	TAILQ_HEAD(, qmsg)	 msgs;
 	TAILQ_HEAD(, qmsg)	 touched;	/* to be looked at this turn */

@@ -725,16 +725,42 @@ def greet(r):
     return r.ehlo()
 
 
+# --- DKIM records -------------------------------------------------------------
+
+def dkim_records(zone_text, domain):
+    """{NAME.: TXT data} of every DKIM key in the zone text `postern dns
+    DOMAIN` printed (the strings of each record joined)."""
+    import dns.rdatatype
+    import dns.zone
+    z = dns.zone.from_text(zone_text, origin=domain + ".", relativize=False,
+                           check_origin=False)
+    out = {}
+    for name, node in z.nodes.items():
+        rds = node.get_rdataset(1, dns.rdatatype.TXT)
+        if rds is not None and "_domainkey" in str(name):
+            out[str(name)] = b"".join(list(rds)[0].strings)
+    return out
+
+
 # --- delivered message --------------------------------------------------------
 
 def split_delivered(data):
     """Split a Maildir file into (return_path, delivered_to, received,
     body) where received is postern's own Received header (unfolded,
-    without CRLF) and body the client's bytes exactly."""
+    without CRLF) and body the client's bytes exactly; the fields the
+    queue puts between them for an authenticated submitter (signatures,
+    an added Message-ID and Date) are skipped."""
     m = re.match(rb"Return-Path: <([^>]*)>\r\nDelivered-To: ([^\r\n]*)\r\n",
                  data)
     assert m, "no Return-Path/Delivered-To prefix: %r" % data[:200]
     rest = data[m.end():]
+    # what the queue adds for an authenticated submitter, before ours
+    while True:
+        m3 = re.match(rb"(?:DKIM-Signature|Message-ID|Date):[^\r\n]*\r\n"
+                      rb"(?:[ \t][^\r\n]*\r\n)*", rest)
+        if not m3:
+            break
+        rest = rest[m3.end():]
     m2 = re.match(rb"Received:[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*", rest)
     assert m2, "no Received header first: %r" % rest[:300]
     received = re.sub(rb"\r\n[ \t]+", b" ", m2.group(0)[:-2])

@@ -446,10 +446,22 @@ def wait_for(pred, timeout=WAIT, step=0.05):
 
 def after_received(content):
     """(postern's own Received header, the content after it): the first
-    field, folded lines included."""
+    field after our DKIM-Signature fields (if any), folded lines
+    included."""
+    content = strip_signatures(content)
     m = re.match(rb"Received:[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*", content)
     assert m, "no Received header first: %r" % content[:300]
     return m.group(0), content[m.end():]
+
+
+def strip_signatures(content):
+    """content without the DKIM-Signature fields at its top."""
+    while True:
+        m = re.match(rb"DKIM-Signature:[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*",
+                     content, re.I)
+        if not m:
+            return content
+        content = content[m.end():]
 
 
 def parse_dsn(data):

@@ -11,11 +11,9 @@ import subprocess
 import time
 
 import dkim
-import dns.rdatatype
-import dns.zone
 import pytest
 
-from conftest import find_probe, run_postern
+from conftest import dkim_records, find_probe, run_postern
 
 DOMAIN = "sign.test"
 
@@ -60,13 +58,7 @@ def keys(postern_bin, tmp_path_factory):
     assert cp.returncode == 0, cp.stderr
     cp = run_postern(postern_bin, conf, "dns", DOMAIN)
     assert cp.returncode == 0, cp.stderr
-    z = dns.zone.from_text(cp.stdout, origin=DOMAIN + ".", relativize=False,
-                           check_origin=False)
-    records = {}
-    for name, node in z.nodes.items():
-        rds = node.get_rdataset(1, dns.rdatatype.TXT)
-        if rds is not None and "_domainkey" in str(name):
-            records[str(name)] = b"".join(list(rds)[0].strings)
+    records = dkim_records(cp.stdout, DOMAIN)
     dkimdir = conf / "domains" / DOMAIN / "dkim"
     rsa_sel = next(p.stem for p in dkimdir.glob("p*.pem"))
     return {"conf": conf, "records": records, "dir": dkimdir,

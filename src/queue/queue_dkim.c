@@ -1,0 +1,309 @@
+/*
+ * queue_dkim.c - the DKIM decision of a new message and the work before
+ * the signer's (queue_dkim.h).  Loop only.
+ *
+ * What is signed: mail of an authenticated user, with every key of the
+ * user's local domain (or of the longest enclosing local domain that has
+ * keys), and DSNs, with the keys of the hostname's domain; queue_peer.c
+ * and queue_bounce.c ask.  The keys' names come from the signer
+ * (M_K_KEYS, queue_signer.c); the keys never come here.
+ *
+ * The stored body is never rewritten.  The header as delivered is the
+ * prefix (our DKIM-Signature fields, then a Date and a Message-ID when
+ * an authenticated submitter's message lacks them, RFC 6409 8.2, 8.3)
+ * followed by the stored header; each signature covers the added fields
+ * and the stored header (relaxed/relaxed, h= oversigned, dkim_sign.c)
+ * and the body hash is made once for all keys, reading the body file
+ * once.  A header that cannot be signed (longer than LIM_HEADER_BYTES,
+ * a line that is no field) gets no signature and is logged: mail is
+ * never held back for it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "bounds.h"
+#include "buf.h"
+#include "conf.h"
+#include "err.h"
+#include "log.h"
+#include "msgtypes.h"
+#include "xmalloc.h"
+#include "mauth/dkim_crypto.h"
+#include "mauth/dkim_hdr.h"
+#include "mauth/dkim_sign.h"
+#include "queue/queue_dkim.h"
+#include "queue/queue_state.h"
+
+#define Q_DKIM_CHUNK	(64 * 1024)
+
+/* has_key - does the signer hold a key of domain? */
+static bool
+has_key(const struct queue *q, const char *domain)
+{
+	size_t	i;
+
+	for (i = 0; i < q->ndkeys; i++)
+		if (strcmp(q->dkeys[i].domain, domain) == 0)
+			return true;
+	return false;
+}
+
+/* queue_dkim_signer_domain - the local domain whose keys sign for addr */
+const char *
+queue_dkim_signer_domain(const struct queue *q, const char *addr)
+{
+	const char	*d = strrchr(addr, '@');
+	size_t		 i;
+
+	d = d != NULL ? d + 1 : addr;
+	while (*d != '\0') {
+		for (i = 0; i < q->conf->ndomains; i++)
+			if (strcasecmp(q->conf->domains[i].name, d) == 0 &&
+			    has_key(q, q->conf->domains[i].name))
+				return q->conf->domains[i].name;
+		if ((d = strchr(d, '.')) == NULL)
+			break;
+		d++;
+	}
+	return NULL;
+}
+
+/*
+ * read_at - up to n bytes at off from fd or msg into out; the count, 0
+ * at the end, -1 with e on a read error
+ */
+static ssize_t
+read_at(int fd, const char *msg, size_t len, uint64_t off, char *out,
+    size_t n, struct err *e)
+{
+	ssize_t	r;
+
+	if (fd == -1) {
+		if (off >= len)
+			return 0;
+		if (n > len - off)
+			n = (size_t)(len - off);
+		memcpy(out, msg + off, n);
+		return (ssize_t)n;
+	}
+	do
+		r = pread(fd, out, n, (off_t)off);
+	while (r == -1 && errno == EINTR);
+	if (r == -1)
+		err_set(e, true, errno, "read the message: %s",
+		    strerror(errno));
+	return r;
+}
+
+/*
+ * read_header - the header into h, up to its empty line: *hlen bytes of
+ * fields (the empty line not counted); the body starts at *body.
+ * 0, 1 when it cannot be signed (too long), -1 on a read error.
+ */
+static int
+read_header(int fd, const char *msg, size_t len, struct buf *h,
+    size_t *hlen, uint64_t *body, struct err *e)
+{
+	const char	*end;
+	char		*w;
+	ssize_t		 r;
+
+	for (;;) {
+		if (buf_avail(h) >= 2 && memcmp(buf_ptr(h), "\r\n", 2) == 0) {
+			*hlen = 0;
+			*body = 2;
+			return 0;
+		}
+		if ((end = memmem(buf_ptr(h), buf_avail(h), "\r\n\r\n", 4)) !=
+		    NULL) {
+			*hlen = (size_t)(end - buf_ptr(h)) + 2;
+			*body = *hlen + 2;
+			return 0;
+		}
+		if ((w = buf_reserve(h, Q_DKIM_CHUNK)) == NULL)
+			return 1;
+		if ((r = read_at(fd, msg, len, buf_avail(h), w, Q_DKIM_CHUNK,
+		    e)) == -1)
+			return -1;
+		buf_commit(h, (size_t)r);
+		if (r == 0) {
+			/* a message of header only */
+			*hlen = *body = buf_avail(h);
+			return 0;
+		}
+	}
+}
+
+/* body_hash - the relaxed body hash from off to the end, base64 */
+static int
+body_hash(int fd, const char *msg, size_t len, const struct buf *h,
+    uint64_t off, char *b64, size_t b64sz, struct err *e)
+{
+	struct dkim_bh	 bh;
+	char		*chunk;
+	ssize_t		 r;
+	int		 rc = -1;
+
+	if (dkim_bh_init(&bh, DKIM_CANON_RELAXED, UINT64_MAX, e) == -1)
+		return -1;
+	/* what the header read took of the body first */
+	if (off < buf_avail(h)) {
+		dkim_bh_update(&bh, buf_ptr(h) + off, buf_avail(h) - off);
+		off = buf_avail(h);
+	}
+	chunk = xmalloc(Q_DKIM_CHUNK);
+	while ((r = read_at(fd, msg, len, off, chunk, Q_DKIM_CHUNK, e)) > 0) {
+		dkim_bh_update(&bh, chunk, (size_t)r);
+		off += (uint64_t)r;
+	}
+	if (r == 0)
+		rc = dkim_bh_final(&bh, b64, b64sz, e);
+	free(chunk);
+	dkim_bh_free(&bh);
+	return rc;
+}
+
+/* add_fields - the Date and Message-ID the header lacks, into pl->added */
+static void
+add_fields(struct queue *q, const char *hdr, size_t hlen,
+    struct dkim_plan *pl)
+{
+	struct dkim_field	*v = xcalloc(LIM_DKIM_FIELDS, sizeof(*v));
+	struct err		 e;
+	struct tm		 tm;
+	char			 date[64];
+	size_t			 n, used, i;
+	bool			 has_date = false, has_mid = false;
+	time_t			 now = time(NULL);
+
+	if (dkim_fields_split(hdr, hlen, v, LIM_DKIM_FIELDS, &n, &used,
+	    &e) == 0) {
+		for (i = 0; i < n; i++) {
+			has_date |= dkim_field_is(&v[i], "Date");
+			has_mid |= dkim_field_is(&v[i], "Message-ID");
+		}
+		if (!has_mid)
+			(void)buf_printf(&pl->added, "Message-ID: <%s@%s>\r\n",
+			    pl->id, q->conf->hostname);
+		if (!has_date && localtime_r(&now, &tm) != NULL &&
+		    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
+		    &tm) > 0)
+			(void)buf_printf(&pl->added, "Date: %s\r\n", date);
+	}
+	free(v);
+}
+
+/* queue_dkim_plan - added fields and prepared signatures for a message */
+int
+queue_dkim_plan(struct queue *q, const char *id, int fd, const char *msg,
+    size_t len, bool add, const char *domain, struct dkim_plan *pl,
+    struct err *e)
+{
+	struct buf	 h, full;
+	struct err	 se;
+	char		 bh[64];
+	size_t		 hlen, i;
+	uint64_t	 body;
+	int		 rc = -1, r;
+
+	memset(pl, 0, sizeof(*pl));
+	(void)snprintf(pl->id, sizeof(pl->id), "%s", id);
+	buf_init(&pl->added, 1024);
+	buf_init(&h, LIM_HEADER_BYTES + Q_DKIM_CHUNK);
+	buf_init(&full, LIM_HEADER_BYTES + 2048);
+	if ((r = read_header(fd, msg, len, &h, &hlen, &body, e)) == -1)
+		goto out;
+	if (r == 1) {
+		log_warnx("msgid=%s not signed: header longer than %d bytes",
+		    id, LIM_HEADER_BYTES);
+		rc = 0;
+		goto out;
+	}
+	if (add)
+		add_fields(q, buf_ptr(&h), hlen, pl);
+	if (domain == NULL) {
+		rc = 0;
+		goto out;
+	}
+	if (body_hash(fd, msg, len, &h, body, bh, sizeof(bh), e) == -1)
+		goto out;
+	if ((buf_avail(&pl->added) > 0 && buf_add(&full, buf_ptr(&pl->added),
+	    buf_avail(&pl->added)) == -1) || (hlen > 0 && buf_add(&full,
+	    buf_ptr(&h), hlen) == -1) || buf_add(&full, "", 1) == -1) {
+		rc = 0;
+		goto out;
+	}
+	full.len--;		/* the NUL is only for safety, not signed */
+	for (i = 0; i < q->ndkeys && pl->n < Q_DKIM_SIGS; i++) {
+		struct dkim_psig	*s = &pl->sig[pl->n];
+
+		if (strcmp(q->dkeys[i].domain, domain) != 0)
+			continue;
+		(void)snprintf(s->domain, sizeof(s->domain), "%s", domain);
+		(void)snprintf(s->selector, sizeof(s->selector), "%s",
+		    q->dkeys[i].selector);
+		buf_init(&s->field, LIM_DKIM_SIG_FIELD);
+		memset(&se, 0, sizeof(se));
+		if (dkim_sign_prepare(buf_ptr(&full), buf_avail(&full),
+		    &(struct dkim_sign_req){ .d = domain, .s = s->selector,
+		    .alg = q->dkeys[i].alg == K_ALG_ED25519_SHA256 ?
+		    DKIM_ALG_ED25519_SHA256 : DKIM_ALG_RSA_SHA256,
+		    .t = (uint64_t)time(NULL), .bh = bh }, &s->field,
+		    s->digest, &se) == -1) {
+			log_warnx("msgid=%s not signed: %s", id, se.msg);
+			buf_release(&s->field);
+			break;
+		}
+		pl->n++;
+	}
+	rc = 0;
+out:
+	if (rc == -1)
+		queue_dkim_free(pl);
+	buf_release(&h);
+	buf_release(&full);
+	return rc;
+}
+
+/* queue_dkim_prefix - the finished signatures then the added fields */
+char *
+queue_dkim_prefix(const struct dkim_plan *pl)
+{
+	struct buf	b;
+	char		*p;
+	size_t		 i;
+
+	buf_init(&b, LIM_PREFIX + 1);
+	for (i = 0; i < pl->n; i++)
+		if (pl->sig[i].done)
+			(void)buf_add(&b, buf_ptr(&pl->sig[i].field),
+			    buf_avail(&pl->sig[i].field));
+	if (buf_avail(&pl->added) > 0)
+		(void)buf_add(&b, buf_ptr(&pl->added), buf_avail(&pl->added));
+	p = buf_avail(&b) > 0 ? xstrndup(buf_ptr(&b), buf_avail(&b)) :
+	    xstrdup("");
+	buf_release(&b);
+	return p;
+}
+
+/* queue_dkim_free - what the plan holds */
+void
+queue_dkim_free(struct dkim_plan *pl)
+{
+	size_t	i;
+
+	for (i = 0; i < pl->n; i++)
+		buf_release(&pl->sig[i].field);
+	pl->n = 0;
+	buf_release(&pl->added);
+	if (pl->timer != NULL) {
+		event_free(pl->timer);
+		pl->timer = NULL;
+	}
+}

@@ -1,0 +1,73 @@
+/*
+ * queue_dkim.h - the DKIM decision and the signatures' preparation for a
+ * new message (queue_dkim.c): which key signs it, the header fields we
+ * add for an authenticated submitter, each signature's field up to b=
+ * and the digest the signer signs; then the prefix the envelope keeps.
+ */
+#ifndef POSTERN_QUEUE_DKIM_H
+#define POSTERN_QUEUE_DKIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bounds.h"
+#include "buf.h"
+#include "err.h"
+
+#define Q_DKIM_SIGS	8	/* signatures on one message at most */
+
+struct event;
+struct queue;
+
+/* one signature in the making */
+struct dkim_psig {
+	char		 domain[LIM_DOMAIN + 1];
+	char		 selector[LIM_SELECTOR + 1];
+	struct buf	 field;		/* up to "b=", then whole */
+	unsigned char	 digest[LIM_K_DIGEST];
+	bool		 done;		/* b= is in */
+};
+
+/* a message's signatures and added fields (the signer's request unit) */
+struct dkim_plan {
+	char		 id[32];	/* the message's */
+	struct buf	 added;		/* Message-ID:, Date: we add, or "" */
+	struct dkim_psig sig[Q_DKIM_SIGS];
+	size_t		 n;
+	/* queue_signer.c's */
+	void		(*done)(struct queue *, struct dkim_plan *, bool ok,
+			    void *arg);
+	void		*arg;
+	struct queue	*q;
+	size_t		 pending;	/* answers still out */
+	bool		 failed;
+	struct event	*timer;
+};
+
+/*
+ * queue_dkim_signer_domain - the local domain whose keys sign for addr
+ * (the authenticated user, or MAILER-DAEMON@hostname for a DSN): the
+ * longest suffix of its domain, itself included, on a label boundary,
+ * that is a local domain with a key; NULL if none
+ */
+const char	*queue_dkim_signer_domain(const struct queue *, const char *addr);
+
+/*
+ * queue_dkim_plan - for the message in fd (the stored body, from offset
+ * 0) or, with fd -1, in msg[0..len): the Date and Message-ID fields it
+ * lacks when add_fields (an authenticated submitter, RFC 6409 8.2, 8.3),
+ * and one signature per key of domain (NULL: none), prepared over the
+ * header as it will be delivered (added fields first).  0 with pl
+ * filled (pl->n may be 0), or -1 with e (temp on a read error; a header
+ * that cannot be signed is not an error: no signature, logged).
+ */
+int	queue_dkim_plan(struct queue *, const char *id, int fd,
+	    const char *msg, size_t len, bool add_fields, const char *domain,
+	    struct dkim_plan *pl, struct err *);
+/* queue_dkim_prefix - the finished signatures then the added fields */
+char	*queue_dkim_prefix(const struct dkim_plan *);
+/* queue_dkim_free - what the plan holds (not the plan) */
+void	queue_dkim_free(struct dkim_plan *);
+
+#endif
