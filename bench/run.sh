@@ -65,6 +65,9 @@
 #                     in submit mode)
 #   BENCH_SIZES       "2048 102400" ("2048" in relay and submit modes)
 #   BENCH_DKIM_CHECK  submit mode: messages verified per cell (default 5)
+#   BENCH_MILTER      submit mode: "unix" (default), OpenDKIM on a unix
+#                     socket in the work directory, or "inet", on a
+#                     loopback TCP port
 #   BENCH_TLS_SECONDS seconds per starttls cell (default 10)
 #   BENCH_OUT_PER_DOMAIN  relay mode: postern's outbound_max_per_domain
 #                     (default: postern's own default)
