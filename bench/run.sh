@@ -903,11 +903,12 @@ field() {
 }
 
 # submit_throughput NAME PORT SESSIONS SIZE - signed submission: prints
-# "ACCEPTED/s DELIVERED/s CPU P50 P99 CLIENT_CPU CHECKED SIGNED VERIFIED"
-# (the rates "-" on failure; CPU in ms per message, latency in ms)
+# "ACCEPTED/s DELIVERED/s CPU P50 P99 CLIENT_CPU CHECKED SIGNED VERIFIED
+# MILTER_CPU" (the rates "-" on failure; CPU in ms per message, latency
+# in ms; MILTER_CPU the part of CPU that opendkim used, "-" for postern)
 submit_throughput() {
 	local name=$1 port=$2 s=$3 size=$4 m base wpid c0 cpu out rc got t2
-	local acc t0 t1 acc_rate del_rate ccpu dk
+	local acc t0 t1 acc_rate del_rate ccpu dk d0 dcpu=-
 	m=$(messages "$s" "$size")
 	sink_settle
 	base=$(sink_count)
@@ -917,6 +918,7 @@ submit_throughput() {
 	wpid=$!
 	sleep 0.2	# the poller is up
 	c0=$(srv_cpu "$name")
+	[ "$name" = postfix ] && d0=$(tree_cpu "$DKIM_PID")
 	out=$(timeout "$RUN_TIMEOUT" /usr/bin/python3 "$SUBMIT_LOAD" \
 	    --port "$port" --sessions "$s" --messages "$m" --size "$size" \
 	    --user "$SUB_USER" --password "$SUB_PASSWORD" \
@@ -932,6 +934,8 @@ submit_throughput() {
 	read -r got t2 <"$W/sink/wait"
 	got=$((${got:-0} - base))
 	cpu=$(per_msg "$c0" "$(srv_cpu "$name")" "$m")
+	[ "$name" = postfix ] &&
+	    dcpu=$(per_msg "$d0" "$(tree_cpu "$DKIM_PID")" "$m")
 	t0=$(field start "$out")
 	t1=$(field end "$out")
 	: "${t0:=0}" "${t1:=$t0}" "${t2:=$t1}"
@@ -955,7 +959,7 @@ submit_throughput() {
 	fi
 	echo "$acc_rate $del_rate $cpu $(field p50_ms "$out") \
 $(field p99_ms "$out") $ccpu $(field checked "$dk") $(field signed "$dk") \
-$(field verified "$dk")"
+$(field verified "$dk") $dcpu"
 }
 
 # per_msg CPU0 CPU1 MESSAGES - milliseconds of CPU per message
@@ -989,11 +993,11 @@ R[postfix,checked]=0 R[postfix,signed]=0 R[postfix,verified]=0
 # submit_record NAME SIZE SESSIONS RUN... - keep the run with the most
 # accepted messages/s in R, and add up the DKIM checks of all runs
 submit_record() {
-	local name=$1 size=$2 s=$3 r acc del cpu p50 p99 ccpu ch sg vf
+	local name=$1 size=$2 s=$3 r acc del cpu p50 p99 ccpu ch sg vf dcpu
 	local top=-
 	shift 3
 	for r in "$@"; do
-		read -r acc del cpu p50 p99 ccpu ch sg vf <<<"$r"
+		read -r acc del cpu p50 p99 ccpu ch sg vf dcpu <<<"$r"
 		R[$name,checked]=$((R[$name,checked] + ${ch:-0}))
 		R[$name,signed]=$((R[$name,signed] + ${sg:-0}))
 		R[$name,verified]=$((R[$name,verified] + ${vf:-0}))
@@ -1006,6 +1010,7 @@ submit_record() {
 		R[$name,p50,$size,$s]=$p50
 		R[$name,p99,$size,$s]=$p99
 		R[$name,ccpu,$size,$s]=$ccpu
+		R[$name,dcpu,$size,$s]=$dcpu
 	done
 }
 
@@ -1142,6 +1147,7 @@ if [ "$MODE" = submit ]; then
 			row "  latency ms, median" "p50,$size,$s" down
 			row "  latency ms, p99" "p99,$size,$s" down
 			row "  server CPU ms per message" "cpu,$size,$s" down
+			row "    of which opendkim" "dcpu,$size,$s" -
 			row "  client CPU ms per message" "ccpu,$size,$s" -
 		done
 	done
