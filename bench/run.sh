@@ -33,12 +33,41 @@
 # handshake) from /proc.  Postfix gets smtpd_tls_security_level = may
 # with an ECDSA P-256 certificate, the key type postern init makes.
 #
+# With BENCH_MODE=submit it measures signed submission: N sessions
+# (bench/submit_load.py, one process each) do EHLO, STARTTLS, EHLO, AUTH
+# PLAIN as bench@bench.test on the submission port, then send messages
+# back to back (MAIL, RCPT sink@sink.test, DATA, pipelined) and wait for
+# each 250.  Both servers relay them to one smtp-sink on 127.0.0.1 as in
+# relay mode (postern through the DNS server, Postfix through its
+# transport map) and sign them with one RSA 2048 key made for the run
+# (selector "bench", domain bench.test): postern from
+# CONFDIR/domains/bench.test/dkim/bench.pem, in place of the key init
+# made; Postfix through Debian's OpenDKIM as a milter (a private
+# instance in the foreground, its own config, relaxed/relaxed, Mode s,
+# on a loopback port; milter_default_action = tempfail), with
+# smtpd_tls_security_level = encrypt (ECDSA P-256) and Cyrus SASL from a
+# private sasldb (cyrus_sasl_config_path in the work directory).
+# Figures: accepted messages/s at the client (every message 250) and
+# delivered messages/s (until the sink has them all), the latency of one
+# message (MAIL to the 250 after the dot: median and p99), the server
+# CPU per message (Postfix: its master's tree plus opendkim) and the
+# client's own CPU per message.  The sink dumps what it receives (-d);
+# bench/dkim_check.py verifies a few messages per cell with dkimpy
+# against the run's public key and the report says "signed: V/N
+# verified" per server, or UNSIGNED when a server's mail had no
+# signature.
+#
 # Environment:
 #   POSTERN_BIN       the postern binary (required unless BENCH_SERVERS=postfix)
-#   BENCH_MODE        "accept" (default), "relay" or "starttls"
+#   BENCH_MODE        "accept" (default), "relay", "starttls" or "submit"
 #   BENCH_SERVERS     "postern postfix" (default), or one of them
-#   BENCH_SESSIONS    "1 10 50" ("1 10" in starttls mode: clients)
-#   BENCH_SIZES       "2048 102400" ("2048" in relay mode)
+#   BENCH_SESSIONS    "1 10 50" ("1 10" in starttls mode: clients, and
+#                     in submit mode)
+#   BENCH_SIZES       "2048 102400" ("2048" in relay and submit modes)
+#   BENCH_DKIM_CHECK  submit mode: messages verified per cell (default 5)
+#   BENCH_MILTER      submit mode: "unix" (default), OpenDKIM on a unix
+#                     socket in the work directory, or "inet", on a
+#                     loopback TCP port
 #   BENCH_TLS_SECONDS seconds per starttls cell (default 10)
 #   BENCH_OUT_PER_DOMAIN  relay mode: postern's outbound_max_per_domain
 #                     (default: postern's own default)
@@ -56,14 +85,14 @@ export LC_ALL=C
 HERE=$(cd "$(dirname "$0")" && pwd)
 MODE=${BENCH_MODE:-accept}
 SERVERS=${BENCH_SERVERS:-postern postfix}
-if [ "$MODE" = starttls ]; then
+if [ "$MODE" = starttls ] || [ "$MODE" = submit ]; then
 	SESSIONS=${BENCH_SESSIONS:-1 10}
 else
 	SESSIONS=${BENCH_SESSIONS:-1 10 50}
 fi
 TLS_SECONDS=${BENCH_TLS_SECONDS:-10}
 OUT_PER_DOMAIN=${BENCH_OUT_PER_DOMAIN:-}
-if [ "$MODE" = relay ]; then
+if [ "$MODE" = relay ] || [ "$MODE" = submit ]; then
 	SIZES=${BENCH_SIZES:-2048}
 else
 	SIZES=${BENCH_SIZES:-2048 102400}
@@ -81,6 +110,13 @@ SINK_DOMAIN=sink.test
 SINK_RCPT=sink@$SINK_DOMAIN
 DNSSERVER=$HERE/../tests/integration/dnsserver.py
 TLS_RATE=$HERE/tls_rate.py
+SUBMIT_LOAD=$HERE/submit_load.py
+DKIM_CHECK=$HERE/dkim_check.py
+DKIM_PER_CELL=${BENCH_DKIM_CHECK:-5}
+MILTER=${BENCH_MILTER:-unix}
+SUB_USER=bench@$DOMAIN
+SUB_PASSWORD=bench-password
+SELECTOR=bench
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 note() { echo "# $*" >&2; }
@@ -99,7 +135,29 @@ starttls)
 	[ -r "$TLS_RATE" ] || die "$TLS_RATE missing"
 	SIZES=tls
 	;;
-*)	die "BENCH_MODE must be accept, relay or starttls" ;;
+submit)
+	[ -x "$SMTP_SINK" ] || die "smtp-sink missing: apt-get install postfix"
+	[ -r "$DNSSERVER" ] || die "$DNSSERVER missing"
+	[ -r "$SUBMIT_LOAD" ] || die "$SUBMIT_LOAD missing"
+	[ -r "$DKIM_CHECK" ] || die "$DKIM_CHECK missing"
+	/usr/bin/python3 -c 'import dns.message' 2>/dev/null ||
+	    die "dnspython missing: apt-get install python3-dnspython"
+	/usr/bin/python3 -c 'import dkim' 2>/dev/null ||
+	    die "dkimpy missing: apt-get install python3-dkim"
+	case " $SERVERS " in
+	*" postfix "*)
+		[ -x /usr/sbin/opendkim ] ||
+		    die "opendkim missing: apt-get install opendkim"
+		[ -x /usr/sbin/saslpasswd2 ] ||
+		    die "saslpasswd2 missing: apt-get install sasl2-bin"
+		ls /usr/lib/*/sasl2/libplain.so* >/dev/null 2>&1 ||
+		    die "SASL PLAIN missing: apt-get install libsasl2-modules"
+		ls /usr/lib/*/sasl2/libsasldb.so* >/dev/null 2>&1 ||
+		    die "sasldb missing: apt-get install libsasl2-modules-db"
+		;;
+	esac
+	;;
+*)	die "BENCH_MODE must be accept, relay, starttls or submit" ;;
 esac
 case " $SERVERS " in
 *" postern "*)
@@ -131,6 +189,7 @@ ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null || true
 POSTERN_PID=
 SINK_PID=
 DNS_PID=
+DKIM_PID=
 PF_CONF=$W/postfix/etc
 PF_QUEUE=$W/postfix/spool
 
@@ -164,6 +223,7 @@ cleanup() {
 			kill -KILL -- "-$pfpid" 2>/dev/null
 		fi
 	fi
+	stop_pid "$DKIM_PID"
 	stop_pid "$SINK_PID"
 	stop_pid "$DNS_PID"
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
@@ -285,14 +345,23 @@ set_conf() {
 
 SINK_PORT=
 SINK_LOG=
-# start_sink - one smtp-sink on 127.0.0.1, counting messages (-c)
+SINK_DUMP=
+# start_sink - one smtp-sink on 127.0.0.1, counting messages (-c); in
+# submit mode it also dumps each message into a file under $SINK_DUMP
 start_sink() {
+	local dump=()
 	SINK_PORT=$(free_base 1) || die "no free port for smtp-sink"
 	SINK_LOG=$W/sink/counters
 	mkdir -p "$W/sink"
+	if [ "$MODE" = submit ]; then
+		SINK_DUMP=$W/sink/dump
+		mkdir -p "$SINK_DUMP"
+		chown nobody: "$SINK_DUMP"
+		dump=(-d "$SINK_DUMP/%H%M%S.")
+	fi
 	"$SMTP_SINK" -c -4 -m 1000 -u nobody -h "mx.$SINK_DOMAIN" \
-	    "127.0.0.1:$SINK_PORT" 1000 >"$SINK_LOG" 2>"$W/sink/stderr" \
-	    </dev/null &
+	    "${dump[@]}" "127.0.0.1:$SINK_PORT" 1000 >"$SINK_LOG" \
+	    2>"$W/sink/stderr" </dev/null &
 	SINK_PID=$!
 	wait_port "$SINK_PORT" || { cat "$W/sink/stderr" >&2;
 	    die "smtp-sink did not start"; }
@@ -332,6 +401,76 @@ start_dns() {
 	note "DNS server pid $DNS_PID on 127.0.0.1:$DNS_PORT (udp, tcp)"
 }
 
+# --- submit mode: the DKIM key and OpenDKIM ----------------------------------
+
+DKIM_KEY=
+DKIM_PUB=
+# make_key - the run's RSA 2048 signing key (PKCS#8 PEM) and its public half
+make_key() {
+	mkdir -p "$W/dkim"
+	DKIM_KEY=$W/dkim/$SELECTOR.pem
+	DKIM_PUB=$W/dkim/$SELECTOR.pub
+	(umask 077 && openssl genpkey -algorithm RSA \
+	    -pkeyopt rsa_keygen_bits:2048 -out "$DKIM_KEY") 2>/dev/null ||
+	    die "openssl genpkey failed"
+	openssl pkey -in "$DKIM_KEY" -pubout -out "$DKIM_PUB" 2>/dev/null ||
+	    die "openssl pkey failed"
+	note "DKIM key $DKIM_KEY (RSA 2048, selector $SELECTOR)"
+}
+
+DKIM_PORT=
+DKIM_MILTER=
+# start_opendkim - a private OpenDKIM in the foreground: its own config,
+# the run's key, signing mail from bench.test on a loopback port.  Its
+# key file is 0600 and its own, but the work directory lies under /tmp,
+# which others may write: RequireSafeKeys would refuse it.
+start_opendkim() {
+	local d=$W/opendkim sock
+	mkdir -p "$d"
+	chown opendkim: "$d"
+	if [ "$MILTER" = inet ]; then
+		DKIM_PORT=$(free_base 1) || die "no free port for opendkim"
+		sock=inet:$DKIM_PORT@127.0.0.1
+		DKIM_MILTER=inet:127.0.0.1:$DKIM_PORT
+	else
+		# a socket only the work directory holds; 0666 so Postfix's
+		# smtpd reaches it without joining the opendkim group
+		sock=local:$d/opendkim.sock
+		DKIM_MILTER=unix:$d/opendkim.sock
+	fi
+	install -m 0600 -o opendkim -g opendkim "$DKIM_KEY" "$d/$SELECTOR.pem"
+	cat >"$d/opendkim.conf" <<EOF
+Syslog			no
+Mode			s
+Canonicalization	relaxed/relaxed
+SignatureAlgorithm	rsa-sha256
+Domain			$DOMAIN
+Selector		$SELECTOR
+KeyFile			$d/$SELECTOR.pem
+Socket			$sock
+PidFile			$d/opendkim.pid
+UserID			opendkim:opendkim
+UMask			000
+RequireSafeKeys		no
+EOF
+	/usr/sbin/opendkim -f -x "$d/opendkim.conf" >"$d/log" 2>&1 \
+	    </dev/null &
+	DKIM_PID=$!
+	for _ in $(seq 100); do
+		if [ "$MILTER" = inet ]; then
+			wait_port "$DKIM_PORT" && break
+		else
+			[ -S "$d/opendkim.sock" ] && break
+		fi
+		kill -0 "$DKIM_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$DKIM_PID" 2>/dev/null || { cat "$d/log" >&2;
+	    die "opendkim did not start"; }
+	check_listeners opendkim "$DKIM_PID" $DKIM_PORT
+	note "opendkim pid $DKIM_PID on $DKIM_MILTER, log $d/log"
+}
+
 # --- postern ---------------------------------------------------------------
 
 POSTERN_PORT=
@@ -354,19 +493,34 @@ start_postern() {
 		    postern || die "useradd postern failed"
 	fi
 	set_conf "$conf/postern.conf" user postern
-	if [ "$MODE" = relay ]; then
-		# bench@bench.test forwards to a remote domain; the test
-		# knobs send the lookups to our DNS server and the
-		# connections to the sink's port; that server is unsigned,
-		# so validation against the root key would only add lookups
+	if [ "$MODE" = relay ] || [ "$MODE" = submit ]; then
+		# mail goes to a remote domain; the test knobs send the
+		# lookups to our DNS server and the connections to the
+		# sink's port; that server is unsigned, so validation
+		# against the root key would only add lookups
 		set_conf "$conf/postern.conf" dns_resolver "127.0.0.1:$DNS_PORT"
 		set_conf "$conf/postern.conf" outbound_smtp_port "$SINK_PORT"
 		set_conf "$conf/postern.conf" dnssec_trust_anchor none
 		[ -n "$OUT_PER_DOMAIN" ] && set_conf "$conf/postern.conf" \
 		    outbound_max_per_domain "$OUT_PER_DOMAIN"
+	fi
+	if [ "$MODE" = relay ]; then
+		# bench@bench.test forwards to the remote domain
 		printf '%s: %s\n' "${RCPT%@*}" "$SINK_RCPT" \
 		    >"$conf/domains/$DOMAIN/aliases"
 		chmod 0644 "$conf/domains/$DOMAIN/aliases"
+	elif [ "$MODE" = submit ]; then
+		# the user that submits, and the run's key as the domain's
+		# only DKIM key, laid out as dkim-keygen does (0640, the
+		# service user's group), in place of the one init made
+		echo "$SUB_PASSWORD" | "$POSTERN_BIN" -C "$conf" user-add \
+		    "$SUB_USER" --password-stdin >>"$W/postern/init.log" 2>&1 ||
+		    die "postern user-add failed"
+		find "$conf/domains/$DOMAIN/dkim" -maxdepth 1 -type f \
+		    -name '*.pem' -delete
+		install -m 0640 -o root -g postern "$DKIM_KEY" \
+		    "$conf/domains/$DOMAIN/dkim/$SELECTOR.pem" ||
+		    die "cannot install the DKIM key"
 	else
 		echo "bench-password" | "$POSTERN_BIN" -C "$conf" user-add \
 		    "$RCPT" --password-stdin >>"$W/postern/init.log" 2>&1 ||
@@ -382,8 +536,9 @@ start_postern() {
 	check_listeners postern "$POSTERN_PID" "$base" $((base + 1)) \
 	    $((base + 2))
 	POSTERN_PORT=$base
+	[ "$MODE" = submit ] && POSTERN_PORT=$((base + 1))
 	POSTERN_MAILDIR=$data/mail/$DOMAIN/bench/new
-	note "postern pid $POSTERN_PID on 127.0.0.1:$base, log $W/postern/serve.log"
+	note "postern pid $POSTERN_PID on 127.0.0.1:$POSTERN_PORT, log $W/postern/serve.log"
 }
 
 # --- Postfix ---------------------------------------------------------------
@@ -400,6 +555,9 @@ start_postfix() {
 	chown postfix: "$base/data"
 	chown nobody:nogroup "$base/mail"
 	echo "$RCPT $DOMAIN/bench/" >"$PF_CONF/vmailbox"
+	relay_restrictions="permit_mynetworks reject_unauth_destination"
+	[ "$MODE" = submit ] &&
+	    relay_restrictions="permit_sasl_authenticated reject"
 
 	# Every path under $W; only loopback; defaults otherwise, except
 	# what would slow Postfix's acceptance for reasons that are not
@@ -435,38 +593,74 @@ smtpd_client_connection_count_limit = 0
 smtpd_client_connection_rate_limit = 0
 smtpd_client_message_rate_limit = 0
 default_process_limit = $((IDLE + 100))
-smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
+smtpd_relay_restrictions = $relay_restrictions
 EOF
-	if [ "$MODE" = relay ]; then
-		# bench@bench.test is a virtual alias of sink@sink.test,
-		# which goes by smtp(8) straight to the sink: no DNS, no TLS
-		# (the sink offers none), Postfix's default concurrency
-		echo "$RCPT $SINK_RCPT" >"$PF_CONF/valias"
+	if [ "$MODE" = starttls ] || [ "$MODE" = submit ]; then
+		# the key type postern init makes: ECDSA P-256
+		openssl req -x509 -newkey ec -pkeyopt \
+		    ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		    -subj "/CN=bench-postfix.test" \
+		    -keyout "$PF_CONF/tls-key.pem" \
+		    -out "$PF_CONF/tls-cert.pem" >/dev/null 2>&1 ||
+		    die "openssl req failed"
+		echo "smtpd_tls_chain_files = $PF_CONF/tls-key.pem," \
+		    "$PF_CONF/tls-cert.pem" >>"$PF_CONF/main.cf"
+	fi
+	if [ "$MODE" = submit ]; then
+		# submission: TLS required, then AUTH PLAIN against a
+		# private sasldb (Debian's Postfix reads smtpd.conf from
+		# config_directory/sasl/; cyrus_sasl_config_path says the
+		# same); OpenDKIM signs through the milter, and mail waits
+		# (4xx) rather than leave unsigned
+		mkdir -p "$PF_CONF/sasl"
+		cat >"$PF_CONF/sasl/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $PF_CONF/sasl/sasldb2
+EOF
+		echo "$SUB_PASSWORD" | saslpasswd2 -f "$PF_CONF/sasl/sasldb2" -c \
+		    -p -u "$DOMAIN" "${SUB_USER%@*}" ||
+		    die "saslpasswd2 failed"
+		chown root:postfix "$PF_CONF/sasl/sasldb2"
+		chmod 0640 "$PF_CONF/sasl/sasldb2"
+		cat >>"$PF_CONF/main.cf" <<EOF
+smtpd_tls_security_level = encrypt
+smtpd_tls_auth_only = yes
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+cyrus_sasl_config_path = $PF_CONF/sasl
+smtpd_sasl_security_options = noanonymous
+smtpd_milters = $DKIM_MILTER
+milter_default_action = tempfail
+EOF
+	elif [ "$MODE" = starttls ]; then
+		echo "smtpd_tls_security_level = may" >>"$PF_CONF/main.cf"
+	fi
+	if [ "$MODE" = relay ] || [ "$MODE" = submit ]; then
+		# mail for sink.test goes by smtp(8) straight to the sink:
+		# no DNS, no TLS (the sink offers none), Postfix's default
+		# concurrency; in relay mode bench@bench.test is a virtual
+		# alias of sink@sink.test
 		echo "$SINK_DOMAIN smtp:[127.0.0.1]:$SINK_PORT" \
 		    >"$PF_CONF/transport"
 		cat >>"$PF_CONF/main.cf" <<EOF
-virtual_alias_domains = $DOMAIN
-virtual_alias_maps = hash:$PF_CONF/valias
 transport_maps = hash:$PF_CONF/transport
 smtp_tls_security_level = none
 EOF
-		postmap -c "$PF_CONF" "hash:$PF_CONF/valias" &&
-		    postmap -c "$PF_CONF" "hash:$PF_CONF/transport" ||
+		postmap -c "$PF_CONF" "hash:$PF_CONF/transport" ||
 		    die "postmap failed"
-	else
-		if [ "$MODE" = starttls ]; then
-			# the key type postern init makes: ECDSA P-256
-			openssl req -x509 -newkey ec -pkeyopt \
-			    ec_paramgen_curve:prime256v1 -nodes -days 2 \
-			    -subj "/CN=bench-postfix.test" \
-			    -keyout "$PF_CONF/tls-key.pem" \
-			    -out "$PF_CONF/tls-cert.pem" >/dev/null 2>&1 ||
-			    die "openssl req failed"
-			cat >>"$PF_CONF/main.cf" <<EOF
-smtpd_tls_security_level = may
-smtpd_tls_chain_files = $PF_CONF/tls-key.pem, $PF_CONF/tls-cert.pem
+	fi
+	if [ "$MODE" = relay ]; then
+		echo "$RCPT $SINK_RCPT" >"$PF_CONF/valias"
+		cat >>"$PF_CONF/main.cf" <<EOF
+virtual_alias_domains = $DOMAIN
+virtual_alias_maps = hash:$PF_CONF/valias
 EOF
-		fi
+		postmap -c "$PF_CONF" "hash:$PF_CONF/valias" ||
+		    die "postmap failed"
+	elif [ "$MODE" != submit ]; then
 		cat >>"$PF_CONF/main.cf" <<EOF
 virtual_mailbox_domains = $DOMAIN
 virtual_mailbox_maps = hash:$PF_CONF/vmailbox
@@ -503,7 +697,7 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
-	[ "$MODE" = starttls ] &&
+	[ "$MODE" = starttls ] || [ "$MODE" = submit ] &&
 	    echo "tlsmgr    unix  -       -       n       1000?   1       tlsmgr" \
 	    >>"$PF_CONF/master.cf"
 	# refuse to go on if any inet service is not our loopback port
@@ -690,6 +884,84 @@ srv_pid() {
 		echo "$POSTFIX_PID"; fi
 }
 
+# srv_cpu NAME - CPU seconds of the server's process tree; Postfix's
+# includes its OpenDKIM milter in submit mode
+srv_cpu() {
+	local a b
+	a=$(tree_cpu "$(srv_pid "$1")")
+	if [ "$1" = postfix ] && [ -n "$DKIM_PID" ]; then
+		b=$(tree_cpu "$DKIM_PID")
+		awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a + b }'
+	else
+		echo "$a"
+	fi
+}
+
+# field NAME LINE - the value of NAME= in a key=value line
+field() {
+	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1
+}
+
+# submit_throughput NAME PORT SESSIONS SIZE - signed submission: prints
+# "ACCEPTED/s DELIVERED/s CPU P50 P99 CLIENT_CPU CHECKED SIGNED VERIFIED
+# MILTER_CPU" (the rates "-" on failure; CPU in ms per message, latency
+# in ms; MILTER_CPU the part of CPU that opendkim used, "-" for postern)
+submit_throughput() {
+	local name=$1 port=$2 s=$3 size=$4 m base wpid c0 cpu out rc got t2
+	local acc t0 t1 acc_rate del_rate ccpu dk d0 dcpu=-
+	m=$(messages "$s" "$size")
+	sink_settle
+	base=$(sink_count)
+	find "$SINK_DUMP" -type f -delete
+	sink_wait $((base + m)) $((RUN_TIMEOUT + 60)) >"$W/sink/wait" \
+	    2>/dev/null &
+	wpid=$!
+	sleep 0.2	# the poller is up
+	c0=$(srv_cpu "$name")
+	[ "$name" = postfix ] && d0=$(tree_cpu "$DKIM_PID")
+	out=$(timeout "$RUN_TIMEOUT" /usr/bin/python3 "$SUBMIT_LOAD" \
+	    --port "$port" --sessions "$s" --messages "$m" --size "$size" \
+	    --user "$SUB_USER" --password "$SUB_PASSWORD" \
+	    --sender "$SUB_USER" --rcpt "$SINK_RCPT" --tag "$name" \
+	    2>"$W/$name.load.err")
+	rc=$?
+	acc=$(field accepted "$out")
+	if [ $rc != 0 ] || [ "${acc:-0}" -lt "$m" ]; then
+		# not all accepted: the sink will not see them all either
+		pkill -TERM -P "$wpid" 2>/dev/null
+	fi
+	wait "$wpid"
+	read -r got t2 <"$W/sink/wait"
+	got=$((${got:-0} - base))
+	cpu=$(per_msg "$c0" "$(srv_cpu "$name")" "$m")
+	[ "$name" = postfix ] &&
+	    dcpu=$(per_msg "$d0" "$(tree_cpu "$DKIM_PID")" "$m")
+	t0=$(field start "$out")
+	t1=$(field end "$out")
+	: "${t0:=0}" "${t1:=$t0}" "${t2:=$t1}"
+	ccpu=$(awk -v c="$(field client_cpu_s "$out")" -v m="$m" \
+	    'BEGIN { printf "%.3f", c * 1000 / m }')
+	dk=$(/usr/bin/python3 "$DKIM_CHECK" --dir "$SINK_DUMP" --tag "$name" \
+	    --pubkey "$DKIM_PUB" --selector "$SELECTOR" --domain "$DOMAIN" \
+	    --max "$DKIM_PER_CELL" 2>&1)
+	note "$name s=$s size=$size: $out"
+	note "$name s=$s size=$size: rc=$rc, $got at the sink after" \
+	    "$(awk -v a="${t0:-0}" -v b="$t2" 'BEGIN{printf "%.2f", b-a}') s," \
+	    "server CPU $cpu ms/msg, client CPU $ccpu ms/msg; dkim: $dk"
+	if [ $rc != 0 ] || [ "${acc:-0}" -lt "$m" ] || [ "$got" -lt "$m" ]; then
+		tail -3 "$W/$name.load.err" >&2
+		acc_rate=- del_rate=-
+	else
+		acc_rate=$(awk -v m="$m" -v a="$t0" -v b="$t1" \
+		    'BEGIN { printf "%.0f", m / (b - a) }')
+		del_rate=$(awk -v m="$m" -v a="$t0" -v b="$t2" \
+		    'BEGIN { printf "%.0f", m / (b - a) }')
+	fi
+	echo "$acc_rate $del_rate $cpu $(field p50_ms "$out") \
+$(field p99_ms "$out") $ccpu $(field checked "$dk") $(field signed "$dk") \
+$(field verified "$dk") $dcpu"
+}
+
 # per_msg CPU0 CPU1 MESSAGES - milliseconds of CPU per message
 per_msg() {
 	awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { printf "%.3f", (b - a) * 1000 / m }'
@@ -703,14 +975,44 @@ ratio() {
 has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 note "mode $MODE, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-if [ "$MODE" = relay ]; then
+if [ "$MODE" = relay ] || [ "$MODE" = submit ]; then
 	start_sink
 	has postern && start_dns
+fi
+if [ "$MODE" = submit ]; then
+	make_key
+	has postfix && start_opendkim
 fi
 has postern && start_postern
 has postfix && start_postfix
 
 declare -A R
+R[postern,checked]=0 R[postern,signed]=0 R[postern,verified]=0
+R[postfix,checked]=0 R[postfix,signed]=0 R[postfix,verified]=0
+
+# submit_record NAME SIZE SESSIONS RUN... - keep the run with the most
+# accepted messages/s in R, and add up the DKIM checks of all runs
+submit_record() {
+	local name=$1 size=$2 s=$3 r acc del cpu p50 p99 ccpu ch sg vf dcpu
+	local top=-
+	shift 3
+	for r in "$@"; do
+		read -r acc del cpu p50 p99 ccpu ch sg vf dcpu <<<"$r"
+		R[$name,checked]=$((R[$name,checked] + ${ch:-0}))
+		R[$name,signed]=$((R[$name,signed] + ${sg:-0}))
+		R[$name,verified]=$((R[$name,verified] + ${vf:-0}))
+		[ "$acc" = - ] && continue
+		[ "$top" != - ] && [ "$acc" -le "$top" ] && continue
+		top=$acc
+		R[$name,$size,$s]=$acc
+		R[$name,del,$size,$s]=$del
+		R[$name,cpu,$size,$s]=$cpu
+		R[$name,p50,$size,$s]=$p50
+		R[$name,p99,$size,$s]=$p99
+		R[$name,ccpu,$size,$s]=$ccpu
+		R[$name,dcpu,$size,$s]=$dcpu
+	done
+}
 
 # Memory first, on freshly started servers: Postfix keeps idle smtpd
 # processes around after a load, which would hide in the baseline.
@@ -750,11 +1052,18 @@ for size in $SIZES; do
 				elif [ "$MODE" = starttls ]; then
 					runs+=("$(tls_throughput $srv \
 					    "$port" "$s")")
+				elif [ "$MODE" = submit ]; then
+					runs+=("$(submit_throughput $srv \
+					    "$port" "$s" "$size")")
 				else
 					runs+=("$(throughput $srv "$port" \
 					    "$dir" "$s" "$size")")
 				fi
 			done
+			if [ "$MODE" = submit ]; then
+				submit_record $srv "$size" "$s" "${runs[@]}"
+				continue
+			fi
 			r=$(best "${runs[@]}")
 			R[$srv,$size,$s]=${r%% *}
 			R[$srv,cpu,$size,$s]=${r##* }
@@ -792,6 +1101,74 @@ if [ "$MODE" = starttls ]; then
 	echo "       (higher is better); a session: connect, EHLO, STARTTLS,"
 	echo "       handshake, EHLO, QUIT, $TLS_SECONDS s per cell."
 	echo "machine: $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+	exit 0
+fi
+if [ "$MODE" = submit ]; then
+	# dkim_state NAME - "V/N" messages verified, UNSIGNED, or "-"
+	dkim_state() {
+		if [ "${R[$1,checked]}" = 0 ]; then echo -
+		elif [ "${R[$1,signed]}" = 0 ]; then echo UNSIGNED
+		else echo "${R[$1,verified]}/${R[$1,checked]}"; fi
+	}
+	# row LABEL KEY HIGHER - one line of both servers; the ratio is
+	# postern/postfix when HIGHER is "up", postfix/postern otherwise,
+	# in parentheses when one side is not signed and verified
+	row() {
+		local a=${R[postern,$2]:--} b=${R[postfix,$2]:--} r
+		case $3 in
+		up) r=$(ratio "$a" "$b") ;;
+		down) r=$(ratio "$b" "$a") ;;
+		*) r=- ;;
+		esac
+		[ "$r" != - ] && [ "$unlike" = 1 ] && r="($r)"
+		printf '%-34s %10s %10s %8s\n' "$1" "$a" "$b" "$r"
+	}
+	unlike=0
+	for srv in postern postfix; do
+		has $srv || continue
+		st=$(dkim_state $srv)
+		case $st in
+		UNSIGNED|-) unlike=1 ;;
+		*/*) [ "${st%/*}" = "${st#*/}" ] || unlike=1 ;;
+		esac
+	done
+	printf '\n%-34s %10s %10s %8s\n' "signed submission (587)" postern \
+	    postfix ratio
+	hr
+	printf '%-34s %10s %10s\n' "DKIM signatures verified" \
+	    "$(dkim_state postern)" "$(dkim_state postfix)"
+	hr
+	for size in $SIZES; do
+		for s in $SESSIONS; do
+			label="$((size / 1024)) KiB, $s session$([ "$s" = 1 ] || echo s)"
+			echo "$label"
+			row "  accepted messages/s" "$size,$s" up
+			row "  delivered messages/s" "del,$size,$s" up
+			row "  latency ms, median" "p50,$size,$s" down
+			row "  latency ms, p99" "p99,$size,$s" down
+			row "  server CPU ms per message" "cpu,$size,$s" down
+			row "    of which opendkim" "dcpu,$size,$s" -
+			row "  client CPU ms per message" "ccpu,$size,$s" -
+		done
+	done
+	hr
+	for srv in postern postfix; do
+		has $srv || continue
+		st=$(dkim_state $srv)
+		case $st in
+		UNSIGNED) echo "$srv signed: 0/${R[$srv,checked]} verified" \
+		    "(UNSIGNED: its mail carried no DKIM signature)" ;;
+		-) echo "$srv signed: none checked" ;;
+		*) echo "$srv signed: $st verified" ;;
+		esac
+	done
+	echo "ratio: postern/postfix for messages/s, postfix/postern for"
+	echo "       latency and server CPU (higher is better); in parentheses"
+	echo "       when a server's mail was not all signed and verified."
+	echo "       Sessions: EHLO, STARTTLS, EHLO, AUTH PLAIN, then messages"
+	echo "       back to back; latency from MAIL to the 250 after the dot;"
+	echo "       Postfix's CPU includes opendkim; RSA 2048, relaxed/relaxed."
+	echo "machine: $(nproc) cores, $(uname -r), $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 	exit 0
 fi
 if [ "$MODE" = relay ]; then

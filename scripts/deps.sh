@@ -6,7 +6,7 @@ PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev libssl-dev
 libevent-dev libunbound-dev libcmocka-dev openssl python3 python3-pytest
 python3-aiosmtpd python3-dnspython python3-dkim python3-nacl opendkim python3-cryptography
 dns-root-data swaks libnet-ssleay-perl libio-socket-inet6-perl msmtp
-postfix iproute2 procps fuse3 python3-fusepy"
+postfix sasl2-bin libsasl2-modules iproute2 procps fuse3 python3-fusepy"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
