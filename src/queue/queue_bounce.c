@@ -42,7 +42,9 @@
 #include "queue/qplan.h"
 #include "queue/queue_bounce.h"
 #include "queue/queue_commit.h"
+#include "queue/queue_dkim.h"
 #include "queue/queue_ingest.h"
+#include "queue/queue_signer.h"
 #include "queue/queue_state.h"
 #include "queue/route.h"
 #include "queue/sched.h"
@@ -50,11 +52,15 @@
 
 #define Q_DSN_CAP	(8u * 1024 * 1024)	/* one DSN, bytes */
 
-/* a DSN's commit: which kind, of which message */
+/* a DSN's commit: which kind, of which message; what it is built from */
 struct dsn_commit {
 	struct commit	 c;		/* first: the commit thread's item */
 	bool		 warning;	/* a delay warning, not a bounce */
 	char		 orig[SPOOL_ID_LEN + 1];
+	char		*rcpt;		/* the original sender */
+	uint32_t	 flags;
+	uint64_t	 body_hash;
+	struct dkim_plan *pl;		/* while the signer works, or NULL */
 };
 
 static void	dsn_done(struct queue *, struct commit *);
@@ -78,19 +84,99 @@ later(time_t *next, time_t t)
 		*next = t;
 }
 
+/* dsn_free - a DSN commit that never reached the commit thread */
+static void
+dsn_free(struct dsn_commit *dc)
+{
+	if (dc->pl != NULL) {
+		queue_dkim_free(dc->pl);
+		free(dc->pl);
+	}
+	free(dc->rcpt);
+	free(dc);
+}
+
 /*
- * dsn_inject - the DSN text as a new message from <> to m's sender, into
- * the commit thread; 0, or -1 (nothing left behind)
+ * dsn_post - the DSN's envelope (prefix: its signatures, or NULL), into
+ * the commit thread; -1 with e, the body discarded and dc freed
+ */
+static int
+dsn_post(struct queue *q, struct dsn_commit *dc, const char *prefix,
+    struct err *e)
+{
+	struct commit	*c = &dc->c;
+	const char	*rcpt = dc->rcpt;
+	char		 client[128];
+
+	(void)snprintf(client, sizeof(client), "local (%s for msgid=%s)",
+	    dc->warning ? "delay warning" : "bounce", dc->orig);
+	if (queue_ingest_build(q, &(struct ingest_in){ .id = c->id,
+	    .from = "", .flags = dc->flags, .auth = "", .client = client,
+	    .rcpts = &rcpt, .n = 1, .body_hash = dc->body_hash,
+	    .prefix = prefix }, &c->env, e) == -1)
+		goto fail;
+	if (!queue_commit_post(q, c)) {
+		envelope_free(&c->env);
+		err_set(e, true, 0, "queue is shutting down");
+		goto fail;
+	}
+	return 0;
+fail:
+	spool_discard(&q->sp, c->id);
+	dsn_free(dc);
+	return -1;
+}
+
+/*
+ * dsn_signed - the signer is done with a DSN: committed with its
+ * signatures, or without them (a DSN must reach the sender: logged)
+ */
+static void
+dsn_signed(struct queue *q, struct dkim_plan *pl, bool ok, void *arg)
+{
+	struct dsn_commit	*dc = arg;
+	struct qmsg		*m;
+	struct err		 e;
+	char			*prefix = NULL;
+
+	dc->pl = NULL;
+	if (ok)
+		prefix = queue_dkim_prefix(pl);
+	else
+		log_warnx("msgid=%s %s for msgid=%s goes unsigned",
+		    dc->c.id, dc->warning ? "delay warning" : "bounce",
+		    dc->orig);
+	queue_dkim_free(pl);
+	free(pl);
+	memset(&e, 0, sizeof(e));
+	if (dsn_post(q, dc, prefix, &e) == -1) {
+		/* as a failed commit: the message tries again later */
+		log_warnx("msgid=%s cannot queue its DSN: %s", dc->orig, e.msg);
+		if ((m = qmsg_find(q, dc->orig)) != NULL && m->dsn) {
+			m->dsn = false;
+			free(m->dsn_ri);
+			m->dsn_ri = NULL;
+			m->dsn_n = 0;
+			retry_later(q, m);
+		}
+	}
+	free(prefix);
+}
+
+/*
+ * dsn_inject - the DSN text as a new message from <> to m's sender,
+ * signed with the keys of the hostname's domain when it has any, into
+ * the commit thread (now, or once signed); 0, or -1 (nothing left behind)
  */
 static int
 dsn_inject(struct queue *q, struct qmsg *m, bool warning,
     const struct buf *b, struct err *e)
 {
-	struct envelope		 env;
 	struct dsn_commit	*dc;
 	struct commit		*c;
-	const char	*rcpt = m->env.from;
-	char			 id[SPOOL_ID_LEN + 1], client[128];
+	struct dkim_plan	*pl;
+	const char		*domain;
+	char			 id[SPOOL_ID_LEN + 1];
 	uint64_t		 wseq;
 	int			 fd, rc;
 
@@ -101,14 +187,6 @@ dsn_inject(struct queue *q, struct qmsg *m, bool warning,
 	    err_set(e, true, errno, "write: %s", strerror(errno)) : 0;
 	if (close(fd) == -1 && rc == 0)
 		rc = err_set(e, true, errno, "close: %s", strerror(errno));
-	(void)snprintf(client, sizeof(client), "local (%s for msgid=%s)",
-	    warning ? "delay warning" : "bounce", m->env.id);
-	if (rc == 0)
-		rc = queue_ingest_build(q, &(struct ingest_in){ .id = id,
-		    .from = "", .flags = m->env.flags & (QF_8BITMIME |
-		    QF_SMTPUTF8), .auth = "", .client = client, .rcpts = &rcpt,
-		    .n = 1, .body_hash = hash64(buf_ptr(b), buf_avail(b)) },
-		    &env, e);
 	if (rc == -1) {
 		spool_discard(&q->sp, id);
 		return -1;
@@ -116,19 +194,33 @@ dsn_inject(struct queue *q, struct qmsg *m, bool warning,
 	dc = xcalloc(1, sizeof(*dc));
 	dc->warning = warning;
 	memcpy(dc->orig, m->env.id, sizeof(dc->orig));
+	dc->rcpt = xstrdup(m->env.from);
+	dc->flags = m->env.flags & (QF_8BITMIME | QF_SMTPUTF8);
+	dc->body_hash = hash64(buf_ptr(b), buf_avail(b));
 	c = &dc->c;
 	c->done = dsn_done;
 	c->arg = dc;
 	c->wseq = wseq;
 	memcpy(c->id, id, sizeof(c->id));
-	c->env = env;
-	if (!queue_commit_post(q, c)) {
-		envelope_free(&c->env);
-		free(dc);
-		spool_discard(&q->sp, id);
-		return err_set(e, true, 0, "queue is shutting down");
+	if ((domain = queue_dkim_signer_domain(q, q->conf->hostname)) !=
+	    NULL) {
+		pl = xcalloc(1, sizeof(*pl));
+		if (queue_dkim_plan(q, id, -1, buf_ptr(b), buf_avail(b),
+		    false, domain, pl, e) == -1) {
+			free(pl);
+			spool_discard(&q->sp, id);
+			dsn_free(dc);
+			return -1;
+		}
+		if (pl->n > 0) {
+			dc->pl = pl;
+			queue_signer_start(q, pl, dsn_signed, dc);
+			return 0;
+		}
+		queue_dkim_free(pl);
+		free(pl);
 	}
-	return 0;
+	return dsn_post(q, dc, NULL, e);
 }
 
 /*
@@ -300,5 +392,5 @@ dsn_done(struct queue *q, struct commit *c)
 		else
 			retry_later(q, m);
 	}
-	free(dc);
+	dsn_free(dc);
 }

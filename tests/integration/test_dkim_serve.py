@@ -31,6 +31,7 @@ ZONE = {
     "remote.test": {"MX": "10 mx.remote.test"},
     "mx.remote.test": {"A": PEER},
     "other.test": {"MX": "10 mx.remote.test"},
+    "bounce.test": {"MX": "10 mx.remote.test"},
 }
 
 MESSAGES = {
@@ -229,11 +230,23 @@ def test_ed25519_added_by_reload(srv, peer):
     assert len(verify_all(recs, g2["content"])) == 2
 
 
-def test_unsigned_without_key_or_login(server, dnssrv, port, peer):
+def test_unsigned_without_login(srv):
+    """mail that arrives on port 25, without AUTH, is not signed and gets
+    nothing added, though it claims to be from a user of a local domain
+    with a key: only a user auth vouched for is signed for"""
+    s = srv.smtp("25")
+    try:
+        s.sendmail(ALICE, ["bob@example.test"], MESSAGES["nodate"])
+    finally:
+        s.quit()
+    (data,) = srv.wait_mail("bob@example.test", 1, timeout=WAIT)
+    assert b"DKIM-Signature" not in data
+    assert b"Message-ID" not in data and b"\nDate:" not in data
+
+
+def test_unsigned_without_key(server, dnssrv, port, peer):
     """a user of a domain without keys is not signed for (but still gets
-    a Date and Message-ID); mail that arrives on port 25 for a remote
-    domain is never relayed, so never signed: nothing here signs what no
-    user of ours sent"""
+    a Date and Message-ID)"""
     srv = outbound_server(server, dnssrv, port)
     d = srv.confdir / "domains" / DOMAIN / "dkim"
     for p in d.glob("*.pem"):
@@ -245,3 +258,16 @@ def test_unsigned_without_key_or_login(server, dnssrv, port, peer):
     assert b"DKIM-Signature" not in g["content"]
     assert g["content"].startswith(b"Message-ID: <%s@mail.example.test>\r\n"
                                    b"Date: " % mid.encode()), g["content"]
+
+
+def test_bounce_signed_with_hostname_domain(srv, port):
+    """a DSN comes from MAILER-DAEMON@mail.example.test: it is signed
+    with the key of example.test, the local domain around the hostname"""
+    recs = records(srv)
+    sel = rsa_selector(srv)
+    with Peers(port) as made:
+        made(PEER, rcpt="550 5.1.1 <bob@bounce.test>: no such user")
+        submit(srv, ["bob@bounce.test"], [MESSAGES["plain"]])
+        (data,) = srv.wait_mail(ALICE, 1, timeout=WAIT)
+    assert b"MAILER-DAEMON@mail.example.test" in data
+    assert verify_all(recs, data) == [(DOMAIN, sel, "rsa-sha256")]
