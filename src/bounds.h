@@ -69,6 +69,7 @@
  * the digest it signs (SHA-256) and the longest signature (RSA-4096)
  */
 #define LIM_SIGNER_KEYS		256
+#define LIM_DKIM_KEYS		16	/* keys of one domain */
 #define LIM_SELECTOR		63
 #define LIM_K_DIGEST		32
 #define LIM_K_SIG		512

@@ -224,19 +224,25 @@ static void
 share_one(struct parent *p, const char *path, bool dir, mode_t mode)
 {
 	struct stat	st;
+	int		fd;
 
-	if (lstat(path, &st) == -1 || (dir ? !S_ISDIR(st.st_mode) :
-	    !S_ISREG(st.st_mode)))
+	/* never through a link: the change is made on what was opened */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+	    (dir ? O_DIRECTORY : 0))) == -1)
 		return;
-	if (st.st_uid == 0 && st.st_gid == p->user.gid &&
-	    (st.st_mode & 0777) == mode)
+	if (fstat(fd, &st) == -1 || (dir ? !S_ISDIR(st.st_mode) :
+	    !S_ISREG(st.st_mode)) || (st.st_uid == 0 &&
+	    st.st_gid == p->user.gid && (st.st_mode & 0777) == mode)) {
+		close(fd);
 		return;
-	if (chown(path, 0, p->user.gid) == -1 || chmod(path, mode) == -1)
+	}
+	if (fchown(fd, 0, p->user.gid) == -1 || fchmod(fd, mode) == -1)
 		log_warn("%s: cannot make it readable by group %u", path,
 		    (unsigned)p->user.gid);
 	else
 		log_info("%s: now root:%u mode %04o", path,
 		    (unsigned)p->user.gid, (unsigned)mode);
+	close(fd);
 }
 
 /*

@@ -456,7 +456,7 @@ ipc_k_keys_get(struct msg *m, struct ipc_k_keys *out, struct err *e)
 		v[i].domain = ipc_str(m, LIM_DOMAIN);
 		v[i].selector = ipc_str(m, LIM_SELECTOR);
 		v[i].alg = msg_get_u32(m);
-		if (v[i].alg > K_ALG_ED25519_SHA256)
+		if (v[i].alg > K_ALG_UNREADABLE)
 			m->bad = true;
 	}
 	if (ipc_done(m, "M_K_KEYS", e) == -1)

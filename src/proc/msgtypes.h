@@ -86,6 +86,9 @@ enum auth_result {
 enum k_alg {
 	K_ALG_RSA_SHA256 = 0,
 	K_ALG_ED25519_SHA256 = 1,
+	K_ALG_UNREADABLE = 2,	/* the domain has a key that did not read
+				 * (selector ""): its mail is refused, 451,
+				 * never sent unsigned */
 };
 
 /* M_Q_OPEN and M_D_JOB flags */

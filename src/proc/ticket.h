@@ -14,7 +14,6 @@
 #include <stdint.h>
 
 #define TICKET_HEX	64		/* hex digits of a ticket */
-#define TICKET_TTL	(24 * 3600)	/* seconds a ticket is believed */
 #define TICKET_SKEW	60		/* seconds a ticket may be early */
 
 /* ticket_init - a fresh random key (the parent, once, before any fork) */
@@ -34,9 +33,10 @@ enum ticket_verdict {
 
 /*
  * ticket_check - was hex made by ticket_make(user, issued), and is issued
- * within [now - TICKET_TTL, now + TICKET_SKEW]?
+ * within [now - ttl, now + TICKET_SKEW]?  (ttl: the longest session,
+ * session_timeout: a ticket outlives no session it was issued in)
  */
 enum ticket_verdict ticket_check(const char *user, uint64_t issued,
-	    const char *hex, uint64_t now);
+	    const char *hex, uint64_t now, uint64_t ttl);
 
 #endif

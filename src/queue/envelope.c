@@ -360,8 +360,9 @@ parse_head(struct envelope *env, const char *v, size_t vlen)
 	char	*w;
 	int	 hi, lo, c;
 
+	/* the bounds are checked on what it decodes to (prefix_ok, below) */
 	if (vlen == 0 || vlen > 3 * ENV_PREFIX_LINE ||
-	    have + vlen + 2 > ENV_PREFIX_MAX)
+	    have + 2 > ENV_PREFIX_MAX)
 		return -1;
 	env->prefix = xreallocarray(env->prefix, have + vlen + 3, 1);
 	w = env->prefix + have;

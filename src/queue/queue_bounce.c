@@ -137,9 +137,10 @@ dsn_signed(struct queue *q, struct dkim_plan *pl, bool ok, void *arg)
 	struct dsn_commit	*dc = arg;
 	struct qmsg		*m;
 	struct err		 e;
-	char			*prefix = NULL;
+	char			*prefix = NULL, orig[SPOOL_ID_LEN + 1];
 
 	dc->pl = NULL;
+	memcpy(orig, dc->orig, sizeof(orig));	/* dsn_post may free dc */
 	if (ok)
 		prefix = queue_dkim_prefix(pl);
 	else
@@ -151,8 +152,8 @@ dsn_signed(struct queue *q, struct dkim_plan *pl, bool ok, void *arg)
 	memset(&e, 0, sizeof(e));
 	if (dsn_post(q, dc, prefix, &e) == -1) {
 		/* as a failed commit: the message tries again later */
-		log_warnx("msgid=%s cannot queue its DSN: %s", dc->orig, e.msg);
-		if ((m = qmsg_find(q, dc->orig)) != NULL && m->dsn) {
+		log_warnx("msgid=%s cannot queue its DSN: %s", orig, e.msg);
+		if ((m = qmsg_find(q, orig)) != NULL && m->dsn) {
 			m->dsn = false;
 			free(m->dsn_ri);
 			m->dsn_ri = NULL;

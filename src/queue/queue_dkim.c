@@ -54,6 +54,19 @@ has_key(const struct queue *q, const char *domain)
 	return false;
 }
 
+/* keys_unreadable - did the signer fail to read a key of domain? */
+static bool
+keys_unreadable(const struct queue *q, const char *domain)
+{
+	size_t	i;
+
+	for (i = 0; i < q->ndkeys; i++)
+		if (strcmp(q->dkeys[i].domain, domain) == 0 &&
+		    q->dkeys[i].alg == K_ALG_UNREADABLE)
+			return true;
+	return false;
+}
+
 /* queue_dkim_signer_domain - the local domain whose keys sign for addr */
 const char *
 queue_dkim_signer_domain(const struct queue *q, const char *addr)
@@ -120,8 +133,8 @@ read_header(int fd, const char *msg, size_t len, struct buf *h,
 			*body = 2;
 			return 0;
 		}
-		if ((end = memmem(buf_ptr(h), buf_avail(h), "\r\n\r\n", 4)) !=
-		    NULL) {
+		if (buf_avail(h) >= 4 && (end = memmem(buf_ptr(h),
+		    buf_avail(h), "\r\n\r\n", 4)) != NULL) {
 			*hlen = (size_t)(end - buf_ptr(h)) + 2;
 			*body = *hlen + 2;
 			return 0;
@@ -217,12 +230,24 @@ queue_dkim_plan(struct queue *q, const char *id, int fd, const char *msg,
 	buf_init(&pl->added, 1024);
 	buf_init(&h, LIM_HEADER_BYTES + Q_DKIM_CHUNK);
 	buf_init(&full, LIM_HEADER_BYTES + 2048);
+	if (!q->dkeys_known) {
+		err_set(e, true, 0, "the signer has not said its keys yet");
+		goto out;
+	}
+	if (domain != NULL && keys_unreadable(q, domain)) {
+		err_set(e, true, 0, "the DKIM keys of %s could not be read",
+		    domain);
+		goto out;
+	}
 	if ((r = read_header(fd, msg, len, &h, &hlen, &body, e)) == -1)
 		goto out;
 	if (r == 1) {
-		log_warnx("msgid=%s not signed: header longer than %d bytes",
-		    id, LIM_HEADER_BYTES);
-		rc = 0;
+		if (domain == NULL) {
+			rc = 0;
+			goto out;
+		}
+		err_set(e, false, 0, "5.6.0 header longer than %d octets: it "
+		    "cannot be signed", LIM_HEADER_BYTES);
 		goto out;
 	}
 	if (add)
@@ -236,7 +261,8 @@ queue_dkim_plan(struct queue *q, const char *id, int fd, const char *msg,
 	if ((buf_avail(&pl->added) > 0 && buf_add(&full, buf_ptr(&pl->added),
 	    buf_avail(&pl->added)) == -1) || (hlen > 0 && buf_add(&full,
 	    buf_ptr(&h), hlen) == -1) || buf_add(&full, "", 1) == -1) {
-		rc = 0;
+		err_set(e, false, 0, "5.6.0 header longer than %d octets: it "
+		    "cannot be signed", LIM_HEADER_BYTES);
 		goto out;
 	}
 	full.len--;		/* the NUL is only for safety, not signed */
@@ -256,9 +282,10 @@ queue_dkim_plan(struct queue *q, const char *id, int fd, const char *msg,
 		    DKIM_ALG_ED25519_SHA256 : DKIM_ALG_RSA_SHA256,
 		    .t = (uint64_t)time(NULL), .bh = bh }, &s->field,
 		    s->digest, &se) == -1) {
-			log_warnx("msgid=%s not signed: %s", id, se.msg);
 			buf_release(&s->field);
-			break;
+			err_set(e, false, 0, "5.6.0 the header cannot be "
+			    "signed: %s", se.msg);
+			goto out;
 		}
 		pl->n++;
 	}

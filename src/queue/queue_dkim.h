@@ -7,6 +7,8 @@
 #ifndef POSTERN_QUEUE_DKIM_H
 #define POSTERN_QUEUE_DKIM_H
 
+#include <sys/queue.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,7 +17,7 @@
 #include "buf.h"
 #include "err.h"
 
-#define Q_DKIM_SIGS	8	/* signatures on one message at most */
+#define Q_DKIM_SIGS	LIM_DKIM_KEYS	/* one per key of the domain */
 
 struct event;
 struct queue;
@@ -41,15 +43,16 @@ struct dkim_plan {
 	void		*arg;
 	struct queue	*q;
 	size_t		 pending;	/* answers still out */
-	bool		 failed;
+	bool		 started;	/* on q->signplans */
 	struct event	*timer;
+	TAILQ_ENTRY(dkim_plan) entry;
 };
 
 /*
  * queue_dkim_signer_domain - the local domain whose keys sign for addr
- * (the authenticated user, or MAILER-DAEMON@hostname for a DSN): the
- * longest suffix of its domain, itself included, on a label boundary,
- * that is a local domain with a key; NULL if none
+ * (the authenticated user, or the hostname for a DSN): the longest
+ * suffix of its domain, itself included, on a label boundary, that is a
+ * local domain with a key (or whose keys did not read); NULL if none
  */
 const char	*queue_dkim_signer_domain(const struct queue *, const char *addr);
 
@@ -59,8 +62,10 @@ const char	*queue_dkim_signer_domain(const struct queue *, const char *addr);
  * lacks when add_fields (an authenticated submitter, RFC 6409 8.2, 8.3),
  * and one signature per key of domain (NULL: none), prepared over the
  * header as it will be delivered (added fields first).  0 with pl
- * filled (pl->n may be 0), or -1 with e (temp on a read error; a header
- * that cannot be signed is not an error: no signature, logged).
+ * filled (pl->n may be 0), or -1 with e: temp on a read error, before
+ * the signer has said its keys, or when the domain's keys did not read;
+ * permanent for a header that cannot be signed (too long, a line that
+ * is no field): an authenticated user's mail is never sent unsigned.
  */
 int	queue_dkim_plan(struct queue *, const char *id, int fd,
 	    const char *msg, size_t len, bool add_fields, const char *domain,

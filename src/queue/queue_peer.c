@@ -404,20 +404,20 @@ peer_open(struct peer *p, struct msg *msg)
 	/*
 	 * the user is believed only with auth's ticket for it: what signs
 	 * mail in someone's name never rests on smtp's word alone.  A ticket
-	 * we did not make is a worker out of line; an old one (a session
-	 * past TICKET_TTL) makes the message unauthenticated.
+	 * we did not make is a worker out of line; an old one (older than
+	 * the longest session) is refused: smtp let the message relay on
+	 * that login, and it would leave unsigned.
 	 */
 	if (o->auth[0] != '\0') {
 		switch (ticket_check(o->auth, o->auth_issued, o->auth_ticket,
-		    ticket_now())) {
+		    ticket_now(), q->conf->session_timeout)) {
 		case TICKET_OK:
 			break;
 		case TICKET_EXPIRED:
 			log_warnx("smtp sent user=%s with an expired ticket: "
-			    "taken as not authenticated", o->auth);
-			o->auth = "";
-			o->flags &= ~QF_AUTH;
-			break;
+			    "refused", o->auth);
+			open_answer(p, reqid, "", -1, "authentication expired");
+			goto out;
 		case TICKET_BAD:
 			peer_bad(p, "authenticated user without auth's ticket");
 			goto out;

@@ -55,6 +55,10 @@ plan_forget(struct queue *q, struct dkim_plan *pl)
 		event_free(pl->timer);
 		pl->timer = NULL;
 	}
+	if (pl->started) {
+		TAILQ_REMOVE(&q->signplans, pl, entry);
+		pl->started = false;
+	}
 }
 
 /* plan_end - the plan's one outcome */
@@ -64,6 +68,16 @@ plan_end(struct queue *q, struct dkim_plan *pl, bool ok)
 	plan_forget(q, pl);
 	if (pl->done != NULL)
 		pl->done(q, pl, ok, pl->arg);
+}
+
+/* fail_all - every plan the signer has (or waits for) fails */
+static void
+fail_all(struct queue *q)
+{
+	struct dkim_plan	*pl;
+
+	while ((pl = TAILQ_FIRST(&q->signplans)) != NULL)
+		plan_end(q, pl, false);
 }
 
 /* plan_timeout - Q_SIGN_TIMEOUT passed */
@@ -97,6 +111,8 @@ queue_signer_start(struct queue *q, struct dkim_plan *pl,
 	pl->arg = arg;
 	pl->q = q;
 	pl->pending = 0;
+	TAILQ_INSERT_TAIL(&q->signplans, pl, entry);
+	pl->started = true;
 	if (q->signer == NULL) {
 		/* fails from the loop, never from inside the caller */
 		pl->timer = evtimer_new(q->base, plan_timeout, pl);
@@ -150,6 +166,7 @@ signer_keys(struct queue *q, struct msg *msg)
 		q->dkeys[i].alg = k->v[i].alg;
 	}
 	q->ndkeys = k->n;
+	q->dkeys_known = true;
 	log_info("signer keys=%u", k->n);
 	free(k);
 }
@@ -199,7 +216,6 @@ static void
 signer_cb(struct chan *ch, struct msg *msg, void *arg)
 {
 	struct queue	*q = arg;
-	struct sign_req	*r;
 
 	if (msg == NULL) {
 		if (q->signer == ch) {
@@ -208,8 +224,7 @@ signer_cb(struct chan *ch, struct msg *msg, void *arg)
 		}
 		chan_free(ch);
 		/* every plan in flight fails */
-		while ((r = TAILQ_FIRST(&q->signreqs)) != NULL)
-			plan_end(q, r->pl, false);
+		fail_all(q);
 		return;
 	}
 	switch (msg->type) {
@@ -229,13 +244,10 @@ signer_cb(struct chan *ch, struct msg *msg, void *arg)
 void
 queue_signer_attach(struct queue *q, int fd)
 {
-	struct sign_req	*r;
-
 	if (q->signer != NULL) {
 		chan_free(q->signer);
 		q->signer = NULL;
-		while ((r = TAILQ_FIRST(&q->signreqs)) != NULL)
-			plan_end(q, r->pl, false);
+		fail_all(q);
 	}
 	q->signer = chan_new(q->base, fd, signer_cb, q);
 }
@@ -244,11 +256,8 @@ queue_signer_attach(struct queue *q, int fd)
 void
 queue_signer_free(struct queue *q)
 {
-	struct sign_req	*r;
-
 	/* their producers clean up (a DSN waits for its next try) */
-	while ((r = TAILQ_FIRST(&q->signreqs)) != NULL)
-		plan_end(q, r->pl, false);
+	fail_all(q);
 	if (q->signer != NULL)
 		chan_free(q->signer);
 	q->signer = NULL;

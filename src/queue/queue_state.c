@@ -66,6 +66,7 @@ queue_state_init(struct queue *q, void (*sched)(struct queue *,
 	TAILQ_INIT(&q->touched);
 	TAILQ_INIT(&q->rjobs);
 	TAILQ_INIT(&q->signreqs);
+	TAILQ_INIT(&q->signplans);
 	q->sched = sched;
 	if ((q->touch_ev = event_new(q->base, -1, 0, touch_drain, q)) == NULL)
 		fatalx("queue: event_new");

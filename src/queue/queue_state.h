@@ -69,6 +69,7 @@ struct qdkey {
 };
 
 struct sign_req;
+struct dkim_plan;
 
 struct queue {
 	struct conf		*conf;
@@ -80,7 +81,9 @@ struct queue {
 	struct chan		*signer;	/* the signer, or NULL */
 	struct qdkey		*dkeys;		/* the signer's keys */
 	size_t			 ndkeys;
+	bool			 dkeys_known;	/* an M_K_KEYS came */
 	TAILQ_HEAD(, sign_req)	 signreqs;	/* M_K_SIGN in flight */
+	TAILQ_HEAD(, dkim_plan)	 signplans;	/* plans the signer has */
 	uint64_t		 next_signreq;
 	TAILQ_HEAD(, peer)	 peers;
 	TAILQ_HEAD(, qmsg)	 msgs;

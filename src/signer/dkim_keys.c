@@ -106,7 +106,8 @@ dkim_keys_read(const char *confdir, const char *domain,
 		    strcmp(de->d_name + len - 4, ".pem") != 0)
 			continue;
 		if (k_n == max) {
-			err_set(e, false, 0, "%s: more than %zu keys", dir, max);
+			err_set(e, false, 0, "%s: more than %zu keys", dir,
+			    max);
 			goto out;
 		}
 		memset(&v[k_n], 0, sizeof(v[k_n]));

@@ -12,10 +12,11 @@
 
 #include <openssl/evp.h>
 
+#include "bounds.h"
 #include "err.h"
 
 #define DKIM_SELECTOR_MAX	63	/* one DNS label */
-#define DKIM_KEYS_MAX		16	/* keys of one domain */
+#define DKIM_KEYS_MAX		LIM_DKIM_KEYS	/* keys of one domain */
 
 struct dkim_keyent {
 	char		 selector[DKIM_SELECTOR_MAX + 1];

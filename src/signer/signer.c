@@ -42,7 +42,8 @@
 
 struct skey {
 	char			 domain[LIM_DOMAIN + 1];
-	struct dkim_keyent	 ke;
+	struct dkim_keyent	 ke;		/* ke.k NULL: the domain's keys
+						   did not read (lenient) */
 };
 
 struct keyset {
@@ -89,9 +90,17 @@ keyset_load(const struct conf *c, bool lenient, struct keyset *out,
 		if (dkim_keys_read(c->dir, c->domains[d].name, ke,
 		    DKIM_KEYS_MAX, &n, e) == -1) {
 			if (lenient) {
-				log_warnx("signer: %s: domain=%s is not "
-				    "signed for until a reload reads its keys",
+				/* its mail waits (451), never goes unsigned */
+				log_warnx("signer: %s: mail of domain=%s is "
+				    "refused until a reload reads its keys",
 				    e->msg, c->domains[d].name);
+				ks.v = xreallocarray(ks.v, ks.n + 1,
+				    sizeof(*ks.v));
+				memset(&ks.v[ks.n], 0, sizeof(ks.v[ks.n]));
+				(void)snprintf(ks.v[ks.n].domain,
+				    sizeof(ks.v[ks.n].domain), "%s",
+				    c->domains[d].name);
+				ks.n++;
 				continue;
 			}
 			keyset_free(&ks);
@@ -128,6 +137,10 @@ signer_announce(struct signer *s)
 		k->v[i].selector = s->keys.v[i].ke.selector;
 		k->v[i].alg = s->keys.v[i].ke.ed25519 ? K_ALG_ED25519_SHA256 :
 		    K_ALG_RSA_SHA256;
+		if (s->keys.v[i].ke.k == NULL) {
+			k->v[i].alg = K_ALG_UNREADABLE;
+			continue;
+		}
 		log_info("dkim key domain=%s selector=%s type=%s bits=%d",
 		    s->keys.v[i].domain, s->keys.v[i].ke.selector,
 		    s->keys.v[i].ke.ed25519 ? "ed25519" : "rsa",
@@ -146,7 +159,8 @@ signer_find(const struct signer *s, const char *domain, const char *sel)
 	size_t	i;
 
 	for (i = 0; i < s->keys.n; i++)
-		if (strcmp(s->keys.v[i].domain, domain) == 0 &&
+		if (s->keys.v[i].ke.k != NULL &&
+		    strcmp(s->keys.v[i].domain, domain) == 0 &&
 		    strcmp(s->keys.v[i].ke.selector, sel) == 0)
 			return &s->keys.v[i];
 	return NULL;

@@ -16,12 +16,14 @@ not signed, and a DSN is signed with the hostname's domain key.
 
 import os
 import re
+import signal
+import smtplib
 import subprocess
 
 import dkim
 import pytest
 
-from conftest import CLIENT, dkim_records, msmtp, run_postern, swaks
+from conftest import CLIENT, client_tls, dkim_records, msmtp, run_postern, swaks
 from dnsserver import DNSServer
 from mxpeer import ALICE, WAIT, free_port, Peers, outbound_server, submit
 
@@ -236,12 +238,15 @@ def test_unsigned_without_login(srv):
     with a key: only a user auth vouched for is signed for"""
     s = srv.smtp("25")
     try:
-        s.sendmail(ALICE, ["bob@example.test"], MESSAGES["nodate"])
+        # two recipients: spooled, not a direct delivery
+        s.sendmail(ALICE, ["bob@example.test", "carol@example.test"],
+                   MESSAGES["nodate"])
     finally:
         s.quit()
-    (data,) = srv.wait_mail("bob@example.test", 1, timeout=WAIT)
-    assert b"DKIM-Signature" not in data
-    assert b"Message-ID" not in data and b"\nDate:" not in data
+    for rcpt in ("bob@example.test", "carol@example.test"):
+        (data,) = srv.wait_mail(rcpt, 1, timeout=WAIT)
+        assert b"DKIM-Signature" not in data
+        assert b"Message-ID" not in data and b"\nDate:" not in data
 
 
 def test_unsigned_without_key(server, dnssrv, port, peer):
@@ -271,3 +276,28 @@ def test_bounce_signed_with_hostname_domain(srv, port):
         (data,) = srv.wait_mail(ALICE, 1, timeout=WAIT)
     assert b"MAILER-DAEMON@mail.example.test" in data
     assert verify_all(recs, data) == [(DOMAIN, sel, "rsa-sha256")]
+
+
+def test_signer_stopped_is_451(srv, peer):
+    """a signer that does not answer: the submission gets 451 after
+    Q_SIGN_TIMEOUT (10 s), never 250 unsigned; once it answers again,
+    mail is signed"""
+    pid = int(re.findall(r"signer started pid=(\d+)", srv.log())[-1])
+    s = srv.smtp("587", timeout=40)
+    s.starttls(context=client_tls())
+    s.ehlo()
+    s.login(ALICE, srv.users[ALICE])
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(smtplib.SMTPDataError) as ei:
+            s.sendmail(ALICE, ["bob@remote.test"], MESSAGES["plain"])
+        assert ei.value.smtp_code == 451, ei.value
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        s.quit()
+    assert srv.wait_log(r"not signed: the signer did not answer in 10 s",
+                        WAIT)
+    recs = records(srv)
+    submit(srv, ["bob@remote.test"], [MESSAGES["plain"]])
+    (g,) = peer.wait(1)
+    assert len(verify_all(recs, g["content"])) == 1

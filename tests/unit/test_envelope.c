@@ -727,6 +727,32 @@ test_prefix(void **state)
 	}
 	assert_true(envelope_prefix_ok(big, i));
 	assert_false(envelope_prefix_ok(big, ENV_PREFIX_MAX + 1));
+	/*
+	 * exactly ENV_PREFIX_MAX, its last line mostly TABs (3 octets each
+	 * in the file): what dump writes, parse reads back
+	 */
+	memset(big, 'a', ENV_PREFIX_MAX);
+	for (i = 0; i + 100 <= ENV_PREFIX_MAX - 1000; i += 100) {
+		memcpy(big + i, "A: ", 3);
+		big[i + 98] = '\r';
+		big[i + 99] = '\n';
+	}
+	memcpy(big + i, "B:", 2);
+	memset(big + i + 2, '\t', ENV_PREFIX_MAX - i - 4);
+	big[ENV_PREFIX_MAX - 2] = '\r';
+	big[ENV_PREFIX_MAX - 1] = '\n';
+	big[ENV_PREFIX_MAX] = '\0';
+	assert_true(ENV_PREFIX_MAX - i - 2 <= ENV_PREFIX_LINE);
+	assert_true(envelope_prefix_ok(big, ENV_PREFIX_MAX));
+	assert_int_equal(parse_str(&back, good), 0);
+	back.prefix = xstrdup(big);
+	assert_int_equal(dump_env(&back, &b), 0);
+	envelope_free(&back);
+	assert_int_equal(envelope_parse(&back, buf_ptr(&b), buf_avail(&b),
+	    &(struct err){ 0 }), 0);
+	assert_string_equal(back.prefix, big);
+	envelope_free(&back);
+	buf_release(&b);
 	free(big);
 	env.prefix = NULL;
 	envelope_free(&env);

@@ -11,7 +11,7 @@
  * too many) or an M_Q_COMMIT that repeats the envelope (the old layout)
  * closes the channel and discards the worker's open message; the user
  * is believed only with auth's ticket (a forged or missing one closes
- * the channel, an expired one makes the message unauthenticated).
+ * the channel, an expired one is refused and the channel kept).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,6 +75,7 @@ setup(void **state)
 	if ((f->q.base = event_base_new()) == NULL)
 		fail_msg("event_base_new");
 	queue_state_init(&f->q, queue_sched_run);
+	f->q.dkeys_known = true;	/* the signer said: no keys */
 	/* workers never started: what is posted waits on their input */
 	f->q.cw.efd = f->q.dw.efd = -1;
 	f->q.csync_fd = f->q.dsync_fd = -1;
@@ -166,7 +167,10 @@ open_as(struct fixture *f, const char *from, const char *rcpt,
 		return -1;
 	assert_int_equal(ipc_q_open_res_get(&m, &r, &e), 0);
 	assert_int_equal(r.reqid, 5);
-	assert_true(r.ok);
+	if (!r.ok) {
+		msg_free(&m);
+		return -2;
+	}
 	(void)snprintf(id, idsz, "%s", r.id);
 	msg_free(&m);
 	return r.fd;
@@ -370,29 +374,55 @@ test_auth_flag_alone(void **state)
 	    "", 0, "", id, sizeof(id)), -1);
 }
 
-/* test_ticket_expired - ours but out of date: kept, not authenticated */
+/*
+ * test_ticket_expired - ours but older than the longest session, or
+ * from the future: refused, the channel kept
+ */
 static void
 test_ticket_expired(void **state)
 {
 	struct fixture	*f = *state;
-	struct commit	*c;
-	struct msg	 m;
 	char		 id[64];
-	uint64_t	 h;
-	int		 fd;
+	uint64_t	 now = ticket_now();
 
-	fd = open_as(f, "carol@example.com", "bob@remote.org",
-	    "carol@example.com", ticket_now() + TICKET_SKEW + 3600, NULL, id,
-	    sizeof(id));
-	assert_true(fd >= 0);
-	h = write_body(fd);
+	assert_int_equal(open_as(f, "carol@example.com", "bob@remote.org",
+	    "carol@example.com", now + TICKET_SKEW + 3600, NULL, id,
+	    sizeof(id)), -2);
+	if (now > f->q.conf->session_timeout + 5)
+		assert_int_equal(open_as(f, "carol@example.com",
+		    "bob@remote.org", "carol@example.com",
+		    now - f->q.conf->session_timeout - 5, NULL, id,
+		    sizeof(id)), -2);
+	/* the channel still works */
+	close(open_tx(f, "", "bob@remote.org", id, sizeof(id)));
+}
+
+/*
+ * test_keys_unknown - before the signer has said its keys, an
+ * authenticated user's message is not committed (451), never unsigned
+ */
+static void
+test_keys_unknown(void **state)
+{
+	struct fixture		*f = *state;
+	struct ipc_q_commit_res	 r;
+	struct msg		 m;
+	struct err		 e;
+	char			 id[64];
+	uint64_t		 h;
+
+	f->q.dkeys_known = false;
+	h = write_body(open_tx(f, "carol@example.com", "bob@remote.org", id,
+	    sizeof(id)));
 	ipc_q_commit_put(&m, &(struct ipc_q_commit){ .reqid = 6, .id = id,
 	    .body_hash = h });
 	send_turn(f, &m);
-	c = (struct commit *)(void *)TAILQ_FIRST(&f->q.cw.in);
-	assert_non_null(c);
-	assert_null(c->env.auth_user);
-	assert_int_equal(c->env.flags, QF_8BITMIME | QF_TLS);
+	assert_null(TAILQ_FIRST(&f->q.cw.in));
+	assert_int_equal(msg_recv(f->sock, &m), 1);
+	assert_int_equal(ipc_q_commit_res_get(&m, &r, &e), 0);
+	assert_false(r.ok);
+	assert_true(r.temp);
+	msg_free(&m);
 }
 
 int
@@ -416,6 +446,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_auth_flag_alone, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ticket_expired, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_keys_unknown, setup,
 		    teardown),
 	};
 

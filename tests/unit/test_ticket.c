@@ -1,7 +1,7 @@
 /*
  * test_ticket.c - authentication tickets (proc/ticket.c): a ticket
  * checks only for the user and time it was made for, under the key of
- * this process, within TICKET_TTL and TICKET_SKEW; a process that forgot
+ * this process, within the ttl given and TICKET_SKEW; a process that forgot
  * the key checks nothing.
  */
 #include <stdarg.h>
@@ -14,6 +14,8 @@
 
 #include "ticket.h"
 
+#define TTL	1800	/* a session_timeout */
+
 static void
 test_ticket(void **state)
 {
@@ -22,42 +24,43 @@ test_ticket(void **state)
 
 	(void)state;
 	ticket_init();
-	now = ticket_now() + 2 * TICKET_TTL;	/* room for the past */
+	now = ticket_now() + 2 * TTL;	/* room for the past */
 	ticket_make("carol@example.com", now, t);
 	assert_int_equal(strlen(t), TICKET_HEX);
-	assert_int_equal(ticket_check("carol@example.com", now, t, now),
+	assert_int_equal(ticket_check("carol@example.com", now, t, now, TTL),
 	    TICKET_OK);
 	/* another user, another time, one digit changed, cut, empty */
-	assert_int_equal(ticket_check("alice@example.com", now, t, now),
+	assert_int_equal(ticket_check("alice@example.com", now, t, now, TTL),
 	    TICKET_BAD);
-	assert_int_equal(ticket_check("carol@example.com", now - 1, t, now),
+	assert_int_equal(ticket_check("carol@example.com", now - 1, t, now,
+	    TTL),
 	    TICKET_BAD);
 	memcpy(t2, t, sizeof(t));
 	t2[5] = t2[5] == '0' ? '1' : '0';
-	assert_int_equal(ticket_check("carol@example.com", now, t2, now),
+	assert_int_equal(ticket_check("carol@example.com", now, t2, now, TTL),
 	    TICKET_BAD);
 	t2[5] = t[5];
 	t2[TICKET_HEX - 1] = '\0';
-	assert_int_equal(ticket_check("carol@example.com", now, t2, now),
+	assert_int_equal(ticket_check("carol@example.com", now, t2, now, TTL),
 	    TICKET_BAD);
-	assert_int_equal(ticket_check("carol@example.com", now, "", now),
+	assert_int_equal(ticket_check("carol@example.com", now, "", now, TTL),
 	    TICKET_BAD);
-	/* the window: TICKET_TTL old at most, TICKET_SKEW early at most */
+	/* the window: TTL old at most, TICKET_SKEW early at most */
 	assert_int_equal(ticket_check("carol@example.com", now, t,
-	    now + TICKET_TTL), TICKET_OK);
+	    now + TTL, TTL), TICKET_OK);
 	assert_int_equal(ticket_check("carol@example.com", now, t,
-	    now + TICKET_TTL + 1), TICKET_EXPIRED);
+	    now + TTL + 1, TTL), TICKET_EXPIRED);
 	assert_int_equal(ticket_check("carol@example.com", now, t,
-	    now - TICKET_SKEW), TICKET_OK);
+	    now - TICKET_SKEW, TTL), TICKET_OK);
 	assert_int_equal(ticket_check("carol@example.com", now, t,
-	    now - TICKET_SKEW - 1), TICKET_EXPIRED);
+	    now - TICKET_SKEW - 1, TTL), TICKET_EXPIRED);
 	/* a new key: old tickets are not ours any more */
 	ticket_init();
-	assert_int_equal(ticket_check("carol@example.com", now, t, now),
+	assert_int_equal(ticket_check("carol@example.com", now, t, now, TTL),
 	    TICKET_BAD);
 	ticket_make("carol@example.com", now, t);
 	ticket_forget();
-	assert_int_equal(ticket_check("carol@example.com", now, t, now),
+	assert_int_equal(ticket_check("carol@example.com", now, t, now, TTL),
 	    TICKET_BAD);
 }
 

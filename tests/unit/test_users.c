@@ -465,7 +465,7 @@ ask(int sock, uint64_t reqid, const char *user, const char *pw,
 	/* a success carries auth's ticket for the user, nothing else does */
 	if (res.result == AUTH_OK)
 		assert_int_equal(ticket_check(res.user, res.issued,
-		    res.ticket, ticket_now()), TICKET_OK);
+		    res.ticket, ticket_now(), 60), TICKET_OK);
 	else
 		assert_string_equal(res.ticket, "");
 	snprintf(canon, canonsz, "%s", res.user);
