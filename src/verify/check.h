@@ -82,12 +82,5 @@ int	check_start(struct check *c, struct dns *dns, const struct check_in *in,
 	    void (*done)(struct check *, void *), void *arg, struct err *);
 /* check_free - what the check holds (after done) */
 void	check_free(struct check *);
-/*
- * check_from_domain - the domain of the header's one From address
- * (RFC 5322 3.6.2), lower-cased; -1 when there is no From, more than
- * one, or it names more than one address (DMARC then cannot apply)
- */
-int	check_from_domain(const char *hdr, size_t hlen, char *out,
-	    size_t outsz);
 
 #endif
