@@ -7,8 +7,11 @@
  * order: SPF of MAIL FROM (of HELO for the null sender, RFC 7208 2.4),
  * the key of every DKIM signature whose body hash matched (in parallel),
  * then DMARC over those results; then one Authentication-Results field.
- * The message side of DKIM (digests) is computed at the start, from the
- * message in memory; the pure modules of src/mauth do all the judging,
+ * The message side (each signature's digests, the author domain) is
+ * computed at the start from a whole message in memory (`postern
+ * verify`), or comes computed (struct check_pre: the server's smtp
+ * session hashes the message while DATA streams, the verifier passes
+ * it on); from there on both take the one path.  The pure modules of src/mauth do all the judging,
  * this file only carries answers between them and the resolver.  A DNS
  * failure is a temperror wherever it happens, never a pass.
  */
@@ -306,7 +309,7 @@ finish(struct check *c)
 		a.dkim[i].b = c->dkim[i].b[0] != '\0' ? c->dkim[i].b : NULL;
 		a.ndkim++;
 	}
-	a.dkim_none = c->in->msg != NULL && c->ndkim == 0;
+	a.dkim_none = c->have_msg && c->ndkim == 0;
 	if (c->dmarc_done) {
 		a.dmarc = c->dmarc;
 		a.header_from = c->dmarc_domain[0] != '\0' ? c->dmarc_domain :
@@ -331,7 +334,7 @@ dmarc_step(struct check *c)
 	struct dmarc_query	 q;
 	size_t			 i, n = 0;
 
-	if (c->in->msg == NULL) {
+	if (!c->have_msg) {
 		finish(c);
 		return;
 	}
@@ -410,6 +413,7 @@ check_start(struct check *c, struct dns *dns, const struct check_in *in,
 		hlen = hend != NULL ? (size_t)(hend - in->msg) + 2 : in->len;
 		if (in->len >= 2 && memcmp(in->msg, "\r\n", 2) == 0)
 			hlen = 0;
+		c->have_msg = true;
 		if (dkim_verify_start(&c->dv, in->msg, hlen, in->max_sigs,
 		    e) == -1) {
 			/* a header that does not split: no signature can be
@@ -424,6 +428,14 @@ check_start(struct check *c, struct dns *dns, const struct check_in *in,
 			c->author_bad = author_domain(in->msg, hlen,
 			    c->author, sizeof(c->author)) == -1;
 		}
+	} else if (in->pre != NULL) {
+		/* the same judging from here on, on the session's digests */
+		c->have_msg = true;
+		c->dv = in->pre->dv;
+		c->header_bad = in->pre->header_bad;
+		c->author_bad = in->pre->author_bad;
+		(void)snprintf(c->author, sizeof(c->author), "%s",
+		    in->pre->author);
 	}
 	spf_step(c);
 	return 0;
