@@ -19,7 +19,15 @@
  *    not counted) is SD_ERR_LINE; more than max_size output octets is
  *    SD_ERR_SIZE; more than max_hops "Received:" fields in the header
  *    (up to the first empty line, at most LIM_HEADER_BYTES) is
- *    SD_ERR_HOPS; out refusing bytes is SD_ERR_OUTPUT.
+ *    SD_ERR_HOPS; out refusing bytes is SD_ERR_OUTPUT;
+ *  - with strip_id set, an Authentication-Results field of the header
+ *    (its continuation lines included) whose authserv-id is strip_id is
+ *    left out of the output (RFC 8601 5: we add ours, a received one
+ *    naming us is forged), as is one longer than SMTP_DATA_AR_HOLD; the
+ *    field is held back until its end (the next line that is no
+ *    continuation, the empty line, or the end of data) to read the id
+ *    after any comments (authres_id_is).  Sizes and limits count the
+ *    octets received; written counts what reached out.
  * The first error is kept; from then on nothing is written, and input is
  * only scanned for the terminator, so the session stays in step.  Output
  * is the exact prefix of the body written before the failing octet.
@@ -31,10 +39,23 @@
 
 #include "buf.h"
 #include "bounds.h"
+#include "mauth/authres.h"
 #include "smtp_data.h"
 
 #define RECEIVED	"Received:"
 #define RECEIVED_LEN	(sizeof(RECEIVED) - 1)
+#define AUTHRES		"Authentication-Results:"
+#define AUTHRES_LEN	(sizeof(AUTHRES) - 1)
+
+/* the A-R filter, on output lines of the header */
+enum sd_ar {
+	AR_OFF,		/* no stripping, or past the header */
+	AR_BOL,		/* at the start of an output line */
+	AR_NAME,	/* matching the field name, octets held */
+	AR_HOLD,	/* an A-R field: held to its end */
+	AR_PASS,	/* another field: out */
+	AR_DROP,	/* a field being left out */
+};
 
 enum sd_state {
 	SDS_BOL,	/* at the start of a line (after a real CRLF) */
@@ -83,6 +104,126 @@ sd_fail(struct smtp_data *d, enum smtp_data_error err)
 		d->error = err;
 }
 
+/* sd_put - n octets into out, counted */
+static int
+sd_put(struct smtp_data *d, const char *p, size_t n, struct buf *out)
+{
+	if (n > 0 && buf_add(out, p, n) == -1)
+		return -1;
+	d->written += n;
+	return 0;
+}
+
+/* sd_hold - n octets of an A-R field into the hold (past it: dropped) */
+static void
+sd_hold(struct smtp_data *d, const char *p, size_t n)
+{
+	size_t	room = sizeof(d->arbuf) - d->arlen;
+
+	if (n > room) {
+		n = room;
+		d->ar = AR_DROP;	/* too long to judge: left out */
+		d->ar_held = false;
+		d->arlen = 0;
+		d->stripped++;
+		return;
+	}
+	memcpy(d->arbuf + d->arlen, p, n);
+	d->arlen += n;
+}
+
+/* sd_ar_resolve - the held octets are whole: a field naming strip_id is
+ * dropped, anything else (a name that stopped matching) goes out */
+static int
+sd_ar_resolve(struct smtp_data *d, struct buf *out)
+{
+	size_t	n = d->arlen;
+
+	d->arlen = 0;
+	if (!d->ar_held)
+		return 0;
+	d->ar_held = false;
+	if (n >= AUTHRES_LEN && authres_id_is(d->arbuf + AUTHRES_LEN,
+	    n - AUTHRES_LEN, d->strip_id)) {
+		d->stripped++;
+		return 0;
+	}
+	return sd_put(d, d->arbuf, n, out);
+}
+
+/*
+ * sd_out - n output octets through the A-R filter (header lines only;
+ * they always end in CRLF here); -1 if out refused octets
+ */
+static int
+sd_out(struct smtp_data *d, const char *p, size_t n, struct buf *out)
+{
+	const char	*nl;
+	size_t		 i = 0, k;
+
+	while (i < n) {
+		if (d->ar == AR_OFF || d->strip_id == NULL)
+			return sd_put(d, p + i, n - i, out);
+		switch (d->ar) {
+		case AR_BOL:
+			if (p[i] == ' ' || p[i] == '\t') {
+				/* a continuation: as its field (a held one
+				 * stays held) */
+				d->ar = d->ar_held ? AR_HOLD : d->ar_cont;
+				continue;
+			}
+			if (sd_ar_resolve(d, out) == -1)
+				return -1;
+			if (p[i] == '\r' || !d->in_header) {
+				d->ar = AR_OFF;	/* the header is over */
+				continue;
+			}
+			d->ar = AR_NAME;
+			d->ar_held = true;
+			continue;
+		case AR_NAME:
+			if ((p[i] | 0x20) != (AUTHRES[d->arlen] | 0x20)) {
+				/* another field: what was held goes out */
+				d->ar_held = false;
+				if (sd_put(d, d->arbuf, d->arlen, out) == -1)
+					return -1;
+				d->arlen = 0;
+				d->ar = d->ar_cont = AR_PASS;
+				continue;
+			}
+			sd_hold(d, p + i, 1);
+			i++;
+			if (d->arlen == AUTHRES_LEN)
+				d->ar = AR_HOLD;
+			continue;
+		default:	/* AR_HOLD, AR_PASS, AR_DROP: to the line end */
+			nl = memchr(p + i, '\n', n - i);
+			k = nl != NULL ? (size_t)(nl - p) + 1 : n;
+			if (d->ar == AR_PASS && sd_put(d, p + i, k - i,
+			    out) == -1)
+				return -1;
+			if (d->ar == AR_HOLD)
+				sd_hold(d, p + i, k - i);
+			d->ar_cont = d->ar == AR_HOLD ? AR_HOLD : d->ar;
+			i = k;
+			if (nl != NULL)
+				d->ar = AR_BOL;
+			continue;
+		}
+	}
+	return 0;
+}
+
+/* sd_ar_end - the data ended: a field still held is judged now */
+static void
+sd_ar_end(struct smtp_data *d, struct buf *out)
+{
+	if (d->ar != AR_OFF && out != NULL && d->error == SD_OK &&
+	    sd_ar_resolve(d, out) == -1)
+		sd_fail(d, SD_ERR_OUTPUT);
+	d->ar = AR_OFF;
+}
+
 /*
  * sd_emit - append n body octets, up to what max_size and out allow;
  * the octet that does not fit sets the error (size checked first).
@@ -107,7 +248,7 @@ sd_emit(struct smtp_data *d, const char *p, size_t n, struct buf *out)
 			take = room;
 			err = SD_ERR_OUTPUT;
 		}
-		if (take > 0 && buf_add(out, p, take) == -1) {
+		if (take > 0 && sd_out(d, p, take, out) == -1) {
 			take = 0;
 			err = SD_ERR_OUTPUT;
 		}
@@ -208,6 +349,8 @@ smtp_data_init(struct smtp_data *d, unsigned long long max_size,
 	d->error = SD_OK;
 	d->st = SDS_BOL;
 	d->in_header = true;
+	d->ar = AR_BOL;		/* unused while strip_id is NULL */
+	d->ar_cont = AR_PASS;
 }
 
 /*
@@ -279,6 +422,8 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
 		}
 	}
 	d->done = d->st == SDS_DONE;
+	if (d->done)
+		sd_ar_end(d, out);
 	return i;
 }
 
