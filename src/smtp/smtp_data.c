@@ -104,7 +104,7 @@ sd_fail(struct smtp_data *d, enum smtp_data_error err)
 		d->error = err;
 }
 
-/* sd_put - n octets into out, counted */
+/* sd_put - n octets into out (room checked by the caller), counted */
 static int
 sd_put(struct smtp_data *d, const char *p, size_t n, struct buf *out)
 {
@@ -114,14 +114,21 @@ sd_put(struct smtp_data *d, const char *p, size_t n, struct buf *out)
 	return 0;
 }
 
+/* sd_room - octets out may still take, a held field's counted as taken
+ * (it may go out whole), so that what fits is the same at any split */
+static size_t
+sd_room(const struct smtp_data *d, const struct buf *out)
+{
+	size_t	used = buf_avail(out) + d->arlen;
+
+	return used < out->cap ? out->cap - used : 0;
+}
+
 /* sd_hold - n octets of an A-R field into the hold (past it: dropped) */
 static void
 sd_hold(struct smtp_data *d, const char *p, size_t n)
 {
-	size_t	room = sizeof(d->arbuf) - d->arlen;
-
-	if (n > room) {
-		n = room;
+	if (n > sizeof(d->arbuf) - d->arlen) {
 		d->ar = AR_DROP;	/* too long to judge: left out */
 		d->ar_held = false;
 		d->arlen = 0;
@@ -139,10 +146,12 @@ sd_ar_resolve(struct smtp_data *d, struct buf *out)
 {
 	size_t	n = d->arlen;
 
-	d->arlen = 0;
-	if (!d->ar_held)
+	if (!d->ar_held) {
+		d->arlen = 0;
 		return 0;
+	}
 	d->ar_held = false;
+	d->arlen = 0;
 	if (n >= AUTHRES_LEN && authres_id_is(d->arbuf + AUTHRES_LEN,
 	    n - AUTHRES_LEN, d->strip_id)) {
 		d->stripped++;
@@ -153,17 +162,21 @@ sd_ar_resolve(struct smtp_data *d, struct buf *out)
 
 /*
  * sd_out - n output octets through the A-R filter (header lines only;
- * they always end in CRLF here); -1 if out refused octets
+ * they always end in CRLF here): how many it took, fewer than n when out
+ * (held octets counted) is full or refused octets
  */
-static int
+static size_t
 sd_out(struct smtp_data *d, const char *p, size_t n, struct buf *out)
 {
 	const char	*nl;
-	size_t		 i = 0, k;
+	size_t		 i = 0, k, room;
 
 	while (i < n) {
-		if (d->ar == AR_OFF || d->strip_id == NULL)
-			return sd_put(d, p + i, n - i, out);
+		room = sd_room(d, out);
+		if (d->ar == AR_OFF || d->strip_id == NULL) {
+			k = n - i < room ? n - i : room;
+			return sd_put(d, p + i, k, out) == -1 ? i : i + k;
+		}
 		switch (d->ar) {
 		case AR_BOL:
 			if (p[i] == ' ' || p[i] == '\t') {
@@ -173,7 +186,7 @@ sd_out(struct smtp_data *d, const char *p, size_t n, struct buf *out)
 				continue;
 			}
 			if (sd_ar_resolve(d, out) == -1)
-				return -1;
+				return i;
 			if (p[i] == '\r' || !d->in_header) {
 				d->ar = AR_OFF;	/* the header is over */
 				continue;
@@ -185,12 +198,15 @@ sd_out(struct smtp_data *d, const char *p, size_t n, struct buf *out)
 			if ((p[i] | 0x20) != (AUTHRES[d->arlen] | 0x20)) {
 				/* another field: what was held goes out */
 				d->ar_held = false;
-				if (sd_put(d, d->arbuf, d->arlen, out) == -1)
-					return -1;
+				k = d->arlen;
 				d->arlen = 0;
+				if (sd_put(d, d->arbuf, k, out) == -1)
+					return i;
 				d->ar = d->ar_cont = AR_PASS;
 				continue;
 			}
+			if (room == 0)
+				return i;
 			sd_hold(d, p + i, 1);
 			i++;
 			if (d->arlen == AUTHRES_LEN)
@@ -199,19 +215,25 @@ sd_out(struct smtp_data *d, const char *p, size_t n, struct buf *out)
 		default:	/* AR_HOLD, AR_PASS, AR_DROP: to the line end */
 			nl = memchr(p + i, '\n', n - i);
 			k = nl != NULL ? (size_t)(nl - p) + 1 : n;
+			if (d->ar != AR_DROP && k - i > room) {
+				if (room == 0)
+					return i;	/* full */
+				k = i + room;
+				nl = NULL;
+			}
 			if (d->ar == AR_PASS && sd_put(d, p + i, k - i,
 			    out) == -1)
-				return -1;
+				return i;
 			if (d->ar == AR_HOLD)
 				sd_hold(d, p + i, k - i);
-			d->ar_cont = d->ar == AR_HOLD ? AR_HOLD : d->ar;
+			d->ar_cont = d->ar;
 			i = k;
 			if (nl != NULL)
 				d->ar = AR_BOL;
 			continue;
 		}
 	}
-	return 0;
+	return n;
 }
 
 /* sd_ar_end - the data ended: a field still held is judged now */
@@ -233,7 +255,7 @@ sd_emit(struct smtp_data *d, const char *p, size_t n, struct buf *out)
 {
 	enum smtp_data_error	 err = SD_OK;
 	unsigned long long	 left = d->max_size - d->size;
-	size_t			 take = n, room;
+	size_t			 take = n, got;
 
 	if (d->error != SD_OK)
 		return;
@@ -242,14 +264,9 @@ sd_emit(struct smtp_data *d, const char *p, size_t n, struct buf *out)
 		err = SD_ERR_SIZE;
 	}
 	if (out != NULL) {
-		room = buf_avail(out) < out->cap ?
-		    out->cap - buf_avail(out) : 0;
-		if (take > room) {
-			take = room;
-			err = SD_ERR_OUTPUT;
-		}
-		if (take > 0 && sd_out(d, p, take, out) == -1) {
-			take = 0;
+		got = sd_out(d, p, take, out);
+		if (got < take) {
+			take = got;
 			err = SD_ERR_OUTPUT;
 		}
 	}
