@@ -270,3 +270,33 @@ def test_verifier_silent_is_451(server, dns):
     # the late answer is dropped; the next message goes through
     send(s, "x@pass.test", message("pass.test"))
     assert "spf=pass" in authres(delivered(s, 0))[0]
+
+
+def gone(pid):
+    """Has pid exited (a zombie counts: it serves nothing)?"""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_reload_brings_a_new_verifier(server, dns):
+    # the verifier belongs to its generation: a reload starts another,
+    # with the new settings, and the old one ends with its workers
+    s = checked(server, dns)
+    old = verifier_pid(s)
+    mark = len(s.log())
+    s.set("dmarc_reject", "no")
+    s.reload()
+    s.wait_log(r"verifier started pid=", since=mark)
+    new = verifier_pid(s, mark)
+    assert new not in (None, old)
+    deadline = time.monotonic() + TIMEOUT
+    while not gone(old):
+        assert time.monotonic() < deadline, "old verifier still running"
+        time.sleep(0.05)
+    assert not gone(new)
+    # the new settings: a p=reject failure is delivered, recorded
+    send(s, "x@pass.test", signed().replace(b"Hello.", b"Hello!"))
+    assert "dmarc=fail" in authres(delivered(s, 0))[0]
