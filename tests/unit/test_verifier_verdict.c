@@ -45,6 +45,7 @@ dmarc_case(const char *dmarc, const char *policy, enum spf_result spf,
 	return c;
 }
 
+/* judge - the verdict on c (freed), its reply in reply: one iff refused */
 static uint32_t
 judge(const struct conf *cf, struct check *c, bool spf_only, char *reply)
 {
@@ -55,6 +56,7 @@ judge(const struct conf *cf, struct check *c, bool spf_only, char *reply)
 	return v;
 }
 
+/* test_dmarc - the end of DATA: only a p=reject failure refuses */
 static void
 test_dmarc(void **state)
 {
@@ -112,6 +114,8 @@ spf_case(enum spf_result spf, const char *exp)
 	return c;
 }
 
+/* test_spf_at_mail - MAIL FROM: fail and temperror refuse, only with
+ * spf_reject */
 static void
 test_spf_at_mail(void **state)
 {
