@@ -38,6 +38,7 @@ RSA_PUB = base64.b64encode(RSA.public_key().public_bytes(
 
 ZONE = """
 pass.test           TXT  v=spf1 ip4:127.0.0.0/8 -all
+six.test            TXT  v=spf1 ip6:::1 -all
 fail.test           TXT  v=spf1 ip4:192.0.2.1 -all exp=why.fail.test
 why.fail.test       TXT  %%{i} is not one of %%{d}'s senders
 soft.test           TXT  v=spf1 ip4:192.0.2.1 ~all
@@ -133,6 +134,18 @@ def test_spf_in_the_field(srv, domain, want):
     got = delivered(srv, n)
     assert got.index(b"Authentication-Results:") < \
         got.index(b"\r\nReceived:"), got[:300]
+
+
+def test_ipv6_client(srv):
+    # the client's address travels as text: ::1 is checked as IPv6
+    n = srv.mail_count(RCPT)
+    with smtplib.SMTP("::1", srv.smtp_port, local_hostname="client.test",
+                      timeout=TIMEOUT) as c:
+        c.sendmail("x@six.test", [RCPT], message("six.test"))
+        c.sendmail("x@pass.test", [RCPT], message("pass.test"))
+    got = srv.wait_mail(RCPT, n=2, skip=n)
+    assert "spf=pass smtp.mailfrom=x@six.test" in authres(got[0])[0]
+    assert "spf=fail smtp.mailfrom=x@pass.test" in authres(got[1])[0]
 
 
 def test_null_sender_checks_helo(srv):
