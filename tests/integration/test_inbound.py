@@ -165,6 +165,23 @@ def test_dkim_pass_makes_dmarc_pass(srv):
     assert "dmarc=pass header.from=sign.test" in ar, ar
 
 
+def test_dkim_pass_large_message(srv):
+    # a header of many reads and a body of many flushes: the session's
+    # streamed digests are the whole message's
+    head = b"".join(b"X-Filler-%d: %s\r\n" % (i, b"h" * 60)
+                    for i in range(800))
+    body = b"".join(b"line %d %s\r\n" % (i, b"b" * 70) for i in range(4000))
+    msg = (b"From: Someone <someone@sign.test>\r\nTo: alice@example.test\r\n"
+           b"Subject: large\r\n" + head + b"\r\n" + body)
+    msg = dkim.sign(msg, b"rsa", b"sign.test", RSA_PEM) + msg
+    assert len(msg) > 300000
+    n = srv.mail_count(RCPT)
+    send(srv, "x@pass.test", msg)
+    ar = authres(delivered(srv, n))[0]
+    assert "dkim=pass header.d=sign.test" in ar, ar
+    assert "dmarc=pass" in ar, ar
+
+
 def test_dkim_fail_then_dmarc_reject(srv):
     bad = signed().replace(b"Hello.", b"Hello!")
     with pytest.raises(smtplib.SMTPDataError) as ei:
