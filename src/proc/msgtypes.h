@@ -99,6 +99,11 @@ enum v_verdict {
 	V_PERM = 2,		/* refuse: the 5xx reply */
 };
 
+/* M_V_REQ's reqid: the session's id with a sequence number in its top
+ * byte (smtp's session ids leave it zero), so a late answer to an
+ * earlier request of the session is told from the awaited one */
+#define V_REQID_SEQ_SHIFT	56
+
 /* M_Q_OPEN and M_D_JOB flags */
 #define QF_8BITMIME	0x01u	/* BODY=8BITMIME */
 #define QF_SMTPUTF8	0x02u	/* SMTPUTF8 */

@@ -37,8 +37,6 @@
 #include "smtp_session.h"
 #include "xmalloc.h"
 
-#define SEQ_SHIFT	56
-
 struct smtp_check {
 	struct buf		 hdr;		/* the header until its end */
 	bool			 hdr_done;	/* digests made, body hashing */
@@ -163,7 +161,7 @@ check_send(struct smtp_session *s, struct ipc_v_req *r)
 	if (s->w->verifier == NULL)
 		return -1;
 	s->check_seq++;
-	r->reqid = s->id | (uint64_t)s->check_seq << SEQ_SHIFT;
+	r->reqid = s->id | (uint64_t)s->check_seq << V_REQID_SEQ_SHIFT;
 	r->addr = s->addr;
 	r->helo = s->helo;
 	r->from = s->from;
@@ -223,7 +221,7 @@ bool
 smtp_check_answer(struct smtp_session *s, uint64_t reqid)
 {
 	if (!s->check_waiting ||
-	    reqid != (s->id | (uint64_t)s->check_seq << SEQ_SHIFT))
+	    reqid != (s->id | (uint64_t)s->check_seq << V_REQID_SEQ_SHIFT))
 		return false;
 	s->check_waiting = false;
 	if (s->check_timer != NULL)
@@ -247,7 +245,7 @@ smtp_check_cancel(struct smtp_session *s)
 uint64_t
 smtp_check_sid(uint64_t reqid)
 {
-	return reqid & ((1ULL << SEQ_SHIFT) - 1);
+	return reqid & ((1ULL << V_REQID_SEQ_SHIFT) - 1);
 }
 
 /* smtp_check_free - the transaction's check state, and the wait */

@@ -172,6 +172,25 @@ answer(struct vpeer *p, uint64_t reqid, uint32_t verdict, const char *reply,
 	chan_send(p->ch, &m);
 }
 
+/* job_log - one line per check: the session, each result, the verdict */
+static void
+job_log(const struct vjob *j, const struct check *c, uint32_t v)
+{
+	static const char *const verdicts[] = { "accept", "temp", "reject" };
+	char	dkim[LIM_IPC_SIGS * 12 + 8] = "";
+	size_t	i, n = 0;
+
+	for (i = 0; i < c->ndkim && n < sizeof(dkim); i++)
+		n += (size_t)snprintf(dkim + n, sizeof(dkim) - n, "%s%s",
+		    i > 0 ? "," : "", c->dkim[i].result != NULL ?
+		    c->dkim[i].result : "none");
+	log_info("session=%016llx checks%s from=<%s> spf=%s dkim=%s dmarc=%s "
+	    "verdict=%s", (unsigned long long)(j->reqid &
+	    ((1ULL << V_REQID_SEQ_SHIFT) - 1)), j->spf_only ? " at=mail" : "",
+	    j->from, spf_result_name(c->spf), n > 0 ? dkim : "none",
+	    c->dmarc != NULL ? c->dmarc : "none", verdicts[v]);
+}
+
 /* job_done - the checks of one request are known: the verdict, answered */
 static void
 job_done(struct check *c, void *arg)
@@ -182,9 +201,7 @@ job_done(struct check *c, void *arg)
 	uint32_t	 v;
 
 	v = verifier_verdict(p->v->conf, c, j->spf_only, reply, sizeof(reply));
-	log_debug("checked from=<%s> helo=%s spf=%s dmarc=%s verdict=%u",
-	    j->from, j->helo, spf_result_name(c->spf),
-	    c->dmarc != NULL ? c->dmarc : "-", v);
+	job_log(j, c, v);
 	answer(p, j->reqid, v, reply, j->spf_only ? "" : c->authres);
 	check_free(c);
 	free(j);
