@@ -15,9 +15,10 @@
  * M_V_REQ; SPF alone goes at MAIL FROM when spf_reject is on.  The
  * session (smtp_session.c, which calls in here; nothing here calls back)
  * waits, input paused, for the answer at most inbound_check_timeout; no
- * verifier, or no answer in time, is 451 4.7.0, never a pass.  A request's id is the session's id with a
- * sequence number in its top byte (session ids leave it zero), so a
- * late answer to an earlier request is told from the one awaited.
+ * verifier, or no answer in time, is 451 4.7.0, never a pass.  A
+ * request's id is the session's id with a sequence number in its top
+ * byte (V_REQID_SEQ_SHIFT), so a late answer to an earlier request is
+ * told from the one awaited.
  */
 #include <stdio.h>
 #include <stdlib.h>
