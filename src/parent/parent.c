@@ -16,8 +16,8 @@
  * the same listening sockets and tells the old workers (SIGUSR1) to stop
  * accepting and exit once their sessions end: no connection or message
  * is dropped.  A child that dies unexpectedly makes the parent start a
- * fresh generation (and a fresh queue if that was the queue).  SIGTERM: workers first (they finish
- * open transactions), then the queue.
+ * fresh generation (and a fresh queue if that was the queue).  SIGTERM:
+ * workers first (they finish open transactions), then the queue.
  *
  * One instance per data dir (datalock.c): before anything is bound or
  * started the parent locks data_dir; the queue and the deliver process

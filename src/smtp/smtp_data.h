@@ -47,8 +47,8 @@ struct smtp_data {
 	size_t			 max_line;	/* text octets without CRLF */
 	unsigned		 max_hops;
 	enum bare_lf_policy	 bare_lf;
-	const char		*strip_id;	/* drop A-R fields naming it;
-						   NULL: none (set after init) */
+	/* drop the A-R fields naming it; NULL: none (set after init) */
+	const char		*strip_id;
 	/* result */
 	enum smtp_data_error	 error;		/* first error seen */
 	bool			 done;		/* terminator consumed */

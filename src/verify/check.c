@@ -11,8 +11,9 @@
  * computed at the start from a whole message in memory (`postern
  * verify`), or comes computed (struct check_pre: the server's smtp
  * session hashes the message while DATA streams, the verifier passes
- * it on); from there on both take the one path.  The pure modules of src/mauth do all the judging,
- * this file only carries answers between them and the resolver.  A DNS
+ * it on); from there on both take the one path.  The pure modules of
+ * src/mauth do all the judging, this file only carries answers between
+ * them and the resolver.  A DNS
  * failure is a temperror wherever it happens, never a pass.
  */
 #include <arpa/inet.h>

@@ -496,7 +496,8 @@ put_v_req(struct msg *m)
 				    .addr = "2001:db8::25",
 				    .helo = "mx.example.net",
 				    .from = "a@example.net",
-				    .author = "example.org", .author_bad = false,
+				    .author = "example.org",
+				    .author_bad = false,
 				    .header_bad = true, .nsigs = 3 };
 	unsigned		k;
 
@@ -1068,7 +1069,8 @@ v_req_try(uint32_t n, size_t alen, size_t dlen, size_t blen, size_t wlen,
 	struct msg	 m, r;
 	struct err	 e;
 	struct ipc_v_req out;
-	char		*a = text(alen, 1), *d = text(dlen, 2), *b = text(blen, 3);
+	char		*a = text(alen, 1), *d = text(dlen, 2);
+	char		*b = text(blen, 3);
 	char		*w = text(wlen, 4);
 	unsigned char	 dg[LIM_IPC_DIGEST + 1];
 	uint32_t	 i;
