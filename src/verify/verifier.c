@@ -56,6 +56,7 @@ struct vpeer {
 	struct verifier		*v;
 	struct chan		*ch;
 	size_t			 njobs;		/* checks in flight */
+	bool			 bad;		/* sent garbage: closing */
 	bool			 closed;	/* the channel is gone */
 };
 
@@ -165,7 +166,7 @@ answer(struct vpeer *p, uint64_t reqid, uint32_t verdict, const char *reply,
 {
 	struct msg	m;
 
-	if (p->closed)
+	if (p->closed || p->bad)
 		return;
 	ipc_v_res_put(&m, &(struct ipc_v_res){ .reqid = reqid,
 	    .verdict = verdict, .reply = reply, .authres = authres });
@@ -300,23 +301,51 @@ out:
 	return rc;
 }
 
+/* peer_close - the channel is gone: the peer goes once its checks end */
+static void
+peer_close(struct vpeer *p)
+{
+	chan_free(p->ch);
+	p->ch = NULL;
+	p->closed = true;
+	if (--p->v->npeers == 0)
+		event_base_loopbreak(p->v->base);
+	peer_release(p);
+}
+
+/* peer_reap - after a bad message, out of the channel's callback */
+static void
+peer_reap(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	peer_close(arg);
+}
+
 /* peer_msg - a request from an smtp worker, or its channel closed */
 static void
 peer_msg(struct chan *ch, struct msg *m, void *arg)
 {
 	struct vpeer	*p = arg;
+	struct timeval	 tv = { 0, 0 };
 	struct err	 e;
 
-	if (m != NULL && m->type == M_V_REQ && peer_request(p, m, &e) == 0)
+	(void)ch;
+	if (p->bad)
+		return;		/* peer_reap closes it */
+	if (m == NULL) {
+		peer_close(p);
 		return;
-	if (m != NULL)
-		log_warnx("smtp worker channel: %s: closing it", m->type ==
-		    M_V_REQ ? e.msg : "unexpected message");
-	chan_free(ch);
-	p->closed = true;
-	if (--p->v->npeers == 0)
-		event_base_loopbreak(p->v->base);
-	peer_release(p);
+	}
+	if (m->type == M_V_REQ && peer_request(p, m, &e) == 0)
+		return;
+	log_warnx("smtp worker channel: %s: closing it", m->type == M_V_REQ ?
+	    e.msg : "unexpected message");
+	/* a channel is freed only outside its own callback */
+	p->bad = true;
+	if (event_base_once(p->v->base, -1, EV_TIMEOUT, peer_reap, p,
+	    &tv) == -1)
+		fatalx("verifier: event_base_once");
 }
 
 /* verifier_dns - the DNS context, validating when an anchor is usable */
