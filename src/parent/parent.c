@@ -429,10 +429,12 @@ row_take(struct parent *p)
 /*
  * start_verifier - the generation's verifier, with the smtp workers'
  * channels vs[i][1]; like auth it ends when its last worker has closed
- * its channel, and its death starts a new generation
+ * its channel, and its death starts a new generation.  as and qs are
+ * the generation's other tables, which the child frees with vs.
  */
 static void
-start_verifier(struct parent *p, int (*vs)[2], unsigned n, int *keep)
+start_verifier(struct parent *p, int (*as)[2], int (*qs)[2], int (*vs)[2],
+    unsigned n, int *keep)
 {
 	pid_t		pid;
 	unsigned	i;
@@ -440,6 +442,9 @@ start_verifier(struct parent *p, int (*vs)[2], unsigned n, int *keep)
 	if ((pid = child_fork(p, 0, false)) == 0) {
 		for (i = 0; i < n; i++)
 			keep[i] = vs[i][1];
+		free(as);
+		free(qs);
+		free(vs);
 		proc_close_except(keep, n);
 		log_procname("verifier");
 		proc_drop(&p->user, NULL, "verifier");
@@ -478,6 +483,8 @@ start_generation(struct parent *p)
 	if ((pid = child_fork(p, 0, true)) == 0) {
 		for (i = 0; i < n; i++)
 			keep[i] = as[i][1];
+		free(qs);
+		free(vs);
 		proc_close_except(keep, n);
 		log_procname("auth");
 		if ((db = auth_load(p->conf, &e)) == NULL)
@@ -492,7 +499,7 @@ start_generation(struct parent *p)
 	}
 	child_add(p, pid, CK_AUTH, 0);
 	if (checks)
-		start_verifier(p, vs, n, keep);
+		start_verifier(p, as, qs, vs, n, keep);
 	for (i = 0; i < n; i++) {
 		row = row_take(p);
 		/* a dead parent: drain as on SIGTERM */
