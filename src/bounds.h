@@ -73,6 +73,19 @@
 #define LIM_SELECTOR		63
 #define LIM_K_DIGEST		32
 #define LIM_K_SIG		512
+/*
+ * the inbound checks' request and answer (M_V_REQ, M_V_RES): DKIM
+ * signatures per message (mauth/dkim_verify.h's DKIM_VERIFY_MAX), a
+ * signature's b= in base64 (dkim_sig.h's DKIM_B64_MAX less its NUL), its
+ * SHA-256 digest, a reason, a client address as text, the
+ * Authentication-Results field (verify/check.h's buffer less its NUL)
+ */
+#define LIM_IPC_SIGS		8
+#define LIM_IPC_DKIM_B		1023
+#define LIM_IPC_DIGEST		32
+#define LIM_IPC_WHY		255
+#define LIM_IPC_ADDRTEXT	63
+#define LIM_IPC_AUTHRES		8191
 /* users file / aliases file line, config line */
 #define LIM_CONF_LINE		4096
 /*

@@ -16,7 +16,7 @@ rules='
 lib/*          -                            lib
 proc/*         -                            lib
 net/*          -                            lib
-smtp/*         -                            lib,proc,net
+smtp/*         mauth                        lib,proc,net
 auth/*         auth                         lib,proc
 local/*        local                        lib
 deliver/*      deliver                      lib,proc,net
@@ -25,7 +25,7 @@ mauth/*        mauth                        lib
 verify/*       verify,mauth,deliver         lib,proc,net
 signer/*       signer,mauth                 lib,proc
 ctl/*          auth,parent,ctl,verify,deliver,signer lib,proc,net
-parent/*       auth,deliver,queue,smtp,signer lib,proc,net
+parent/*       auth,deliver,queue,smtp,signer,verify lib,proc,net
 '
 
 # Rule table 2, the queue's layers (a file's header has its layer):

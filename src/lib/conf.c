@@ -180,6 +180,26 @@ static const struct conf_key conf_keys[] = {
 	{ "outbound_plain_fallback", NUM(CT_BOOL, outbound_plain_fallback), 0,
 	  1, 0, NULL, "after a failed TLS handshake, retry the same host"
 	  " without TLS in the same attempt (yes or no)" },
+	{ "inbound_checks", NUM(CT_BOOL, inbound_checks), 0, 1, 1, NULL,
+	  "check mail arriving on the MX port (SPF, DKIM, DMARC) and record"
+	  " the results in an Authentication-Results field (yes or no; no for"
+	  " a server behind another filter that does it).  Authenticated"
+	  " submissions are never checked" },
+	{ "dmarc_reject", NUM(CT_BOOL, dmarc_reject), 0, 1, 1, NULL,
+	  "refuse (550 5.7.1 at the end of DATA) mail that fails DMARC when"
+	  " the author domain's policy is p=reject; no: accept it with"
+	  " dmarc=fail in the field.  Quarantine is only recorded" },
+	{ "spf_reject", NUM(CT_BOOL, spf_reject), 0, 1, 0, NULL,
+	  "refuse (550 5.7.23 at MAIL FROM) a sender whose SPF result is"
+	  " fail; no (the default): only record it, and let DMARC decide, as"
+	  " RFC 7208 8.4 and RFC 9989 advise (forwarded mail fails SPF)" },
+	{ "dkim_max_signatures", NUM(CT_UINT, dkim_max_signatures), 1,
+	  LIM_IPC_SIGS, 5, NULL, "DKIM signatures checked per message, from"
+	  " the top (1..8); the others are ignored" },
+	{ "inbound_check_timeout", NUM(CT_DURATION, inbound_check_timeout), 1,
+	  600, 30, NULL, "longest wait for the inbound checks of a message"
+	  " (their DNS lookups); past it, or with the checks unavailable,"
+	  " the message gets 451 4.7.0 (try again later), never a pass" },
 	{ "dns_resolver", STR(dns_resolver, check_hostport), 0, 0, 0, "",
 	  "TEST KNOB, keep empty in production: send every DNS query to this"
 	  " addr:port instead of the system resolver" },

@@ -92,6 +92,11 @@ struct conf {
 	unsigned		 outbound_max_connections;
 	unsigned		 outbound_max_per_domain;
 	bool			 outbound_plain_fallback;
+	bool			 inbound_checks;	/* port 25 */
+	bool			 dmarc_reject;		/* p=reject: 550 */
+	bool			 spf_reject;		/* fail: 550 at MAIL */
+	unsigned		 dkim_max_signatures;
+	unsigned		 inbound_check_timeout;	/* seconds */
 	char			 dns_resolver[80];	/* test knob; "" */
 	/* DNSSEC trust anchor file, or "none" (CONF_TA_NONE): no validation */
 	char			 dnssec_trust_anchor[PATH_MAX];

@@ -8,14 +8,16 @@
  *   signer  one (the DKIM keys: signs the queue's digests), restarted
  *           with the queue
  *   auth    one per generation (holds the password hashes)
+ *   verifier one per generation with inbound_checks (the inbound
+ *           checks' DNS: SPF, DKIM keys, DMARC)
  *   smtp    smtp_workers per generation (hostile input, chrooted)
- * A generation is an auth process and its smtp workers, started from one
- * config snapshot.  Reload starts a new generation on the same listening
- * sockets and tells the old workers (SIGUSR1) to stop accepting and exit
- * once their sessions end: no connection or message is dropped.  A child
- * that dies unexpectedly makes the parent start a fresh generation (and a
- * fresh queue if that was the queue).  SIGTERM: workers first (they finish
- * open transactions), then the queue.
+ * A generation is an auth process, a verifier and their smtp workers,
+ * started from one config snapshot.  Reload starts a new generation on
+ * the same listening sockets and tells the old workers (SIGUSR1) to stop
+ * accepting and exit once their sessions end: no connection or message
+ * is dropped.  A child that dies unexpectedly makes the parent start a
+ * fresh generation (and a fresh queue if that was the queue).  SIGTERM:
+ * workers first (they finish open transactions), then the queue.
  *
  * One instance per data dir (datalock.c): before anything is bound or
  * started the parent locks data_dir; the queue and the deliver process
@@ -62,6 +64,7 @@
 #include "strutil.h"
 #include "ticket.h"
 #include "tls.h"
+#include "verify/verifier.h"
 #include "xmalloc.h"
 
 #define MAX_CHILDREN		(SMTP_SHM_ROWS + 8)
@@ -74,6 +77,7 @@ enum child_kind {
 	CK_DELIVER,
 	CK_SIGNER,
 	CK_AUTH,
+	CK_VERIFY,
 	CK_SMTP,
 };
 
@@ -428,26 +432,65 @@ row_take(struct parent *p)
 	fatalx("no free worker slot");
 }
 
-/* start_generation - an auth process and its smtp workers */
+/*
+ * start_verifier - the generation's verifier, with the smtp workers'
+ * channels vs[i][1]; like auth it ends when its last worker has closed
+ * its channel, and its death starts a new generation.  as and qs are
+ * the generation's other tables, which the child frees with vs.
+ */
+static void
+start_verifier(struct parent *p, int (*as)[2], int (*qs)[2], int (*vs)[2],
+    unsigned n, int *keep)
+{
+	pid_t		pid;
+	unsigned	i;
+
+	if ((pid = child_fork(p, 0, false)) == 0) {
+		for (i = 0; i < n; i++)
+			keep[i] = vs[i][1];
+		free(as);
+		free(qs);
+		free(vs);
+		proc_close_except(keep, n);
+		log_procname("verifier");
+		proc_drop(&p->user, NULL, "verifier");
+		(void)signal(SIGTERM, SIG_IGN);
+		(void)signal(SIGINT, SIG_IGN);
+		child_signals(false);
+		verifier_main(p->conf, keep, n);
+	}
+	child_add(p, pid, CK_VERIFY, 0);
+	log_info("verifier started pid=%d", (int)pid);
+}
+
+/* start_generation - an auth process, a verifier, their smtp workers */
 static void
 start_generation(struct parent *p)
 {
 	unsigned	 n = workers_wanted(p->conf), i, row;
 	int		 (*as)[2] = xcalloc(n, sizeof(*as));
 	int		 (*qs)[2] = xcalloc(n, sizeof(*qs));
-	int		*keep = xcalloc(n + 2 + p->nls, sizeof(int));
+	int		 (*vs)[2] = xcalloc(n, sizeof(*vs));
+	int		*keep = xcalloc(n + 3 + p->nls, sizeof(int));
+	bool		 checks = p->conf->inbound_checks;
 	struct authdb	*db;
 	struct err	 e;
 	struct msg	 m;
 	pid_t		 pid;
 
 	p->gen++;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (msg_socketpair(as[i]) == -1 || msg_socketpair(qs[i]) == -1)
 			fatal("socketpair");
+		vs[i][0] = vs[i][1] = -1;
+		if (checks && msg_socketpair(vs[i]) == -1)
+			fatal("socketpair");
+	}
 	if ((pid = child_fork(p, 0, true)) == 0) {
 		for (i = 0; i < n; i++)
 			keep[i] = as[i][1];
+		free(qs);
+		free(vs);
 		proc_close_except(keep, n);
 		log_procname("auth");
 		if ((db = auth_load(p->conf, &e)) == NULL)
@@ -461,6 +504,8 @@ start_generation(struct parent *p)
 		auth_main(db, keep, n);
 	}
 	child_add(p, pid, CK_AUTH, 0);
+	if (checks)
+		start_verifier(p, as, qs, vs, n, keep);
 	for (i = 0; i < n; i++) {
 		row = row_take(p);
 		/* a dead parent: drain as on SIGTERM */
@@ -469,13 +514,15 @@ start_generation(struct parent *p)
 
 			keep[nk++] = as[i][0];
 			keep[nk++] = qs[i][0];
+			if (vs[i][0] != -1)
+				keep[nk++] = vs[i][0];
 			for (k = 0; k < p->nls; k++)
 				keep[nk++] = p->ls[k].fd;
 			proc_close_except(keep, nk);
 			proc_drop(&p->user, p->user.drop ? p->empty_dir : NULL,
 			    "smtp");
 			smtp_main(p->conf, p->tls, p->ls, p->nls, as[i][0],
-			    qs[i][0], p->shm, row);
+			    qs[i][0], vs[i][0], p->shm, row);
 		}
 		child_add(p, pid, CK_SMTP, row);
 		ipc_fd_put(&m, M_Q_PEER, &(struct ipc_fd){ .fd = qs[i][1] });
@@ -488,9 +535,14 @@ start_generation(struct parent *p)
 		close(as[i][0]);
 		close(as[i][1]);
 		close(qs[i][0]);
+		if (vs[i][0] != -1) {
+			close(vs[i][0]);
+			close(vs[i][1]);
+		}
 	}
 	free(as);
 	free(qs);
+	free(vs);
 	free(keep);
 	log_info("generation %u started: %u smtp workers", p->gen, n);
 }
@@ -618,7 +670,8 @@ parent_reap(struct parent *p)
 			log_warnx("%s pid=%d killed by signal %d",
 			    k.kind == CK_QUEUE ? "queue" : k.kind == CK_DELIVER ?
 			    "deliver" : k.kind == CK_SIGNER ? "signer" :
-			    k.kind == CK_AUTH ? "auth" : "smtp", (int)pid,
+			    k.kind == CK_AUTH ? "auth" : k.kind == CK_VERIFY ?
+			    "verifier" : "smtp", (int)pid,
 			    WTERMSIG(status));
 		else
 			log_debug("child pid=%d exited %d", (int)pid,

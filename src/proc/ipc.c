@@ -257,6 +257,7 @@ ipc_q_commit_put(struct msg *m, const struct ipc_q_commit *c)
 	msg_add_u64(m, c->reqid);
 	msg_add_str(m, c->id);
 	msg_add_u64(m, c->body_hash);
+	msg_add_str(m, c->prefix != NULL ? c->prefix : "");
 }
 
 /* ipc_q_commit_get - M_Q_COMMIT */
@@ -269,6 +270,7 @@ ipc_q_commit_get(struct msg *m, struct ipc_q_commit *out, struct err *e)
 	c.reqid = msg_get_u64(m);
 	c.id = ipc_str(m, LIM_IPC_ID);
 	c.body_hash = msg_get_u64(m);
+	c.prefix = ipc_str(m, LIM_PREFIX);
 	if (ipc_done(m, "M_Q_COMMIT", e) == -1)
 		return -1;
 	*out = c;
@@ -650,5 +652,126 @@ ipc_ctl_end_get(struct msg *m, struct ipc_ctl_end *out, struct err *e)
 	if (ipc_done(m, "M_CTL_END", e) == -1)
 		return -1;
 	*out = c;
+	return 0;
+}
+
+/*
+ * ---- the inbound checks: smtp <-> verifier ----
+ */
+
+/* ipc_v_req_put - M_V_REQ */
+void
+ipc_v_req_put(struct msg *m, const struct ipc_v_req *r)
+{
+	const struct ipc_v_sig	*s;
+	uint32_t		 i;
+
+	if (r->nsigs > LIM_IPC_SIGS)
+		fatalx("M_V_REQ with %u signatures", r->nsigs);
+	msg_init(m, M_V_REQ);
+	msg_add_u64(m, r->reqid);
+	msg_add_u32(m, r->spf_only);
+	msg_add_str(m, r->addr);
+	msg_add_str(m, r->helo);
+	msg_add_str(m, r->from);
+	msg_add_str(m, r->author);
+	msg_add_u32(m, r->author_bad);
+	msg_add_u32(m, r->header_bad);
+	msg_add_u32(m, r->nsigs);
+	for (i = 0; i < r->nsigs; i++) {
+		s = &r->sigs[i];
+		msg_add_u32(m, s->usable);
+		msg_add_u32(m, s->body_ok);
+		msg_add_u32(m, s->partial);
+		msg_add_u32(m, s->alg);
+		msg_add_str(m, s->d);
+		msg_add_str(m, s->s);
+		msg_add_str(m, s->i);
+		msg_add_str(m, s->b);
+		msg_add_u32(m, s->has_x);
+		msg_add_u64(m, s->x);
+		msg_add_data(m, s->digest, LIM_IPC_DIGEST);
+		msg_add_str(m, s->why);
+	}
+}
+
+/* ipc_v_sig_get - one signature of M_V_REQ (m bad if it is not one) */
+static void
+ipc_v_sig_get(struct msg *m, struct ipc_v_sig *s)
+{
+	size_t	len = 0;
+
+	s->usable = ipc_bool(m);
+	s->body_ok = ipc_bool(m);
+	s->partial = ipc_bool(m);
+	if ((s->alg = msg_get_u32(m)) > 1)
+		m->bad = true;
+	s->d = ipc_str(m, LIM_DOMAIN);
+	s->s = ipc_str(m, LIM_DOMAIN);
+	s->i = ipc_str(m, LIM_PATH);
+	s->b = ipc_str(m, LIM_IPC_DKIM_B);
+	s->has_x = ipc_bool(m);
+	s->x = msg_get_u64(m);
+	s->digest = msg_get_data(m, &len);
+	if (s->digest == NULL || len != LIM_IPC_DIGEST)
+		m->bad = true;
+	s->why = ipc_str(m, LIM_IPC_WHY);
+}
+
+/* ipc_v_req_get - M_V_REQ */
+int
+ipc_v_req_get(struct msg *m, struct ipc_v_req *out, struct err *e)
+{
+	struct ipc_v_req	*r = &(struct ipc_v_req){ 0 };
+	uint32_t		 i;
+
+	ipc_start(m, M_V_REQ);
+	r->reqid = msg_get_u64(m);
+	r->spf_only = ipc_bool(m);
+	r->addr = ipc_str(m, LIM_IPC_ADDRTEXT);
+	r->helo = ipc_str(m, LIM_DOMAIN);
+	r->from = ipc_str(m, LIM_PATH);
+	r->author = ipc_str(m, LIM_DOMAIN);
+	r->author_bad = ipc_bool(m);
+	r->header_bad = ipc_bool(m);
+	r->nsigs = msg_get_u32(m);
+	if (r->nsigs > LIM_IPC_SIGS)
+		m->bad = true;
+	for (i = 0; i < r->nsigs && !m->bad; i++)
+		ipc_v_sig_get(m, &r->sigs[i]);
+	if (ipc_done(m, "M_V_REQ", e) == -1)
+		return -1;
+	*out = *r;
+	return 0;
+}
+
+/* ipc_v_res_put - M_V_RES */
+void
+ipc_v_res_put(struct msg *m, const struct ipc_v_res *r)
+{
+	msg_init(m, M_V_RES);
+	msg_add_u64(m, r->reqid);
+	msg_add_u32(m, r->verdict);
+	msg_add_str(m, r->reply);
+	msg_add_str(m, r->authres);
+}
+
+/* ipc_v_res_get - M_V_RES: a refusal has its reply, an accept none */
+int
+ipc_v_res_get(struct msg *m, struct ipc_v_res *out, struct err *e)
+{
+	struct ipc_v_res	r;
+
+	ipc_start(m, M_V_RES);
+	r.reqid = msg_get_u64(m);
+	r.verdict = msg_get_u32(m);
+	r.reply = ipc_str(m, LIM_IPC_TEXT);
+	r.authres = ipc_str(m, LIM_IPC_AUTHRES);
+	if (r.verdict > V_PERM || (r.verdict == V_ACCEPT) !=
+	    (r.reply[0] == '\0'))
+		m->bad = true;
+	if (ipc_done(m, "M_V_RES", e) == -1)
+		return -1;
+	*out = r;
 	return 0;
 }

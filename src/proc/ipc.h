@@ -92,6 +92,12 @@ struct ipc_q_commit {
 					   the body file (the spool's envelope
 					   keeps it to tell a complete body
 					   after a crash) */
+	const char	*prefix;	/* header lines for the front of the
+					   body (the Authentication-Results
+					   field of a checked session), CRLF
+					   each, "" (or NULL: put) for none
+					   (LIM_PREFIX; the queue checks the
+					   lines) */
 };
 
 /* M_Q_COMMIT_RES, queue -> smtp */
@@ -201,6 +207,56 @@ struct ipc_ctl_end {
 					   (LIM_IPC_TEXT) */
 };
 
+/*
+ * one DKIM signature in M_V_REQ: what the session computed while DATA
+ * streamed (mauth/dkim_verify.c), all the key check needs
+ */
+struct ipc_v_sig {
+	bool		 usable;	/* parsed, digests made */
+	bool		 body_ok;	/* bh= matched */
+	bool		 partial;	/* l= shorter than the body */
+	uint32_t	 alg;		/* enum dkim_alg: 0 rsa, 1 ed25519 */
+	const char	*d;		/* (LIM_DOMAIN) */
+	const char	*s;		/* (LIM_DOMAIN) */
+	const char	*i;		/* (LIM_PATH) */
+	const char	*b;		/* base64 (LIM_IPC_DKIM_B) */
+	bool		 has_x;
+	uint64_t	 x;		/* x=, when has_x */
+	const void	*digest;	/* LIM_IPC_DIGEST octets exactly */
+	const char	*why;		/* "" or why not usable or failed
+					   (LIM_IPC_WHY) */
+};
+
+/*
+ * M_V_REQ, smtp -> verifier: check one transaction (spf_only: at MAIL,
+ * SPF alone; else at the end of DATA, everything)
+ */
+struct ipc_v_req {
+	uint64_t	 reqid;		/* the session's, echoed */
+	bool		 spf_only;
+	const char	*addr;		/* the client's address, text
+					   (LIM_IPC_ADDRTEXT) */
+	const char	*helo;		/* (LIM_DOMAIN) */
+	const char	*from;		/* MAIL FROM, "" for <> (LIM_PATH) */
+	const char	*author;	/* From's domain, "" if none
+					   (LIM_DOMAIN) */
+	bool		 author_bad;	/* no From, or not one address */
+	bool		 header_bad;	/* the header did not split */
+	uint32_t	 nsigs;		/* 0 .. LIM_IPC_SIGS */
+	struct ipc_v_sig sigs[LIM_IPC_SIGS];
+};
+
+/* M_V_RES, verifier -> smtp */
+struct ipc_v_res {
+	uint64_t	 reqid;
+	uint32_t	 verdict;	/* enum v_verdict */
+	const char	*reply;		/* "" for V_ACCEPT, else the whole
+					   reply line (LIM_IPC_TEXT) */
+	const char	*authres;	/* the Authentication-Results field,
+					   CRLF-terminated; "" after spf_only
+					   (LIM_IPC_AUTHRES) */
+};
+
 /* the recipient list ("u32 n, then n strings"), shared by every codec
  * that carries one; get: -1 (message bad) past max or maxlen */
 void	ipc_strs_put(struct msg *, const char *const *, uint32_t n);
@@ -249,5 +305,9 @@ void	ipc_ctl_line_put(struct msg *, const struct ipc_ctl_line *);
 int	ipc_ctl_line_get(struct msg *, struct ipc_ctl_line *, struct err *);
 void	ipc_ctl_end_put(struct msg *, const struct ipc_ctl_end *);
 int	ipc_ctl_end_get(struct msg *, struct ipc_ctl_end *, struct err *);
+void	ipc_v_req_put(struct msg *, const struct ipc_v_req *);
+int	ipc_v_req_get(struct msg *, struct ipc_v_req *, struct err *);
+void	ipc_v_res_put(struct msg *, const struct ipc_v_res *);
+int	ipc_v_res_get(struct msg *, struct ipc_v_res *, struct err *);
 
 #endif

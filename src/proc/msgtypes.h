@@ -49,6 +49,10 @@ enum msg_type {
 	M_K_SIGN_RES,		/* signer -> queue: struct ipc_k_sign_res,
 				 * exactly one for each M_K_SIGN */
 
+	M_V_REQ,		/* smtp -> verifier: struct ipc_v_req */
+	M_V_RES,		/* verifier -> smtp: struct ipc_v_res,
+				 * exactly one for each request */
+
 	/*
 	 * postern queue (ctl, as root) -> queue, over the control socket
 	 * DATA/queue/control (untrusted-but-local: the queue bounds every
@@ -91,10 +95,26 @@ enum k_alg {
 				 * never sent unsigned */
 };
 
+/* M_V_RES: what the inbound checks say of a transaction */
+enum v_verdict {
+	V_ACCEPT = 0,		/* go on (the field goes with the commit) */
+	V_TEMP = 1,		/* refuse for now: the 4xx reply */
+	V_PERM = 2,		/* refuse: the 5xx reply */
+};
+
+/* M_V_REQ's reqid: the session's id with a sequence number in its top
+ * byte (smtp's session ids leave it zero), so a late answer to an
+ * earlier request of the session is told from the awaited one */
+#define V_REQID_SEQ_SHIFT	56
+
 /* M_Q_OPEN and M_D_JOB flags */
 #define QF_8BITMIME	0x01u	/* BODY=8BITMIME */
 #define QF_SMTPUTF8	0x02u	/* SMTPUTF8 */
 #define QF_TLS		0x04u	/* received over TLS */
 #define QF_AUTH		0x08u	/* sender authenticated */
+#define QF_CHECKED	0x10u	/* inbound checks ran: an Authentication-
+				 * Results prefix comes with M_Q_COMMIT, so
+				 * no direct delivery (its file is written
+				 * at once, nothing goes in front later) */
 
 #endif

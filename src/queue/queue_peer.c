@@ -342,8 +342,9 @@ peer_commit(struct peer *p, struct msg *msg)
 	}
 	if (t->d == NULL && t->auth[0] != '\0')
 		rc = commit_sign(p, t, &e);
-	else
-		rc = commit_post(p, t, NULL, &e);
+	else	/* a checked message's Authentication-Results, if any */
+		rc = commit_post(p, t, ci.prefix[0] != '\0' ? ci.prefix :
+		    NULL, &e);
 	if (rc == 0)
 		return;
 fail:
@@ -440,9 +441,11 @@ peer_open(struct peer *p, struct msg *msg)
 	wseq = atomic_fetch_add(&q->wseq, 1) + 1;
 	/* an authenticated user's mail is spooled: it may need a Date,
 	 * a Message-ID, a signature (queue_dkim.c), none of which a direct
-	 * delivery's file, written by smtp as it comes, can take */
-	if (o->auth[0] == '\0' && (d = queue_direct_open(q, o->from, o->rcpts,
-	    o->nrcpts, &wfd)) != NULL)
+	 * delivery's file, written by smtp as it comes, can take; nor can
+	 * it take a checked message's Authentication-Results (QF_CHECKED) */
+	if (o->auth[0] == '\0' && !(o->flags & QF_CHECKED) &&
+	    (d = queue_direct_open(q, o->from, o->rcpts, o->nrcpts, &wfd)) !=
+	    NULL)
 		spool_new_id(id);
 	/* smtp gets a write-only descriptor: it never reads the spool */
 	else if (spool_create_body(&q->sp, id, O_WRONLY, &wfd, &e) == -1) {

@@ -100,7 +100,7 @@ smtp_accept(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
-/* smtp_ipc - a message from auth or queue, or one of them gone */
+/* smtp_ipc - a message from auth, queue or verifier, or one of them gone */
 static void
 smtp_ipc(struct chan *c, struct msg *m, void *arg)
 {
@@ -113,6 +113,14 @@ smtp_ipc(struct chan *c, struct msg *m, void *arg)
 			chan_free(c);
 			w->auth = NULL;
 			smtp_session_auth_lost(w);
+			return;
+		}
+		if (c == w->verifier) {
+			/* checked mail gets 451 until a new generation */
+			log_warnx("verifier channel closed");
+			chan_free(c);
+			w->verifier = NULL;
+			smtp_session_verifier_lost(w);
 			return;
 		}
 		/* without the queue nothing can be accepted safely */
@@ -177,8 +185,8 @@ smtp_signal(evutil_socket_t sig, short what, void *arg)
 /* smtp_main - the worker: listeners, channels, signals, then the loop */
 void
 smtp_main(struct conf *conf, struct tls_store *tls, struct listener *ls,
-    size_t nls, int auth_sock, int queue_sock, struct smtp_shm *shm,
-    unsigned row)
+    size_t nls, int auth_sock, int queue_sock, int verify_sock,
+    struct smtp_shm *shm, unsigned row)
 {
 	struct smtp_worker	*w = xcalloc(1, sizeof(*w));
 	struct event		*sigs[4];
@@ -196,6 +204,8 @@ smtp_main(struct conf *conf, struct tls_store *tls, struct listener *ls,
 	w->next_id = ((uint64_t)getpid() << 32) ^ ((uint64_t)row << 24);
 	w->auth = chan_new(w->base, auth_sock, smtp_ipc, w);
 	w->queue = chan_new(w->base, queue_sock, smtp_ipc, w);
+	if (verify_sock != -1)
+		w->verifier = chan_new(w->base, verify_sock, smtp_ipc, w);
 	lev = xcalloc(nls ? nls : 1, sizeof(*lev));
 	for (i = 0; i < nls; i++) {
 		lev[i].w = w;

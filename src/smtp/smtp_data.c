@@ -19,7 +19,15 @@
  *    not counted) is SD_ERR_LINE; more than max_size output octets is
  *    SD_ERR_SIZE; more than max_hops "Received:" fields in the header
  *    (up to the first empty line, at most LIM_HEADER_BYTES) is
- *    SD_ERR_HOPS; out refusing bytes is SD_ERR_OUTPUT.
+ *    SD_ERR_HOPS; out refusing bytes is SD_ERR_OUTPUT;
+ *  - with strip_id set, an Authentication-Results field of the header
+ *    (its continuation lines included) whose authserv-id is strip_id is
+ *    left out of the output (RFC 8601 5: we add ours, a received one
+ *    naming us is forged), as is one longer than SMTP_DATA_AR_HOLD; the
+ *    field is held back until its end (the next line that is no
+ *    continuation, the empty line, or the end of data) to read the id
+ *    after any comments (authres_id_is).  Sizes and limits count the
+ *    octets received; written counts what reached out.
  * The first error is kept; from then on nothing is written, and input is
  * only scanned for the terminator, so the session stays in step.  Output
  * is the exact prefix of the body written before the failing octet.
@@ -31,10 +39,23 @@
 
 #include "buf.h"
 #include "bounds.h"
+#include "mauth/authres.h"
 #include "smtp_data.h"
 
 #define RECEIVED	"Received:"
 #define RECEIVED_LEN	(sizeof(RECEIVED) - 1)
+#define AUTHRES		"Authentication-Results:"
+#define AUTHRES_LEN	(sizeof(AUTHRES) - 1)
+
+/* the A-R filter, on output lines of the header */
+enum sd_ar {
+	AR_OFF,		/* no stripping, or past the header */
+	AR_BOL,		/* at the start of an output line */
+	AR_NAME,	/* matching the field name, octets held */
+	AR_HOLD,	/* an A-R field: held to its end */
+	AR_PASS,	/* another field: out */
+	AR_DROP,	/* a field being left out */
+};
 
 enum sd_state {
 	SDS_BOL,	/* at the start of a line (after a real CRLF) */
@@ -83,6 +104,148 @@ sd_fail(struct smtp_data *d, enum smtp_data_error err)
 		d->error = err;
 }
 
+/* sd_put - n octets into out (room checked by the caller), counted */
+static int
+sd_put(struct smtp_data *d, const char *p, size_t n, struct buf *out)
+{
+	if (n > 0 && buf_add(out, p, n) == -1)
+		return -1;
+	d->written += n;
+	return 0;
+}
+
+/* sd_room - octets out may still take, a held field's counted as taken
+ * (it may go out whole), so that what fits is the same at any split */
+static size_t
+sd_room(const struct smtp_data *d, const struct buf *out)
+{
+	size_t	used = buf_avail(out) + d->arlen;
+
+	return used < out->cap ? out->cap - used : 0;
+}
+
+/* sd_hold - n octets of an A-R field into the hold (past it: dropped) */
+static void
+sd_hold(struct smtp_data *d, const char *p, size_t n)
+{
+	if (n > sizeof(d->arbuf) - d->arlen) {
+		d->ar = AR_DROP;	/* too long to judge: left out */
+		d->ar_held = false;
+		d->arlen = 0;
+		d->stripped++;
+		return;
+	}
+	memcpy(d->arbuf + d->arlen, p, n);
+	d->arlen += n;
+}
+
+/* sd_ar_resolve - the held octets are whole: a field naming strip_id is
+ * dropped, anything else (a name that stopped matching) goes out */
+static int
+sd_ar_resolve(struct smtp_data *d, struct buf *out)
+{
+	size_t	n = d->arlen;
+
+	if (!d->ar_held) {
+		d->arlen = 0;
+		return 0;
+	}
+	d->ar_held = false;
+	d->arlen = 0;
+	if (n >= AUTHRES_LEN && authres_id_is(d->arbuf + AUTHRES_LEN,
+	    n - AUTHRES_LEN, d->strip_id)) {
+		d->stripped++;
+		return 0;
+	}
+	return sd_put(d, d->arbuf, n, out);
+}
+
+/*
+ * sd_out - n output octets through the A-R filter (header lines only;
+ * they always end in CRLF here): how many it took, fewer than n when out
+ * (held octets counted) is full or refused octets
+ */
+static size_t
+sd_out(struct smtp_data *d, const char *p, size_t n, struct buf *out)
+{
+	const char	*nl;
+	size_t		 i = 0, k, room;
+
+	while (i < n) {
+		room = sd_room(d, out);
+		if (d->ar == AR_OFF || d->strip_id == NULL) {
+			k = n - i < room ? n - i : room;
+			return sd_put(d, p + i, k, out) == -1 ? i : i + k;
+		}
+		switch (d->ar) {
+		case AR_BOL:
+			if (p[i] == ' ' || p[i] == '\t') {
+				/* a continuation: as its field (a held one
+				 * stays held) */
+				d->ar = d->ar_held ? AR_HOLD : d->ar_cont;
+				continue;
+			}
+			if (sd_ar_resolve(d, out) == -1)
+				return i;
+			if (p[i] == '\r' || !d->in_header) {
+				d->ar = AR_OFF;	/* the header is over */
+				continue;
+			}
+			d->ar = AR_NAME;
+			d->ar_held = true;
+			continue;
+		case AR_NAME:
+			if ((p[i] | 0x20) != (AUTHRES[d->arlen] | 0x20)) {
+				/* another field: what was held goes out */
+				d->ar_held = false;
+				k = d->arlen;
+				d->arlen = 0;
+				if (sd_put(d, d->arbuf, k, out) == -1)
+					return i;
+				d->ar = d->ar_cont = AR_PASS;
+				continue;
+			}
+			if (room == 0)
+				return i;
+			sd_hold(d, p + i, 1);
+			i++;
+			if (d->arlen == AUTHRES_LEN)
+				d->ar = AR_HOLD;
+			continue;
+		default:	/* AR_HOLD, AR_PASS, AR_DROP: to the line end */
+			nl = memchr(p + i, '\n', n - i);
+			k = nl != NULL ? (size_t)(nl - p) + 1 : n;
+			if (d->ar != AR_DROP && k - i > room) {
+				if (room == 0)
+					return i;	/* full */
+				k = i + room;
+				nl = NULL;
+			}
+			if (d->ar == AR_PASS && sd_put(d, p + i, k - i,
+			    out) == -1)
+				return i;
+			if (d->ar == AR_HOLD)
+				sd_hold(d, p + i, k - i);
+			d->ar_cont = d->ar;
+			i = k;
+			if (nl != NULL)
+				d->ar = AR_BOL;
+			continue;
+		}
+	}
+	return n;
+}
+
+/* sd_ar_end - the data ended: a field still held is judged now */
+static void
+sd_ar_end(struct smtp_data *d, struct buf *out)
+{
+	if (d->ar != AR_OFF && out != NULL && d->error == SD_OK &&
+	    sd_ar_resolve(d, out) == -1)
+		sd_fail(d, SD_ERR_OUTPUT);
+	d->ar = AR_OFF;
+}
+
 /*
  * sd_emit - append n body octets, up to what max_size and out allow;
  * the octet that does not fit sets the error (size checked first).
@@ -92,7 +255,7 @@ sd_emit(struct smtp_data *d, const char *p, size_t n, struct buf *out)
 {
 	enum smtp_data_error	 err = SD_OK;
 	unsigned long long	 left = d->max_size - d->size;
-	size_t			 take = n, room;
+	size_t			 take = n, got;
 
 	if (d->error != SD_OK)
 		return;
@@ -101,14 +264,9 @@ sd_emit(struct smtp_data *d, const char *p, size_t n, struct buf *out)
 		err = SD_ERR_SIZE;
 	}
 	if (out != NULL) {
-		room = buf_avail(out) < out->cap ?
-		    out->cap - buf_avail(out) : 0;
-		if (take > room) {
-			take = room;
-			err = SD_ERR_OUTPUT;
-		}
-		if (take > 0 && buf_add(out, p, take) == -1) {
-			take = 0;
+		got = sd_out(d, p, take, out);
+		if (got < take) {
+			take = got;
 			err = SD_ERR_OUTPUT;
 		}
 	}
@@ -208,6 +366,8 @@ smtp_data_init(struct smtp_data *d, unsigned long long max_size,
 	d->error = SD_OK;
 	d->st = SDS_BOL;
 	d->in_header = true;
+	d->ar = AR_BOL;		/* unused while strip_id is NULL */
+	d->ar_cont = AR_PASS;
 }
 
 /*
@@ -279,6 +439,8 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
 		}
 	}
 	d->done = d->st == SDS_DONE;
+	if (d->done)
+		sd_ar_end(d, out);
 	return i;
 }
 

@@ -8,7 +8,9 @@
  * smuggling): under BARE_LF_REJECT it marks the message SD_ERR_BARE_LF,
  * under BARE_LF_NORMALIZE it is stored as CRLF.  On any error, output
  * stops but reading goes on to the terminator so the session stays in
- * step.  It counts Received: header fields (hops) while in the header.
+ * step.  It counts Received: header fields (hops) while in the header,
+ * and drops every Authentication-Results field that names strip_id (ours:
+ * RFC 8601 5, a forgery otherwise) before it reaches out.
  * smtp_data_received() writes our own Received header, from given facts.
  */
 #ifndef POSTERN_SMTP_DATA_H
@@ -32,23 +34,39 @@ enum smtp_data_error {
 	SD_ERR_OUTPUT,		/* the out buf refused bytes (internal) */
 };
 
+/*
+ * an Authentication-Results field is held until its end to read its
+ * authserv-id; one longer than this is dropped whatever it names (a
+ * comment that long before the id could hide ours)
+ */
+#define SMTP_DATA_AR_HOLD	8192
+
 struct smtp_data {
 	/* settings */
 	unsigned long long	 max_size;	/* body octets, after unstuffing */
 	size_t			 max_line;	/* text octets without CRLF */
 	unsigned		 max_hops;
 	enum bare_lf_policy	 bare_lf;
+	/* drop the A-R fields naming it; NULL: none (set after init) */
+	const char		*strip_id;
 	/* result */
 	enum smtp_data_error	 error;		/* first error seen */
 	bool			 done;		/* terminator consumed */
 	unsigned long long	 size;		/* body octets produced */
 	unsigned		 hops;		/* Received: fields seen */
+	unsigned long long	 written;	/* octets put into out */
+	unsigned		 stripped;	/* A-R fields dropped */
 	/* state (private) */
 	int			 st;
 	size_t			 linelen;
 	bool			 in_header;
 	char			 hdr[16];	/* start of the current line */
 	size_t			 hdrlen;
+	int			 ar;		/* the A-R filter's state */
+	int			 ar_cont;	/* a continuation line's */
+	bool			 ar_held;	/* a field waits in arbuf */
+	size_t			 arlen;
+	char			 arbuf[SMTP_DATA_AR_HOLD];
 };
 
 void		smtp_data_init(struct smtp_data *, unsigned long long max_size,

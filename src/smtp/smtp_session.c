@@ -1,8 +1,9 @@
 /*
  * smtp_session.c - one SMTP session: the state machine and the command
  * table (STYLE.md pattern A), the DATA flow, and the answers of the auth
- * and queue processes (the AUTH exchange is in smtp_auth.c).  Calls go
- * one way: smtp.c calls in here; this file calls smtp_auth, _policy,
+ * queue and verifier processes (the AUTH exchange is in smtp_auth.c,
+ * the inbound checks' stream side in smtp_check.c).  Calls go one way:
+ * smtp.c calls in here; this file calls smtp_auth, _check, _policy,
  * _data, _cmd, _reply and _limits, none of which calls back.
  *
  * Runs in the smtp process: unprivileged, hostile input.  It never reads
@@ -37,6 +38,7 @@
 #include "log.h"
 #include "msg.h"
 #include "msgtypes.h"
+#include "smtp_check.h"
 #include "smtp_limits.h"
 #include "smtp_session.h"
 #include "strutil.h"
@@ -249,6 +251,7 @@ session_tx_reset(struct smtp_session *s)
 	size_t	i;
 
 	session_abort_tx(s);
+	smtp_check_free(s);
 	for (i = 0; i < s->nrcpts; i++)
 		free(s->rcpts[i]);
 	free(s->rcpts);
@@ -317,6 +320,8 @@ session_free(struct smtp_session *s)
 		event_free(s->timer);
 	if (s->delay != NULL)
 		event_free(s->delay);
+	if (s->check_timer != NULL)
+		event_free(s->check_timer);
 	io_free(s->io);
 	smtp_limits_release(w->shm, w->row, s->ipslot);
 	free(s);
@@ -468,6 +473,7 @@ session_dispatch(struct smtp_session *s, char *line, size_t len, bool pending)
 }
 
 static void	session_data_input(struct smtp_session *);
+static void	session_check_wait(struct smtp_session *);
 
 /* session_input - take complete lines from the input while we can */
 static void
@@ -626,6 +632,17 @@ cmd_mail(struct smtp_session *s, const char *arg, size_t len)
 		s->from[0] = '\0';
 	else
 		(void)addr_format(&s->mail.mb, s->from, sizeof(s->from));
+	if (smtp_check_applies(s) && s->w->conf->spf_reject) {
+		/* SPF decides here: the answer ends the command */
+		if (smtp_check_mail(s) == 0) {
+			session_check_wait(s);
+			return;
+		}
+		s->from[0] = '\0';
+		smtp_reject(s, "451 4.7.0 Sender checks unavailable, try "
+		    "again later");
+		return;
+	}
 	session_enter_state(s, SS_MAIL);
 	smtp_reply(s, "250 2.1.0 Ok");
 }
@@ -699,6 +716,8 @@ cmd_data(struct smtp_session *s, const char *arg, size_t len)
 		o->flags |= QF_TLS;
 	if (s->authenticated)
 		o->flags |= QF_AUTH;
+	if (smtp_check_applies(s))
+		o->flags |= QF_CHECKED;
 	o->auth = s->authenticated ? s->auth_user : "";
 	o->auth_issued = s->authenticated ? s->auth_issued : 0;
 	o->auth_ticket = s->authenticated ? s->auth_ticket : "";
@@ -740,6 +759,8 @@ session_open_result(struct smtp_session *s, bool ok, const char *id,
 	}
 	smtp_data_init(&s->data, c->max_message_size, c->max_line_length,
 	    c->max_hops, c->bare_lf);
+	if (smtp_check_applies(s))
+		smtp_check_begin(s);
 	s->write_failed = false;
 	io_set_in_cap(s->io, IO_DATA_IN_CAP);
 	smtp_session_resume(s, SM_DATA);
@@ -766,16 +787,17 @@ session_body_flush(struct smtp_session *s, struct err *e)
 }
 
 /* session_commit - the body is written: ask the queue to commit it (the
- * envelope went with M_Q_OPEN) */
+ * envelope went with M_Q_OPEN), prefix (the checks' field) in front */
 static void
-session_commit(struct smtp_session *s)
+session_commit(struct smtp_session *s, const char *prefix)
 {
 	struct msg	m;
 
 	close(s->body_fd);
 	s->body_fd = -1;
 	ipc_q_commit_put(&m, &(struct ipc_q_commit){ .reqid = s->id,
-	    .id = s->msgid, .body_hash = hash64_end(&s->body_hash) });
+	    .id = s->msgid, .body_hash = hash64_end(&s->body_hash),
+	    .prefix = prefix });
 	chan_send(s->w->queue, &m);
 	s->committing = true;
 	smtp_session_wait(s);
@@ -793,6 +815,7 @@ session_data_input(struct smtp_session *s)
 		n = buf_avail(in) < IO_IN_CAP ? buf_avail(in) : IO_IN_CAP;
 		used = smtp_data_feed(&s->data, buf_ptr(in), n, &s->body);
 		buf_drain(in, used);
+		smtp_check_feed(s);
 		if (!s->write_failed && s->data.error == SD_OK &&
 		    (buf_avail(&s->body) >= BODY_FLUSH || s->data.done) &&
 		    session_body_flush(s, &e) == -1) {
@@ -820,7 +843,99 @@ session_data_input(struct smtp_session *s)
 		smtp_reject(s, "%s", smtp_data_reply(s->data.error));
 		return;
 	}
-	session_commit(s);
+	if (s->data.stripped > 0)
+		log_info("session=%016llx msgid=%s removed=%u "
+		    "authentication-results naming us", SID(s), s->msgid,
+		    s->data.stripped);
+	if (s->check == NULL) {
+		session_commit(s, "");
+		return;
+	}
+	/* the verdict comes before the reply: the commit waits for it */
+	if (smtp_check_end(s) == -1) {
+		session_tx_reset(s);
+		s->mode = SM_CMD;
+		smtp_reject(s, "451 4.7.0 Message checks unavailable, try "
+		    "again later");
+		return;
+	}
+	session_check_wait(s);
+}
+
+/* session_check_timeout - no verdict in time: 451, never a pass */
+static void
+session_check_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	(void)fd;
+	(void)what;
+	if (!smtp_check_cancel(s))
+		return;
+	log_warnx("session=%016llx inbound checks took longer than %u s",
+	    SID(s), s->w->conf->inbound_check_timeout);
+	smtp_session_check_result(s, V_TEMP, "451 4.7.0 Message checks took "
+	    "too long, try again later", "");
+}
+
+/* session_check_wait - a request is out: input waits, for a bound */
+static void
+session_check_wait(struct smtp_session *s)
+{
+	struct timeval	tv = { (time_t)s->w->conf->inbound_check_timeout, 0 };
+
+	if (s->check_timer == NULL)
+		s->check_timer = evtimer_new(s->w->base, session_check_timeout,
+		    s);
+	evtimer_add(s->check_timer, &tv);
+	smtp_session_wait(s);
+}
+
+/* smtp_session_check_result - the checks' verdict on MAIL or the message */
+void
+smtp_session_check_result(struct smtp_session *s, uint32_t verdict,
+    const char *reply, const char *authres)
+{
+	if (s->state == SS_READY) {	/* MAIL FROM's SPF */
+		smtp_session_resume(s, SM_CMD);
+		if (verdict == V_ACCEPT) {
+			session_enter_state(s, SS_MAIL);
+			smtp_reply(s, "250 2.1.0 Ok");
+			return;
+		}
+		log_info("session=%016llx from=<%s> refused: %s", SID(s),
+		    s->from, reply);
+		s->from[0] = '\0';
+		memset(&s->mail, 0, sizeof(s->mail));
+		smtp_reject(s, "%s", reply);
+		return;
+	}
+	if (verdict == V_ACCEPT) {
+		session_commit(s, authres);
+		return;
+	}
+	log_info("session=%016llx msgid=%s refused: %s", SID(s), s->msgid,
+	    reply);
+	session_tx_reset(s);
+	smtp_session_resume(s, SM_CMD);
+	smtp_reject(s, "%s", reply);
+}
+
+/* smtp_session_verifier_lost - the verifier is gone: 451 to the waiting */
+void
+smtp_session_verifier_lost(struct smtp_worker *w)
+{
+	struct smtp_session	*s, *next;
+	size_t			 i;
+
+	for (i = 0; i < SMTP_SESSION_BUCKETS; i++)
+		for (s = w->buckets[i]; s != NULL; s = next) {
+			next = s->hnext;
+			if (smtp_check_cancel(s))
+				smtp_session_check_result(s, V_TEMP,
+				    "451 4.7.0 Message checks unavailable, "
+				    "try again later", "");
+		}
 }
 
 /* session_commit_result - the queue committed the message (250) or not */
@@ -921,6 +1036,7 @@ smtp_session_ipc(struct smtp_worker *w, struct msg *m)
 	struct ipc_auth_res	 ar;
 	struct ipc_q_open_res	 or;
 	struct ipc_q_commit_res	 cr;
+	struct ipc_v_res	 vr;
 	struct msg		 ab;
 	struct err		 e;
 
@@ -956,6 +1072,14 @@ smtp_session_ipc(struct smtp_worker *w, struct msg *m)
 		if (s != NULL && s->mode == SM_WAIT)
 			session_commit_result(s, cr.id, cr.ok, cr.temp,
 			    cr.error);
+		break;
+	case M_V_RES:
+		if (ipc_v_res_get(m, &vr, &e) == -1)
+			fatalx("%s", e.msg);
+		s = smtp_session_find(w, smtp_check_sid(vr.reqid));
+		if (s != NULL && smtp_check_answer(s, vr.reqid))
+			smtp_session_check_result(s, vr.verdict, vr.reply,
+			    vr.authres);
 		break;
 	default:
 		fatalx("unexpected ipc message %u", m->type);

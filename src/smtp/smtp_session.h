@@ -27,6 +27,7 @@ struct chan;
 struct event;
 struct event_base;
 struct msg;
+struct smtp_check;
 struct smtp_shm;
 struct tls_store;
 
@@ -43,6 +44,7 @@ struct smtp_worker {
 	struct tls_store	*tls;
 	struct chan		*auth;
 	struct chan		*queue;
+	struct chan		*verifier;	/* NULL: none, or gone */
 	struct smtp_shm		*shm;
 	unsigned		 row;
 	uint64_t		 next_id;
@@ -119,6 +121,12 @@ struct smtp_session {
 	struct smtp_data	 data;
 	bool			 write_failed;
 	bool			 committing;	/* M_Q_COMMIT sent */
+
+	/* inbound checks (smtp_check.c) */
+	struct smtp_check	*check;		/* this message's, or NULL */
+	bool			 check_waiting;	/* M_V_REQ out */
+	uint8_t			 check_seq;	/* of the last request */
+	struct event		*check_timer;
 };
 
 /* smtp_session_wait - pause input until auth or the queue answers */
@@ -152,6 +160,15 @@ void	smtp_session_drain(struct smtp_worker *);
 struct smtp_session *smtp_session_find(struct smtp_worker *, uint64_t id);
 /* smtp_session_auth_lost - the auth process is gone: waiting AUTHs get 454 */
 void	smtp_session_auth_lost(struct smtp_worker *);
+/*
+ * smtp_session_check_result - the inbound checks' verdict (enum
+ * v_verdict) for the MAIL FROM or the message s waits on: go on (the
+ * message is committed with authres in front), or the reply
+ */
+void	smtp_session_check_result(struct smtp_session *, uint32_t verdict,
+	    const char *reply, const char *authres);
+/* smtp_session_verifier_lost - the verifier is gone: waiting checks 451 */
+void	smtp_session_verifier_lost(struct smtp_worker *);
 
 /* smtp_auth.c: the AUTH command, its continuation lines, the answer */
 void	smtp_auth_cmd(struct smtp_session *, const char *, size_t);

@@ -7,9 +7,13 @@
  * order: SPF of MAIL FROM (of HELO for the null sender, RFC 7208 2.4),
  * the key of every DKIM signature whose body hash matched (in parallel),
  * then DMARC over those results; then one Authentication-Results field.
- * The message side of DKIM (digests) is computed at the start, from the
- * message in memory; the pure modules of src/mauth do all the judging,
- * this file only carries answers between them and the resolver.  A DNS
+ * The message side (each signature's digests, the author domain) is
+ * computed at the start from a whole message in memory (`postern
+ * verify`), or comes computed (struct check_pre: the server's smtp
+ * session hashes the message while DATA streams, the verifier passes
+ * it on); from there on both take the one path.  The pure modules of
+ * src/mauth do all the judging, this file only carries answers between
+ * them and the resolver.  A DNS
  * failure is a temperror wherever it happens, never a pass.
  */
 #include <arpa/inet.h>
@@ -22,6 +26,7 @@
 
 #include "deliver/dns.h"
 #include "err.h"
+#include "mauth/author.h"
 #include "mauth/authres.h"
 #include "mauth/dkim_hdr.h"
 #include "mauth/dmarc.h"
@@ -305,7 +310,7 @@ finish(struct check *c)
 		a.dkim[i].b = c->dkim[i].b[0] != '\0' ? c->dkim[i].b : NULL;
 		a.ndkim++;
 	}
-	a.dkim_none = c->in->msg != NULL && c->ndkim == 0;
+	a.dkim_none = c->have_msg && c->ndkim == 0;
 	if (c->dmarc_done) {
 		a.dmarc = c->dmarc;
 		a.header_from = c->dmarc_domain[0] != '\0' ? c->dmarc_domain :
@@ -330,7 +335,7 @@ dmarc_step(struct check *c)
 	struct dmarc_query	 q;
 	size_t			 i, n = 0;
 
-	if (c->in->msg == NULL) {
+	if (!c->have_msg) {
 		finish(c);
 		return;
 	}
@@ -375,124 +380,6 @@ dmarc_step(struct check *c)
  * ---- the start ----
  */
 
-/*
- * from_clean - the From value with every comment blanked and every
- * quoted string turned into 'q's (RFC 5322 3.2.2-3.2.5, backslash
- * escapes honoured), so no '<', '@' or ',' inside either counts; -1 on an
- * unbalanced quote or comment
- */
-static int
-from_clean(const char *v, size_t len, char *out)
-{
-	size_t	i;
-	int	depth = 0;
-	bool	quoted = false;
-
-	for (i = 0; i < len; i++) {
-		char	c = v[i];
-
-		out[i] = c;
-		if (quoted || depth > 0) {
-			out[i] = quoted ? 'q' : ' ';
-			if (c == '\\' && i + 1 < len) {
-				out[++i] = quoted ? 'q' : ' ';
-				continue;
-			}
-			if (quoted && c == '"')
-				quoted = false;
-			else if (!quoted && c == '(')
-				depth++;
-			else if (!quoted && c == ')')
-				depth--;
-			continue;
-		}
-		if (c == '"') {
-			quoted = true;
-			out[i] = 'q';
-		} else if (c == '(') {
-			depth = 1;
-			out[i] = ' ';
-		} else if (c == ')') {
-			return -1;
-		}
-	}
-	return quoted || depth > 0 ? -1 : 0;
-}
-
-/* check_from_domain - the one From address's domain */
-int
-check_from_domain(const char *hdr, size_t hlen, char *out, size_t outsz)
-{
-	struct dkim_field	 v[LIM_DKIM_FIELDS];
-	struct err		 e;
-	char			 clean[LIM_HEADER_BYTES > 65536 ? 65536 :
-				    LIM_HEADER_BYTES];
-	const char		*colon, *p, *lt, *gt, *at = NULL;
-	size_t			 n, used, i, k = 0, found = 0, len, dl;
-
-	if (dkim_fields_split(hdr, hlen, v, LIM_DKIM_FIELDS, &n, &used,
-	    &e) == -1)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (dkim_field_is(&v[i], "From")) {
-			k = i;
-			found++;
-		}
-	if (found != 1)
-		return -1;
-	colon = memchr(v[k].p, ':', v[k].len);
-	len = v[k].len - (size_t)(colon + 1 - v[k].p);
-	if (len >= sizeof(clean) || from_clean(colon + 1, len, clean) == -1)
-		return -1;
-	/* one address: no list, no group, at most one angle-addr */
-	if (memchr(clean, ',', len) != NULL || memchr(clean, ';', len) !=
-	    NULL || memchr(clean, ':', len) != NULL)
-		return -1;
-	p = clean;
-	if ((lt = memchr(clean, '<', len)) != NULL) {
-		if (memchr(lt + 1, '<', len - (size_t)(lt + 1 - clean)) ||
-		    (gt = memchr(lt, '>', len - (size_t)(lt - clean))) ==
-		    NULL)
-			return -1;
-		for (i = (size_t)(gt + 1 - clean); i < len; i++)
-			if (!strchr(" \t\r\n", clean[i]))
-				return -1;	/* text after the address */
-		p = lt + 1;
-		len = (size_t)(gt - p);
-	} else if (memchr(clean, '>', len) != NULL) {
-		return -1;
-	}
-	/* exactly one '@' outside quotes and comments */
-	for (i = 0; i < len; i++)
-		if (p[i] == '@') {
-			if (at != NULL)
-				return -1;
-			at = p + i;
-		}
-	if (at == NULL)
-		return -1;
-	len -= (size_t)(at + 1 - p);
-	at++;
-	while (len > 0 && strchr(" \t\r\n", *at)) {
-		at++;
-		len--;
-	}
-	for (dl = 0; dl < len && ((at[dl] >= 'a' && at[dl] <= 'z') ||
-	    (at[dl] >= 'A' && at[dl] <= 'Z') || (at[dl] >= '0' &&
-	    at[dl] <= '9') || at[dl] == '-' || at[dl] == '.' ||
-	    at[dl] == '_'); dl++)
-		;
-	for (i = dl; i < len; i++)
-		if (!strchr(" \t\r\n", at[i]))
-			return -1;	/* a literal, or junk in the domain */
-	if (dl == 0 || dl >= outsz || at[0] == '.' || at[dl - 1] == '.')
-		return -1;
-	memcpy(out, at, dl);
-	out[dl] = '\0';
-	str_lower(out);
-	return 0;
-}
-
 /* check_start - every check, beginning with SPF */
 int
 check_start(struct check *c, struct dns *dns, const struct check_in *in,
@@ -527,6 +414,7 @@ check_start(struct check *c, struct dns *dns, const struct check_in *in,
 		hlen = hend != NULL ? (size_t)(hend - in->msg) + 2 : in->len;
 		if (in->len >= 2 && memcmp(in->msg, "\r\n", 2) == 0)
 			hlen = 0;
+		c->have_msg = true;
 		if (dkim_verify_start(&c->dv, in->msg, hlen, in->max_sigs,
 		    e) == -1) {
 			/* a header that does not split: no signature can be
@@ -538,9 +426,17 @@ check_start(struct check *c, struct dns *dns, const struct check_in *in,
 				dkim_verify_body(&c->dv, in->msg + hlen + 2,
 				    in->len - hlen - 2);
 			dkim_verify_end(&c->dv);
-			c->author_bad = check_from_domain(in->msg, hlen,
+			c->author_bad = author_domain(in->msg, hlen,
 			    c->author, sizeof(c->author)) == -1;
 		}
+	} else if (in->pre != NULL) {
+		/* the same judging from here on, on the session's digests */
+		c->have_msg = true;
+		c->dv = in->pre->dv;
+		c->header_bad = in->pre->header_bad;
+		c->author_bad = in->pre->author_bad;
+		(void)snprintf(c->author, sizeof(c->author), "%s",
+		    in->pre->author);
 	}
 	spf_step(c);
 	return 0;

@@ -21,14 +21,29 @@
 
 struct dns;
 
+/*
+ * check_pre - the message side of the checks, with no DNS and no key:
+ * each DKIM signature's digests (after dkim_verify_end; no context left
+ * open) and the author domain.  The smtp session computes it while DATA
+ * streams; check_start computes it itself from a whole message.
+ */
+struct check_pre {
+	struct dkim_verify	 dv;
+	char			 author[LIM_DOMAIN + 1];
+	bool			 author_bad;	/* From missing or not one */
+	bool			 header_bad;	/* the header did not split */
+};
+
 struct check_in {
 	struct in6_addr	 ip;		/* v4-mapped for IPv4 */
 	bool		 v4;
 	const char	*helo;
 	const char	*mail_from;	/* "local@domain", or "" for <> */
 	const char	*authserv_id;	/* our host name */
-	const char	*msg;		/* header and body (CRLF); NULL: SPF only */
+	const char	*msg;		/* header and body (CRLF), or NULL */
 	size_t		 len;
+	const struct check_pre *pre;	/* msg NULL: its side computed, or
+					   NULL too: SPF only */
 	unsigned	 max_sigs;	/* DKIM signatures looked at */
 	unsigned long long now;
 };
@@ -65,6 +80,7 @@ struct check {
 	char			 author[LIM_DOMAIN + 1];
 	bool			 author_bad;	/* From missing or not one */
 	bool			 header_bad;	/* the header did not split */
+	bool			 have_msg;	/* DKIM and DMARC to do */
 	char			 mail_local[LIM_LOCAL_PART + 1];
 	size_t			 pending;	/* DKIM key lookups out */
 	void			(*done)(struct check *, void *);
@@ -74,7 +90,8 @@ struct check {
 /*
  * check_start - run every check of in on dns's loop; done(c, arg) runs
  * once, when all are known (from the loop, or before check_start returns
- * when no lookup is needed).  c and in must live until then.  A header
+ * when no lookup is needed).  c and in must live until then (in->pre is
+ * copied at the start).  A header
  * that does not split makes DKIM and DMARC permerror, never a skip.  -1
  * (done never runs) only when the check cannot start at all.
  */
@@ -82,12 +99,5 @@ int	check_start(struct check *c, struct dns *dns, const struct check_in *in,
 	    void (*done)(struct check *, void *), void *arg, struct err *);
 /* check_free - what the check holds (after done) */
 void	check_free(struct check *);
-/*
- * check_from_domain - the domain of the header's one From address
- * (RFC 5322 3.6.2), lower-cased; -1 when there is no From, more than
- * one, or it names more than one address (DMARC then cannot apply)
- */
-int	check_from_domain(const char *hdr, size_t hlen, char *out,
-	    size_t outsz);
 
 #endif

@@ -47,6 +47,7 @@ static const uint32_t	types[] = {
 	M_Q_COMMIT_RES, M_Q_ABORT, M_Q_PEER, M_RELOAD, M_D_JOB, M_D_RESULT,
 	M_CTL_Q_SHOW, M_CTL_LINE, M_CTL_END, M_CTL_Q_LIST, M_K_KEYS, M_K_SIGN,
 	M_K_SIGN_RES,
+	M_V_REQ, M_V_RES,
 };
 #define NTYPES	(sizeof(types) / sizeof(types[0]))
 
@@ -60,6 +61,8 @@ decode(size_t k, struct msg *m)
 	static struct ipc_k_keys	kk;
 	struct ipc_k_sign		ks;
 	struct ipc_k_sign_res		kr;
+	static struct ipc_v_req		vq;
+	struct ipc_v_res		vr;
 	struct ipc_auth_req		aq;
 	struct ipc_auth_res		ar;
 	struct ipc_q_open_res		qr;
@@ -116,6 +119,7 @@ decode(size_t k, struct msg *m)
 		if (ipc_q_commit_get(m, &qc, &e) == -1)
 			return;
 		in(m, qc.id, LIM_IPC_ID);
+		in(m, qc.prefix, LIM_PREFIX);
 		ipc_q_commit_put(&again, &qc);
 		break;
 	case M_Q_COMMIT_RES:
@@ -214,6 +218,39 @@ decode(size_t k, struct msg *m)
 			return;
 		in(m, ce.text, LIM_IPC_TEXT);
 		ipc_ctl_end_put(&again, &ce);
+		break;
+	case M_V_REQ:
+		if (ipc_v_req_get(m, &vq, &e) == -1)
+			return;
+		in(m, vq.addr, LIM_IPC_ADDRTEXT);
+		in(m, vq.helo, LIM_DOMAIN);
+		in(m, vq.from, LIM_PATH);
+		in(m, vq.author, LIM_DOMAIN);
+		if (vq.nsigs > LIM_IPC_SIGS)
+			abort();
+		for (i = 0; i < vq.nsigs; i++) {
+			const unsigned char	*dg = vq.sigs[i].digest;
+
+			if (vq.sigs[i].alg > 1 || dg < m->data ||
+			    dg + LIM_IPC_DIGEST > m->data + m->len)
+				abort();
+			in(m, vq.sigs[i].d, LIM_DOMAIN);
+			in(m, vq.sigs[i].s, LIM_DOMAIN);
+			in(m, vq.sigs[i].i, LIM_PATH);
+			in(m, vq.sigs[i].b, LIM_IPC_DKIM_B);
+			in(m, vq.sigs[i].why, LIM_IPC_WHY);
+		}
+		ipc_v_req_put(&again, &vq);
+		break;
+	case M_V_RES:
+		if (ipc_v_res_get(m, &vr, &e) == -1)
+			return;
+		if (vr.verdict > V_PERM || (vr.verdict == V_ACCEPT) !=
+		    (vr.reply[0] == '\0'))
+			abort();
+		in(m, vr.reply, LIM_IPC_TEXT);
+		in(m, vr.authres, LIM_IPC_AUTHRES);
+		ipc_v_res_put(&again, &vr);
 		break;
 	default:
 		abort();

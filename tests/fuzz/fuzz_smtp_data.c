@@ -4,7 +4,10 @@
  * is fed whole, in the random split, and (when short) octet by octet.
  * All three must agree exactly (output, error, done, octets consumed,
  * counters), and the output never exceeds max_size or the out buffer.
+ * Half the runs strip Authentication-Results fields naming "mx.test":
+ * then the output is what was written (never more than was received).
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@ struct cfg {
 	unsigned		 max_hops;
 	enum bare_lf_policy	 policy;
 	size_t			 outcap;
+	bool			 strip;
 };
 
 struct res {
@@ -49,6 +53,7 @@ feed(const struct cfg *c, const char *in, size_t len, int mode,
 	buf_init(&r->out, c->outcap);
 	smtp_data_init(&r->d, c->max_size, c->max_line, c->max_hops,
 	    c->policy);
+	r->d.strip_id = c->strip ? "mx.test" : NULL;
 	while (pos < len && !r->d.done) {
 		if (mode == 0)
 			n = len - pos;
@@ -63,7 +68,9 @@ feed(const struct cfg *c, const char *in, size_t len, int mode,
 			abort();
 		pos += got;
 		if (r->d.size > c->max_size ||
-		    buf_avail(&r->out) != r->d.size ||
+		    buf_avail(&r->out) != r->d.written ||
+		    r->d.written > r->d.size ||
+		    (!c->strip && r->d.written != r->d.size) ||
 		    buf_avail(&r->out) > c->outcap)
 			abort();
 	}
@@ -81,7 +88,7 @@ same(const struct res *a, const struct res *b)
 {
 	if (a->used != b->used || a->d.error != b->d.error ||
 	    a->d.done != b->d.done || a->d.size != b->d.size ||
-	    a->d.hops != b->d.hops ||
+	    a->d.hops != b->d.hops || a->d.stripped != b->d.stripped ||
 	    buf_avail(&a->out) != buf_avail(&b->out) ||
 	    (buf_avail(&a->out) > 0 && memcmp(buf_ptr(&a->out),
 	    buf_ptr(&b->out), buf_avail(&a->out)) != 0))
@@ -106,6 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.max_size = data[1] == 0xff ? 1ULL << 40 : (unsigned long long)
 	    data[1] * 8;
 	c.outcap = data[0] & 0x40 ? (size_t)data[1] * 5 : (size_t)1 << 24;
+	c.strip = (data[0] & 0x80) != 0;
 	seed = (uint32_t)data[2] | (uint32_t)data[3] << 8 |
 	    (uint32_t)data[4] << 16 | (uint32_t)data[5] << 24;
 	in = (const char *)data + HDR;

@@ -73,6 +73,7 @@ send_job(int sock, uint64_t id, const char *from, uint32_t flags,
 	j->from = from;
 	j->flags = flags;
 	j->size = (uint64_t)st.st_size;
+	j->prefix = "";		/* nothing in front of the body */
 	j->domain = domain;
 	j->nrcpts = (uint32_t)nrcpt;
 	for (i = 0; i < nrcpt; i++)

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "verify/check.h"
+#include "mauth/author.h"
 
 static const struct {
 	const char	*from;
@@ -57,7 +57,7 @@ test_cases(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		(void)snprintf(hdr, sizeof(hdr), "To: x@y.example\r\nFrom: %s"
 		    "\r\nSubject: s\r\n", cases[i].from);
-		rc = check_from_domain(hdr, strlen(hdr), out, sizeof(out));
+		rc = author_domain(hdr, strlen(hdr), out, sizeof(out));
 		if (cases[i].want == NULL) {
 			if (rc != -1)
 				fail_msg("accepted %s as %s", cases[i].from,
@@ -79,9 +79,9 @@ test_count(void **state)
 	char		 out[256];
 
 	(void)state;
-	assert_int_equal(check_from_domain(none, strlen(none), out,
+	assert_int_equal(author_domain(none, strlen(none), out,
 	    sizeof(out)), -1);
-	assert_int_equal(check_from_domain(two, strlen(two), out,
+	assert_int_equal(author_domain(two, strlen(two), out,
 	    sizeof(out)), -1);
 }
 

@@ -180,7 +180,8 @@ put_q_commit(struct msg *m)
 {
 	ipc_q_commit_put(m, &(struct ipc_q_commit){ .reqid = 13,
 	    .id = "0123456789abcdef0123",
-	    .body_hash = 0x0123456789abcdefULL });
+	    .body_hash = 0x0123456789abcdefULL,
+	    .prefix = "Authentication-Results: mx.example; spf=pass\r\n" });
 }
 
 static int
@@ -193,6 +194,8 @@ get_q_commit(struct msg *m, struct err *e)
 	assert_int_equal(c.reqid, 13);
 	assert_string_equal(c.id, "0123456789abcdef0123");
 	assert_true(c.body_hash == 0x0123456789abcdefULL);
+	assert_string_equal(c.prefix,
+	    "Authentication-Results: mx.example; spf=pass\r\n");
 	return 0;
 }
 
@@ -464,6 +467,108 @@ get_k_sign_res(struct msg *m, struct err *e)
 	return 0;
 }
 
+static const unsigned char vdigest32[LIM_IPC_DIGEST] = { 1, 2, 3, 4, 5, 6,
+	7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+	25, 26, 27, 28, 29, 30, 31, 32 };
+
+/* v_sig_sample - signature k of the M_V_REQ sample */
+static void
+v_sig_sample(struct ipc_v_sig *s, unsigned k)
+{
+	s->usable = k != 1;
+	s->body_ok = k == 0;
+	s->partial = k == 2;
+	s->alg = k == 2 ? 1 : 0;
+	s->d = k == 0 ? "example.org" : "example.net";
+	s->s = "sel";
+	s->i = "@example.org";
+	s->b = "AAAA";
+	s->has_x = k == 2;
+	s->x = k == 2 ? 1ULL << 33 : 0;
+	s->digest = vdigest32;
+	s->why = k == 1 ? "no b= tag" : "";
+}
+
+static void
+put_v_req(struct msg *m)
+{
+	struct ipc_v_req	r = { .reqid = 21, .spf_only = false,
+				    .addr = "2001:db8::25",
+				    .helo = "mx.example.net",
+				    .from = "a@example.net",
+				    .author = "example.org",
+				    .author_bad = false,
+				    .header_bad = true, .nsigs = 3 };
+	unsigned		k;
+
+	for (k = 0; k < 3; k++)
+		v_sig_sample(&r.sigs[k], k);
+	ipc_v_req_put(m, &r);
+}
+
+static int
+get_v_req(struct msg *m, struct err *e)
+{
+	struct ipc_v_req	r;
+	struct ipc_v_sig	w;
+	unsigned		k;
+
+	if (ipc_v_req_get(m, &r, e) == -1)
+		return -1;
+	assert_int_equal(r.reqid, 21);
+	assert_false(r.spf_only);
+	assert_string_equal(r.addr, "2001:db8::25");
+	assert_string_equal(r.helo, "mx.example.net");
+	assert_string_equal(r.from, "a@example.net");
+	assert_string_equal(r.author, "example.org");
+	assert_false(r.author_bad);
+	assert_true(r.header_bad);
+	assert_int_equal(r.nsigs, 3);
+	for (k = 0; k < 3; k++) {
+		v_sig_sample(&w, k);
+		assert_int_equal(r.sigs[k].usable, w.usable);
+		assert_int_equal(r.sigs[k].body_ok, w.body_ok);
+		assert_int_equal(r.sigs[k].partial, w.partial);
+		assert_int_equal(r.sigs[k].alg, w.alg);
+		assert_string_equal(r.sigs[k].d, w.d);
+		assert_string_equal(r.sigs[k].s, w.s);
+		assert_string_equal(r.sigs[k].i, w.i);
+		assert_string_equal(r.sigs[k].b, w.b);
+		assert_int_equal(r.sigs[k].has_x, w.has_x);
+		assert_true(r.sigs[k].x == w.x);
+		assert_memory_equal(r.sigs[k].digest, vdigest32,
+		    LIM_IPC_DIGEST);
+		assert_string_equal(r.sigs[k].why, w.why);
+	}
+	return 0;
+}
+
+static void
+put_v_res(struct msg *m)
+{
+	ipc_v_res_put(m, &(struct ipc_v_res){ .reqid = 22,
+	    .verdict = V_PERM, .reply = "550 5.7.1 DMARC policy of "
+	    "example.org is reject",
+	    .authres = "Authentication-Results: mx.example;\r\n\tdmarc=fail"
+	    "\r\n" });
+}
+
+static int
+get_v_res(struct msg *m, struct err *e)
+{
+	struct ipc_v_res	r;
+
+	if (ipc_v_res_get(m, &r, e) == -1)
+		return -1;
+	assert_int_equal(r.reqid, 22);
+	assert_int_equal(r.verdict, V_PERM);
+	assert_string_equal(r.reply, "550 5.7.1 DMARC policy of example.org "
+	    "is reject");
+	assert_string_equal(r.authres, "Authentication-Results: mx.example;"
+	    "\r\n\tdmarc=fail\r\n");
+	return 0;
+}
+
 struct family {
 	const char	*name;
 	void		(*put)(struct msg *);
@@ -489,6 +594,8 @@ static const struct family families[] = {
 	{ "k_keys", put_k_keys, get_k_keys, false },
 	{ "k_sign", put_k_sign, get_k_sign, false },
 	{ "k_sign_res", put_k_sign_res, get_k_sign_res, false },
+	{ "v_req", put_v_req, get_v_req, false },
+	{ "v_res", put_v_res, get_v_res, false },
 };
 #define NFAMILIES	(sizeof(families) / sizeof(families[0]))
 
@@ -953,6 +1060,135 @@ test_signer_bounds(void **state)
 	free(sel);
 }
 
+/* v_req_try - an M_V_REQ of n signatures, each field at the given
+ * lengths (the first signature's digest dlen octets, its bools bv) */
+static int
+v_req_try(uint32_t n, size_t alen, size_t dlen, size_t blen, size_t wlen,
+    size_t glen, uint32_t bv, uint32_t alg)
+{
+	struct msg	 m, r;
+	struct err	 e;
+	struct ipc_v_req out;
+	char		*a = text(alen, 1), *d = text(dlen, 2);
+	char		*b = text(blen, 3);
+	char		*w = text(wlen, 4);
+	unsigned char	 dg[LIM_IPC_DIGEST + 1];
+	uint32_t	 i;
+	int		 rc;
+
+	memset(dg, 7, sizeof(dg));
+	msg_init(&m, M_V_REQ);
+	msg_add_u64(&m, 1);
+	msg_add_u32(&m, 0);
+	msg_add_str(&m, a);
+	msg_add_str(&m, d);
+	msg_add_str(&m, "f@example.org");
+	msg_add_str(&m, d);
+	msg_add_u32(&m, 0);
+	msg_add_u32(&m, 0);
+	msg_add_u32(&m, n);
+	for (i = 0; i < n; i++) {
+		msg_add_u32(&m, i == 0 ? bv : 1);
+		msg_add_u32(&m, 1);
+		msg_add_u32(&m, 0);
+		msg_add_u32(&m, i == 0 ? alg : 0);
+		msg_add_str(&m, d);
+		msg_add_str(&m, "s");
+		msg_add_str(&m, "@x");
+		msg_add_str(&m, b);
+		msg_add_u32(&m, 0);
+		msg_add_u64(&m, 0);
+		msg_add_data(&m, dg, i == 0 ? glen : LIM_IPC_DIGEST);
+		msg_add_str(&m, w);
+	}
+	reload(&m, m.len, &r);
+	rc = ipc_v_req_get(&r, &out, &e);
+	msg_free(&r);
+	msg_free(&m);
+	free(a);
+	free(d);
+	free(b);
+	free(w);
+	return rc;
+}
+
+/* test_v_bounds - M_V_REQ: LIM_IPC_SIGS signatures, the address, domain,
+ * b= and reason lengths, a digest of exactly LIM_IPC_DIGEST octets,
+ * booleans, the algorithm; M_V_RES: the verdict, its reply rule and the
+ * field's length */
+static void
+test_v_bounds(void **state)
+{
+	struct ipc_v_res	 v;
+	struct msg		 m, r;
+	struct err		 e;
+	char			*ar;
+	const size_t		 D = LIM_DOMAIN, A = LIM_IPC_ADDRTEXT,
+				 B = LIM_IPC_DKIM_B, W = LIM_IPC_WHY,
+				 G = LIM_IPC_DIGEST;
+
+	(void)state;
+	assert_int_equal(v_req_try(LIM_IPC_SIGS, A, D, B, W, G, 1, 1), 0);
+	assert_int_equal(v_req_try(0, A, D, B, W, G, 1, 0), 0);
+	assert_int_equal(v_req_try(LIM_IPC_SIGS + 1, 9, 9, 9, 9, G, 1, 0), -1);
+	assert_int_equal(v_req_try(1, A + 1, 9, 9, 9, G, 1, 0), -1);
+	assert_int_equal(v_req_try(1, 9, D + 1, 9, 9, G, 1, 0), -1);
+	assert_int_equal(v_req_try(1, 9, 9, B + 1, 9, G, 1, 0), -1);
+	assert_int_equal(v_req_try(1, 9, 9, 9, W + 1, G, 1, 0), -1);
+	assert_int_equal(v_req_try(1, 9, 9, 9, 9, G - 1, 1, 0), -1);
+	assert_int_equal(v_req_try(1, 9, 9, 9, 9, G + 1, 1, 0), -1);
+	assert_int_equal(v_req_try(1, 9, 9, 9, 9, G, 2, 0), -1);
+	assert_int_equal(v_req_try(1, 9, 9, 9, 9, G, 1, 2), -1);
+
+	/* M_Q_COMMIT's prefix: LIM_PREFIX octets at most */
+	ar = text(LIM_PREFIX + 1, 6);
+	ipc_q_commit_put(&m, &(struct ipc_q_commit){ 1, "id", 0, ar });
+	reload(&m, m.len, &r);
+	assert_int_equal(ipc_q_commit_get(&r, &(struct ipc_q_commit){ 0 }, &e),
+	    -1);
+	msg_free(&r);
+	msg_free(&m);
+	ar[LIM_PREFIX] = '\0';
+	ipc_q_commit_put(&m, &(struct ipc_q_commit){ 1, "id", 0, ar });
+	reload(&m, m.len, &r);
+	assert_int_equal(ipc_q_commit_get(&r, &(struct ipc_q_commit){ 0 }, &e),
+	    0);
+	msg_free(&r);
+	msg_free(&m);
+	free(ar);
+
+	ar = text(LIM_IPC_AUTHRES + 1, 5);
+	ipc_v_res_put(&m, &(struct ipc_v_res){ 1, V_ACCEPT, "", ar });
+	reload(&m, m.len, &r);
+	assert_int_equal(ipc_v_res_get(&r, &v, &e), -1);
+	msg_free(&r);
+	msg_free(&m);
+	ar[LIM_IPC_AUTHRES] = '\0';
+	ipc_v_res_put(&m, &(struct ipc_v_res){ 1, V_ACCEPT, "", ar });
+	reload(&m, m.len, &r);
+	assert_int_equal(ipc_v_res_get(&r, &v, &e), 0);
+	msg_free(&r);
+	msg_free(&m);
+	/* a refusal without its reply, an accept with one, an unknown
+	 * verdict */
+	ipc_v_res_put(&m, &(struct ipc_v_res){ 1, V_TEMP, "", "" });
+	reload(&m, m.len, &r);
+	assert_int_equal(ipc_v_res_get(&r, &v, &e), -1);
+	msg_free(&r);
+	msg_free(&m);
+	ipc_v_res_put(&m, &(struct ipc_v_res){ 1, V_ACCEPT, "250 x", "" });
+	reload(&m, m.len, &r);
+	assert_int_equal(ipc_v_res_get(&r, &v, &e), -1);
+	msg_free(&r);
+	msg_free(&m);
+	ipc_v_res_put(&m, &(struct ipc_v_res){ 1, V_PERM + 1, "5", "" });
+	reload(&m, m.len, &r);
+	assert_int_equal(ipc_v_res_get(&r, &v, &e), -1);
+	msg_free(&r);
+	msg_free(&m);
+	free(ar);
+}
+
 /* test_answer_rules - ids bounded; booleans 0/1; ok means a descriptor
  * and no error, a refusal no id */
 static void
@@ -967,12 +1203,12 @@ test_answer_rules(void **state)
 
 	(void)state;
 	id2 = text(LIM_IPC_ID + 1, 9);
-	ipc_q_commit_put(&m, &(struct ipc_q_commit){ 1, id, 0 });
+	ipc_q_commit_put(&m, &(struct ipc_q_commit){ 1, id, 0, "" });
 	reload(&m, m.len, &r);
 	assert_int_equal(ipc_q_commit_get(&r, &qc, &e), 0);
 	msg_free(&r);
 	msg_free(&m);
-	ipc_q_commit_put(&m, &(struct ipc_q_commit){ 1, id2, 0 });
+	ipc_q_commit_put(&m, &(struct ipc_q_commit){ 1, id2, 0, "" });
 	reload(&m, m.len, &r);
 	assert_int_equal(ipc_q_commit_get(&r, &qc, &e), -1);
 	msg_free(&r);
@@ -1056,6 +1292,7 @@ main(void)
 		cmocka_unit_test(test_signer_bounds),
 		cmocka_unit_test(test_auth_bounds),
 		cmocka_unit_test(test_answer_rules),
+		cmocka_unit_test(test_v_bounds),
 		cmocka_unit_test(test_fd_rules),
 	};
 

@@ -622,6 +622,107 @@ test_random(void **state)
 	}
 }
 
+/* strip_run - in fed with strip_id "mx.example.org", split at cut (0: in
+ * one piece); the output */
+static void
+strip_run(const char *in, size_t cut, char *out, size_t outsz,
+    unsigned *stripped)
+{
+	struct smtp_data	d;
+	struct buf		b;
+	size_t			len = strlen(in), used;
+
+	buf_init(&b, 1 << 20);
+	smtp_data_init(&d, 1 << 20, 65536, 100, BARE_LF_REJECT);
+	d.strip_id = "mx.example.org";
+	used = cut > 0 ? smtp_data_feed(&d, in, cut, &b) : 0;
+	assert_int_equal(used, cut);
+	used += smtp_data_feed(&d, in + used, len - used, &b);
+	assert_true(d.done);
+	assert_int_equal(used, len);
+	assert_int_equal(d.error, SD_OK);
+	assert_true(buf_avail(&b) < outsz);
+	assert_true(d.written == buf_avail(&b));
+	memcpy(out, buf_ptr(&b), buf_avail(&b));
+	out[buf_avail(&b)] = '\0';
+	*stripped = d.stripped;
+	buf_release(&b);
+}
+
+/*
+ * test_strip_authres - Authentication-Results fields naming our
+ * authserv-id (any case, after comments, folded) leave the header,
+ * continuation lines and all; one naming another host stays, as do a
+ * field whose name only starts alike, the same text in the body, and
+ * everything around them; at every split of the input the same.
+ */
+static void
+test_strip_authres(void **state)
+{
+	static const struct {
+		const char	*in;
+		const char	*want;
+		unsigned	 stripped;
+	} c[] = {
+		{ "Authentication-Results: mx.example.org; spf=pass\r\n"
+		  "Subject: hi\r\n\r\nbody\r\n.\r\n",
+		  "Subject: hi\r\n\r\nbody\r\n", 1 },
+		{ "From: a@b.example\r\n"
+		  "authentication-results: (forged) MX.Example.ORG;\r\n"
+		  "\tdkim=pass header.d=bank.example\r\n"
+		  " dmarc=pass\r\n"
+		  "Authentication-Results: other.example; spf=fail\r\n"
+		  "Authentication-Results-X: mx.example.org\r\n"
+		  "Authentication-Results:\r\n mx.example.org; none\r\n"
+		  "\r\n"
+		  "Authentication-Results: mx.example.org; in the body\r\n"
+		  ".\r\n",
+		  "From: a@b.example\r\n"
+		  "Authentication-Results: other.example; spf=fail\r\n"
+		  "Authentication-Results-X: mx.example.org\r\n"
+		  "\r\n"
+		  "Authentication-Results: mx.example.org; in the body\r\n",
+		  2 },
+		/* the last field of a message without a body */
+		{ "Subject: x\r\nAuthentication-Results: mx.example.org; "
+		  "none\r\n.\r\n", "Subject: x\r\n", 1 },
+		{ "Auth\r\n\r\n.\r\n", "Auth\r\n\r\n", 0 },
+		{ "Authentication-Results: mx.example.org.evil; none\r\n"
+		  "\r\n.\r\n",
+		  "Authentication-Results: mx.example.org.evil; none\r\n"
+		  "\r\n", 0 },
+	};
+	char		 out[4096], *big, *in;
+	unsigned	 st;
+	size_t		 i, cut, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		for (cut = 0; cut < strlen(c[i].in); cut++) {
+			strip_run(c[i].in, cut, out, sizeof(out), &st);
+			if (strcmp(out, c[i].want) != 0)
+				fail_msg("case %zu cut %zu: got [%s]", i, cut,
+				    out);
+			assert_int_equal(st, c[i].stripped);
+		}
+	/* a field longer than the hold is left out whatever it names (a
+	 * long comment could hide our id) */
+	n = SMTP_DATA_AR_HOLD + 100;
+	big = malloc(n + 1);
+	in = malloc(n + 256);
+	assert_non_null(big);
+	assert_non_null(in);
+	memset(big, 'c', n);
+	big[n] = '\0';
+	(void)snprintf(in, n + 256, "Authentication-Results: (%s) "
+	    "mx.example.org; none\r\nSubject: s\r\n\r\n.\r\n", big);
+	strip_run(in, 0, out, sizeof(out), &st);
+	assert_string_equal(out, "Subject: s\r\n\r\n");
+	assert_int_equal(st, 1);
+	free(big);
+	free(in);
+}
+
 int
 main(void)
 {
@@ -632,6 +733,7 @@ main(void)
 		cmocka_unit_test(test_received),
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_strip_authres),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
