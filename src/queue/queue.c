@@ -61,6 +61,7 @@
 #include "queue/queue_commit.h"
 #include "queue/queue_ctl.h"
 #include "queue/queue_direct.h"
+#include "queue/queue_dkim.h"
 #include "queue/queue_local.h"
 #include "queue/queue_peer.h"
 #include "queue/queue_remote.h"
@@ -92,6 +93,7 @@ static void
 queue_maybe_exit(struct queue *q)
 {
 	if (q->stopping && !q->cw.running && !q->dw.running &&
+	    !q->kw.running &&
 	    TAILQ_EMPTY(&q->peers))
 		event_base_loopbreak(q->base);
 }
@@ -134,6 +136,7 @@ queue_stop(struct queue *q, const char *why)
 		fatalx("queue: event_base_once");
 	queue_commit_stop(q);
 	queue_local_stop(q);
+	queue_dkim_stop(q);
 	queue_maybe_exit(q);
 }
 
@@ -415,6 +418,7 @@ queue_cleanup(struct queue *q)
 	/* what the threads handed back last */
 	queue_state_drain(q);
 	queue_peer_free_all(q);
+	queue_dkim_free(q);
 	queue_signer_free(q);
 	if (q->parent != NULL)
 		chan_free(q->parent);
@@ -466,6 +470,7 @@ queue_main(struct conf *conf, int parent_sock, const struct datalock *lock)
 	queue_ctl_start(q);
 	queue_commit_start(q, threads_ended);
 	queue_local_start(q, threads_ended);
+	queue_dkim_start(q, threads_ended);
 	queue_load(q);
 	q->parent = chan_new(q->base, parent_sock, parent_cb, q);
 	log_info("queue started: spool %s", dir);

@@ -89,7 +89,7 @@ static void
 dsn_free(struct dsn_commit *dc)
 {
 	if (dc->pl != NULL) {
-		queue_dkim_free(dc->pl);
+		queue_dkim_release(dc->pl);
 		free(dc->pl);
 	}
 	free(dc->rcpt);
@@ -147,7 +147,7 @@ dsn_signed(struct queue *q, struct dkim_plan *pl, bool ok, void *arg)
 		log_warnx("msgid=%s %s for msgid=%s goes unsigned",
 		    dc->c.id, dc->warning ? "delay warning" : "bounce",
 		    dc->orig);
-	queue_dkim_free(pl);
+	queue_dkim_release(pl);
 	free(pl);
 	memset(&e, 0, sizeof(e));
 	if (dsn_post(q, dc, prefix, &e) == -1) {
@@ -218,7 +218,7 @@ dsn_inject(struct queue *q, struct qmsg *m, bool warning,
 			queue_signer_start(q, pl, dsn_signed, dc);
 			return 0;
 		}
-		queue_dkim_free(pl);
+		queue_dkim_release(pl);
 		free(pl);
 	}
 	return dsn_post(q, dc, NULL, e);

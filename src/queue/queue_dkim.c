@@ -8,6 +8,13 @@
  * and queue_bounce.c ask.  The keys' names come from the signer
  * (M_K_KEYS, queue_signer.c); the keys never come here.
  *
+ * A stored body is read and hashed by the DKIM thread (lib/worker.c,
+ * started with the commit and delivery threads): a large message never
+ * holds up the loop.  What it needs from the queue (the domain's key
+ * names, the hostname) is copied into the job first; nothing it touches
+ * is the loop's until the job is back.  A DSN, in memory, is planned in
+ * the loop (queue_dkim_plan).
+ *
  * The stored body is never rewritten.  The header as delivered is the
  * prefix (our DKIM-Signature fields, then a Date and a Message-ID when
  * an authenticated submitter's message lacks them, RFC 6409 8.2, 8.3)
@@ -39,6 +46,7 @@
 #include "mauth/dkim_sign.h"
 #include "queue/queue_dkim.h"
 #include "queue/queue_state.h"
+#include "worker.h"
 
 #define Q_DKIM_CHUNK	(64 * 1024)
 
@@ -184,7 +192,7 @@ body_hash(int fd, const char *msg, size_t len, const struct buf *h,
 
 /* add_fields - the Date and Message-ID the header lacks, into pl->added */
 static void
-add_fields(struct queue *q, const char *hdr, size_t hlen,
+add_fields(const char *hostname, const char *hdr, size_t hlen,
     struct dkim_plan *pl)
 {
 	struct dkim_field	*v = xcalloc(LIM_DKIM_FIELDS, sizeof(*v));
@@ -203,7 +211,7 @@ add_fields(struct queue *q, const char *hdr, size_t hlen,
 		}
 		if (!has_mid)
 			(void)buf_printf(&pl->added, "Message-ID: <%s@%s>\r\n",
-			    pl->id, q->conf->hostname);
+			    pl->id, hostname);
 		if (!has_date && localtime_r(&now, &tm) != NULL &&
 		    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
 		    &tm) > 0)
@@ -212,11 +220,69 @@ add_fields(struct queue *q, const char *hdr, size_t hlen,
 	free(v);
 }
 
-/* queue_dkim_plan - added fields and prepared signatures for a message */
-int
-queue_dkim_plan(struct queue *q, const char *id, int fd, const char *msg,
-    size_t len, bool add, const char *domain, struct dkim_plan *pl,
+/* what a plan is made from: no pointer into the queue (the thread's) */
+struct plan_in {
+	char		 id[32];
+	int		 fd;		/* or -1: msg */
+	const char	*msg;
+	size_t		 len;
+	bool		 add;
+	char		 hostname[LIM_DOMAIN + 1];
+	char		 domain[LIM_DOMAIN + 1];	/* "": no signature */
+	struct qdkey	 keys[Q_DKIM_SIGS];
+	size_t		 nkeys;
+};
+
+/* a plan the DKIM thread makes (pl is the thread's until it is back) */
+struct dkim_job {
+	struct witem		 w;		/* first: the thread's item */
+	struct plan_in		 in;
+	struct dkim_plan	*pl;
+	int			 rc;
+	struct err		 err;
+	void			(*done)(struct queue *, struct dkim_plan *,
+				    const struct err *, void *);
+	void			*arg;
+	bool			 orphan;	/* loop only */
+};
+
+/*
+ * plan_input - the loop's part: may a plan be made now, and its input
+ * (the domain's keys copied, the hostname); -1 with e (temp) if not
+ */
+static int
+plan_input(struct queue *q, const char *id, int fd, const char *msg,
+    size_t len, bool add, const char *domain, struct plan_in *in,
     struct err *e)
+{
+	size_t	i;
+
+	memset(in, 0, sizeof(*in));
+	if (!q->dkeys_known)
+		return err_set(e, true, 0, "the signer has not said its keys "
+		    "yet");
+	if (domain != NULL && keys_unreadable(q, domain))
+		return err_set(e, true, 0, "the DKIM keys of %s could not be "
+		    "read", domain);
+	(void)snprintf(in->id, sizeof(in->id), "%s", id);
+	in->fd = fd;
+	in->msg = msg;
+	in->len = len;
+	in->add = add;
+	(void)snprintf(in->hostname, sizeof(in->hostname), "%s",
+	    q->conf->hostname);
+	if (domain != NULL)
+		(void)snprintf(in->domain, sizeof(in->domain), "%s", domain);
+	for (i = 0; domain != NULL && i < q->ndkeys && in->nkeys <
+	    Q_DKIM_SIGS; i++)
+		if (strcmp(q->dkeys[i].domain, domain) == 0)
+			in->keys[in->nkeys++] = q->dkeys[i];
+	return 0;
+}
+
+/* plan_build - the reading, hashing and preparing (loop or thread) */
+static int
+plan_build(const struct plan_in *in, struct dkim_plan *pl, struct err *e)
 {
 	struct buf	 h, full;
 	struct err	 se;
@@ -224,25 +290,18 @@ queue_dkim_plan(struct queue *q, const char *id, int fd, const char *msg,
 	size_t		 hlen, i;
 	uint64_t	 body;
 	int		 rc = -1, r;
+	bool		 sign = in->domain[0] != '\0';
 
 	memset(pl, 0, sizeof(*pl));
-	(void)snprintf(pl->id, sizeof(pl->id), "%s", id);
+	(void)snprintf(pl->id, sizeof(pl->id), "%s", in->id);
 	buf_init(&pl->added, 1024);
 	buf_init(&h, LIM_HEADER_BYTES + Q_DKIM_CHUNK);
 	buf_init(&full, LIM_HEADER_BYTES + 2048);
-	if (!q->dkeys_known) {
-		err_set(e, true, 0, "the signer has not said its keys yet");
-		goto out;
-	}
-	if (domain != NULL && keys_unreadable(q, domain)) {
-		err_set(e, true, 0, "the DKIM keys of %s could not be read",
-		    domain);
-		goto out;
-	}
-	if ((r = read_header(fd, msg, len, &h, &hlen, &body, e)) == -1)
+	if ((r = read_header(in->fd, in->msg, in->len, &h, &hlen, &body,
+	    e)) == -1)
 		goto out;
 	if (r == 1) {
-		if (domain == NULL) {
+		if (!sign) {
 			rc = 0;
 			goto out;
 		}
@@ -250,13 +309,14 @@ queue_dkim_plan(struct queue *q, const char *id, int fd, const char *msg,
 		    "cannot be signed", LIM_HEADER_BYTES);
 		goto out;
 	}
-	if (add)
-		add_fields(q, buf_ptr(&h), hlen, pl);
-	if (domain == NULL) {
+	if (in->add)
+		add_fields(in->hostname, buf_ptr(&h), hlen, pl);
+	if (!sign) {
 		rc = 0;
 		goto out;
 	}
-	if (body_hash(fd, msg, len, &h, body, bh, sizeof(bh), e) == -1)
+	if (body_hash(in->fd, in->msg, in->len, &h, body, bh, sizeof(bh),
+	    e) == -1)
 		goto out;
 	if ((buf_avail(&pl->added) > 0 && buf_add(&full, buf_ptr(&pl->added),
 	    buf_avail(&pl->added)) == -1) || (hlen > 0 && buf_add(&full,
@@ -266,19 +326,17 @@ queue_dkim_plan(struct queue *q, const char *id, int fd, const char *msg,
 		goto out;
 	}
 	full.len--;		/* the NUL is only for safety, not signed */
-	for (i = 0; i < q->ndkeys && pl->n < Q_DKIM_SIGS; i++) {
+	for (i = 0; i < in->nkeys; i++) {
 		struct dkim_psig	*s = &pl->sig[pl->n];
 
-		if (strcmp(q->dkeys[i].domain, domain) != 0)
-			continue;
-		(void)snprintf(s->domain, sizeof(s->domain), "%s", domain);
+		(void)snprintf(s->domain, sizeof(s->domain), "%s", in->domain);
 		(void)snprintf(s->selector, sizeof(s->selector), "%s",
-		    q->dkeys[i].selector);
+		    in->keys[i].selector);
 		buf_init(&s->field, LIM_DKIM_SIG_FIELD);
 		memset(&se, 0, sizeof(se));
 		if (dkim_sign_prepare(buf_ptr(&full), buf_avail(&full),
-		    &(struct dkim_sign_req){ .d = domain, .s = s->selector,
-		    .alg = q->dkeys[i].alg == K_ALG_ED25519_SHA256 ?
+		    &(struct dkim_sign_req){ .d = in->domain, .s = s->selector,
+		    .alg = in->keys[i].alg == K_ALG_ED25519_SHA256 ?
 		    DKIM_ALG_ED25519_SHA256 : DKIM_ALG_RSA_SHA256,
 		    .t = (uint64_t)time(NULL), .bh = bh }, &s->field,
 		    s->digest, &se) == -1) {
@@ -292,10 +350,148 @@ queue_dkim_plan(struct queue *q, const char *id, int fd, const char *msg,
 	rc = 0;
 out:
 	if (rc == -1)
-		queue_dkim_free(pl);
+		queue_dkim_release(pl);
 	buf_release(&h);
 	buf_release(&full);
 	return rc;
+}
+
+/* queue_dkim_plan - a plan made now, in the loop (a message in memory) */
+int
+queue_dkim_plan(struct queue *q, const char *id, int fd, const char *msg,
+    size_t len, bool add, const char *domain, struct dkim_plan *pl,
+    struct err *e)
+{
+	struct plan_in	*in = xmalloc(sizeof(*in));
+	int		 rc = -1;
+
+	memset(pl, 0, sizeof(*pl));
+	if (plan_input(q, id, fd, msg, len, add, domain, in, e) == 0)
+		rc = plan_build(in, pl, e);
+	free(in);
+	return rc;
+}
+
+/* job_free - a job back from the thread, its descriptor closed */
+static void
+job_free(struct dkim_job *j)
+{
+	if (j->in.fd != -1)
+		close(j->in.fd);
+	free(j);
+}
+
+/* queue_dkim_post - a plan of a stored body, made by the DKIM thread */
+struct dkim_job *
+queue_dkim_post(struct queue *q, const char *id, int fd, bool add,
+    const char *domain, void (*done)(struct queue *, struct dkim_plan *,
+    const struct err *, void *), void *arg, struct dkim_plan **now,
+    struct err *e)
+{
+	struct dkim_job	*j = xcalloc(1, sizeof(*j));
+
+	*now = NULL;
+	if (plan_input(q, id, fd, NULL, 0, add, domain, &j->in, e) == -1) {
+		j->in.fd = fd;
+		job_free(j);
+		return NULL;
+	}
+	j->pl = xcalloc(1, sizeof(*j->pl));
+	j->done = done;
+	j->arg = arg;
+	if (!q->kw.running) {
+		/* no thread (its end, or a test's queue): made now */
+		if (plan_build(&j->in, j->pl, e) == 0)
+			*now = j->pl;
+		else
+			free(j->pl);
+		job_free(j);
+		return NULL;
+	}
+	if (!worker_post(&q->kw, &j->w)) {
+		free(j->pl);
+		job_free(j);
+		err_set(e, true, 0, "queue is shutting down");
+		return NULL;
+	}
+	return j;
+}
+
+/* queue_dkim_orphan - done will not run; the plan is freed when back */
+void
+queue_dkim_orphan(struct queue *q, struct dkim_job *j)
+{
+	(void)q;
+	j->orphan = true;
+}
+
+/* dkim_work - the thread: each job's plan */
+static void
+dkim_work(void *arg, struct witems *items)
+{
+	struct witem	*it;
+	struct dkim_job	*j;
+
+	(void)arg;
+	TAILQ_FOREACH(it, items, entry) {
+		j = (struct dkim_job *)(void *)it;
+		memset(&j->err, 0, sizeof(j->err));
+		j->rc = plan_build(&j->in, j->pl, &j->err);
+	}
+}
+
+/* dkim_done - the loop: a job back */
+static void
+dkim_done(void *arg, struct witem *it)
+{
+	struct queue	*q = arg;
+	struct dkim_job	*j = (struct dkim_job *)(void *)it;
+
+	if (j->orphan || j->rc == -1) {
+		if (j->rc == 0)
+			queue_dkim_release(j->pl);
+		free(j->pl);
+		j->pl = NULL;
+	}
+	if (!j->orphan)
+		j->done(q, j->pl, &j->err, j->arg);
+	job_free(j);
+}
+
+/* queue_dkim_start - the DKIM thread */
+void
+queue_dkim_start(struct queue *q, void (*on_exit)(void *))
+{
+	worker_start(&q->kw, q->base, "dkim", 16, true, dkim_work, dkim_done,
+	    on_exit, q);
+}
+
+/* queue_dkim_stop - end once the jobs in hand are done */
+void
+queue_dkim_stop(struct queue *q)
+{
+	worker_stop(&q->kw);
+}
+
+/* queue_dkim_free - once joined: jobs never taken are given back failed */
+void
+queue_dkim_free(struct queue *q)
+{
+	struct witem	*it;
+	struct dkim_job	*j;
+
+	while ((it = TAILQ_FIRST(&q->kw.in)) != NULL) {
+		TAILQ_REMOVE(&q->kw.in, it, entry);
+		j = (struct dkim_job *)(void *)it;
+		j->rc = err_set(&j->err, true, 0, "queue is shutting down");
+		dkim_done(q, it);
+	}
+	/* made, but the loop had ended */
+	while ((it = TAILQ_FIRST(&q->kw.out)) != NULL) {
+		TAILQ_REMOVE(&q->kw.out, it, entry);
+		dkim_done(q, it);
+	}
+	worker_free(&q->kw);
 }
 
 /* queue_dkim_prefix - the finished signatures then the added fields */
@@ -321,7 +517,7 @@ queue_dkim_prefix(const struct dkim_plan *pl)
 
 /* queue_dkim_free - what the plan holds */
 void
-queue_dkim_free(struct dkim_plan *pl)
+queue_dkim_release(struct dkim_plan *pl)
 {
 	size_t	i;
 

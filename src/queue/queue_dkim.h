@@ -19,6 +19,7 @@
 
 #define Q_DKIM_SIGS	LIM_DKIM_KEYS	/* one per key of the domain */
 
+struct dkim_job;
 struct event;
 struct queue;
 
@@ -61,18 +62,40 @@ const char	*queue_dkim_signer_domain(const struct queue *, const char *addr);
  * 0) or, with fd -1, in msg[0..len): the Date and Message-ID fields it
  * lacks when add_fields (an authenticated submitter, RFC 6409 8.2, 8.3),
  * and one signature per key of domain (NULL: none), prepared over the
- * header as it will be delivered (added fields first).  0 with pl
- * filled (pl->n may be 0), or -1 with e: temp on a read error, before
- * the signer has said its keys, or when the domain's keys did not read;
- * permanent for a header that cannot be signed (too long, a line that
- * is no field): an authenticated user's mail is never sent unsigned.
+ * header as it will be delivered (added fields first).  Done in the
+ * loop: for a message in memory (a DSN).  0 with pl filled (pl->n may be
+ * 0), or -1 with e: temp on a read error, before the signer has said its
+ * keys, or when the domain's keys did not read; permanent for a header
+ * that cannot be signed (too long, a line that is no field): an
+ * authenticated user's mail is never sent unsigned.
  */
 int	queue_dkim_plan(struct queue *, const char *id, int fd,
 	    const char *msg, size_t len, bool add_fields, const char *domain,
 	    struct dkim_plan *pl, struct err *);
+/*
+ * queue_dkim_post - the same for a stored body (fd, which is taken and
+ * closed), made by the DKIM thread, which reads and hashes the body off
+ * the loop: the job is returned, and done(q, pl, e, arg) runs from the
+ * loop with a new plan (the caller's to free), or pl NULL and e.  NULL:
+ * no job; *now is the plan made at once when no thread runs (its end,
+ * a test's queue), else NULL with e (the checks that need no reading,
+ * or the plan made at once, failed).
+ */
+struct dkim_job	*queue_dkim_post(struct queue *, const char *id, int fd,
+		    bool add_fields, const char *domain,
+		    void (*done)(struct queue *, struct dkim_plan *,
+		    const struct err *, void *arg), void *arg,
+		    struct dkim_plan **now, struct err *);
+/* queue_dkim_orphan - the job's producer is gone: done will not run */
+void		 queue_dkim_orphan(struct queue *, struct dkim_job *);
+/* queue_dkim_start, _stop, _free - the DKIM thread (queue.c) */
+void	queue_dkim_start(struct queue *, void (*on_exit)(void *));
+void	queue_dkim_stop(struct queue *);
+void	queue_dkim_free(struct queue *);
+
 /* queue_dkim_prefix - the finished signatures then the added fields */
 char	*queue_dkim_prefix(const struct dkim_plan *);
-/* queue_dkim_free - what the plan holds (not the plan) */
-void	queue_dkim_free(struct dkim_plan *);
+/* queue_dkim_release - what the plan holds (not the plan) */
+void	queue_dkim_release(struct dkim_plan *);
 
 #endif

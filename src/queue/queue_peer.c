@@ -64,6 +64,8 @@ struct txn {
 	uint64_t		 wseq;		/* writer's number (queue_state.h) */
 	uint64_t		 reqid;		/* of its M_Q_COMMIT */
 	struct commit		*commit;	/* non-NULL while committing */
+	struct dkim_job		*hashing;	/* non-NULL while the DKIM
+						   thread reads the body */
 	struct dkim_plan	*signing;	/* non-NULL while the signer
 						   works (queue_signer.c) */
 	uint64_t		 body_hash;	/* of its M_Q_COMMIT */
@@ -108,9 +110,11 @@ txn_remove(struct peer *p, struct txn *t)
 	uint32_t	i;
 
 	queue_direct_free(p->q, t->d);
+	if (t->hashing != NULL)		/* its plan is freed when back */
+		queue_dkim_orphan(p->q, t->hashing);
 	if (t->signing != NULL) {
 		queue_signer_cancel(p->q, t->signing);
-		queue_dkim_free(t->signing);
+		queue_dkim_release(t->signing);
 		free(t->signing);
 	}
 	for (i = 0; i < t->nrcpts; i++)
@@ -245,17 +249,58 @@ peer_signed(struct queue *q, struct dkim_plan *pl, bool ok, void *arg)
 	memset(&e, 0, sizeof(e));
 	if (!ok) {
 		err_set(&e, true, 0, "DKIM signing failed");
-		queue_dkim_free(pl);
+		queue_dkim_release(pl);
 		free(pl);
 		commit_fail(t->peer, t, &e);
 		return;
 	}
 	prefix = queue_dkim_prefix(pl);
-	queue_dkim_free(pl);
+	queue_dkim_release(pl);
 	free(pl);
 	if (commit_post(t->peer, t, prefix, &e) == -1)
 		commit_fail(t->peer, t, &e);
 	free(prefix);
+}
+
+/*
+ * plan_next - t's plan is made: to the signer, or (no key) straight to
+ * the commit with the fields it added; 0, or -1 with e (pl freed)
+ */
+static int
+plan_next(struct peer *p, struct txn *t, struct dkim_plan *pl,
+    struct err *e)
+{
+	char	*prefix;
+	int	 rc;
+
+	if (pl->n > 0) {
+		t->signing = pl;
+		queue_signer_start(p->q, pl, peer_signed, t);
+		return 0;
+	}
+	prefix = queue_dkim_prefix(pl);
+	queue_dkim_release(pl);
+	free(pl);
+	rc = commit_post(p, t, prefix, e);
+	free(prefix);
+	return rc;
+}
+
+/* peer_hashed - the DKIM thread is done with t's body: go on, or fail */
+static void
+peer_hashed(struct queue *q, struct dkim_plan *pl, const struct err *perr,
+    void *arg)
+{
+	struct txn	*t = arg;
+	struct err	 e;
+
+	(void)q;
+	t->hashing = NULL;
+	memset(&e, 0, sizeof(e));
+	if (pl == NULL)
+		commit_fail(t->peer, t, perr);
+	else if (plan_next(t->peer, t, pl, &e) == -1)
+		commit_fail(t->peer, t, &e);
 }
 
 /*
@@ -267,32 +312,19 @@ static int
 commit_sign(struct peer *p, struct txn *t, struct err *e)
 {
 	struct queue		*q = p->q;
-	struct dkim_plan	*pl = xcalloc(1, sizeof(*pl));
-	char			*prefix;
-	int			 fd, rc;
+	struct dkim_plan	*now;
+	int			 fd;
 
-	if ((fd = spool_open_tmp_body(&q->sp, t->id, O_RDONLY, e)) == -1) {
-		free(pl);
+	if ((fd = spool_open_tmp_body(&q->sp, t->id, O_RDONLY, e)) == -1)
 		return -1;
-	}
-	rc = queue_dkim_plan(q, t->id, fd, NULL, 0, true,
-	    queue_dkim_signer_domain(q, t->auth), pl, e);
-	close(fd);
-	if (rc == -1) {
-		free(pl);
-		return -1;
-	}
-	if (pl->n > 0) {
-		t->signing = pl;
-		queue_signer_start(q, pl, peer_signed, t);
+	/* the body is read and hashed off the loop: peer_hashed follows */
+	if ((t->hashing = queue_dkim_post(q, t->id, fd, true,
+	    queue_dkim_signer_domain(q, t->auth), peer_hashed, t, &now,
+	    e)) != NULL)
 		return 0;
-	}
-	prefix = queue_dkim_prefix(pl);
-	queue_dkim_free(pl);
-	free(pl);
-	rc = commit_post(p, t, prefix, e);
-	free(prefix);
-	return rc;
+	if (now == NULL)
+		return -1;
+	return plan_next(p, t, now, e);
 }
 
 /*
@@ -316,7 +348,7 @@ peer_commit(struct peer *p, struct msg *msg)
 	}
 	id = ci.id;
 	if ((t = txn_find(p, id)) == NULL || t->commit != NULL ||
-	    t->signing != NULL) {
+	    t->signing != NULL || t->hashing != NULL) {
 		log_warnx("smtp asked to commit unknown or committing msgid=%s",
 		    str_line_ok(id, SPOOL_ID_LEN, false) ? id : "?");
 		commit_answer(p, ci.reqid, id, false, true,
@@ -486,7 +518,7 @@ peer_abort(struct peer *p, struct msg *msg)
 		return;
 	}
 	if ((t = txn_find(p, a.id)) == NULL || t->commit != NULL ||
-	    t->signing != NULL)
+	    t->signing != NULL || t->hashing != NULL)
 		return;
 	log_debug("msgid=%s aborted by smtp", t->id);
 	if (t->d == NULL)

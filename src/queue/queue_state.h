@@ -98,6 +98,8 @@ struct queue {
 	struct qctl		*ctl;		/* the control socket */
 	struct worker		 cw;		/* commit thread */
 	struct worker		 dw;		/* delivery thread */
+	struct worker		 kw;		/* DKIM thread: reads and
+						   hashes bodies to sign */
 	enum sync_method	 sync_conf;	/* as configured at start */
 	enum sync_method	 sync_method;	/* the spool's: FILE or
 						   FILESYSTEM, fixed at start */

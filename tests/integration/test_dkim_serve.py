@@ -154,6 +154,19 @@ def test_signed_by_every_client(srv, peer, tmp_path):
             cp.stdout + cp.stderr
 
 
+def test_large_message_signed(srv, peer):
+    """a 3 MiB body (read and hashed by the queue's DKIM thread, in
+    chunks, off its loop) arrives with a valid signature"""
+    recs = records(srv)
+    line = b"0123456789abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWX\r\n"
+    body = line * (3 * 1024 * 1024 // len(line))
+    msg = MESSAGES["plain"].split(b"\r\n\r\n")[0] + b"\r\n\r\n" + body
+    submit(srv, ["bob@remote.test"], [msg])
+    (g,) = peer.wait(1)
+    assert len(g["content"]) > len(body)
+    assert len(verify_all(recs, g["content"])) == 1
+
+
 def test_date_and_message_id_added(srv, peer):
     """RFC 6409 8.2, 8.3: a submission without Date and Message-ID gets
     both, before signing (the signature covers them); the spooled body
