@@ -58,10 +58,12 @@
 # signature.
 #
 # With BENCH_MODE=inbound it measures postern's port-25 acceptance twice
-# in one run, first with inbound_checks = no, then with a fresh postern
-# with inbound_checks = yes (SPF, DKIM and DMARC before the reply to
+# in one run: two posterns run side by side, one with inbound_checks = no,
+# one with inbound_checks = yes (SPF, DKIM and DMARC before the reply to
 # DATA), both asking tests/integration/dnsserver.py on loopback
-# (dns_resolver, dnssec_trust_anchor none).  That server publishes the
+# (dns_resolver, dnssec_trust_anchor none); each cell, and each repeat,
+# is run on one and then the other, so a change in the machine's load
+# falls on both.  That server publishes the
 # sending domain client.test: SPF "v=spf1 ip4:127.0.0.1 -all", DMARC
 # "v=DMARC1; p=reject" and the public half of an RSA 2048 key made for
 # the run as bench._domainkey.client.test.  Before the load,
@@ -238,6 +240,7 @@ chmod 0755 "$W"
 ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null || true
 
 POSTERN_PID=
+OFF_PID=
 SINK_PID=
 DNS_PID=
 DKIM_PID=
@@ -257,15 +260,18 @@ stop_pid() {
 }
 
 cleanup() {
-	if [ -n "$POSTERN_PID" ] && kill -0 "$POSTERN_PID" 2>/dev/null; then
-		kill -TERM "$POSTERN_PID" 2>/dev/null
+	local p
+	# inbound mode runs two posterns: OFF_PID is the one without checks
+	for p in $POSTERN_PID $OFF_PID; do
+		kill -0 "$p" 2>/dev/null || continue
+		kill -TERM "$p" 2>/dev/null
 		for _ in $(seq 100); do
-			kill -0 "$POSTERN_PID" 2>/dev/null || break
+			kill -0 "$p" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -KILL -- "-$POSTERN_PID" 2>/dev/null
-		kill -KILL "$POSTERN_PID" 2>/dev/null
-	fi
+		kill -KILL -- "-$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+	done
 	if [ -f "$PF_CONF/main.cf" ] && [ -f "$PF_QUEUE/pid/master.pid" ]; then
 		postfix -c "$PF_CONF" stop >/dev/null 2>&1
 		pfpid=$(awk '{print $1; exit}' "$PF_QUEUE/pid/master.pid" 2>/dev/null)
@@ -614,20 +620,6 @@ start_postern() {
 	    "inbound_checks $CHECKS, log $pd/serve.log"
 }
 
-# stop_postern - TERM postern and wait for its whole tree, at most 10 s
-stop_postern() {
-	[ -n "$POSTERN_PID" ] || return 0
-	kill -TERM "$POSTERN_PID" 2>/dev/null
-	for _ in $(seq 100); do
-		kill -0 "$POSTERN_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL -- "-$POSTERN_PID" 2>/dev/null
-	kill -KILL "$POSTERN_PID" 2>/dev/null
-	wait "$POSTERN_PID" 2>/dev/null
-	POSTERN_PID=
-}
-
 # --- Postfix ---------------------------------------------------------------
 
 POSTFIX_PORT=
@@ -970,8 +962,11 @@ best() {
 
 # srv_pid NAME - the root process of a server
 srv_pid() {
-	if [ "$1" = postern ]; then echo "$POSTERN_PID"; else
-		echo "$POSTFIX_PID"; fi
+	case $1 in
+	postern|on) echo "$POSTERN_PID" ;;
+	off) echo "$OFF_PID" ;;
+	*) echo "$POSTFIX_PID" ;;
+	esac
 }
 
 # srv_cpu NAME - CPU seconds of the server's process tree; Postfix's
@@ -1075,8 +1070,8 @@ inbound_throughput() {
 	dcpu=$(per_msg "$d0" "$(tree_cpu "$DNS_PID")" "$m")
 	ar=$(/usr/bin/python3 "$INBOUND_LOAD" check --maildir "$dir" \
 	    --max "$AR_PER_CELL" 2>&1)
-	note "$INB_LABEL s=$s size=$size: $out"
-	note "$INB_LABEL s=$s size=$size: rc=$rc, delivered $got," \
+	note "$name s=$s size=$size: $out"
+	note "$name s=$s size=$size: rc=$rc, delivered $got," \
 	    "server CPU $cpu ms/msg, DNS server CPU $dcpu ms/msg; $ar"
 	if [ $rc != 0 ] || [ "${acc:-0}" -lt "$m" ] || [ "$got" -lt "$m" ]; then
 		tail -3 "$W/$name.load.err" >&2
@@ -1092,42 +1087,36 @@ inbound_throughput() {
 	    "$(field pass "$ar")"
 }
 
-# inbound_cells COLUMN NAME PORT MAILDIR - every cell of one column into
-# R: the run with the most accepted messages/s, and the read-back counts
-# of all runs added up
-inbound_cells() {
-	local col=$1 name=$2 port=$3 dir=$4 size s r rate cpu p50 p99 dcpu
-	local ch f0 f1 ok top
-	R[$col,checked]=0 R[$col,none]=0 R[$col,one]=0 R[$col,pass]=0
-	for size in $SIZES; do
-		for s in $SESSIONS; do
-			top=-
-			for _ in $(seq "$REPEAT"); do
-				r=$(inbound_throughput "$name" "$port" "$dir" \
-				    "$s" "$size")
-				read -r rate cpu p50 p99 dcpu ch f0 f1 ok <<<"$r"
-				R[$col,checked]=$((R[$col,checked] + ${ch:-0}))
-				R[$col,none]=$((R[$col,none] + ${f0:-0}))
-				R[$col,one]=$((R[$col,one] + ${f1:-0}))
-				R[$col,pass]=$((R[$col,pass] + ${ok:-0}))
-				[ "$rate" = - ] && continue
-				[ "$top" != - ] && [ "$rate" -le "$top" ] &&
-				    continue
-				top=$rate
-				R[$col,$size,$s]=$rate
-				R[$col,cpu,$size,$s]=$cpu
-				R[$col,p50,$size,$s]=$p50
-				R[$col,p99,$size,$s]=$p99
-				R[$col,dns,$size,$s]=$dcpu
-			done
-		done
-	done
+# inbound_record COLUMN SIZE SESSIONS RESULT - one run of a cell into R:
+# kept when it has the most accepted messages/s so far; the read-back
+# counts of all runs added up
+inbound_record() {
+	local col=$1 size=$2 s=$3 rate cpu p50 p99 dcpu ch f0 f1 ok top
+	read -r rate cpu p50 p99 dcpu ch f0 f1 ok <<<"$4"
+	R[$col,checked]=$((${R[$col,checked]:-0} + ${ch:-0}))
+	R[$col,none]=$((${R[$col,none]:-0} + ${f0:-0}))
+	R[$col,one]=$((${R[$col,one]:-0} + ${f1:-0}))
+	R[$col,pass]=$((${R[$col,pass]:-0} + ${ok:-0}))
+	[ "$rate" = - ] && return 0
+	top=${R[$col,$size,$s]:--}
+	[ "$top" != - ] && [ "$rate" -le "$top" ] && return 0
+	R[$col,$size,$s]=$rate
+	R[$col,cpu,$size,$s]=$cpu
+	R[$col,p50,$size,$s]=$p50
+	R[$col,p99,$size,$s]=$p99
+	R[$col,dns,$size,$s]=$dcpu
 }
 
-# inbound_main - the inbound mode: key, DNS, signed messages, postern with
-# the checks off, then with them on, Postfix if asked; the report
+OFF_PORT=
+OFF_MAILDIR=
+ON_PORT=
+ON_MAILDIR=
+# inbound_main - the inbound mode: key, DNS, signed messages, two posterns
+# (checks off, checks on) and Postfix if asked, all running at once; each
+# cell (and each repeat) is measured on one after the other, so a change
+# of the machine's load falls on both alike; then the report
 inbound_main() {
-	local size cols c a b label
+	local size s cols c a b label port dir r
 	make_key
 	start_dns
 	for size in $SIZES; do
@@ -1138,39 +1127,52 @@ inbound_main() {
 		    die "signing the messages failed"
 	done
 	note "$SIGNED signed messages per size under $W/signed"
-	CHECKS=no P_DIR=$W/postern-off INB_LABEL="checks off"
+	CHECKS=no P_DIR=$W/postern-off
 	start_postern
-	inbound_cells off postern "$POSTERN_PORT" "$POSTERN_MAILDIR"
-	stop_postern
-	CHECKS=yes P_DIR=$W/postern-on INB_LABEL="checks on"
+	OFF_PID=$POSTERN_PID OFF_PORT=$POSTERN_PORT OFF_MAILDIR=$POSTERN_MAILDIR
+	# from here on POSTERN_PID is the one with the checks on
+	CHECKS=yes P_DIR=$W/postern-on
 	start_postern
-	inbound_cells on postern "$POSTERN_PORT" "$POSTERN_MAILDIR"
-	stop_postern
+	ON_PORT=$POSTERN_PORT ON_MAILDIR=$POSTERN_MAILDIR
 	cols="off on"
 	if has postfix; then
 		start_postfix
-		INB_LABEL="postfix"
-		inbound_cells postfix postfix "$POSTFIX_PORT" "$POSTFIX_MAILDIR"
 		cols="off on postfix"
 	fi
+	for size in $SIZES; do
+		for s in $SESSIONS; do
+			for _ in $(seq "$REPEAT"); do
+				for c in $cols; do
+					case $c in
+					off) port=$OFF_PORT dir=$OFF_MAILDIR ;;
+					on) port=$ON_PORT dir=$ON_MAILDIR ;;
+					*) port=$POSTFIX_PORT
+					   dir=$POSTFIX_MAILDIR ;;
+					esac
+					r=$(inbound_throughput "$c" "$port" \
+					    "$dir" "$s" "$size")
+					inbound_record "$c" "$size" "$s" "$r"
+				done
+			done
+		done
+	done
 
-	# row LABEL KEY - one line: every column, then on/off
+	# row LABEL KEY [-] - one line: every column, then on/off (not
+	# with "-": the DNS server's figure is mostly its idle loop)
 	row() {
-		local out="" c v
+		local out="" c v r=-
 		for c in $cols; do
 			v=${R[$c,$2]:--}
 			out="$out $(printf '%11s' "$v")"
 		done
 		a=${R[off,$2]:--} b=${R[on,$2]:--}
-		printf '%-32s%s %8s
-' "$1" "$out" "$(ratio "$b" "$a")"
+		[ "${3:-}" = - ] || r=$(ratio "$b" "$a")
+		printf '%-32s%s %8s\n' "$1" "$out" "$r"
 	}
-	printf '
-%-32s %11s %11s' "inbound acceptance (port 25)" \
+	printf '\n%-32s %11s %11s' "inbound acceptance (port 25)" \
 	    "checks off" "checks on"
 	has postfix && printf ' %11s' "postfix*"
-	printf ' %8s
-' "on/off"
+	printf ' %8s\n' "on/off"
 	hr
 	for size in $SIZES; do
 		for s in $SESSIONS; do
@@ -1180,7 +1182,7 @@ inbound_main() {
 			row "  latency ms, median" "p50,$size,$s"
 			row "  latency ms, p99" "p99,$size,$s"
 			row "  server CPU ms per message" "cpu,$size,$s"
-			row "  DNS server CPU ms per message" "dns,$size,$s"
+			row "  DNS server CPU ms per message" "dns,$size,$s" -
 		done
 	done
 	hr
