@@ -1048,15 +1048,22 @@ $(field verified "$dk") $dcpu"
 }
 
 # inbound_throughput NAME PORT MAILDIR SESSIONS SIZE - the signed messages
-# to port 25; prints "RATE CPU P50 P99 DNS_CPU CHECKED NONE ONE PASS" (RATE
-# "-" on failure; CPU in ms per message, latency in ms; CHECKED messages
-# read back, NONE of them without Authentication-Results, ONE with exactly
-# one, PASS with one saying spf=pass dkim=pass dmarc=pass)
+# to port 25; prints "RATE CPU P50 P99 DNS_CPU CHECKED NONE ONE PASS
+# VERIFIER_CPU" (RATE "-" on failure; CPU in ms per message, latency in
+# ms; CHECKED messages read back, NONE of them without
+# Authentication-Results, ONE with exactly one, PASS with one saying
+# spf=pass dkim=pass dmarc=pass; VERIFIER_CPU the part of CPU that
+# postern's verifier process used, "-" without one)
 inbound_throughput() {
 	local name=$1 port=$2 dir=$3 s=$4 size=$5 m c0 d0 out rc acc got
-	local cpu dcpu rate ar
+	local cpu dcpu rate ar vpid="" v0 vcpu=-
 	m=$(messages "$s" "$size")
 	[ -d "$dir" ] && find "$dir" -maxdepth 1 -type f -delete
+	# the verifier's pid, from the log of the postern with the checks on
+	[ "$name" = on ] && vpid=$(sed -n \
+	    's/.*verifier started pid=\([0-9]*\).*/\1/p' \
+	    "$W/postern-on/serve.log" | tail -1)
+	[ -n "$vpid" ] && v0=$(tree_cpu "$vpid")
 	c0=$(tree_cpu "$(srv_pid "$name")")
 	d0=$(tree_cpu "$DNS_PID")
 	out=$(timeout "$RUN_TIMEOUT" /usr/bin/python3 "$INBOUND_LOAD" send \
@@ -1068,11 +1075,13 @@ inbound_throughput() {
 	got=$(wait_delivered "$dir" "$m")
 	cpu=$(per_msg "$c0" "$(tree_cpu "$(srv_pid "$name")")" "$m")
 	dcpu=$(per_msg "$d0" "$(tree_cpu "$DNS_PID")" "$m")
+	[ -n "$vpid" ] && vcpu=$(per_msg "$v0" "$(tree_cpu "$vpid")" "$m")
 	ar=$(/usr/bin/python3 "$INBOUND_LOAD" check --maildir "$dir" \
 	    --max "$AR_PER_CELL" 2>&1)
 	note "$name s=$s size=$size: $out"
 	note "$name s=$s size=$size: rc=$rc, delivered $got," \
-	    "server CPU $cpu ms/msg, DNS server CPU $dcpu ms/msg; $ar"
+	    "server CPU $cpu ms/msg (verifier $vcpu), DNS server CPU" \
+	    "$dcpu ms/msg; $ar"
 	if [ $rc != 0 ] || [ "${acc:-0}" -lt "$m" ] || [ "$got" -lt "$m" ]; then
 		tail -3 "$W/$name.load.err" >&2
 		rate=-
@@ -1084,15 +1093,15 @@ inbound_throughput() {
 	[ -d "$dir" ] && find "$dir" -maxdepth 1 -type f -delete
 	echo "$rate $cpu $(field p50_ms "$out") $(field p99_ms "$out") $dcpu" \
 	    "$(field checked "$ar") $(field fields0 "$ar") $(field fields1 "$ar")" \
-	    "$(field pass "$ar")"
+	    "$(field pass "$ar") $vcpu"
 }
 
 # inbound_record COLUMN SIZE SESSIONS RESULT - one run of a cell into R:
 # kept when it has the most accepted messages/s so far; the read-back
 # counts of all runs added up
 inbound_record() {
-	local col=$1 size=$2 s=$3 rate cpu p50 p99 dcpu ch f0 f1 ok top
-	read -r rate cpu p50 p99 dcpu ch f0 f1 ok <<<"$4"
+	local col=$1 size=$2 s=$3 rate cpu p50 p99 dcpu ch f0 f1 ok vcpu top
+	read -r rate cpu p50 p99 dcpu ch f0 f1 ok vcpu <<<"$4"
 	R[$col,checked]=$((${R[$col,checked]:-0} + ${ch:-0}))
 	R[$col,none]=$((${R[$col,none]:-0} + ${f0:-0}))
 	R[$col,one]=$((${R[$col,one]:-0} + ${f1:-0}))
@@ -1105,6 +1114,7 @@ inbound_record() {
 	R[$col,p50,$size,$s]=$p50
 	R[$col,p99,$size,$s]=$p99
 	R[$col,dns,$size,$s]=$dcpu
+	[ "$vcpu" = - ] || R[$col,ver,$size,$s]=$vcpu
 }
 
 OFF_PORT=
@@ -1182,6 +1192,7 @@ inbound_main() {
 			row "  latency ms, median" "p50,$size,$s"
 			row "  latency ms, p99" "p99,$size,$s"
 			row "  server CPU ms per message" "cpu,$size,$s"
+			row "    of which the verifier" "ver,$size,$s" -
 			row "  DNS server CPU ms per message" "dns,$size,$s" -
 		done
 	done
