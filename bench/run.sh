@@ -58,28 +58,28 @@
 # signature.
 #
 # With BENCH_MODE=inbound it measures postern's port-25 acceptance twice
-# in one run: two posterns run side by side, one with inbound_checks = no,
-# one with inbound_checks = yes (SPF, DKIM and DMARC before the reply to
-# DATA), both asking tests/integration/dnsserver.py on loopback
+# in one run: two posterns run side by side, one with inbound_checks =
+# no, one with inbound_checks = yes (SPF, DKIM and DMARC before the reply
+# to DATA), both asking tests/integration/dnsserver.py on loopback
 # (dns_resolver, dnssec_trust_anchor none); each cell, and each repeat,
-# is run on one and then the other, so a change in the machine's load
-# falls on both.  That server publishes the
-# sending domain client.test: SPF "v=spf1 ip4:127.0.0.1 -all", DMARC
-# "v=DMARC1; p=reject" and the public half of an RSA 2048 key made for
-# the run as bench._domainkey.client.test.  Before the load,
-# bench/inbound_load.py signs BENCH_SIGNED distinct 2 KiB messages from
-# sender@client.test with that key (dkimpy, relaxed/relaxed); its
-# sessions then send them in turn (EHLO client.test, MAIL, RCPT, DATA,
-# pipelined; no TLS, no AUTH) and wait for each 250.  Figures per cell:
-# accepted messages/s (every message 250, all delivered to the Maildir),
-# latency from MAIL to the 250 after the dot (median and p99; the
-# 1-session cell is one message at a time), server CPU per message (the
-# whole postern tree, the verifier included) and the DNS server's CPU
-# per message.  A few delivered messages per cell are read back: with
-# the checks on the report says "checked: V/N spf=pass dkim=pass
-# dmarc=pass" (one Authentication-Results field each), with them off
-# how many carried none.  BENCH_SERVERS="postern postfix" adds Postfix
-# (accepting only, no checks at all) as a third column, labelled so.
+# runs on the one and then on the other, so a change in the machine's
+# load falls on both.  That server publishes the sending domain
+# client.test: SPF "v=spf1 ip4:127.0.0.1 -all", DMARC "v=DMARC1;
+# p=reject" and the public half of an RSA 2048 key made for the run as
+# bench._domainkey.client.test.  Before the load, bench/inbound_load.py
+# signs BENCH_SIGNED distinct 2 KiB messages from sender@client.test
+# with that key (dkimpy, relaxed/relaxed); its sessions then send them in
+# turn (EHLO client.test, MAIL, RCPT, DATA, pipelined; no TLS, no AUTH)
+# and wait for each 250.  Figures per cell: accepted messages/s (every
+# message 250, all delivered to the Maildir), latency from MAIL to the
+# 250 after the dot (median and p99; the 1-session cell is one message
+# at a time), server CPU per message (the whole postern tree) and the
+# verifier process's part of it, and the DNS server's CPU per message.
+# A few delivered messages per cell are read back: with the checks on
+# the report says "checked: V/N spf=pass dkim=pass dmarc=pass" (one
+# Authentication-Results field each), with them off how many carried
+# none.  BENCH_SERVERS="postern postfix" adds Postfix (accepting only,
+# no checks at all) as a third column, labelled so.
 #
 # Environment:
 #   POSTERN_BIN       the postern binary (required unless BENCH_SERVERS=postfix)
