@@ -57,13 +57,42 @@
 # verified" per server, or UNSIGNED when a server's mail had no
 # signature.
 #
+# With BENCH_MODE=inbound it measures postern's port-25 acceptance twice
+# in one run: two posterns run side by side, one with inbound_checks =
+# no, one with inbound_checks = yes (SPF, DKIM and DMARC before the reply
+# to DATA), both asking tests/integration/dnsserver.py on loopback
+# (dns_resolver, dnssec_trust_anchor none); each cell, and each repeat,
+# runs on the one and then on the other, so a change in the machine's
+# load falls on both.  That server publishes the sending domain
+# client.test: SPF "v=spf1 ip4:127.0.0.1 -all", DMARC "v=DMARC1;
+# p=reject" and the public half of an RSA 2048 key made for the run as
+# bench._domainkey.client.test.  Before the load, bench/inbound_load.py
+# signs BENCH_SIGNED distinct 2 KiB messages from sender@client.test
+# with that key (dkimpy, relaxed/relaxed); its sessions then send them in
+# turn (EHLO client.test, MAIL, RCPT, DATA, pipelined; no TLS, no AUTH)
+# and wait for each 250.  Figures per cell: accepted messages/s (every
+# message 250, all delivered to the Maildir), latency from MAIL to the
+# 250 after the dot (median and p99; the 1-session cell is one message
+# at a time), server CPU per message (the whole postern tree) and the
+# verifier process's part of it, and the DNS server's CPU per message.
+# A few delivered messages per cell are read back: with the checks on
+# the report says "checked: V/N spf=pass dkim=pass dmarc=pass" (one
+# Authentication-Results field each), with them off how many carried
+# none.  BENCH_SERVERS="postern postfix" adds Postfix (accepting only,
+# no checks at all) as a third column, labelled so.
+#
 # Environment:
 #   POSTERN_BIN       the postern binary (required unless BENCH_SERVERS=postfix)
-#   BENCH_MODE        "accept" (default), "relay", "starttls" or "submit"
+#   BENCH_MODE        "accept" (default), "relay", "starttls", "submit"
+#                     or "inbound"
 #   BENCH_SERVERS     "postern postfix" (default), or one of them
+#                     ("postern" in inbound mode)
 #   BENCH_SESSIONS    "1 10 50" ("1 10" in starttls mode: clients, and
-#                     in submit mode)
-#   BENCH_SIZES       "2048 102400" ("2048" in relay and submit modes)
+#                     in submit and inbound modes)
+#   BENCH_SIZES       "2048 102400" ("2048" in relay, submit and inbound
+#                     modes)
+#   BENCH_SIGNED      inbound mode: distinct signed messages (default 20)
+#   BENCH_AR_CHECK    inbound mode: messages read back per cell (default 5)
 #   BENCH_DKIM_CHECK  submit mode: messages verified per cell (default 5)
 #   BENCH_MILTER      submit mode: "unix" (default), OpenDKIM on a unix
 #                     socket in the work directory, or "inet", on a
@@ -84,15 +113,21 @@ export LC_ALL=C
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 MODE=${BENCH_MODE:-accept}
-SERVERS=${BENCH_SERVERS:-postern postfix}
-if [ "$MODE" = starttls ] || [ "$MODE" = submit ]; then
+if [ "$MODE" = inbound ]; then
+	SERVERS=${BENCH_SERVERS:-postern}
+else
+	SERVERS=${BENCH_SERVERS:-postern postfix}
+fi
+if [ "$MODE" = starttls ] || [ "$MODE" = submit ] ||
+    [ "$MODE" = inbound ]; then
 	SESSIONS=${BENCH_SESSIONS:-1 10}
 else
 	SESSIONS=${BENCH_SESSIONS:-1 10 50}
 fi
 TLS_SECONDS=${BENCH_TLS_SECONDS:-10}
 OUT_PER_DOMAIN=${BENCH_OUT_PER_DOMAIN:-}
-if [ "$MODE" = relay ] || [ "$MODE" = submit ]; then
+if [ "$MODE" = relay ] || [ "$MODE" = submit ] ||
+    [ "$MODE" = inbound ]; then
 	SIZES=${BENCH_SIZES:-2048}
 else
 	SIZES=${BENCH_SIZES:-2048 102400}
@@ -117,6 +152,12 @@ MILTER=${BENCH_MILTER:-unix}
 SUB_USER=bench@$DOMAIN
 SUB_PASSWORD=bench-password
 SELECTOR=bench
+INBOUND_LOAD=$HERE/inbound_load.py
+SIGNED=${BENCH_SIGNED:-20}
+AR_PER_CELL=${BENCH_AR_CHECK:-5}
+SEND_DOMAIN=${FROM#*@}
+CHECKS=no
+P_DIR=
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 note() { echo "# $*" >&2; }
@@ -157,7 +198,19 @@ submit)
 		;;
 	esac
 	;;
-*)	die "BENCH_MODE must be accept, relay, starttls or submit" ;;
+inbound)
+	[ -r "$DNSSERVER" ] || die "$DNSSERVER missing"
+	[ -r "$INBOUND_LOAD" ] || die "$INBOUND_LOAD missing"
+	/usr/bin/python3 -c 'import dns.message' 2>/dev/null ||
+	    die "dnspython missing: apt-get install python3-dnspython"
+	/usr/bin/python3 -c 'import dkim' 2>/dev/null ||
+	    die "dkimpy missing: apt-get install python3-dkim"
+	case " $SERVERS " in
+	*" postern "*) ;;
+	*) die "inbound mode measures postern: BENCH_SERVERS needs it" ;;
+	esac
+	;;
+*)	die "BENCH_MODE must be accept, relay, starttls, submit or inbound" ;;
 esac
 case " $SERVERS " in
 *" postern "*)
@@ -187,6 +240,7 @@ chmod 0755 "$W"
 ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null || true
 
 POSTERN_PID=
+OFF_PID=
 SINK_PID=
 DNS_PID=
 DKIM_PID=
@@ -206,15 +260,18 @@ stop_pid() {
 }
 
 cleanup() {
-	if [ -n "$POSTERN_PID" ] && kill -0 "$POSTERN_PID" 2>/dev/null; then
-		kill -TERM "$POSTERN_PID" 2>/dev/null
+	local p
+	# inbound mode runs two posterns: OFF_PID is the one without checks
+	for p in $POSTERN_PID $OFF_PID; do
+		kill -0 "$p" 2>/dev/null || continue
+		kill -TERM "$p" 2>/dev/null
 		for _ in $(seq 100); do
-			kill -0 "$POSTERN_PID" 2>/dev/null || break
+			kill -0 "$p" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -KILL -- "-$POSTERN_PID" 2>/dev/null
-		kill -KILL "$POSTERN_PID" 2>/dev/null
-	fi
+		kill -KILL -- "-$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+	done
 	if [ -f "$PF_CONF/main.cf" ] && [ -f "$PF_QUEUE/pid/master.pid" ]; then
 		postfix -c "$PF_CONF" stop >/dev/null 2>&1
 		pfpid=$(awk '{print $1; exit}' "$PF_QUEUE/pid/master.pid" 2>/dev/null)
@@ -383,8 +440,20 @@ DNS_PORT=
 start_dns() {
 	local zone=$W/dns/zone out=$W/dns/out
 	mkdir -p "$W/dns"
-	printf '%s MX 10 mx.%s\nmx.%s A 127.0.0.1\n' "$SINK_DOMAIN" \
-	    "$SINK_DOMAIN" "$SINK_DOMAIN" >"$zone"
+	if [ "$MODE" = inbound ]; then
+		# the sending domain: SPF for 127.0.0.1, DMARC p=reject and
+		# the run's DKIM key
+		{
+			echo "$SEND_DOMAIN TXT v=spf1 ip4:127.0.0.1 -all"
+			echo "_dmarc.$SEND_DOMAIN TXT v=DMARC1; p=reject"
+			echo "$SELECTOR._domainkey.$SEND_DOMAIN TXT v=DKIM1;" \
+			    "k=rsa; p=$(openssl pkey -pubin -in "$DKIM_PUB" \
+			    -outform DER 2>/dev/null | base64 -w0)"
+		} >"$zone"
+	else
+		printf '%s MX 10 mx.%s\nmx.%s A 127.0.0.1\n' "$SINK_DOMAIN" \
+		    "$SINK_DOMAIN" "$SINK_DOMAIN" >"$zone"
+	fi
 	/usr/bin/python3 "$DNSSERVER" --no-ipv6 "$zone" >"$out" \
 	    2>"$W/dns/stderr" </dev/null &
 	DNS_PID=$!
@@ -476,12 +545,13 @@ EOF
 POSTERN_PORT=
 POSTERN_MAILDIR=
 start_postern() {
-	local conf=$W/postern/conf data=$W/postern/data base
+	local pd=${P_DIR:-$W/postern}
+	local conf=$pd/conf data=$pd/data base
 	base=$(free_base 3) || die "no free ports for postern"
-	mkdir -p "$W/postern"
+	mkdir -p "$pd"
 	"$POSTERN_BIN" -C "$conf" init "$DOMAIN" --listen-base "$base" \
-	    --data-dir "$data" >"$W/postern/init.log" 2>&1 ||
-	    { cat "$W/postern/init.log" >&2; die "postern init failed"; }
+	    --data-dir "$data" >"$pd/init.log" 2>&1 ||
+	    { cat "$pd/init.log" >&2; die "postern init failed"; }
 	chmod 0755 "$conf"
 	set_conf "$conf/postern.conf" smtp_listen "127.0.0.1:$base"
 	set_conf "$conf/postern.conf" submission_listen "127.0.0.1:$((base + 1))"
@@ -493,8 +563,14 @@ start_postern() {
 		    postern || die "useradd postern failed"
 	fi
 	set_conf "$conf/postern.conf" user postern
-	# Postfix here checks no SPF, DKIM or DMARC: the same work
-	set_conf "$conf/postern.conf" inbound_checks no
+	# Postfix here checks no SPF, DKIM or DMARC: the same work (in
+	# inbound mode, once off and once on)
+	set_conf "$conf/postern.conf" inbound_checks "$CHECKS"
+	if [ "$MODE" = inbound ]; then
+		# the checks ask only our DNS server, which is unsigned
+		set_conf "$conf/postern.conf" dns_resolver "127.0.0.1:$DNS_PORT"
+		set_conf "$conf/postern.conf" dnssec_trust_anchor none
+	fi
 	if [ "$MODE" = relay ] || [ "$MODE" = submit ]; then
 		# mail goes to a remote domain; the test knobs send the
 		# lookups to our DNS server and the connections to the
@@ -516,7 +592,7 @@ start_postern() {
 		# only DKIM key, laid out as dkim-keygen does (0640, the
 		# service user's group), in place of the one init made
 		echo "$SUB_PASSWORD" | "$POSTERN_BIN" -C "$conf" user-add \
-		    "$SUB_USER" --password-stdin >>"$W/postern/init.log" 2>&1 ||
+		    "$SUB_USER" --password-stdin >>"$pd/init.log" 2>&1 ||
 		    die "postern user-add failed"
 		find "$conf/domains/$DOMAIN/dkim" -maxdepth 1 -type f \
 		    -name '*.pem' -delete
@@ -525,22 +601,23 @@ start_postern() {
 		    die "cannot install the DKIM key"
 	else
 		echo "bench-password" | "$POSTERN_BIN" -C "$conf" user-add \
-		    "$RCPT" --password-stdin >>"$W/postern/init.log" 2>&1 ||
+		    "$RCPT" --password-stdin >>"$pd/init.log" 2>&1 ||
 		    die "postern user-add failed"
 	fi
 	mkdir -p "$data"
 	chown -R postern: "$data"
-	setsid "$POSTERN_BIN" -C "$conf" serve 2>"$W/postern/serve.log" \
+	setsid "$POSTERN_BIN" -C "$conf" serve 2>"$pd/serve.log" \
 	    </dev/null >/dev/null &
 	POSTERN_PID=$!
-	wait_port "$base" || { tail -20 "$W/postern/serve.log" >&2;
+	wait_port "$base" || { tail -20 "$pd/serve.log" >&2;
 	    die "postern did not start"; }
 	check_listeners postern "$POSTERN_PID" "$base" $((base + 1)) \
 	    $((base + 2))
 	POSTERN_PORT=$base
 	[ "$MODE" = submit ] && POSTERN_PORT=$((base + 1))
 	POSTERN_MAILDIR=$data/mail/$DOMAIN/bench/new
-	note "postern pid $POSTERN_PID on 127.0.0.1:$POSTERN_PORT, log $W/postern/serve.log"
+	note "postern pid $POSTERN_PID on 127.0.0.1:$POSTERN_PORT," \
+	    "inbound_checks $CHECKS, log $pd/serve.log"
 }
 
 # --- Postfix ---------------------------------------------------------------
@@ -738,7 +815,10 @@ wait_delivered() {
 # messages SESSIONS SIZE - how many messages one run sends
 messages() {
 	local s=$1 size=$2 n
-	if [ "$size" -le 16384 ]; then
+	if [ "$MODE" = inbound ]; then
+		# a few seconds per cell with the checks on
+		case $s in 1) n=1000 ;; *) n=$((s * 300)) ;; esac
+	elif [ "$size" -le 16384 ]; then
 		case $s in 1) n=300 ;; 10) n=2000 ;; *) n=$((s * 80)) ;; esac
 	else
 		case $s in 1) n=150 ;; 10) n=800 ;; *) n=$((s * 30)) ;; esac
@@ -882,8 +962,11 @@ best() {
 
 # srv_pid NAME - the root process of a server
 srv_pid() {
-	if [ "$1" = postern ]; then echo "$POSTERN_PID"; else
-		echo "$POSTFIX_PID"; fi
+	case $1 in
+	postern|on) echo "$POSTERN_PID" ;;
+	off) echo "$OFF_PID" ;;
+	*) echo "$POSTFIX_PID" ;;
+	esac
 }
 
 # srv_cpu NAME - CPU seconds of the server's process tree; Postfix's
@@ -964,6 +1047,179 @@ $(field p99_ms "$out") $ccpu $(field checked "$dk") $(field signed "$dk") \
 $(field verified "$dk") $dcpu"
 }
 
+# inbound_throughput NAME PORT MAILDIR SESSIONS SIZE - the signed messages
+# to port 25; prints "RATE CPU P50 P99 DNS_CPU CHECKED NONE ONE PASS
+# VERIFIER_CPU" (RATE "-" on failure; CPU in ms per message, latency in
+# ms; CHECKED messages read back, NONE of them without
+# Authentication-Results, ONE with exactly one, PASS with one saying
+# spf=pass dkim=pass dmarc=pass; VERIFIER_CPU the part of CPU that
+# postern's verifier process used, "-" without one)
+inbound_throughput() {
+	local name=$1 port=$2 dir=$3 s=$4 size=$5 m c0 d0 out rc acc got
+	local cpu dcpu rate ar vpid="" v0 vcpu=-
+	m=$(messages "$s" "$size")
+	[ -d "$dir" ] && find "$dir" -maxdepth 1 -type f -delete
+	# the verifier's pid, from the log of the postern with the checks on
+	[ "$name" = on ] && vpid=$(sed -n \
+	    's/.*verifier started pid=\([0-9]*\).*/\1/p' \
+	    "$W/postern-on/serve.log" | tail -1)
+	[ -n "$vpid" ] && v0=$(tree_cpu "$vpid")
+	c0=$(tree_cpu "$(srv_pid "$name")")
+	d0=$(tree_cpu "$DNS_PID")
+	out=$(timeout "$RUN_TIMEOUT" /usr/bin/python3 "$INBOUND_LOAD" send \
+	    --port "$port" --sessions "$s" --messages "$m" \
+	    --dir "$W/signed/$size" --sender "$FROM" --rcpt "$RCPT" \
+	    2>"$W/$name.load.err")
+	rc=$?
+	acc=$(field accepted "$out")
+	got=$(wait_delivered "$dir" "$m")
+	cpu=$(per_msg "$c0" "$(tree_cpu "$(srv_pid "$name")")" "$m")
+	dcpu=$(per_msg "$d0" "$(tree_cpu "$DNS_PID")" "$m")
+	[ -n "$vpid" ] && vcpu=$(per_msg "$v0" "$(tree_cpu "$vpid")" "$m")
+	ar=$(/usr/bin/python3 "$INBOUND_LOAD" check --maildir "$dir" \
+	    --max "$AR_PER_CELL" 2>&1)
+	note "$name s=$s size=$size: $out"
+	note "$name s=$s size=$size: rc=$rc, delivered $got," \
+	    "server CPU $cpu ms/msg (verifier $vcpu), DNS server CPU" \
+	    "$dcpu ms/msg; $ar"
+	if [ $rc != 0 ] || [ "${acc:-0}" -lt "$m" ] || [ "$got" -lt "$m" ]; then
+		tail -3 "$W/$name.load.err" >&2
+		rate=-
+	else
+		rate=$(awk -v m="$m" -v a="$(field start "$out")" \
+		    -v b="$(field end "$out")" \
+		    'BEGIN { printf "%.0f", m / (b - a) }')
+	fi
+	[ -d "$dir" ] && find "$dir" -maxdepth 1 -type f -delete
+	echo "$rate $cpu $(field p50_ms "$out") $(field p99_ms "$out") $dcpu" \
+	    "$(field checked "$ar") $(field fields0 "$ar") $(field fields1 "$ar")" \
+	    "$(field pass "$ar") $vcpu"
+}
+
+# inbound_record COLUMN SIZE SESSIONS RESULT - one run of a cell into R:
+# kept when it has the most accepted messages/s so far; the read-back
+# counts of all runs added up
+inbound_record() {
+	local col=$1 size=$2 s=$3 rate cpu p50 p99 dcpu ch f0 f1 ok vcpu top
+	read -r rate cpu p50 p99 dcpu ch f0 f1 ok vcpu <<<"$4"
+	R[$col,checked]=$((${R[$col,checked]:-0} + ${ch:-0}))
+	R[$col,none]=$((${R[$col,none]:-0} + ${f0:-0}))
+	R[$col,one]=$((${R[$col,one]:-0} + ${f1:-0}))
+	R[$col,pass]=$((${R[$col,pass]:-0} + ${ok:-0}))
+	[ "$rate" = - ] && return 0
+	top=${R[$col,$size,$s]:--}
+	[ "$top" != - ] && [ "$rate" -le "$top" ] && return 0
+	R[$col,$size,$s]=$rate
+	R[$col,cpu,$size,$s]=$cpu
+	R[$col,p50,$size,$s]=$p50
+	R[$col,p99,$size,$s]=$p99
+	R[$col,dns,$size,$s]=$dcpu
+	[ "$vcpu" = - ] || R[$col,ver,$size,$s]=$vcpu
+}
+
+OFF_PORT=
+OFF_MAILDIR=
+ON_PORT=
+ON_MAILDIR=
+# inbound_main - the inbound mode: key, DNS, signed messages, two posterns
+# (checks off, checks on) and Postfix if asked, all running at once; each
+# cell (and each repeat) is measured on one after the other, so a change
+# of the machine's load falls on both alike; then the report
+inbound_main() {
+	local size s cols c a b label port dir r
+	make_key
+	start_dns
+	for size in $SIZES; do
+		/usr/bin/python3 "$INBOUND_LOAD" sign --key "$DKIM_KEY" \
+		    --domain "$SEND_DOMAIN" --selector "$SELECTOR" \
+		    --sender "$FROM" --rcpt "$RCPT" --count "$SIGNED" \
+		    --size "$size" --out "$W/signed/$size" >/dev/null ||
+		    die "signing the messages failed"
+	done
+	note "$SIGNED signed messages per size under $W/signed"
+	CHECKS=no P_DIR=$W/postern-off
+	start_postern
+	OFF_PID=$POSTERN_PID OFF_PORT=$POSTERN_PORT OFF_MAILDIR=$POSTERN_MAILDIR
+	# from here on POSTERN_PID is the one with the checks on
+	CHECKS=yes P_DIR=$W/postern-on
+	start_postern
+	ON_PORT=$POSTERN_PORT ON_MAILDIR=$POSTERN_MAILDIR
+	cols="off on"
+	if has postfix; then
+		start_postfix
+		cols="off on postfix"
+	fi
+	for size in $SIZES; do
+		for s in $SESSIONS; do
+			for _ in $(seq "$REPEAT"); do
+				for c in $cols; do
+					case $c in
+					off) port=$OFF_PORT dir=$OFF_MAILDIR ;;
+					on) port=$ON_PORT dir=$ON_MAILDIR ;;
+					*) port=$POSTFIX_PORT
+					   dir=$POSTFIX_MAILDIR ;;
+					esac
+					r=$(inbound_throughput "$c" "$port" \
+					    "$dir" "$s" "$size")
+					inbound_record "$c" "$size" "$s" "$r"
+				done
+			done
+		done
+	done
+
+	# row LABEL KEY [-] - one line: every column, then on/off (not
+	# with "-": the DNS server's figure is mostly its idle loop)
+	row() {
+		local out="" c v r=-
+		for c in $cols; do
+			v=${R[$c,$2]:--}
+			out="$out $(printf '%11s' "$v")"
+		done
+		a=${R[off,$2]:--} b=${R[on,$2]:--}
+		[ "${3:-}" = - ] || r=$(ratio "$b" "$a")
+		printf '%-32s%s %8s\n' "$1" "$out" "$r"
+	}
+	printf '\n%-32s %11s %11s' "inbound acceptance (port 25)" \
+	    "checks off" "checks on"
+	has postfix && printf ' %11s' "postfix*"
+	printf ' %8s\n' "on/off"
+	hr
+	for size in $SIZES; do
+		for s in $SESSIONS; do
+			label="$((size / 1024)) KiB, $s session$([ "$s" = 1 ] || echo s)"
+			echo "$label"
+			row "  accepted messages/s" "$size,$s"
+			row "  latency ms, median" "p50,$size,$s"
+			row "  latency ms, p99" "p99,$size,$s"
+			row "  server CPU ms per message" "cpu,$size,$s"
+			row "    of which the verifier" "ver,$size,$s" -
+			row "  DNS server CPU ms per message" "dns,$size,$s" -
+		done
+	done
+	hr
+	if [ "${R[on,checked]}" -gt 0 ] &&
+	    [ "${R[on,pass]}" = "${R[on,checked]}" ]; then
+		echo "checked: ${R[on,pass]}/${R[on,checked]} spf=pass dkim=pass" \
+		    "dmarc=pass (checks on, one Authentication-Results field each)"
+	else
+		echo "checked: ${R[on,pass]}/${R[on,checked]} spf=pass dkim=pass" \
+		    "dmarc=pass (checks on): NOT ALL PASSED;" \
+		    "${R[on,none]} without the field, ${R[on,one]} with one"
+	fi
+	echo "checks off: ${R[off,none]}/${R[off,checked]} delivered without" \
+	    "Authentication-Results"
+	has postfix && echo "postfix*: Postfix accepting only, no SPF, DKIM" \
+	    "or DMARC checks at all (${R[postfix,none]}/${R[postfix,checked]}" \
+	    "without the field): not the same work"
+	echo "on/off: checks on divided by checks off.  Sessions: EHLO, then"
+	echo "       messages back to back (MAIL, RCPT, DATA pipelined, no TLS,"
+	echo "       no AUTH), $SIGNED distinct messages signed before the run"
+	echo "       (RSA 2048, relaxed/relaxed); latency from MAIL to the 250"
+	echo "       after the dot; server CPU: postern's whole tree (verifier"
+	echo "       included); the DNS server (dnsserver.py, TTL 60 s) apart."
+	echo "machine: $(nproc) cores, $(uname -r), $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 # per_msg CPU0 CPU1 MESSAGES - milliseconds of CPU per message
 per_msg() {
 	awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { printf "%.3f", (b - a) * 1000 / m }'
@@ -975,8 +1231,14 @@ ratio() {
 }
 
 has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
+hr() { printf '%s\n' "------------------------------------------------------------------"; }
 
 note "mode $MODE, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$MODE" = inbound ]; then
+	declare -A R
+	inbound_main
+	exit 0
+fi
 if [ "$MODE" = relay ] || [ "$MODE" = submit ]; then
 	start_sink
 	has postern && start_dns
@@ -1075,7 +1337,6 @@ done
 
 # --- report ------------------------------------------------------------------
 
-hr() { printf '%s\n' "------------------------------------------------------------------"; }
 if [ "$MODE" = starttls ]; then
 	printf '\n%-34s %10s %10s %8s\n' "STARTTLS sessions/s" postern \
 	    postfix ratio
