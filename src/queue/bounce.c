@@ -726,6 +726,17 @@ bounce_build(const struct bounce_msg *m, int body_fd, struct buf *out,
 	}
 	if (head_read(body_fd, &orig, &olen, e) == -1)
 		goto out;
+	if (m->prefix != NULL && m->prefix[0] != '\0') {
+		/* the header as it was delivered: ours in front */
+		size_t	 plen = strlen(m->prefix);
+		char	*both = xmalloc(plen + olen + 1);
+
+		memcpy(both, m->prefix, plen);
+		memcpy(both + plen, orig, olen);
+		free(orig);
+		orig = both;
+		olen += plen;
+	}
 	if (m->retry_hours > 0 && (m->arrival > 0 ? m->arrival : now) <=
 	    INT64_MAX - (int64_t)m->retry_hours * 3600)
 		until = (m->arrival > 0 ? m->arrival : now) +

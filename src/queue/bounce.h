@@ -59,6 +59,9 @@ struct bounce_msg {
 	bool			 warning;	/* a delay warning, not a failure */
 	unsigned		 retry_hours;	/* we give up retry_hours after
 						 * arrival; 0: not said */
+	const char		*prefix;	/* header lines delivered in
+						 * front of the stored message
+						 * (its envelope's), or NULL */
 };
 
 /*

@@ -280,6 +280,7 @@ dsn_start(struct queue *q, struct qmsg *m, bool warning, time_t now)
 	bm.nrcpts = n;
 	bm.warning = warning;
 	bm.retry_hours = q->conf->queue_lifetime / 3600;
+	bm.prefix = m->env.prefix;
 	buf_init(&b, Q_DSN_CAP);
 	if ((fd = spool_open_body(&q->sp, m->env.id, &e)) != -1) {
 		rc = bounce_build(&bm, fd, &b, &e);

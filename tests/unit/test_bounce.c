@@ -986,6 +986,37 @@ test_wanted(void **state)
 			    cases[i].want);
 }
 
+/*
+ * test_prefix - the returned header is the one delivered: the envelope's
+ * prefix (signatures, an added Message-ID) in front of the stored one
+ */
+static void
+test_prefix(void **state)
+{
+	struct bounce_rcpt r = {
+		.addr = "bob@remote.example", .orig = "bob@remote.example",
+		.status = "5.1.1", .diag = "550 5.1.1 user unknown",
+		.failed = true,
+	};
+	struct bounce_msg m = {
+		.id = "Q1", .hostname = "mx.test",
+		.from = "alice@example.org", .arrival = ARRIVAL,
+		.rcpts = &r, .nrcpts = 1,
+		.prefix = "DKIM-Signature: v=1; d=example.org;\r\n"
+		    "\tb=abc\r\nMessage-ID: <added@mx.test>\r\n",
+	};
+	struct dsn	 d;
+	char		*dk, *rc;
+
+	(void)state;
+	must_build(&m, orig_msg, sizeof(orig_msg) - 1, &d);
+	assert_non_null(strstr(d.pbody[2], "Message-ID: <added@mx.test>"));
+	assert_non_null(dk = strstr(d.pbody[2], "DKIM-Signature: v=1;"));
+	assert_non_null(rc = strstr(d.pbody[2], "Received: from client"));
+	assert_true(dk < rc);
+	dsn_free(&d);
+}
+
 int
 main(void)
 {
@@ -1002,6 +1033,7 @@ main(void)
 		cmocka_unit_test(test_unique),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_wanted),
+		cmocka_unit_test(test_prefix),
 	};
 
 	/* dates in the report are local time: make them UTC */
