@@ -95,10 +95,13 @@ def records(srv):
 
 def verify_all(recs, content):
     """The d=/s=/a= of each DKIM-Signature of content, each verified by
-    dkimpy (every signature must pass)."""
+    dkimpy (every signature must pass). Only the message's own header
+    counts: a DSN's returned header (text/rfc822-headers) carries the
+    original's signatures in its body."""
     def dnsfunc(name, timeout=5):
         return recs.get(name.decode(), b"")
-    sigs = re.findall(rb"^DKIM-Signature:.*?(?=^\S)", content,
+    head = content.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+    sigs = re.findall(rb"^DKIM-Signature:.*?(?=^\S|\Z)", head,
                       re.M | re.S)
     out = []
     for i in range(len(sigs)):
@@ -289,6 +292,13 @@ def test_bounce_signed_with_hostname_domain(srv, port):
         (data,) = srv.wait_mail(ALICE, 1, timeout=WAIT)
     assert b"MAILER-DAEMON@mail.example.test" in data
     assert verify_all(recs, data) == [(DOMAIN, sel, "rsa-sha256")]
+    # the returned header is the one delivered: the original's own
+    # signature (held in the envelope's prefix) comes back with it
+    head, body = data.split(b"\r\n\r\n", 1)
+    returned = body.split(b"text/rfc822-headers", 1)[1]
+    assert re.search(rb"^DKIM-Signature: .*?d=example\.test", returned,
+                     re.M | re.S)
+    assert b"Subject:" in returned
 
 
 def test_signer_stopped_is_451(srv, peer):
