@@ -69,6 +69,7 @@ add_dest(struct expand *x, enum alias_kind kind, const char *addr,
 	d->kind = kind;
 	d->addr = xstrdup(addr);
 	d->orig = xstrdup(x->orig);
+	d->via = x->nstack > 0 ? xstrdup(x->stack[x->nstack - 1]) : NULL;
 	d->error = error != NULL ? xstrdup(error) : NULL;
 }
 
@@ -230,6 +231,7 @@ alias_dests_free(struct alias_dests *o)
 	for (i = 0; i < o->n; i++) {
 		free(o->v[i].addr);
 		free(o->v[i].orig);
+		free(o->v[i].via);
 		free(o->v[i].error);
 	}
 	free(o->v);

@@ -32,6 +32,8 @@ struct alias_dest {
 	enum alias_kind	 kind;
 	char		*addr;		/* final address */
 	char		*orig;		/* the recipient the client gave */
+	char		*via;		/* the local alias whose target this
+					   is (innermost), NULL if none */
 	char		*error;		/* AK_FAILED only */
 };
 

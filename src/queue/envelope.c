@@ -127,6 +127,21 @@ dump_addr(struct buf *out, const char *s)
 	return 0;
 }
 
+/* dump_rcpt_addr - a recipient's optional "KEY ADDR" line, if addr is set */
+static int
+dump_rcpt_addr(struct buf *out, const char *key, const char *addr)
+{
+	size_t	start = buf_avail(out);
+
+	if (addr == NULL)
+		return 0;
+	if (buf_addstr(out, key) == -1 || dump_addr(out, addr) == -1 ||
+	    buf_avail(out) - start > ENV_LINE_MAX ||
+	    buf_addstr(out, "\n") == -1)
+		return -1;
+	return 0;
+}
+
 /* envelope_prefix_ok - is p a sequence of header lines we may write? */
 bool
 envelope_prefix_ok(const char *p, size_t len)
@@ -242,6 +257,9 @@ envelope_dump(const struct envelope *env, struct buf *out)
 			goto fail;
 		if (buf_avail(out) - start > ENV_LINE_MAX ||
 		    buf_addstr(out, "\n") == -1)
+			goto fail;
+		if (dump_rcpt_addr(out, "via ", r->via) == -1 ||
+		    dump_rcpt_addr(out, "sender ", r->sender) == -1)
 			goto fail;
 		if (r->last_error != NULL &&
 		    (buf_addstr(out, "error ") == -1 ||
@@ -437,6 +455,8 @@ rcpt_free(struct env_rcpt *r)
 	free(r->addr);
 	free(r->orig);
 	free(r->last_error);
+	free(r->via);
+	free(r->sender);
 	free(r->remote);
 }
 
@@ -474,10 +494,29 @@ parse_field(struct envelope *env, unsigned *seen, const char *line,
 		return 0;
 	}
 	if (KEY("error")) {
-		if (!prev_rcpt)
+		if (!prev_rcpt || env->rcpts[env->nrcpts - 1].last_error != NULL)
 			return err_set(e, false, 0,
 			    "line %u: error without a rcpt", lineno);
 		env->rcpts[env->nrcpts - 1].last_error = xstrndup(v, vlen);
+		*last_rcpt = true;
+		return 0;
+	}
+	if (KEY("via") || KEY("sender")) {
+		char	**slot;
+
+		if (!prev_rcpt)
+			return err_set(e, false, 0,
+			    "line %u: %.*s without a rcpt", lineno, (int)klen,
+			    line);
+		slot = KEY("via") ? &env->rcpts[env->nrcpts - 1].via :
+		    &env->rcpts[env->nrcpts - 1].sender;
+		/* in the order dump writes them, before error, once each */
+		if (*slot != NULL || env->rcpts[env->nrcpts - 1].last_error !=
+		    NULL || (KEY("via") && env->rcpts[env->nrcpts - 1].sender !=
+		    NULL) || (*slot = parse_addr(v, vlen)) == NULL)
+			return err_set(e, false, 0, "line %u: bad %.*s",
+			    lineno, (int)klen, line);
+		*last_rcpt = true;
 		return 0;
 	}
 	if (env->nrcpts > 0)

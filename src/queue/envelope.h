@@ -32,6 +32,11 @@ struct env_rcpt {
 	unsigned	 attempts;
 	time_t		 next_try;	/* 0: as soon as possible */
 	char		*last_error;	/* one line, or NULL */
+	char		*via;		/* the local address whose alias gave
+					   addr (forward, pipe), or NULL */
+	char		*sender;	/* the envelope sender for this
+					   recipient when not the message's
+					   (SRS of a forward), or NULL */
 	/* in memory only, never written: */
 	uint64_t	 job;		/* deliver job in flight, 0 if none */
 	char		*remote;	/* last remote host, or NULL */

@@ -91,6 +91,9 @@ queue_ingest_build(struct queue *q, const struct ingest_in *in,
 		goto out;
 	for (i = 0; i < dests.n; i++) {
 		envelope_add_rcpt(env, dests.v[i].addr, dests.v[i].orig);
+		if (dests.v[i].via != NULL)
+			env->rcpts[env->nrcpts - 1].via =
+			    xstrdup(dests.v[i].via);
 		if (dests.v[i].kind == AK_FAILED) {
 			env->rcpts[env->nrcpts - 1].state = RCPT_FAILED;
 			env->rcpts[env->nrcpts - 1].last_error =

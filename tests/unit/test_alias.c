@@ -168,6 +168,39 @@ test_table(void **state)
 		check(*state, cases[i].rcpt, cases[i].want);
 }
 
+/* via: the innermost alias that gave the destination, NULL for none */
+static void
+test_via(void **state)
+{
+	static const struct {
+		const char	*rcpt;
+		const char	*via;	/* of the first destination */
+	} cases[] = {
+		{ "alice@example.com",	NULL },
+		{ "fwd@example.com",	"fwd@example.com" },
+		{ "Fwd@Example.COM",	"fwd@example.com" },
+		{ "info@example.com",	"sales@example.com" },
+		{ "anything@example.net", "anything@example.net" },
+		{ "ext@example.com",	"info@example.net" },
+		{ "X.Y@Remote.ORG",	NULL },
+	};
+	struct alias_dests	 out;
+	struct err		 e;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&out, 0, sizeof(out));
+		assert_int_equal(alias_expand(*state, cases[i].rcpt, &out, 100,
+		    &e), 0);
+		assert_true(out.n > 0);
+		if (cases[i].via == NULL)
+			assert_null(out.v[0].via);
+		else
+			assert_string_equal(out.v[0].via, cases[i].via);
+		alias_dests_free(&out);
+	}
+}
+
 static void
 test_dedup_across(void **state)
 {
@@ -232,6 +265,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_via),
 		cmocka_unit_test(test_dedup_across),
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_postmaster_fallbacks),

@@ -779,6 +779,67 @@ test_prefix(void **state)
 	    "head A: b\n" GOOD_RCPTS "end\n"), -1);
 }
 
+/* via and sender: a recipient's optional lines, in dump's order, once each */
+static void
+test_via_sender(void **state)
+{
+	static const char	*bad[] = {
+		"via i@example.org\nrcpt pending 0 0 a@b a@b\n",
+		"rcpt pending 0 0 a@b a@b\nvia x@y\nvia x@y\n",
+		"rcpt pending 0 0 a@b a@b\nsender x@y\nvia x@y\n",
+		"rcpt pending 0 0 a@b a@b\nerror e\nvia x@y\n",
+		"rcpt pending 0 0 a@b a@b\nerror e\nsender x@y\n",
+		"rcpt pending 0 0 a@b a@b\nsender x@y\nsender x@y\n",
+		"rcpt pending 0 0 a@b a@b\nvia\n",
+		"rcpt pending 0 0 a@b a@b\nvia \n",
+		"rcpt pending 0 0 a@b a@b\nsender a%2@b\n",
+		"rcpt pending 0 0 a@b a@b\nerror e\nerror f\n",
+	};
+	struct envelope	 env, back;
+	struct buf	 b;
+	char		 text[512];
+	size_t		 i;
+
+	(void)state;
+	(void)snprintf(text, sizeof(text), "postern-envelope 1\n" GOOD_HEAD
+	    "rcpt pending 0 0 me@gmail.test i@example.org\n"
+	    "via i@example.org\n"
+	    "sender SRS0=AbCd=T2=example.net=bob@example.org\n"
+	    "rcpt failed 1 0 |/usr/bin/x%%20-a i@example.org\n"
+	    "via i@example.org\nerror exit 67\n"
+	    "rcpt pending 0 0 c@d c@d\nend\n");
+	assert_int_equal(parse_str(&env, text), 0);
+	assert_int_equal(env.nrcpts, 3);
+	assert_string_equal(env.rcpts[0].via, "i@example.org");
+	assert_string_equal(env.rcpts[0].sender,
+	    "SRS0=AbCd=T2=example.net=bob@example.org");
+	assert_string_equal(env.rcpts[1].addr, "|/usr/bin/x -a");
+	assert_string_equal(env.rcpts[1].via, "i@example.org");
+	assert_null(env.rcpts[1].sender);
+	assert_string_equal(env.rcpts[1].last_error, "exit 67");
+	assert_null(env.rcpts[2].via);
+	assert_null(env.rcpts[2].sender);
+	assert_int_equal(dump_env(&env, &b), 0);
+	assert_int_equal(envelope_parse(&back, buf_ptr(&b), buf_avail(&b),
+	    NULL), 0);
+	assert_env_equal(&env, &back);
+	for (i = 0; i < 2; i++) {
+		assert_string_equal(back.rcpts[i].via, env.rcpts[i].via);
+	}
+	assert_string_equal(back.rcpts[0].sender, env.rcpts[0].sender);
+	assert_null(back.rcpts[2].via);
+	envelope_free(&back);
+	buf_release(&b);
+	envelope_free(&env);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		(void)snprintf(text, sizeof(text), "postern-envelope 1\n"
+		    GOOD_HEAD "%send\n", bad[i]);
+		if (parse_str(&env, text) == 0)
+			fail_msg("case %zu parsed: %s", i, text);
+	}
+}
+
 int
 main(void)
 {
@@ -794,6 +855,7 @@ main(void)
 		cmocka_unit_test(test_number_limits),
 		cmocka_unit_test(test_warned_and_bounced),
 		cmocka_unit_test(test_prefix),
+		cmocka_unit_test(test_via_sender),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
