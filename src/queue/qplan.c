@@ -19,11 +19,11 @@
 #include "queue/qplan.h"
 #include "queue/sched.h"
 
-/* qplan_domain - the domain of addr, or NULL */
+/* qplan_domain - the domain of addr, or NULL (a pipe target has none) */
 const char *
 qplan_domain(const char *addr)
 {
-	const char	*at = strrchr(addr, '@');
+	const char	*at = addr[0] != '|' ? strrchr(addr, '@') : NULL;
 
 	return at != NULL && at[1] != '\0' ? at + 1 : NULL;
 }
@@ -36,13 +36,23 @@ waiting(const struct env_rcpt *r, qplan_remote_fn remote, void *arg)
 	    qplan_domain(r->addr) != NULL && remote(r->addr, arg);
 }
 
-/* qplan_group - the next job's recipients: one domain, due, at most max */
+/* qplan_sender - the envelope sender r goes out with */
+const char *
+qplan_sender(const struct envelope *env, const struct env_rcpt *r)
+{
+	return r->sender != NULL ? r->sender : env->from;
+}
+
+/*
+ * qplan_group - the next job's recipients: one domain and one envelope
+ * sender, due, at most max
+ */
 bool
 qplan_group(const struct envelope *env, time_t now, qplan_remote_fn remote,
     void *arg, size_t max, size_t *ri, size_t *n, time_t *next)
 {
 	const struct env_rcpt	*r;
-	const char		*dom = NULL;
+	const char		*dom = NULL, *from = NULL;
 	size_t			 i;
 
 	*n = 0;
@@ -57,9 +67,11 @@ qplan_group(const struct envelope *env, time_t now, qplan_remote_fn remote,
 		}
 		if (*n >= max)
 			continue;
-		if (dom == NULL)
+		if (dom == NULL) {
 			dom = qplan_domain(r->addr);
-		else if (strcasecmp(dom, qplan_domain(r->addr)) != 0)
+			from = qplan_sender(env, r);
+		} else if (strcasecmp(dom, qplan_domain(r->addr)) != 0 ||
+		    strcmp(from, qplan_sender(env, r)) != 0)
 			continue;
 		ri[(*n)++] = i;
 	}

@@ -37,10 +37,13 @@ enum qplan_outcome {
 
 /* qplan_domain - the domain of addr (after its last '@'), or NULL */
 const char	*qplan_domain(const char *addr);
+/* qplan_sender - the envelope sender of r: its own (SRS), else env's */
+const char	*qplan_sender(const struct envelope *, const struct env_rcpt *);
 /*
  * qplan_group - the next deliver job of env: the first due remote
  * recipient that is pending and not in flight, and every other such one
- * of the same domain (ASCII case-insensitive), at most max; their indices
+ * of the same domain (ASCII case-insensitive) and the same envelope
+ * sender (qplan_sender), at most max; their indices
  * in ri[], their count in *n.  Returns false when there is none.
  * *next (if not NULL) becomes the earliest next_try in the future of a
  * remote recipient waiting, or stays as it was if that is earlier (0:

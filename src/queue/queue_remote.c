@@ -120,7 +120,7 @@ rjob_send(struct queue *q, struct qmsg *m, const size_t *ri, size_t n)
 	dj = xcalloc(1, sizeof(*dj));
 	dj->jobid = j->id;
 	dj->msgid = m->env.id;
-	dj->from = m->env.from;
+	dj->from = qplan_sender(&m->env, &m->env.rcpts[ri[0]]);
 	dj->flags = m->env.flags;
 	dj->size = m->env.size;
 	dj->prefix = m->env.prefix != NULL ? m->env.prefix : "";

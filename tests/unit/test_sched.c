@@ -183,6 +183,38 @@ test_group(void **state)
 	envelope_free(&env);
 }
 
+/* one job: one domain and one envelope sender; a pipe target has no domain */
+static void
+test_group_sender(void **state)
+{
+	static const char *const a[] = {
+		"a@x.com", "b@x.com", "c@x.com", "d@x.com", "|/bin/x a@x.com",
+	};
+	struct envelope	 env;
+	size_t		 ri[16], n;
+
+	(void)state;
+	mkenv(&env, a, 5);
+	env.rcpts[1].sender = xstrdup("SRS0=h=t=o.net=u@local.test");
+	env.rcpts[3].sender = xstrdup("SRS0=h=t=o.net=u@local.test");
+	assert_string_equal(qplan_sender(&env, &env.rcpts[0]), "s@local.test");
+	assert_string_equal(qplan_sender(&env, &env.rcpts[1]),
+	    "SRS0=h=t=o.net=u@local.test");
+	assert_null(qplan_domain(a[4]));
+	assert_true(qplan_group(&env, NOW, is_remote, NULL, 16, ri, &n, NULL));
+	assert_int_equal(n, 2);
+	assert_int_equal(ri[0], 0);
+	assert_int_equal(ri[1], 2);
+	env.rcpts[0].job = env.rcpts[2].job = 1;
+	assert_true(qplan_group(&env, NOW, is_remote, NULL, 16, ri, &n, NULL));
+	assert_int_equal(n, 2);
+	assert_int_equal(ri[0], 1);
+	assert_int_equal(ri[1], 3);
+	env.rcpts[1].job = env.rcpts[3].job = 2;
+	assert_false(qplan_group(&env, NOW, is_remote, NULL, 16, ri, &n, NULL));
+	envelope_free(&env);
+}
+
 static void
 test_apply(void **state)
 {
@@ -350,6 +382,7 @@ main(void)
 		cmocka_unit_test(test_next_try),
 		cmocka_unit_test(test_expired),
 		cmocka_unit_test(test_group),
+		cmocka_unit_test(test_group_sender),
 		cmocka_unit_test(test_apply),
 		cmocka_unit_test(test_expire),
 		cmocka_unit_test(test_warn_due),
