@@ -87,6 +87,8 @@
 #define LIM_IPC_ADDRTEXT	63
 #define LIM_IPC_AUTHRES		8191
 /* users file / aliases file line, config line */
+/* addresses granted to one user by a domain's senders file */
+#define LIM_SENDER_GRANTS	256
 #define LIM_CONF_LINE		4096
 /*
  * DKIM (RFC 6376): header fields looked at in one message, and the

@@ -36,6 +36,13 @@ struct alias {
 	size_t	  ntargets;
 };
 
+/* one senders line "user: address, @domain" */
+struct sender_grant {
+	char	 *user;		/* a local part of the domain's users */
+	char	**addrs;	/* "local@domain" or "@domain", lower domain */
+	size_t	  naddrs;
+};
+
 struct domain {
 	char		 name[LIM_DOMAIN + 1];	/* lower case */
 	char		**users;		/* local parts, lower case, sorted */
@@ -43,6 +50,8 @@ struct domain {
 	struct alias	 *aliases;
 	size_t		  naliases;
 	bool		  catchall;
+	struct sender_grant *senders;	/* the senders file, in file order */
+	size_t		  nsenders;
 };
 
 enum bare_lf_policy {
@@ -135,6 +144,15 @@ const struct domain *conf_domain(const struct conf *, const char *name);
 bool	domain_has_user(const struct domain *, const char *local);
 /* domain_alias - the alias entry for local (exact, not catch-all), or NULL */
 const struct alias *domain_alias(const struct domain *, const char *local);
+/* conf_parse_senders - parse a senders file; d's table replaced on success */
+int	conf_parse_senders(struct domain *, const char *text, size_t len,
+	    const char *fname, struct err *);
+/*
+ * domain_sender_granted - may user (a local part of d) send as addr by
+ * d's senders file (the address itself, or "@" its domain)?
+ */
+bool	domain_sender_granted(const struct domain *, const char *user,
+	    const char *addr);
 /* domain_accepts - does d take mail for local: user, alias or catch-all? */
 bool	domain_accepts(const struct domain *, const char *local);
 

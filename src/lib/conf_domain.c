@@ -94,6 +94,7 @@ domain_free(struct domain *d)
 	for (i = 0; i < d->naliases; i++)
 		alias_free(&d->aliases[i]);
 	free(d->aliases);
+	conf_senders_free(d);
 	d->users = NULL;
 	d->aliases = NULL;
 	d->nusers = d->naliases = 0;
@@ -334,6 +335,13 @@ domain_load(struct domain *d, int parent, const char *name, struct err *e)
 	if (conf_read_file_at(dfd, "aliases", path, true, &text, &len, e) == -1)
 		goto out;
 	if (text != NULL && conf_parse_aliases(d, text, len, path, e) == -1)
+		goto out;
+	free(text);
+	text = NULL;
+	(void)snprintf(path, sizeof(path), "domains/%s/senders", name);
+	if (conf_read_file_at(dfd, "senders", path, true, &text, &len, e) == -1)
+		goto out;
+	if (text != NULL && conf_parse_senders(d, text, len, path, e) == -1)
 		goto out;
 	rc = 0;
 out:

@@ -7,6 +7,7 @@
 #define POSTERN_CONF_DOMAIN_H
 
 struct conf;
+struct domain;
 struct err;
 
 /*
@@ -17,5 +18,8 @@ struct err;
 int	conf_domain_load_table(struct conf *c, int cfd, struct err *e);
 /* conf_domain_free_table - release c's domain table and empty it */
 void	conf_domain_free_table(struct conf *c);
+
+/* conf_senders_free - release d's senders table (conf_senders.c) */
+void	conf_senders_free(struct domain *d);
 
 #endif

@@ -4,8 +4,9 @@
  * Runs in the smtp process, from the config snapshot (domain names, user
  * names and alias keys; never hashes).  Rules: port 25 takes mail only for
  * recipients that exist in local domains and never relays; 587/465 need
- * AUTH before MAIL, an authenticated user sends only as itself (or <>),
- * and may send anywhere.  Sender-specified routing (source routes, "%",
+ * AUTH before MAIL, an authenticated user sends as itself, the aliases
+ * that reach it or what its domain's senders file grants (smtp_sender.c),
+ * or as <>, and may send anywhere.  Sender-specified routing (source routes, "%",
  * "!", quoted local parts) is refused outright: it is a relay trick, and
  * no legitimate mail needs it today.
  */
@@ -31,11 +32,10 @@ smtp_policy_mail(const struct smtp_session *s, const struct mail_args *m,
 		    "530 5.7.0 Authentication required");
 	if (m->null_sender)
 		return 0;
-	if (addr_format(&m->mb, addr, sizeof(addr)) == -1 ||
-	    strcasecmp(addr, s->auth_user) != 0)
-		return err_set(e, false, 0, "553 5.7.1 Sender address <%s> "
-		    "not owned by authenticated user %s", addr, s->auth_user);
-	return 0;
+	if (addr_format(&m->mb, addr, sizeof(addr)) == -1)
+		return err_set(e, false, 0, "553 5.1.7 Sender address "
+		    "cannot be used");
+	return smtp_sender_check(s->w->conf, s->auth_user, addr, e);
 }
 
 /* smtp_policy_routing - does the local part ask for routing (%, !, quotes) */

@@ -187,6 +187,9 @@ void	smtp_close(struct smtp_session *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	smtp_reply_ehlo(struct smtp_session *);
 
+/* smtp_sender.c: may user send as addr? 0, or -1 with the 550 reply */
+int	smtp_sender_check(const struct conf *, const char *user,
+	    const char *addr, struct err *);
 /* smtp_policy.c: 0 accept, or -1 with the reply in e->msg */
 int	smtp_policy_mail(const struct smtp_session *,
 	    const struct mail_args *, struct err *);
