@@ -310,6 +310,61 @@ ipc_q_commit_res_get(struct msg *m, struct ipc_q_commit_res *out,
 	return 0;
 }
 
+/* ipc_q_rcpt_put - M_Q_RCPT */
+void
+ipc_q_rcpt_put(struct msg *m, const struct ipc_q_rcpt *r)
+{
+	msg_init(m, M_Q_RCPT);
+	msg_add_u64(m, r->reqid);
+	msg_add_str(m, r->addr);
+}
+
+/* ipc_q_rcpt_get - M_Q_RCPT */
+int
+ipc_q_rcpt_get(struct msg *m, struct ipc_q_rcpt *out, struct err *e)
+{
+	struct ipc_q_rcpt	r;
+
+	ipc_start(m, M_Q_RCPT);
+	r.reqid = msg_get_u64(m);
+	r.addr = ipc_str(m, LIM_PATH);
+	if (*r.addr == '\0')
+		m->bad = true;
+	if (ipc_done(m, "M_Q_RCPT", e) == -1)
+		return -1;
+	*out = r;
+	return 0;
+}
+
+/* ipc_q_rcpt_res_put - M_Q_RCPT_RES */
+void
+ipc_q_rcpt_res_put(struct msg *m, const struct ipc_q_rcpt_res *r)
+{
+	msg_init(m, M_Q_RCPT_RES);
+	msg_add_u64(m, r->reqid);
+	msg_add_u32(m, r->ok ? 1 : 0);
+	msg_add_str(m, r->ok ? "" : r->reply);
+}
+
+/* ipc_q_rcpt_res_get - M_Q_RCPT_RES */
+int
+ipc_q_rcpt_res_get(struct msg *m, struct ipc_q_rcpt_res *out,
+    struct err *e)
+{
+	struct ipc_q_rcpt_res	r;
+
+	ipc_start(m, M_Q_RCPT_RES);
+	r.reqid = msg_get_u64(m);
+	r.ok = ipc_bool(m);
+	r.reply = ipc_str(m, LIM_IPC_TEXT);
+	if (r.ok != (*r.reply == '\0'))
+		m->bad = true;
+	if (ipc_done(m, "M_Q_RCPT_RES", e) == -1)
+		return -1;
+	*out = r;
+	return 0;
+}
+
 /* ipc_q_abort_put - M_Q_ABORT */
 void
 ipc_q_abort_put(struct msg *m, const struct ipc_q_abort *a)

@@ -110,6 +110,20 @@ struct ipc_q_commit_res {
 };
 
 /* M_Q_ABORT, smtp -> queue: the transaction was aborted; drop it */
+/* M_Q_RCPT: may this recipient be taken (an SRS address of ours)? */
+struct ipc_q_rcpt {
+	uint64_t	 reqid;
+	const char	*addr;		/* (LIM_PATH) */
+};
+
+/* M_Q_RCPT_RES: the queue's answer */
+struct ipc_q_rcpt_res {
+	uint64_t	 reqid;
+	bool		 ok;
+	const char	*reply;		/* the refusal, "" when ok
+					   (LIM_IPC_TEXT) */
+};
+
 struct ipc_q_abort {
 	const char	*id;		/* (LIM_IPC_ID) */
 };
@@ -276,6 +290,11 @@ void	ipc_q_commit_put(struct msg *, const struct ipc_q_commit *);
 int	ipc_q_commit_get(struct msg *, struct ipc_q_commit *, struct err *);
 void	ipc_q_commit_res_put(struct msg *, const struct ipc_q_commit_res *);
 int	ipc_q_commit_res_get(struct msg *, struct ipc_q_commit_res *,
+	    struct err *);
+void	ipc_q_rcpt_put(struct msg *, const struct ipc_q_rcpt *);
+int	ipc_q_rcpt_get(struct msg *, struct ipc_q_rcpt *, struct err *);
+void	ipc_q_rcpt_res_put(struct msg *, const struct ipc_q_rcpt_res *);
+int	ipc_q_rcpt_res_get(struct msg *, struct ipc_q_rcpt_res *,
 	    struct err *);
 void	ipc_q_abort_put(struct msg *, const struct ipc_q_abort *);
 int	ipc_q_abort_get(struct msg *, struct ipc_q_abort *, struct err *);

@@ -53,6 +53,13 @@ enum msg_type {
 	M_V_RES,		/* verifier -> smtp: struct ipc_v_res,
 				 * exactly one for each request */
 
+	M_Q_RCPT,		/* smtp -> queue, at RCPT: struct
+				 * ipc_q_rcpt, an address of ours only the
+				 * queue can check (SRS: it holds the
+				 * secrets) */
+	M_Q_RCPT_RES,		/* queue -> smtp: struct ipc_q_rcpt_res,
+				 * exactly one for each M_Q_RCPT */
+
 	/*
 	 * postern queue (ctl, as root) -> queue, over the control socket
 	 * DATA/queue/control (untrusted-but-local: the queue bounds every

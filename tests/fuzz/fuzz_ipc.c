@@ -47,7 +47,7 @@ static const uint32_t	types[] = {
 	M_Q_COMMIT_RES, M_Q_ABORT, M_Q_PEER, M_RELOAD, M_D_JOB, M_D_RESULT,
 	M_CTL_Q_SHOW, M_CTL_LINE, M_CTL_END, M_CTL_Q_LIST, M_K_KEYS, M_K_SIGN,
 	M_K_SIGN_RES,
-	M_V_REQ, M_V_RES,
+	M_V_REQ, M_V_RES, M_Q_RCPT, M_Q_RCPT_RES,
 };
 #define NTYPES	(sizeof(types) / sizeof(types[0]))
 
@@ -69,6 +69,8 @@ decode(size_t k, struct msg *m)
 	struct ipc_q_commit		qc;
 	struct ipc_q_commit_res		cr;
 	struct ipc_q_abort		qa;
+	struct ipc_q_rcpt		rq;
+	struct ipc_q_rcpt_res		rr;
 	struct ipc_fd			f;
 	struct ipc_ctl_id		ci;
 	struct ipc_ctl_line		cl;
@@ -128,6 +130,22 @@ decode(size_t k, struct msg *m)
 		in(m, cr.id, LIM_IPC_ID);
 		in(m, cr.error, LIM_IPC_TEXT);
 		ipc_q_commit_res_put(&again, &cr);
+		break;
+	case M_Q_RCPT:
+		if (ipc_q_rcpt_get(m, &rq, &e) == -1)
+			return;
+		in(m, rq.addr, LIM_PATH);
+		if (rq.addr[0] == '\0')
+			abort();
+		ipc_q_rcpt_put(&again, &rq);
+		break;
+	case M_Q_RCPT_RES:
+		if (ipc_q_rcpt_res_get(m, &rr, &e) == -1)
+			return;
+		in(m, rr.reply, LIM_IPC_TEXT);
+		if (rr.ok != (rr.reply[0] == '\0'))
+			abort();
+		ipc_q_rcpt_res_put(&again, &rr);
 		break;
 	case M_Q_ABORT:
 		if (ipc_q_abort_get(m, &qa, &e) == -1)

@@ -222,6 +222,45 @@ get_q_commit_res(struct msg *m, struct err *e)
 }
 
 static void
+put_q_rcpt(struct msg *m)
+{
+	ipc_q_rcpt_put(m, &(struct ipc_q_rcpt){ .reqid = 15,
+	    .addr = "SRS0=AbCd=T2=example.net=bob@example.org" });
+}
+
+static int
+get_q_rcpt(struct msg *m, struct err *e)
+{
+	struct ipc_q_rcpt	r;
+
+	if (ipc_q_rcpt_get(m, &r, e) == -1)
+		return -1;
+	assert_int_equal(r.reqid, 15);
+	assert_string_equal(r.addr, "SRS0=AbCd=T2=example.net=bob@example.org");
+	return 0;
+}
+
+static void
+put_q_rcpt_res(struct msg *m)
+{
+	ipc_q_rcpt_res_put(m, &(struct ipc_q_rcpt_res){ .reqid = 16,
+	    .ok = false, .reply = "550 5.1.1 expired" });
+}
+
+static int
+get_q_rcpt_res(struct msg *m, struct err *e)
+{
+	struct ipc_q_rcpt_res	r;
+
+	if (ipc_q_rcpt_res_get(m, &r, e) == -1)
+		return -1;
+	assert_int_equal(r.reqid, 16);
+	assert_false(r.ok);
+	assert_string_equal(r.reply, "550 5.1.1 expired");
+	return 0;
+}
+
+static void
 put_q_abort(struct msg *m)
 {
 	ipc_q_abort_put(m, &(struct ipc_q_abort){ .id = "abc" });
@@ -583,6 +622,8 @@ static const struct family families[] = {
 	{ "q_open_res", put_q_open_res, get_q_open_res, true },
 	{ "q_commit", put_q_commit, get_q_commit, false },
 	{ "q_commit_res", put_q_commit_res, get_q_commit_res, false },
+	{ "q_rcpt", put_q_rcpt, get_q_rcpt, false },
+	{ "q_rcpt_res", put_q_rcpt_res, get_q_rcpt_res, false },
 	{ "q_abort", put_q_abort, get_q_abort, false },
 	{ "fd", put_fd, get_fd, true },
 	{ "empty", put_empty, get_empty, false },
