@@ -41,7 +41,7 @@
 #include "strutil.h"
 #include "xmalloc.h"
 #include "local/maildir.h"
-#include "queue/alias.h"
+#include "alias.h"
 #include "queue/queue_commit.h"
 #include "queue/queue_direct.h"
 #include "queue/queue_ingest.h"

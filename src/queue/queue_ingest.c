@@ -17,7 +17,7 @@
 #include "err.h"
 #include "strutil.h"
 #include "xmalloc.h"
-#include "queue/alias.h"
+#include "alias.h"
 #include "queue/envelope.h"
 #include "queue/queue_ingest.h"
 #include "queue/queue_state.h"

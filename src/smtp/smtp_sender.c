@@ -15,7 +15,7 @@
 #include "conf.h"
 #include "err.h"
 #include "smtp_session.h"
-#include "queue/alias.h"
+#include "alias.h"
 
 /* reaches - does addr (of a local domain) expand to user's mailbox? */
 static bool

@@ -16,7 +16,7 @@
 #include "conf.h"
 #include "err.h"
 #include "xmalloc.h"
-#include "queue/alias.h"
+#include "alias.h"
 
 static const char aliases_com[] =
     "sales: alice, bob\n"

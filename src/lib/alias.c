@@ -1,5 +1,6 @@
 /*
  * alias.c - expansion of recipients through users and aliases (alias.h).
+ * In lib: the queue delivers with it and smtp checks senders with it.
  *
  * Pure: reads the struct conf it is given (users and aliases loaded by
  * conf_load), allocates only its output.  Runs in the queue process's
@@ -22,7 +23,7 @@
 #include "conf.h"
 #include "err.h"
 #include "xmalloc.h"
-#include "queue/alias.h"
+#include "alias.h"
 
 struct expand {
 	const struct conf	*conf;
