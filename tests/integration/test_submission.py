@@ -302,7 +302,7 @@ def test_sender_must_be_own_address(srv, kind):
         for other in (BOB, "alice@other.test", "mallory@elsewhere.example",
                       "postmaster@example.test"):
             code, resp = c.docmd("MAIL FROM:<%s>" % other)
-            assert code == 553, (other, resp)
+            assert code == 550, (other, resp)
             assert b"5.7.1" in resp
         code, resp = c.docmd("MAIL FROM:<%s>" % ALICE)
         assert code == 250, resp
