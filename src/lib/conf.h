@@ -41,6 +41,7 @@ struct sender_grant {
 	char	 *user;		/* a local part of the domain's users */
 	char	**addrs;	/* "local@domain" or "@domain", lower domain */
 	size_t	  naddrs;
+	unsigned  lineno;	/* in the senders file, for load errors */
 };
 
 struct domain {
@@ -144,7 +145,10 @@ const struct domain *conf_domain(const struct conf *, const char *name);
 bool	domain_has_user(const struct domain *, const char *local);
 /* domain_alias - the alias entry for local (exact, not catch-all), or NULL */
 const struct alias *domain_alias(const struct domain *, const char *local);
-/* conf_parse_senders - parse a senders file; d's table replaced on success */
+/*
+ * conf_parse_senders - parse a senders file; d's table replaced on
+ * success (that each line's user is one of d's is checked at load)
+ */
 int	conf_parse_senders(struct domain *, const char *text, size_t len,
 	    const char *fname, struct err *);
 /*

@@ -301,6 +301,20 @@ out:
 	return rc;
 }
 
+/* senders_users - is each senders line's user one of d's users? */
+static int
+senders_users(const struct domain *d, const char *path, struct err *e)
+{
+	size_t	i;
+
+	for (i = 0; i < d->nsenders; i++)
+		if (!domain_has_user(d, d->senders[i].user))
+			return err_set(e, false, 0, "%s:%u: \"%.64s\" is not "
+			    "a user of %s", path, d->senders[i].lineno,
+			    d->senders[i].user, d->name);
+	return 0;
+}
+
 /* domain_load - one folder of domains/: its users' names and its aliases */
 static int
 domain_load(struct domain *d, int parent, const char *name, struct err *e)
@@ -341,7 +355,8 @@ domain_load(struct domain *d, int parent, const char *name, struct err *e)
 	(void)snprintf(path, sizeof(path), "domains/%s/senders", name);
 	if (conf_read_file_at(dfd, "senders", path, true, &text, &len, e) == -1)
 		goto out;
-	if (text != NULL && conf_parse_senders(d, text, len, path, e) == -1)
+	if (text != NULL && (conf_parse_senders(d, text, len, path, e) == -1 ||
+	    senders_users(d, path, e) == -1))
 		goto out;
 	rc = 0;
 out:

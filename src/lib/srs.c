@@ -75,6 +75,13 @@ mac(const char *secret, const char *const *field, char *out, size_t outsz)
 	return b64_encode(md, mdlen, out, outsz);
 }
 
+/* upper - c in upper case if a letter */
+static char
+upper(char c)
+{
+	return c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
+}
+
 /* hash_ok - does h (case, either alphabet) match the fields' mac? */
 static bool
 hash_ok(const struct srs *s, const char *h, size_t hlen,
@@ -90,10 +97,7 @@ hash_ok(const struct srs *s, const char *h, size_t hlen,
 			continue;
 		for (i = 0; i < hlen; i++) {
 			c = h[i] == '-' ? '+' : h[i] == '_' ? '/' : h[i];
-			if ((c | 0x20) != (want[i] | 0x20) ||
-			    ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) !=
-			    ((want[i] >= 'A' && want[i] <= 'Z') ||
-			    (want[i] >= 'a' && want[i] <= 'z')))
+			if (upper(c) != upper(want[i]))
 				break;
 		}
 		if (i == hlen)
@@ -111,13 +115,6 @@ stamp(time_t now, char out[3])
 	out[0] = base32[(d >> 5) & 31];
 	out[1] = base32[d & 31];
 	out[2] = '\0';
-}
-
-/* upper - c in upper case if a letter */
-static char
-upper(char c)
-{
-	return c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
 }
 
 /* stamp_ok - is ts (2 characters, any case) within maxage days of now? */
