@@ -10,6 +10,8 @@
  *	DIR/domains/DOMAIN/aliases		0644, commented examples
  *	DIR/domains/DOMAIN/dkim/pYYYY.pem	0640, an RSA-2048 DKIM key
  *						(unless the domain has one)
+ *	DIR/srs_secrets				0640, a random SRS secret
+ *						(unless there is one)
  *	DIR/certs/H/fullchain.pem, privkey.pem	self-signed, unless present
  * The embedded default runs as is, as a local test server: hostname
  * mail.DOMAIN, listeners on loopback and unprivileged ports (2525 for MX
@@ -29,11 +31,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
+#include "b64.h"
 #include "bounds.h"
 #include "buf.h"
 #include "cert.h"
@@ -386,6 +390,37 @@ out:
 	return rc;
 }
 
+#define SRS_TEXT \
+	"# SRS secrets (srs.h): the envelope sender of mail an alias forwards\n" \
+	"# to another domain is rewritten under that domain, signed with the\n" \
+	"# first secret; bounces to it are verified with any.  To rotate, put\n" \
+	"# a new secret first and keep the old one below it for 21 days.\n" \
+	"# One secret a line, 16 to 256 printable characters.\n"
+
+/* write_srs - srs_secrets with one random secret, unless there is one */
+static int
+write_srs(const struct init_opts *o, struct err *e)
+{
+	unsigned char	 raw[32];
+	char		 b64[64], text[sizeof(SRS_TEXT) + sizeof(b64) + 2];
+	char		 path[PATH_MAX];
+	int		 n, rc;
+
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		return err_set(e, false, errno, "getrandom: %s",
+		    strerror(errno));
+	if (b64_encode(raw, sizeof(raw), b64, sizeof(b64)) < 0 ||
+	    path_join(path, sizeof(path), o->dir, "srs_secrets", e) == -1)
+		return err_set(e, false, 0, "srs_secrets: cannot be made");
+	n = snprintf(text, sizeof(text), "%s%s\n", SRS_TEXT, b64);
+	rc = write_new(path, 0640, text, (size_t)n, true, e) == WR_ERROR ?
+	    -1 : 0;
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(b64, sizeof(b64));
+	explicit_bzero(text, sizeof(text));
+	return rc;
+}
+
 /* write_domain - domains/DOMAIN/ with users, aliases and dkim/ */
 static int
 write_domain(const struct init_opts *o, struct err *e)
@@ -445,8 +480,8 @@ static void
 print_next(const struct init_opts *o, bool made_cert)
 {
 	printf("postern: %s is ready for %s (host name %s)\n"
-	    "  wrote postern.conf and domains/%s/ (users, aliases, a DKIM "
-	    "key in dkim/)\n",
+	    "  wrote postern.conf, srs_secrets and domains/%s/ (users, "
+	    "aliases, a DKIM key in dkim/)\n",
 	    o->dir, o->domain, o->hostname, o->domain);
 	if (made_cert)
 		printf("  and a self-signed certificate in certs/%s/\n",
@@ -494,7 +529,8 @@ init_run(struct init_opts *o, const char *confdir, bool *made_cert,
 	}
 	set_listen(o);
 	if (conf_text(o, &text, e) == -1 || mkdir_p(o->dir, 0755, e) == -1 ||
-	    write_domain(o, e) == -1 || write_cert(o, made_cert, e) == -1)
+	    write_domain(o, e) == -1 || write_srs(o, e) == -1 ||
+	    write_cert(o, made_cert, e) == -1)
 		goto out;
 	if (write_new(conf, 0644, buf_ptr(&text), buf_avail(&text), false,
 	    e) == WR_ERROR)

@@ -20,13 +20,16 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "bounds.h"
 #include "conf.h"
 #include "err.h"
+#include "srs.h"
 #include "xmalloc.h"
 #include "alias.h"
 
 struct expand {
 	const struct conf	*conf;
+	const struct alias_opts	*opts;		/* NULL: none */
 	const char		*orig;
 	struct alias_dests	*out;
 	size_t			 max;
@@ -112,6 +115,31 @@ postmaster_domain(const struct conf *c)
 
 static void	expand_addr(struct expand *, const char *, unsigned);
 
+/*
+ * expand_srs - full (an SRS local part of local domain d): the address it
+ * stands for, expanded, or why not.  True if SRS applies here.
+ */
+static bool
+expand_srs(struct expand *x, const char *full, const char *local,
+    unsigned depth)
+{
+	const struct srs	*srs = x->opts != NULL ? x->opts->srs : NULL;
+	char			 orig[LIM_PATH + 1], *why;
+	struct err		 e;
+
+	if (srs == NULL || srs->n == 0 || !srs_is_srs(local))
+		return false;
+	if (srs_reverse(srs, full, x->opts->now, orig, sizeof(orig), &e) !=
+	    SRS_OK) {
+		xasprintf(&why, "bounce address not valid: %s", e.msg);
+		add_dest(x, AK_FAILED, full, why);
+		free(why);
+		return true;
+	}
+	expand_addr(x, orig, depth + 1);
+	return true;
+}
+
 /* expand_alias - the targets of alias a of domain d, found for key */
 static void
 expand_alias(struct expand *x, const struct domain *d, const struct alias *a,
@@ -179,6 +207,11 @@ expand_addr(struct expand *x, const char *addr, unsigned depth)
 		add_dest(x, AK_REMOTE, full, NULL);
 		goto out;
 	}
+	/* before lowering: the original sender's local part keeps its case */
+	xasprintf(&full, "%s@%s", local, d->name);
+	if (expand_srs(x, full, local, depth))
+		goto out;
+	free(full);
 	addr_lower(local);
 	xasprintf(&full, "%s@%s", local, d->name);
 	if (domain_has_user(d, local))
@@ -198,8 +231,8 @@ out:
 
 /* alias_expand - expand rcpt and append its destinations to out */
 int
-alias_expand(const struct conf *c, const char *rcpt, struct alias_dests *out,
-    size_t max, struct err *e)
+alias_expand(const struct conf *c, const struct alias_opts *opts,
+    const char *rcpt, struct alias_dests *out, size_t max, struct err *e)
 {
 	struct expand	x;
 	size_t		i;
@@ -207,6 +240,7 @@ alias_expand(const struct conf *c, const char *rcpt, struct alias_dests *out,
 
 	memset(&x, 0, sizeof(x));
 	x.conf = c;
+	x.opts = opts;
 	x.orig = rcpt;
 	x.out = out;
 	x.max = max;

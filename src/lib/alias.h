@@ -11,14 +11,20 @@
  * of the host name's domain (or of the first local domain), and a local
  * domain's postmaster with no user or alias is delivered locally anyway
  * (RFC 5321 4.5.1).  Results are deduplicated across the whole message.
+ *
+ * An SRS address of a local domain (srs.h: a bounce to mail we forwarded)
+ * is recognised first, before users and aliases: verified under the
+ * secrets given and expanded as the address it stands for, or failed.
  */
 #ifndef POSTERN_ALIAS_H
 #define POSTERN_ALIAS_H
 
 #include <stddef.h>
+#include <time.h>
 
 struct conf;
 struct err;
+struct srs;
 
 #define ALIAS_MAX_DEPTH	8
 
@@ -42,12 +48,20 @@ struct alias_dests {
 	size_t			 n;
 };
 
+/* what an expansion may use besides the configuration */
+struct alias_opts {
+	const struct srs	*srs;	/* NULL or no secret: SRS addresses
+					   are plain ones */
+	time_t			 now;	/* for SRS time stamps */
+};
+
 /*
  * alias_expand - expand one recipient rcpt (as the client gave it) and
  * append its destinations to out, skipping any already there.  Fails
  * (permanently) only if out would hold more than max entries.
  */
-int	alias_expand(const struct conf *, const char *rcpt,
+int	alias_expand(const struct conf *, const struct alias_opts *,
+	    const char *rcpt,
 	    struct alias_dests *out, size_t max, struct err *);
 void	alias_dests_free(struct alias_dests *);
 

@@ -61,6 +61,7 @@
 #include "queue/queue.h"
 #include "signer/signer.h"
 #include "smtp/smtp.h"
+#include "srs.h"
 #include "strutil.h"
 #include "ticket.h"
 #include "tls.h"
@@ -283,6 +284,31 @@ share_dkim_keys(struct parent *p, const struct conf *c)
 		}
 		(void)closedir(d);
 	}
+}
+
+/*
+ * check_srs - the config's srs_secrets, if there is one, must parse (at
+ * start and at every reload: the queue would otherwise sign forwarded
+ * mail with no secret, or keep an old one, and say so only in its log);
+ * root:GROUP 0640, as init writes it, for the queue to read it.  Only the
+ * queue keeps the secrets.
+ */
+static int
+check_srs(struct parent *p, const struct conf *c, struct err *e)
+{
+	struct srs	*s = xcalloc(1, sizeof(*s));
+	char		 path[PATH_MAX];
+	int		 r;
+
+	r = srs_load(s, c->dir, e);
+	explicit_bzero(s, sizeof(*s));
+	free(s);
+	if (r == -1)
+		return -1;
+	if (r == 0 && p->user.drop && str_fmt(path, sizeof(path),
+	    "%s/srs_secrets", c->dir) == 0)
+		share_one(p, path, false, 0640);
+	return 0;
 }
 
 /* prepare_data_dir - the data dir, owned by the unprivileged user */
@@ -583,6 +609,8 @@ parent_reload(struct parent *p)
 		    "(restart instead)");
 		goto fail;
 	}
+	if (check_srs(p, nc, &e) == -1)
+		goto fail;
 	if (listen_open_all(nc, p->ls, p->nls, &nls, &nnls, &e) == -1)
 		goto fail;
 	listen_close_all(p->ls, p->nls);
@@ -819,7 +847,8 @@ parent_main(const char *confdir, bool debug)
 		log_warnx("%s", e.msg);
 		return 1;
 	}
-	if (listen_open_all(p->conf, NULL, 0, &p->ls, &p->nls, &e) == -1) {
+	if (check_srs(p, p->conf, &e) == -1 ||
+	    listen_open_all(p->conf, NULL, 0, &p->ls, &p->nls, &e) == -1) {
 		log_warnx("%s", e.msg);
 		return 1;
 	}

@@ -140,6 +140,29 @@ queue_stop(struct queue *q, const char *why)
 	queue_maybe_exit(q);
 }
 
+/*
+ * queue_srs_load - the SRS secrets of configuration c; a broken file
+ * keeps the secrets we have (a reload never leaves forwarding unsigned,
+ * nor bounces to our addresses unverifiable)
+ */
+static void
+queue_srs_load(struct queue *q, const struct conf *c)
+{
+	struct srs	s;
+	struct err	e;
+	int		r;
+
+	if ((r = srs_load(&s, c->dir, &e)) == -1) {
+		log_warnx("%s: %s", q->srs.n > 0 ? "keeping the SRS secrets "
+		    "loaded before" : "no SRS secrets", e.msg);
+		return;
+	}
+	q->srs = s;
+	if (r == 1)
+		log_info("no srs_secrets in %s: forwarded mail keeps its "
+		    "envelope sender (postern init writes one)", c->dir);
+}
+
 /* queue_reload - M_RELOAD: a new configuration, or keep the old one */
 static void
 queue_reload(struct queue *q)
@@ -161,6 +184,7 @@ queue_reload(struct queue *q)
 	}
 	if (nc->sync_method != q->sync_conf)
 		log_warnx("sync_method changed: takes effect after a restart");
+	queue_srs_load(q, nc);
 	conf_free(q->conf);
 	if (q->conf_owned)
 		free(q->conf);
@@ -456,6 +480,7 @@ queue_main(struct conf *conf, int parent_sock, const struct datalock *lock)
 	(void)signal(SIGINT, SIG_IGN);
 	(void)signal(SIGTERM, SIG_IGN);
 	q->conf = conf;
+	queue_srs_load(q, conf);
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/queue", conf->data_dir) >=
 	    sizeof(dir))
 		fatalx("queue: data_dir too long");

@@ -8,6 +8,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,6 +16,8 @@
 #include "buf.h"
 #include "conf.h"
 #include "err.h"
+#include "log.h"
+#include "srs.h"
 #include "strutil.h"
 #include "xmalloc.h"
 #include "alias.h"
@@ -28,13 +31,84 @@ int
 queue_ingest_expand(struct queue *q, const char **rcpts, size_t n,
     struct alias_dests *dests, struct err *e)
 {
-	size_t	i;
+	struct alias_opts	o = { &q->srs, queue_state_now(q) };
+	size_t			i;
 
 	for (i = 0; i < n; i++)
-		if (alias_expand(q->conf, rcpts[i], dests, Q_MAX_DESTS, e) ==
-		    -1)
+		if (alias_expand(q->conf, &o, rcpts[i], dests, Q_MAX_DESTS,
+		    e) == -1)
 			return -1;
 	return 0;
+}
+
+/*
+ * ingest_srs - the envelope sender of recipient r, forwarded by the alias
+ * r->via to another domain: the sender rewritten with SRS under the
+ * alias's domain, so that the next hop's SPF check sees our domain.  Not
+ * for the null sender (it stays null), nor for our own users' mail (their
+ * address is ours already), nor without a secret; a sender that cannot
+ * be rewritten is kept, and logged.
+ */
+static void
+ingest_srs(struct queue *q, struct envelope *env, struct env_rcpt *r)
+{
+	const char	*dom;
+	char		 out[LIM_PATH + 1];
+	struct err	 e;
+
+	if (r->via == NULL || env->from[0] == '\0' || env->auth_user != NULL ||
+	    q->srs.n == 0 || r->addr[0] == '|')
+		return;
+	if ((dom = strrchr(r->via, '@')) == NULL)
+		return;
+	if (srs_forward(&q->srs, env->from, dom + 1, queue_state_now(q), out,
+	    sizeof(out), &e) != SRS_OK) {
+		log_warnx("msgid=%s from=<%s> via=<%s> sender kept: %s",
+		    env->id, env->from, r->via, e.msg);
+		return;
+	}
+	if (strcmp(out, env->from) != 0)
+		r->sender = xstrdup(out);
+}
+
+/* queue_ingest_rcpt - an SRS recipient verified, or the refusal */
+bool
+queue_ingest_rcpt(struct queue *q, const char *addr, char *reply,
+    size_t replysz)
+{
+	const struct domain	*d;
+	const char		*at = strrchr(addr, '@');
+	char			 local[LIM_LOCAL_PART + 1], out[LIM_PATH + 1];
+	struct err		 e;
+	int			 r;
+
+	d = at != NULL ? conf_domain(q->conf, at + 1) : NULL;
+	if (d == NULL || (size_t)(at - addr) >= sizeof(local)) {
+		(void)snprintf(reply, replysz, "550 5.1.1 <%s>: Recipient "
+		    "address rejected: User unknown", addr);
+		return false;
+	}
+	memcpy(local, addr, (size_t)(at - addr));
+	local[at - addr] = '\0';
+	if (q->srs.n == 0 || !srs_is_srs(local)) {
+		/* no SRS here: an address like any other */
+		str_lower(local);
+		if (domain_accepts(d, local))
+			return true;
+		(void)snprintf(reply, replysz, "550 5.1.1 <%s>: Recipient "
+		    "address rejected: User unknown", addr);
+		return false;
+	}
+	if ((r = srs_reverse(&q->srs, addr, queue_state_now(q), out,
+	    sizeof(out), &e)) == SRS_OK)
+		return true;
+	log_info("rcpt=<%s> refused: %s", addr, e.msg);
+	(void)snprintf(reply, replysz, "550 5.1.1 <%s>: Recipient address "
+	    "rejected: %s", addr, r == SRS_EXPIRED ? "bounce address expired "
+	    "(SRS, older than the days it is valid)" : r == SRS_BADHASH ?
+	    "bounce address not issued here (SRS hash does not match)" :
+	    "malformed bounce address (SRS)");
+	return false;
 }
 
 /* queue_ingest_direct - the fields a direct delivery's log lines use */
@@ -98,7 +172,8 @@ queue_ingest_build(struct queue *q, const struct ingest_in *in,
 			env->rcpts[env->nrcpts - 1].state = RCPT_FAILED;
 			env->rcpts[env->nrcpts - 1].last_error =
 			    xstrdup(dests.v[i].error);
-		}
+		} else if (dests.v[i].kind == AK_REMOTE)
+			ingest_srs(q, env, &env->rcpts[env->nrcpts - 1]);
 	}
 	if (envelope_dump(env, &b) == -1) {
 		err_set(e, false, 0, "envelope cannot be written");

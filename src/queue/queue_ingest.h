@@ -5,6 +5,7 @@
 #ifndef POSTERN_QUEUE_INGEST_H
 #define POSTERN_QUEUE_INGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,14 @@ struct queue;
 /* queue_ingest_expand - rcpts[0..n) expanded (aliases) into dests */
 int	queue_ingest_expand(struct queue *, const char **rcpts, size_t n,
 	    struct alias_dests *dests, struct err *);
+/*
+ * queue_ingest_rcpt - may smtp take addr, an SRS address of a local
+ * domain (a bounce to mail we forwarded)?  True, or false with the reply
+ * in reply: forged, altered, expired and malformed ones are refused here,
+ * at RCPT, so that they are never bounced to anyone.
+ */
+bool	queue_ingest_rcpt(struct queue *, const char *addr, char *reply,
+	    size_t replysz);
 /* queue_ingest_direct - a direct delivery's envelope (memory only: for
  * the log lines; nothing is spooled) */
 void	queue_ingest_direct(const char *id, const char *from, uint32_t flags,

@@ -5,7 +5,8 @@
  * Maildir file when it applies, queue_direct.c, else the spool's),
  * M_Q_COMMIT (id and body hash: the transaction's envelope built by
  * queue_ingest.c, then the message into the commit batch, answered once
- * the batch is durable) and M_Q_ABORT, each read by its codec (ipc.c).
+ * the batch is durable), M_Q_ABORT and M_Q_RCPT (an SRS recipient,
+ * verified by queue_ingest.c), each read by its codec (ipc.c).
  * Each commit carries peer_commit_done as its own completion.
  *
  * smtp is the hostile-input process: every field it sends is checked
@@ -526,6 +527,28 @@ peer_abort(struct peer *p, struct msg *msg)
 	txn_remove(p, t);
 }
 
+/* peer_rcpt - M_Q_RCPT: an SRS recipient, verified (the queue holds the
+ * secrets; smtp does not) */
+static void
+peer_rcpt(struct peer *p, struct msg *msg)
+{
+	struct ipc_q_rcpt	 r;
+	struct err		 e;
+	struct msg		 m;
+	char			 reply[LIM_IPC_TEXT];
+	bool			 ok;
+
+	if (ipc_q_rcpt_get(msg, &r, &e) == -1) {
+		peer_bad(p, e.msg);
+		return;
+	}
+	reply[0] = '\0';
+	ok = queue_ingest_rcpt(p->q, r.addr, reply, sizeof(reply));
+	ipc_q_rcpt_res_put(&m, &(struct ipc_q_rcpt_res){ .reqid = r.reqid,
+	    .ok = ok, .reply = ok ? "" : reply });
+	chan_send(p->ch, &m);
+}
+
 /*
  * peer_drop_txns - the peer is gone: discard its open transactions; its
  * commits go on (a message made durable is kept and delivered even though
@@ -612,6 +635,9 @@ peer_cb(struct chan *ch, struct msg *msg, void *arg)
 		break;
 	case M_Q_ABORT:
 		peer_abort(p, msg);
+		break;
+	case M_Q_RCPT:
+		peer_rcpt(p, msg);
 		break;
 	default:
 		peer_bad(p, "unexpected message type");

@@ -19,6 +19,7 @@
 #include "bounds.h"
 #include "conf.h"
 #include "err.h"
+#include "srs.h"
 #include "worker.h"
 #include "queue/envelope.h"
 #include "queue/spool.h"
@@ -74,6 +75,7 @@ struct dkim_plan;
 struct queue {
 	struct conf		*conf;
 	bool			 conf_owned;
+	struct srs		 srs;		/* the config's srs_secrets */
 	struct event_base	*base;
 	struct spool		 sp;
 	struct chan		*parent;

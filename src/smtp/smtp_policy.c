@@ -6,7 +6,8 @@
  * recipients that exist in local domains and never relays; 587/465 need
  * AUTH before MAIL, an authenticated user sends as itself, the aliases
  * that reach it or what its domain's senders file grants (smtp_sender.c),
- * or as <>, and may send anywhere.  Sender-specified routing (source routes, "%",
+ * or as <>, and may send anywhere.  An SRS local part of a local domain
+ * is the queue's to judge (it holds the secrets).  Sender-specified routing (source routes, "%",
  * "!", quoted local parts) is refused outright: it is a relay trick, and
  * no legitimate mail needs it today.
  */
@@ -16,6 +17,7 @@
 
 #include "err.h"
 #include "smtp_session.h"
+#include "srs.h"
 #include "strutil.h"
 
 /* smtp_policy_mail - may this session send from this address */
@@ -67,6 +69,8 @@ smtp_policy_rcpt(const struct smtp_session *s, const struct rcpt_args *r,
 		    "denied", r->mb.local, r->mb.domain);
 	}
 	(void)snprintf(local, sizeof(local), "%s", r->mb.local);
+	if (srs_is_srs(local))
+		return 1;	/* a bounce to mail we forwarded, maybe */
 	str_lower(local);
 	if (!domain_accepts(d, local) && strcmp(local, "postmaster") != 0)
 		return err_set(e, false, 0, "550 5.1.1 <%s@%s>: Recipient "

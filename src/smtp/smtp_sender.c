@@ -27,7 +27,7 @@ reaches(const struct conf *c, const char *addr, const char *user)
 	bool			yes = false;
 
 	memset(&out, 0, sizeof(out));
-	if (alias_expand(c, addr, &out, LIM_RECIPIENTS_MAX, &e) == 0)
+	if (alias_expand(c, NULL, addr, &out, LIM_RECIPIENTS_MAX, &e) == 0)
 		for (i = 0; i < out.n && !yes; i++)
 			yes = out.v[i].kind == AK_LOCAL &&
 			    strcasecmp(out.v[i].addr, user) == 0;

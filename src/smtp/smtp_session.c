@@ -2,9 +2,10 @@
  * smtp_session.c - one SMTP session: the state machine and the command
  * table (STYLE.md pattern A), the DATA flow, and the answers of the auth
  * queue and verifier processes (the AUTH exchange is in smtp_auth.c,
- * the inbound checks' stream side in smtp_check.c).  Calls go one way:
- * smtp.c calls in here; this file calls smtp_auth, _check, _policy,
- * _data, _cmd, _reply and _limits, none of which calls back.
+ * RCPT in smtp_rcpt.c, the inbound checks' stream side in smtp_check.c).
+ * Calls go one way: smtp.c calls in here; this file calls smtp_auth,
+ * _rcpt, _check, _policy, _data, _cmd, _reply and _limits, none of which
+ * calls back.
  *
  * Runs in the smtp process: unprivileged, hostile input.  It never reads
  * password hashes (it asks auth) and never opens spool paths (the queue
@@ -75,7 +76,6 @@ static void	cmd_ehlo(struct smtp_session *, const char *, size_t);
 static void	cmd_helo(struct smtp_session *, const char *, size_t);
 static void	cmd_starttls(struct smtp_session *, const char *, size_t);
 static void	cmd_mail(struct smtp_session *, const char *, size_t);
-static void	cmd_rcpt(struct smtp_session *, const char *, size_t);
 static void	cmd_data(struct smtp_session *, const char *, size_t);
 static void	cmd_rset(struct smtp_session *, const char *, size_t);
 static void	cmd_noop(struct smtp_session *, const char *, size_t);
@@ -91,7 +91,7 @@ static const struct session_cmd session_cmds[] = {
 	 * smtp_auth_cmd refuses input sent before its 334 */
 	{ "AUTH",	IN(SS_READY),		CF_NEEDARG,		smtp_auth_cmd },
 	{ "MAIL",	IN(SS_READY),		CF_NEEDARG,		cmd_mail },
-	{ "RCPT",	IN(SS_MAIL) | IN(SS_RCPT), CF_NEEDARG,		cmd_rcpt },
+	{ "RCPT",	IN(SS_MAIL) | IN(SS_RCPT), CF_NEEDARG,		smtp_rcpt_cmd },
 	{ "DATA",	IN(SS_RCPT),		CF_NOARG | CF_LAST,	cmd_data },
 	{ "RSET",	ANY,			CF_NOARG,		cmd_rset },
 	{ "NOOP",	ANY,			0,			cmd_noop },
@@ -104,19 +104,6 @@ static void	session_io(struct io *, enum io_event, void *);
 static void	session_free(struct smtp_session *);
 static void	session_input(struct smtp_session *);
 static void	session_tx_reset(struct smtp_session *);
-
-/* session_enter_state - change state, logging the transition */
-static void
-session_enter_state(struct smtp_session *s, enum smtp_state st)
-{
-	static const char *const names[] = { "greeted", "ready", "mail",
-	    "rcpt" };
-
-	if (s->state != st)
-		log_debug("session=%016llx state %s -> %s", SID(s),
-		    names[s->state], names[st]);
-	s->state = st;
-}
 
 /* session_timer - the session time limit is reached: 421, close */
 static void
@@ -263,7 +250,7 @@ session_tx_reset(struct smtp_session *s)
 	io_set_in_cap(s->io, IO_IN_CAP);
 	s->write_failed = false;
 	if (s->state != SS_GREETED)
-		session_enter_state(s, SS_READY);
+		smtp_session_enter(s, SS_READY);
 }
 
 /* session_worker_idle - a draining worker with no session left is done */
@@ -439,9 +426,9 @@ session_dispatch(struct smtp_session *s, char *line, size_t len, bool pending)
 		if (c->run == smtp_auth_cmd && s->authenticated)
 			smtp_reject(s, "503 5.5.1 Already authenticated");
 		else if (s->state == SS_GREETED && c->run != cmd_data &&
-		    c->run != cmd_rcpt)
+		    c->run != smtp_rcpt_cmd)
 			smtp_reject(s, "503 5.5.1 Send EHLO or HELO first");
-		else if (c->run == cmd_rcpt)
+		else if (c->run == smtp_rcpt_cmd)
 			smtp_reject(s, "503 5.5.1 Need MAIL before RCPT");
 		else if (c->run == cmd_data)
 			smtp_reject(s, "503 5.5.1 Need RCPT before DATA");
@@ -552,7 +539,7 @@ session_hello(struct smtp_session *s, const char *arg, size_t len,
 	}
 	session_tx_reset(s);
 	s->esmtp = esmtp;
-	session_enter_state(s, SS_READY);
+	smtp_session_enter(s, SS_READY);
 	return 0;
 }
 
@@ -593,7 +580,7 @@ cmd_starttls(struct smtp_session *s, const char *arg, size_t len)
 	smtp_reply(s, "220 2.0.0 Ready to start TLS");
 	/* RFC 3207 4.2: forget everything learned before TLS */
 	session_tx_reset(s);
-	session_enter_state(s, SS_GREETED);
+	smtp_session_enter(s, SS_GREETED);
 	s->helo[0] = '\0';
 	s->esmtp = false;
 	s->mode = SM_WAIT;
@@ -643,52 +630,8 @@ cmd_mail(struct smtp_session *s, const char *arg, size_t len)
 		    "again later");
 		return;
 	}
-	session_enter_state(s, SS_MAIL);
+	smtp_session_enter(s, SS_MAIL);
 	smtp_reply(s, "250 2.1.0 Ok");
-}
-
-/* cmd_rcpt - RCPT TO: parse, check limits and policy, add the recipient */
-static void
-cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
-{
-	struct rcpt_args	 r;
-	struct err		 e;
-	char			 addr[LIM_PATH + 1];
-	size_t			 i;
-
-	if (smtp_cmd_parse_rcpt(arg, len, s->mail.smtputf8, &r, &e) == -1) {
-		smtp_reject(s, "%s", e.msg);
-		return;
-	}
-	if (s->nrcpts >= s->w->conf->max_recipients) {
-		/* RFC 5321 4.5.3.1.10: the client sends these again in a
-		 * later transaction.  Not a client error, so not counted: a
-		 * pipelined group past the limit must not lose the session
-		 * and the recipients already accepted. */
-		smtp_reply(s, "452 4.5.3 Too many recipients");
-		return;
-	}
-	if (smtp_policy_rcpt(s, &r, &e) == -1) {
-		log_info("session=%016llx rcpt rejected: %s", SID(s), e.msg);
-		smtp_reject(s, "%s", e.msg);
-		return;
-	}
-	if (r.postmaster)
-		(void)snprintf(addr, sizeof(addr), "postmaster");
-	else if (addr_format(&r.mb, addr, sizeof(addr)) == -1) {
-		smtp_reject(s, "501 5.1.3 Bad recipient address syntax");
-		return;
-	}
-	for (i = 0; i < s->nrcpts; i++)
-		if (strcasecmp(s->rcpts[i], addr) == 0)
-			break;
-	if (i == s->nrcpts) {
-		s->rcpts = xreallocarray(s->rcpts, s->nrcpts + 1,
-		    sizeof(*s->rcpts));
-		s->rcpts[s->nrcpts++] = xstrdup(addr);
-	}
-	session_enter_state(s, SS_RCPT);
-	smtp_reply(s, "250 2.1.5 Ok");
 }
 
 /*
@@ -899,7 +842,7 @@ smtp_session_check_result(struct smtp_session *s, uint32_t verdict,
 	if (s->state == SS_READY) {	/* MAIL FROM's SPF */
 		smtp_session_resume(s, SM_CMD);
 		if (verdict == V_ACCEPT) {
-			session_enter_state(s, SS_MAIL);
+			smtp_session_enter(s, SS_MAIL);
 			smtp_reply(s, "250 2.1.0 Ok");
 			return;
 		}
@@ -1036,6 +979,7 @@ smtp_session_ipc(struct smtp_worker *w, struct msg *m)
 	struct ipc_auth_res	 ar;
 	struct ipc_q_open_res	 or;
 	struct ipc_q_commit_res	 cr;
+	struct ipc_q_rcpt_res	 rr;
 	struct ipc_v_res	 vr;
 	struct msg		 ab;
 	struct err		 e;
@@ -1072,6 +1016,13 @@ smtp_session_ipc(struct smtp_worker *w, struct msg *m)
 		if (s != NULL && s->mode == SM_WAIT)
 			session_commit_result(s, cr.id, cr.ok, cr.temp,
 			    cr.error);
+		break;
+	case M_Q_RCPT_RES:
+		if (ipc_q_rcpt_res_get(m, &rr, &e) == -1)
+			fatalx("%s", e.msg);
+		s = smtp_session_find(w, rr.reqid);
+		if (s != NULL && s->rcpt_waiting && s->mode == SM_WAIT)
+			smtp_rcpt_result(s, rr.ok, rr.reply);
 		break;
 	case M_V_RES:
 		if (ipc_v_res_get(m, &vr, &e) == -1)

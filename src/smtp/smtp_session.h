@@ -17,6 +17,7 @@
 #include "hash.h"
 #include "io.h"
 #include "listen.h"
+#include "log.h"
 #include "smtp_cmd.h"
 #include "smtp_data.h"
 #include "ticket.h"
@@ -121,6 +122,8 @@ struct smtp_session {
 	struct smtp_data	 data;
 	bool			 write_failed;
 	bool			 committing;	/* M_Q_COMMIT sent */
+	bool			 rcpt_waiting;	/* M_Q_RCPT sent for rcpt_addr */
+	char			 rcpt_addr[LIM_PATH + 1];
 
 	/* inbound checks (smtp_check.c) */
 	struct smtp_check	*check;		/* this message's, or NULL */
@@ -128,6 +131,19 @@ struct smtp_session {
 	uint8_t			 check_seq;	/* of the last request */
 	struct event		*check_timer;
 };
+
+/* smtp_session_enter - change state, logging the transition */
+static inline void
+smtp_session_enter(struct smtp_session *s, enum smtp_state st)
+{
+	static const char *const names[] = { "greeted", "ready", "mail",
+	    "rcpt" };
+
+	if (s->state != st)
+		log_debug("session=%016llx state %s -> %s", SID(s),
+		    names[s->state], names[st]);
+	s->state = st;
+}
 
 /* smtp_session_wait - pause input until auth or the queue answers */
 static inline void
@@ -176,6 +192,10 @@ void	smtp_auth_line(struct smtp_session *, char *, size_t);
 void	smtp_auth_result(struct smtp_session *,
 	    const struct ipc_auth_res *);
 
+/* smtp_rcpt.c: RCPT, and the queue's answer about an SRS recipient */
+void	smtp_rcpt_cmd(struct smtp_session *, const char *, size_t);
+void	smtp_rcpt_result(struct smtp_session *, bool ok, const char *reply);
+
 /* smtp_reply.c */
 void	smtp_reply(struct smtp_session *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -190,7 +210,8 @@ void	smtp_reply_ehlo(struct smtp_session *);
 /* smtp_sender.c: may user send as addr? 0, or -1 with the 550 reply */
 int	smtp_sender_check(const struct conf *, const char *user,
 	    const char *addr, struct err *);
-/* smtp_policy.c: 0 accept, or -1 with the reply in e->msg */
+/* smtp_policy.c: 0 accept, or -1 with the reply in e->msg; RCPT: 1 for
+ * an SRS address of a local domain (the queue decides: smtp_rcpt.c) */
 int	smtp_policy_mail(const struct smtp_session *,
 	    const struct mail_args *, struct err *);
 int	smtp_policy_rcpt(const struct smtp_session *,

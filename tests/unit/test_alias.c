@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "err.h"
+#include "srs.h"
 #include "xmalloc.h"
 #include "alias.h"
 
@@ -105,7 +106,7 @@ check(const struct conf *c, const char *rcpt, const char *want)
 	size_t			 i, n = 0;
 
 	memset(&out, 0, sizeof(out));
-	assert_int_equal(alias_expand(c, rcpt, &out, 100, &e), 0);
+	assert_int_equal(alias_expand(c, NULL, rcpt, &out, 100, &e), 0);
 	got[0] = '\0';
 	for (i = 0; i < out.n; i++) {
 		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%c:%s",
@@ -190,7 +191,7 @@ test_via(void **state)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memset(&out, 0, sizeof(out));
-		assert_int_equal(alias_expand(*state, cases[i].rcpt, &out, 100,
+		assert_int_equal(alias_expand(*state, NULL, cases[i].rcpt, &out, 100,
 		    &e), 0);
 		assert_true(out.n > 0);
 		if (cases[i].via == NULL)
@@ -208,11 +209,11 @@ test_dedup_across(void **state)
 	struct err		e;
 
 	memset(&out, 0, sizeof(out));
-	assert_int_equal(alias_expand(*state, "alice@example.com", &out, 100,
+	assert_int_equal(alias_expand(*state, NULL, "alice@example.com", &out, 100,
 	    &e), 0);
-	assert_int_equal(alias_expand(*state, "sales@example.com", &out, 100,
+	assert_int_equal(alias_expand(*state, NULL, "sales@example.com", &out, 100,
 	    &e), 0);
-	assert_int_equal(alias_expand(*state, "ALICE@example.com", &out, 100,
+	assert_int_equal(alias_expand(*state, NULL, "ALICE@example.com", &out, 100,
 	    &e), 0);
 	assert_int_equal(out.n, 2);
 	assert_string_equal(out.v[0].addr, "alice@example.com");
@@ -231,12 +232,12 @@ test_cap(void **state)
 	struct err		e;
 
 	memset(&out, 0, sizeof(out));
-	assert_int_equal(alias_expand(*state, "sales@example.com", &out, 2,
+	assert_int_equal(alias_expand(*state, NULL, "sales@example.com", &out, 2,
 	    &e), 0);
 	assert_int_equal(out.n, 2);
 	alias_dests_free(&out);
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(alias_expand(*state, "sales@example.com", &out, 1,
+	assert_int_equal(alias_expand(*state, NULL, "sales@example.com", &out, 1,
 	    &e), -1);
 	assert_false(e.temp);
 	assert_true(e.msg[0] != '\0');
@@ -260,11 +261,80 @@ test_postmaster_fallbacks(void **state)
 	memcpy(c->hostname, saved, sizeof(saved));
 }
 
+/* expand rcpt with SRS secrets: one destination, its kind and address */
+static void
+check_srs(const struct conf *c, const struct alias_opts *o, const char *rcpt,
+    enum alias_kind kind, const char *addr)
+{
+	struct alias_dests	 out;
+	struct err		 e;
+
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(alias_expand(c, o, rcpt, &out, 100, &e), 0);
+	assert_int_equal(out.n, 1);
+	if (out.v[0].kind != kind || strcmp(out.v[0].addr, addr) != 0)
+		fail_msg("%s: got %c:%s (%s), want %c:%s", rcpt,
+		    "LRF"[out.v[0].kind], out.v[0].addr,
+		    out.v[0].error != NULL ? out.v[0].error : "",
+		    "LRF"[kind], addr);
+	assert_string_equal(out.v[0].orig, rcpt);
+	alias_dests_free(&out);
+}
+
+/* SRS addresses of local domains: recognised before users, aliases and
+ * the catch-all, reversed to the original sender (its case kept), or
+ * failed when forged, altered or expired; plain ones without secrets */
+static void
+test_srs(void **state)
+{
+	struct srs		 srs;
+	struct alias_opts	 o;
+	struct err		 e;
+	char			 a[LIM_PATH + 1], b[LIM_PATH + 1];
+	const time_t		 now = 1700000000;
+	const char		 sec[] = "alias-test-secret-0123456789\n";
+
+	memset(&srs, 0, sizeof(srs));
+	assert_int_equal(srs_secrets_parse(&srs, sec, strlen(sec), "s", &e),
+	    0);
+	o.srs = &srs;
+	o.now = now;
+	/* example.net has a catch-all: SRS still comes first */
+	assert_int_equal(srs_forward(&srs, "Bob.Smith@Ext.ORG", "example.net",
+	    now, a, sizeof(a), &e), SRS_OK);
+	check_srs(*state, &o, a, AK_REMOTE, "Bob.Smith@ext.org");
+	/* an SRS1 address reverses to the first forwarder's SRS0 */
+	assert_int_equal(srs_forward(&srs, "SRS0=abcd=AA=x.org=u@fwd.org",
+	    "example.com", now, b, sizeof(b), &e), SRS_OK);
+	check_srs(*state, &o, b, AK_REMOTE, "SRS0=abcd=AA=x.org=u@fwd.org");
+	/* altered: the hash no longer matches; the catch-all is not used */
+	a[strlen("SRS0=")] = a[strlen("SRS0=")] == 'A' ? 'B' : 'A';
+	check_srs(*state, &o, a, AK_FAILED, a);
+	/* expired: 22 days later */
+	assert_int_equal(srs_forward(&srs, "bob@ext.org", "example.com", now,
+	    a, sizeof(a), &e), SRS_OK);
+	o.now = now + 22 * 86400;
+	check_srs(*state, &o, a, AK_FAILED, a);
+	o.now = now + 20 * 86400;
+	check_srs(*state, &o, a, AK_REMOTE, "bob@ext.org");
+	/* no secrets: a plain address (example.net's catch-all takes it) */
+	srs.n = 0;
+	assert_int_equal(srs_forward(&(struct srs){ .n = 1, .maxage = 21,
+	    .secret = { "another-secret-0123456789" } }, "bob@ext.org",
+	    "example.net", now, a, sizeof(a), &e), SRS_OK);
+	check_srs(*state, &o, a, AK_LOCAL, "carol@example.net");
+	check_srs(*state, NULL, a, AK_LOCAL, "carol@example.net");
+	/* an SRS address of another domain is simply remote */
+	check_srs(*state, &o, "SRS0=abcd=AA=x.org=u@fwd.org", AK_REMOTE,
+	    "SRS0=abcd=AA=x.org=u@fwd.org");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_srs),
 		cmocka_unit_test(test_via),
 		cmocka_unit_test(test_dedup_across),
 		cmocka_unit_test(test_cap),
