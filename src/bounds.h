@@ -86,6 +86,9 @@
 #define LIM_IPC_WHY		255
 #define LIM_IPC_ADDRTEXT	63
 #define LIM_IPC_AUTHRES		8191
+/* characters a recipient normalisation key may name (suffix_separators,
+ * drop_characters) */
+#define LIM_NORM_CHARS		16
 /* users file / aliases file line, config line */
 /* addresses granted to one user by a domain's senders file */
 #define LIM_SENDER_GRANTS	256

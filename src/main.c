@@ -20,6 +20,7 @@ static const struct verb verbs[] = {
 	{ "user-add",		ctl_user_add,	  "user-add ADDR [--password-stdin]" },
 	{ "user-remove",	ctl_user_remove,  "user-remove ADDR" },
 	{ "user-list",		ctl_user_list,	  "user-list [DOMAIN]" },
+	{ "aliases-resolve",	ctl_aliases_resolve, "aliases-resolve ADDR" },
 	{ "authenticate",	ctl_authenticate, "authenticate ADDR --password=P" },
 	{ "send",		ctl_send,	  "send --from ADDR --to ADDR [--to ADDR...] "
 	    "[--server HOST:PORT] [--user U --password-stdin] [--starttls|--tls] "

@@ -14,7 +14,9 @@
  * this call is skipped (its destinations are already in the output), so
  * expansion work is linear in the number of aliases, never exponential.
  */
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -39,6 +41,22 @@ struct expand {
 	char			**done;		/* aliases already expanded */
 	size_t			 ndone;
 };
+
+/* note - tell the trace, if any, what addr is */
+static void __attribute__((format(printf, 4, 5)))
+note(const struct expand *x, unsigned depth, const char *addr,
+    const char *fmt, ...)
+{
+	char	what[512];
+	va_list	ap;
+
+	if (x->opts == NULL || x->opts->trace == NULL)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	x->opts->trace(x->opts->trace_arg, depth, addr, what);
+}
 
 /* strv_has - is s (case-insensitive) in v? */
 static bool
@@ -132,44 +150,136 @@ expand_srs(struct expand *x, const char *full, const char *local,
 	if (srs_reverse(srs, full, x->opts->now, orig, sizeof(orig), &e) !=
 	    SRS_OK) {
 		xasprintf(&why, "bounce address not valid: %s", e.msg);
+		note(x, depth, full, "SRS address: %s", why);
 		add_dest(x, AK_FAILED, full, why);
 		free(why);
 		return true;
 	}
+	note(x, depth, full, "SRS address, verified: a bounce for %s", orig);
 	expand_addr(x, orig, depth + 1);
 	return true;
 }
 
-/* expand_alias - the targets of alias a of domain d, found for key */
+/*
+ * local_target - target t of an alias of domain d as a full address, the
+ * suffix (or "") kept where t is local and its domain cuts it off again
+ */
+static char *
+local_target(const struct expand *x, const struct domain *d, const char *t,
+    const char *suffix)
+{
+	const struct domain	*td = d;
+	const char		*at = strrchr(t, '@');
+	char			*out, *dom;
+
+	if (at != NULL) {
+		dom = xstrdup(at + 1);
+		addr_lower(dom);
+		td = conf_domain(x->conf, dom);
+		free(dom);
+	}
+	if (td == NULL || suffix[0] == '\0' ||
+	    strchr(td->suffix_sep, suffix[0]) == NULL)
+		suffix = "";
+	if (at == NULL)
+		xasprintf(&out, "%s%s@%s", t, suffix, d->name);
+	else
+		xasprintf(&out, "%.*s%s%s", (int)(at - t), t, suffix, at);
+	return out;
+}
+
+/* expand_alias - the targets of alias a of domain d, found for key; the
+ * recipient's suffix (or "") goes to the local ones */
 static void
 expand_alias(struct expand *x, const struct domain *d, const struct alias *a,
-    const char *key, unsigned depth)
+    const char *key, const char *suffix, unsigned depth)
 {
 	char	*t;
 	size_t	 i;
 
 	if (strv_has(x->stack, x->nstack, key)) {
+		note(x, depth, key, "alias loop: already being expanded");
 		add_dest(x, AK_FAILED, key, "alias loop");
 		return;
 	}
-	if (strv_has(x->done, x->ndone, key))
+	if (strv_has(x->done, x->ndone, key)) {
+		note(x, depth, key, "expanded already for this message");
 		return;
+	}
 	x->stack = xreallocarray(x->stack, x->nstack + 1, sizeof(*x->stack));
 	x->stack[x->nstack++] = xstrdup(key);
 	for (i = 0; i < a->ntargets && !x->overflow; i++) {
-		if (a->targets[i][0] == '|')
+		if (a->targets[i][0] == '|') {
+			note(x, depth + 1, a->targets[i], "pipe: not "
+			    "supported yet");
 			add_dest(x, AK_FAILED, a->targets[i],
 			    "pipe targets are not supported yet");
-		else if (strchr(a->targets[i], '@') != NULL)
-			expand_addr(x, a->targets[i], depth + 1);
-		else {
-			xasprintf(&t, "%s@%s", a->targets[i], d->name);
-			expand_addr(x, t, depth + 1);
-			free(t);
+			continue;
 		}
+		t = local_target(x, d, a->targets[i], suffix);
+		expand_addr(x, t, depth + 1);
+		free(t);
 	}
 	x->done = xreallocarray(x->done, x->ndone + 1, sizeof(*x->done));
 	x->done[x->ndone++] = x->stack[--x->nstack];
+}
+
+/* expand_local - full (local@d, lower case) of local domain d */
+static void
+expand_local(struct expand *x, const struct domain *d, const char *local,
+    const char *full, unsigned depth)
+{
+	const struct alias	*a;
+	char			 base[LIM_LOCAL_PART + 1];
+	char			 suffix[LIM_LOCAL_PART + 1], *nfull;
+
+	if (domain_has_user(d, local)) {
+		note(x, depth, full, "user of %s: its mailbox", d->name);
+		add_dest(x, AK_LOCAL, full, NULL);
+		return;
+	}
+	if ((a = domain_alias(d, local)) != NULL) {
+		note(x, depth, full, "alias (domains/%s/aliases:%u)", d->name,
+		    a->lineno);
+		expand_alias(x, d, a, full, "", depth);
+		return;
+	}
+	if (domain_normalise(d, local, base, sizeof(base), suffix,
+	    sizeof(suffix)) && (domain_has_user(d, base) ||
+	    (a = domain_alias(d, base)) != NULL)) {
+		xasprintf(&nfull, "%s@%s", base, d->name);
+		if (suffix[0] != '\0')
+			note(x, depth, full, "suffix \"%s\" dropped: %s",
+			    suffix, nfull);
+		else
+			note(x, depth, full, "characters \"%s\" dropped: %s",
+			    d->drop_chars, nfull);
+		if (a == NULL) {
+			note(x, depth + 1, nfull, "user of %s: its mailbox",
+			    d->name);
+			add_dest(x, AK_LOCAL, nfull, NULL);
+		} else {
+			note(x, depth + 1, nfull, "alias (domains/%s/aliases:"
+			    "%u)", d->name, a->lineno);
+			expand_alias(x, d, a, nfull, suffix, depth + 1);
+		}
+		free(nfull);
+		return;
+	}
+	if ((a = catchall(d)) != NULL) {
+		note(x, depth, full, "no user or alias: the catch-all "
+		    "(domains/%s/aliases:%u)", d->name, a->lineno);
+		expand_alias(x, d, a, full, "", depth);
+		return;
+	}
+	if (strcmp(local, "postmaster") == 0) {
+		note(x, depth, full, "postmaster, neither user nor alias: "
+		    "delivered here (RFC 5321 4.5.1)");
+		add_dest(x, AK_LOCAL, full, NULL);
+		return;
+	}
+	note(x, depth, full, "no such user or alias in %s", d->name);
+	add_dest(x, AK_FAILED, full, "no such user");
 }
 
 /* expand_addr - one address at the given alias depth */
@@ -177,11 +287,12 @@ static void
 expand_addr(struct expand *x, const char *addr, unsigned depth)
 {
 	const struct domain	*d;
-	const struct alias	*a;
 	const char		*at = strrchr(addr, '@');
 	char			*local = NULL, *domain = NULL, *full = NULL;
 
 	if (depth > ALIAS_MAX_DEPTH) {
+		note(x, depth, addr, "aliases nested deeper than %d",
+		    ALIAS_MAX_DEPTH);
 		add_dest(x, AK_FAILED, addr, "aliases nested too deep");
 		return;
 	}
@@ -204,6 +315,7 @@ expand_addr(struct expand *x, const char *addr, unsigned depth)
 	}
 	if ((d = conf_domain(x->conf, domain)) == NULL) {
 		xasprintf(&full, "%s@%s", local, domain);
+		note(x, depth, full, "another domain: delivered to its MX");
 		add_dest(x, AK_REMOTE, full, NULL);
 		goto out;
 	}
@@ -214,15 +326,7 @@ expand_addr(struct expand *x, const char *addr, unsigned depth)
 	free(full);
 	addr_lower(local);
 	xasprintf(&full, "%s@%s", local, d->name);
-	if (domain_has_user(d, local))
-		add_dest(x, AK_LOCAL, full, NULL);
-	else if ((a = domain_alias(d, local)) != NULL ||
-	    (a = catchall(d)) != NULL)
-		expand_alias(x, d, a, full, depth);
-	else if (strcmp(local, "postmaster") == 0)
-		add_dest(x, AK_LOCAL, full, NULL);
-	else
-		add_dest(x, AK_FAILED, full, "no such user");
+	expand_local(x, d, local, full, depth);
 out:
 	free(full);
 	free(domain);

@@ -3,8 +3,10 @@
  * domains' users and aliases (pure: reads a struct conf, no I/O).
  *
  * A recipient of a local domain that is a user is delivered locally; else
- * its alias (exact local part, else the domain's catch-all "*") is
- * expanded: a bare name means the same domain, a full address is expanded
+ * its alias is expanded; else its local part normalised (conf_norm.c:
+ * i+news is i, j.doe is jdoe if asked) is looked up as a user and an
+ * alias (the suffix is kept for the alias's local targets); else the
+ * domain's catch-all "*" is expanded.  Aliases are expanded: a bare name means the same domain, a full address is expanded
  * again, up to ALIAS_MAX_DEPTH levels; "| command" targets are not
  * supported yet and fail.  Addresses of other domains stay as they are,
  * for outbound delivery.  "postmaster" without a domain means postmaster
@@ -53,6 +55,11 @@ struct alias_opts {
 	const struct srs	*srs;	/* NULL or no secret: SRS addresses
 					   are plain ones */
 	time_t			 now;	/* for SRS time stamps */
+	/* NULL, or told each step: the address looked at, at what depth,
+	 * and what it is (aliases-resolve prints them) */
+	void			(*trace)(void *arg, unsigned depth,
+				    const char *addr, const char *what);
+	void			*trace_arg;
 };
 
 /*

@@ -89,6 +89,8 @@ static int	check_hostport(const char *, char *, size_t, char *, size_t);
 static int	check_ipv4(const char *, char *, size_t, char *, size_t);
 static int	check_ipv6(const char *, char *, size_t, char *, size_t);
 static int	check_anchor(const char *, char *, size_t, char *, size_t);
+static int	check_suffix(const char *, char *, size_t, char *, size_t);
+static int	check_drop(const char *, char *, size_t, char *, size_t);
 
 #define F(field)	offsetof(struct conf, field)
 #define STR(field, fn)	CT_STRING, F(field), sizeof(((struct conf *)0)->field), fn
@@ -213,6 +215,14 @@ static const struct conf_key conf_keys[] = {
 	  " is readable), or none for no validation.  An answer that fails"
 	  " validation (a resolver that strips DNSSEC records) is looked up"
 	  " again without validation and used, not trusted, with a warning" },
+	{ "suffix_separators", STR(suffix_separators, check_suffix), 0, 0, 0,
+	  "+", "characters that start a recipient's suffix in local domains"
+	  " (i+news@ is i@ when i+news is neither a user nor an alias),"
+	  " or none.  domains/DOMAIN/domain.conf may set its own" },
+	{ "drop_characters", STR(drop_characters, check_drop), 0, 0, 0, "",
+	  "characters ignored in a recipient's local part in local domains"
+	  " (with \".\": j.doe@ is jdoe@); empty or none: none."
+	  "  domains/DOMAIN/domain.conf may set its own" },
 };
 
 #undef F
@@ -316,6 +326,31 @@ static int
 check_ipv6(const char *v, char *dst, size_t dstsz, char *why, size_t whysz)
 {
 	return check_addr(AF_INET6, v, dst, dstsz, why, whysz);
+}
+
+/* check_chars - suffix_separators, drop_characters (conf_norm.c) */
+static int
+check_chars(const char *key, const char *v, char *dst, size_t dstsz,
+    char *why, size_t whysz)
+{
+	char	w[160];
+
+	if (conf_norm_chars(v, dst, dstsz, w, sizeof(w)) == 0)
+		return 0;
+	(void)snprintf(why, whysz, "%s: %s", key, w);
+	return -1;
+}
+
+static int
+check_suffix(const char *v, char *dst, size_t dstsz, char *why, size_t whysz)
+{
+	return check_chars("suffix_separators", v, dst, dstsz, why, whysz);
+}
+
+static int
+check_drop(const char *v, char *dst, size_t dstsz, char *why, size_t whysz)
+{
+	return check_chars("drop_characters", v, dst, dstsz, why, whysz);
 }
 
 /* check_anchor - "none", or an absolute path (conf_load: readable) */

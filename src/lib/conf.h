@@ -34,6 +34,7 @@ struct alias {
 	char	 *local;	/* lower case; "*" for the catch-all */
 	char	**targets;	/* each a full address, or a local name */
 	size_t	  ntargets;
+	unsigned  lineno;	/* in the aliases file */
 };
 
 /* one senders line "user: address, @domain" */
@@ -53,6 +54,10 @@ struct domain {
 	bool		  catchall;
 	struct sender_grant *senders;	/* the senders file, in file order */
 	size_t		  nsenders;
+	/* recipient normalisation (conf_norm.c): postern.conf's, unless the
+	 * domain's domain.conf says otherwise */
+	char		  suffix_sep[LIM_NORM_CHARS + 1];
+	char		  drop_chars[LIM_NORM_CHARS + 1];
 };
 
 enum bare_lf_policy {
@@ -111,6 +116,8 @@ struct conf {
 	/* DNSSEC trust anchor file, or "none" (CONF_TA_NONE): no validation */
 	char			 dnssec_trust_anchor[PATH_MAX];
 	unsigned		 outbound_smtp_port;	/* test knob; 25 */
+	char			 suffix_separators[LIM_NORM_CHARS + 1];
+	char			 drop_characters[LIM_NORM_CHARS + 1];
 	struct domain		*domains;
 	size_t			  ndomains;
 };
@@ -138,6 +145,25 @@ int	conf_key_doc(size_t i, const char **name, const char **help,
 int	conf_parse_aliases(struct domain *d, const char *text, size_t len,
 	    const char *fname, struct err *e);
 void	conf_free(struct conf *c);
+
+/*
+ * conf_norm.c: recipient normalisation.  domain_normalise - local (a
+ * local part of d, any case) under d's rules: cut at the first of
+ * suffix_sep after its first character (the suffix, separator included,
+ * into suffix), then drop_chars removed; the base into base.  False, and
+ * nothing written, when the rules change nothing or do not apply (SRS
+ * addresses, postmaster, a base that would be empty).
+ */
+bool	domain_normalise(const struct domain *, const char *local,
+	    char *base, size_t basesz, char *suffix, size_t suffixsz);
+/* conf_parse_domain_conf - a domain's domain.conf (suffix_separators,
+ * drop_characters) into d (pure) */
+int	conf_parse_domain_conf(struct domain *, const char *text, size_t len,
+	    const char *fname, struct err *);
+/* conf_norm_chars - a value of those keys: punctuation an address's local
+ * part may hold, at most LIM_NORM_CHARS, "=" excepted; "" or "none": none */
+int	conf_norm_chars(const char *v, char *dst, size_t dstsz, char *why,
+	    size_t whysz);
 
 /* conf_domain - the local domain named (case-insensitive), or NULL */
 const struct domain *conf_domain(const struct conf *, const char *name);

@@ -206,6 +206,7 @@ conf_parse_aliases(struct domain *d, const char *text, size_t len,
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		memset(&v[n], 0, sizeof(v[n]));
 		v[n].lineno = l->lineno;
+		v[n].a.lineno = l->lineno;
 		v[n].a.local = xstrdup(local);
 		addr_lower(v[n].a.local);
 		n++;
@@ -315,9 +316,25 @@ senders_users(const struct domain *d, const char *path, struct err *e)
 	return 0;
 }
 
-/* domain_load - one folder of domains/: its users' names and its aliases */
+/* users_aliases - no address of d is both a user and an alias */
 static int
-domain_load(struct domain *d, int parent, const char *name, struct err *e)
+users_aliases(const struct domain *d, const char *path, struct err *e)
+{
+	size_t	i;
+
+	for (i = 0; i < d->naliases; i++)
+		if (domain_has_user(d, d->aliases[i].local))
+			return err_set(e, false, 0, "%s:%u: \"%.64s\" is both a "
+			    "user of %s and an alias (remove one)", path,
+			    d->aliases[i].lineno, d->aliases[i].local, d->name);
+	return 0;
+}
+
+/* domain_load - one folder of domains/: its users' names, its aliases,
+ * its senders and its domain.conf (t: postern.conf's settings) */
+static int
+domain_load(struct domain *d, const struct conf *t, int parent,
+    const char *name, struct err *e)
 {
 	char	 path[NAME_MAX + 32], *text = NULL;
 	size_t	 len;
@@ -329,6 +346,10 @@ domain_load(struct domain *d, int parent, const char *name, struct err *e)
 		return err_set(e, false, 0, "domains/%s: folder name is not a"
 		    " domain", name);
 	addr_lower(d->name);
+	(void)str_copy(d->suffix_sep, t->suffix_separators,
+	    sizeof(d->suffix_sep));
+	(void)str_copy(d->drop_chars, t->drop_characters,
+	    sizeof(d->drop_chars));
 	if ((dfd = openat(parent, name, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
 		return err_set(e, true, errno, "domains/%s: %s", name,
@@ -348,7 +369,17 @@ domain_load(struct domain *d, int parent, const char *name, struct err *e)
 	(void)snprintf(path, sizeof(path), "domains/%s/aliases", name);
 	if (conf_read_file_at(dfd, "aliases", path, true, &text, &len, e) == -1)
 		goto out;
-	if (text != NULL && conf_parse_aliases(d, text, len, path, e) == -1)
+	if (text != NULL && (conf_parse_aliases(d, text, len, path, e) == -1 ||
+	    users_aliases(d, path, e) == -1))
+		goto out;
+	free(text);
+	text = NULL;
+	(void)snprintf(path, sizeof(path), "domains/%s/domain.conf", name);
+	if (conf_read_file_at(dfd, "domain.conf", path, true, &text, &len,
+	    e) == -1)
+		goto out;
+	if (text != NULL && conf_parse_domain_conf(d, text, len, path, e) ==
+	    -1)
 		goto out;
 	free(text);
 	text = NULL;
@@ -422,7 +453,7 @@ conf_domain_load_table(struct conf *t, int cfd, struct err *e)
 		if (!S_ISDIR(st.st_mode))
 			continue;
 		v = xreallocarray(v, n + 1, sizeof(*v));
-		if (domain_load(&v[n], dirfd(dp), de->d_name, e) == -1)
+		if (domain_load(&v[n], t, dirfd(dp), de->d_name, e) == -1)
 			goto out;
 		n++;
 	}
@@ -502,10 +533,17 @@ domain_alias(const struct domain *d, const char *local)
 	    alias_casecmp);
 }
 
-/* domain_accepts - does d take mail for local: user, alias or catch-all? */
+/* domain_accepts - does d take mail for local: user, alias (exact, then
+ * normalised: conf_norm.c) or catch-all? */
 bool
 domain_accepts(const struct domain *d, const char *local)
 {
-	return domain_has_user(d, local) || domain_alias(d, local) != NULL ||
-	    d->catchall;
+	char	base[LIM_LOCAL_PART + 1], suffix[LIM_LOCAL_PART + 1];
+
+	if (domain_has_user(d, local) || domain_alias(d, local) != NULL ||
+	    d->catchall)
+		return true;
+	return domain_normalise(d, local, base, sizeof(base), suffix,
+	    sizeof(suffix)) && (domain_has_user(d, base) ||
+	    domain_alias(d, base) != NULL);
 }

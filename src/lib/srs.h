@@ -74,7 +74,8 @@ int	srs_reverse(const struct srs *, const char *addr, time_t now,
 int	srs_secrets_parse(struct srs *, const char *text, size_t len,
 	    const char *fname, struct err *);
 /*
- * srs_load - the file "srs_secrets" of the config directory dir into s:
+ * srs_load - the file "srs_secrets" of the config directory dir into s
+ * (initialised: its maxage is kept, 0 meaning SRS_MAXAGE):
  * 0, 1 when there is none (s emptied), -1 with e on an error
  */
 int	srs_load(struct srs *, const char *dir, struct err *);

@@ -152,12 +152,14 @@ queue_srs_load(struct queue *q, const struct conf *c)
 	struct err	e;
 	int		r;
 
+	memset(&s, 0, sizeof(s));	/* maxage 0: the default */
 	if ((r = srs_load(&s, c->dir, &e)) == -1) {
 		log_warnx("%s: %s", q->srs.n > 0 ? "keeping the SRS secrets "
 		    "loaded before" : "no SRS secrets", e.msg);
 		return;
 	}
 	q->srs = s;
+	explicit_bzero(&s, sizeof(s));
 	if (r == 1)
 		log_info("no srs_secrets in %s: forwarded mail keeps its "
 		    "envelope sender (postern init writes one)", c->dir);

@@ -31,7 +31,7 @@ int
 queue_ingest_expand(struct queue *q, const char **rcpts, size_t n,
     struct alias_dests *dests, struct err *e)
 {
-	struct alias_opts	o = { &q->srs, queue_state_now(q) };
+	struct alias_opts	o = { .srs = &q->srs, .now = queue_state_now(q) };
 	size_t			i;
 
 	for (i = 0; i < n; i++)

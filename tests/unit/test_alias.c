@@ -64,6 +64,8 @@ make_conf(void)
 	if (conf_parse_aliases(d, aliases_com, strlen(aliases_com),
 	    "aliases", &e) == -1)
 		fail_msg("aliases: %s", e.msg);
+	(void)snprintf(d->suffix_sep, sizeof(d->suffix_sep), "+");
+	(void)snprintf(d->drop_chars, sizeof(d->drop_chars), ".");
 	d = &c->domains[2];
 	(void)snprintf(d->name, sizeof(d->name), "example.net");
 	d->nusers = 1;
@@ -71,6 +73,7 @@ make_conf(void)
 	d->users[0] = xstrdup(users_net[0]);
 	if (conf_parse_aliases(d, "*: carol\n", 9, "aliases", &e) == -1)
 		fail_msg("aliases: %s", e.msg);
+	(void)snprintf(d->suffix_sep, sizeof(d->suffix_sep), "-");
 	d = &c->domains[3];
 	(void)snprintf(d->name, sizeof(d->name), "example.org");
 	if (conf_parse_aliases(d, "*: ghost\n", 9, "aliases", &e) == -1)
@@ -167,6 +170,131 @@ test_table(void **state)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check(*state, cases[i].rcpt, cases[i].want);
+}
+
+/* normalisation: example.com cuts at "+" and drops ".", example.net
+ * cuts at "-", example.org does neither; exact names first */
+static void
+test_normalise(void **state)
+{
+	static const struct {
+		const char	*rcpt;
+		const char	*want;
+		const char	*via;	/* of the first destination */
+	} cases[] = {
+		{ "alice+news@example.com", "L:alice@example.com", NULL },
+		{ "Alice+News@example.com", "L:alice@example.com", NULL },
+		{ "a.lice@example.com",	"L:alice@example.com", NULL },
+		{ "a.l.i.c.e+x.y@example.com", "L:alice@example.com", NULL },
+		{ "sales+x@example.com",
+		    "L:alice@example.com L:bob@example.com", "sales@example.com" },
+		{ "fwd+x@example.com",	"R:someone@remote.org",
+		    "fwd@example.com" },
+		/* example.net cuts at "-", not "+": the suffix is not kept */
+		{ "ext+x@example.com",	"L:carol@example.net",
+		    "info@example.net" },
+		{ "carol-x@example.net", "L:carol@example.net", NULL },
+		{ "carol+x@example.net", "L:carol@example.net",
+		    "carol+x@example.net" },
+		{ "nobody+x@example.com", "F:nobody+x@example.com", NULL },
+		{ "+alice@example.com",	"F:+alice@example.com", NULL },
+		{ ".@example.com",	"F:.@example.com", NULL },
+		{ "SRS0+alice@example.com", "F:srs0+alice@example.com", NULL },
+		{ "postmaster+x@example.com", "F:postmaster+x@example.com",
+		    NULL },
+		{ "alice+x@remote.org",	"R:alice+x@remote.org", NULL },
+	};
+	struct alias_dests	 out;
+	struct err		 e;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		check(*state, cases[i].rcpt, cases[i].want);
+		memset(&out, 0, sizeof(out));
+		assert_int_equal(alias_expand(*state, NULL, cases[i].rcpt,
+		    &out, 100, &e), 0);
+		if (cases[i].via == NULL)
+			assert_null(out.v[0].via);
+		else
+			assert_string_equal(out.v[0].via, cases[i].via);
+		alias_dests_free(&out);
+	}
+}
+
+struct trace_buf {
+	char	text[4096];
+	size_t	n;
+};
+
+static void
+trace(void *arg, unsigned depth, const char *addr, const char *what)
+{
+	struct trace_buf	*t = arg;
+
+	t->n += (size_t)snprintf(t->text + t->n, sizeof(t->text) - t->n,
+	    "%u %s: %s\n", depth, addr, what);
+}
+
+/* the trace tells each step, as aliases-resolve prints it */
+static void
+test_trace(void **state)
+{
+	static const struct {
+		const char	*rcpt;
+		const char	*want;
+	} cases[] = {
+		{ "sales+x@example.com",
+		    "0 sales+x@example.com: suffix \"+x\" dropped: "
+		    "sales@example.com\n"
+		    "1 sales@example.com: alias (domains/example.com/aliases:1)\n"
+		    "2 alice+x@example.com: suffix \"+x\" dropped: "
+		    "alice@example.com\n"
+		    "3 alice@example.com: user of example.com: its mailbox\n"
+		    "2 bob+x@example.com: suffix \"+x\" dropped: "
+		    "bob@example.com\n"
+		    "3 bob@example.com: user of example.com: its mailbox\n" },
+		{ "who@example.net",
+		    "0 who@example.net: no user or alias: the catch-all "
+		    "(domains/example.net/aliases:1)\n"
+		    "1 carol@example.net: user of example.net: its mailbox\n" },
+		{ "loop1@example.com",
+		    "0 loop1@example.com: alias (domains/example.com/aliases:4)\n"
+		    "1 loop2@example.com: alias (domains/example.com/aliases:5)\n"
+		    "2 loop1@example.com: alias (domains/example.com/aliases:4)\n"
+		    "2 loop1@example.com: alias loop: already being expanded\n" },
+		{ "pipe@example.com",
+		    "0 pipe@example.com: alias (domains/example.com/aliases:7)\n"
+		    "1 | /usr/bin/foo --bar: pipe: not supported yet\n" },
+		{ "fwd@example.com",
+		    "0 fwd@example.com: alias (domains/example.com/aliases:3)\n"
+		    "1 someone@remote.org: another domain: delivered to its MX\n" },
+		{ "nobody@example.com",
+		    "0 nobody@example.com: no such user or alias in "
+		    "example.com\n" },
+		{ "a.lice@example.com",
+		    "0 a.lice@example.com: characters \".\" dropped: "
+		    "alice@example.com\n"
+		    "1 alice@example.com: user of example.com: its mailbox\n" },
+	};
+	struct alias_opts	 o = { 0 };
+	struct alias_dests	 out;
+	struct trace_buf	 t;
+	struct err		 e;
+	size_t			 i;
+
+	o.trace = trace;
+	o.trace_arg = &t;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&out, 0, sizeof(out));
+		t.n = 0;
+		t.text[0] = '\0';
+		assert_int_equal(alias_expand(*state, &o, cases[i].rcpt, &out,
+		    100, &e), 0);
+		if (strcmp(t.text, cases[i].want) != 0)
+			fail_msg("%s: got\n%s\nwant\n%s", cases[i].rcpt, t.text,
+			    cases[i].want);
+		alias_dests_free(&out);
+	}
 }
 
 /* via: the innermost alias that gave the destination, NULL for none */
@@ -288,7 +416,7 @@ static void
 test_srs(void **state)
 {
 	struct srs		 srs;
-	struct alias_opts	 o;
+	struct alias_opts	 o = { 0 };
 	struct err		 e;
 	char			 a[LIM_PATH + 1], b[LIM_PATH + 1];
 	const time_t		 now = 1700000000;
@@ -335,6 +463,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_srs),
+		cmocka_unit_test(test_normalise),
+		cmocka_unit_test(test_trace),
 		cmocka_unit_test(test_via),
 		cmocka_unit_test(test_dedup_across),
 		cmocka_unit_test(test_cap),

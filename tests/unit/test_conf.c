@@ -29,6 +29,7 @@
 #include "ctl/cert.h"
 #include "ctl/ctl.h"
 #include "err.h"
+#include "srs.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -135,6 +136,8 @@ test_defaults(void **state)
 	assert_int_equal(c.retry_min, 300);
 	assert_int_equal(c.retry_max, 14400);
 	assert_int_equal(c.queue_lifetime, 5 * 86400);
+	assert_string_equal(c.suffix_separators, "+");
+	assert_string_equal(c.drop_characters, "");
 	assert_null(c.domains);
 	assert_int_equal(c.ndomains, 0);
 }
@@ -161,9 +164,9 @@ test_key_doc(void **state)
 		n++;
 	}
 	assert_true(i >= 23);
-	/* hostname is computed; the source addresses and dns_resolver are
-	 * empty by default */
-	assert_true(n == i - 4);
+	/* hostname is computed; the source addresses, dns_resolver and
+	 * drop_characters are empty by default */
+	assert_true(n == i - 5);
 	assert_int_equal(conf_key_doc(i, &name, &help, def, sizeof(def)), -1);
 	conf_defaults(&a);
 	assert_int_equal(parse(&b, text, &e), 0);
@@ -750,6 +753,97 @@ test_errors(void **state)
 	assert_int_equal(c.max_hops, 9);
 }
 
+/* ------------------------------------------- domain.conf, users and aliases */
+
+/* a config dir with one domain a.test: users, aliases, domain.conf */
+static int
+load_domain(struct conf *c, const char *conf, const char *aliases,
+    const char *dconf, struct err *e)
+{
+	char	*dir = tmpdir(), sub[600];
+	int	 rc;
+
+	put(dir, "postern.conf", conf);
+	(void)snprintf(sub, sizeof(sub), "%s/domains", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	(void)snprintf(sub, sizeof(sub), "%s/domains/a.test", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	put(sub, "users", "bob $scrypt$x\nann $scrypt$y\n");
+	put(sub, "aliases", aliases);
+	if (dconf != NULL)
+		put(sub, "domain.conf", dconf);
+	memset(e, 0, sizeof(*e));
+	rc = conf_load(c, dir, e);
+	tutil_rm_rf(dir);
+	free(dir);
+	return rc;
+}
+
+static void
+test_domain_conf(void **state)
+{
+	static const struct {
+		const char	*aliases, *dconf, *want;
+	} bad[] = {
+		{ "x: bob\nbob: ann\n", NULL, "domains/a.test/aliases:2: "
+		    "\"bob\" is both a user of a.test and an alias" },
+		{ "", "color = blue\n", "domains/a.test/domain.conf:1: unknown "
+		    "key \"color\"" },
+		{ "", "\ndrop_characters = @\n", "domains/a.test/domain.conf:2: "
+		    "drop_characters: \"@\"" },
+		{ "", "suffix_separators = =\n", "domain.conf:1: "
+		    "suffix_separators: \"=\"" },
+		{ "", "suffix_separators = +\nsuffix_separators = -\n",
+		    "domain.conf:2: duplicate key" },
+		{ "", "suffix_separators\n", "domain.conf:1: missing \"=\"" },
+		{ "", "suffix_separators = +-+-+-+-+-+-+-+-+\n",
+		    "at most 16 characters" },
+	};
+	const struct domain	*d;
+	struct conf		 c;
+	struct err		 e;
+	size_t			 i;
+
+	(void)state;
+	/* the server's settings, then the domain's own */
+	assert_int_equal(load_domain(&c, "suffix_separators = +-\n"
+	    "drop_characters = .\n", "x: bob\n", NULL, &e), 0);
+	assert_non_null(d = conf_domain(&c, "a.test"));
+	assert_string_equal(d->suffix_sep, "+-");
+	assert_string_equal(d->drop_chars, ".");
+	assert_true(domain_accepts(d, "bob-news"));
+	assert_true(domain_accepts(d, "b.o.b"));
+	assert_true(domain_accepts(d, "x+y"));
+	assert_false(domain_accepts(d, "carol+y"));
+	assert_false(domain_accepts(d, "+bob"));
+	conf_free(&c);
+	assert_int_equal(load_domain(&c, "drop_characters = .\n", "x: bob\n",
+	    "# ours\nsuffix_separators = \ndrop_characters = _\n", &e), 0);
+	assert_non_null(d = conf_domain(&c, "a.test"));
+	assert_string_equal(d->suffix_sep, "");
+	assert_string_equal(d->drop_chars, "_");
+	assert_false(domain_accepts(d, "bob+news"));
+	assert_false(domain_accepts(d, "b.ob"));
+	assert_true(domain_accepts(d, "b_o_b"));
+	conf_free(&c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (load_domain(&c, "", bad[i].aliases, bad[i].dconf, &e) == 0)
+			fail_msg("accepted: %s / %s", bad[i].aliases,
+			    bad[i].dconf != NULL ? bad[i].dconf : "");
+		if (strstr(e.msg, bad[i].want) == NULL)
+			fail_msg("\"%s\" does not contain \"%s\"", e.msg,
+			    bad[i].want);
+	}
+	/* postern.conf's values are checked too */
+	assert_int_equal(parse(&c, "suffix_separators = a\n", &e), -1);
+	assert_non_null(strstr(e.msg, "postern.conf:1: suffix_separators"));
+	assert_int_equal(parse(&c, "drop_characters = .+\n", &e), 0);
+	assert_string_equal(c.drop_characters, ".+");
+	assert_int_equal(parse(&c, "suffix_separators = none\n", &e), 0);
+	assert_string_equal(c.suffix_separators, "");
+	assert_int_equal(parse(&c, "suffix_separators =\n", &e), -1);
+}
+
 /* ------------------------------------------------------------ certificate */
 
 static void
@@ -834,6 +928,15 @@ test_init(void **state)
 	assert_int_equal(mode_of(dir, "domains/example.com/users"), 0640);
 	assert_int_equal(mode_of(dir, "domains/example.com/aliases"), 0644);
 	assert_int_equal(mode_of(dir, "domains/example.com/dkim"), 0750);
+	assert_int_equal(mode_of(dir, "srs_secrets"), 0640);
+	{
+		struct srs	srs;
+
+		memset(&srs, 0, sizeof(srs));
+		assert_int_equal(srs_load(&srs, dir, &e), 0);
+		assert_int_equal(srs.n, 1);
+		assert_int_equal(strlen(srs.secret[0]), 44);
+	}
 	assert_int_equal(mode_of(dir, "certs/mail.example.com/fullchain.pem"),
 	    0644);
 	assert_int_equal(mode_of(dir, "certs/mail.example.com/privkey.pem"),
@@ -952,6 +1055,7 @@ main(void)
 		cmocka_unit_test(test_sync_method),
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_domain_conf),
 		cmocka_unit_test(test_cert),
 		cmocka_unit_test(test_init),
 		cmocka_unit_test(test_init_options),
