@@ -781,7 +781,7 @@ conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
 	struct conf_read	*l;
 	const struct conf_key	*k;
 	unsigned		 seen[NKEYS];
-	char			 why[200], *s, *eq, *key, *val;
+	char			 why[200], *s, *key, *val;
 	enum conf_read_result	 r;
 	int			 rc = -1;
 
@@ -793,19 +793,8 @@ conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
 	while ((r = conf_read_next(l, &s, e)) == CONF_READ_LINE) {
 		if (*s == '\0')
 			continue;
-		if ((eq = strchr(s, '=')) == NULL) {
-			err_set(e, false, 0, "%s:%u: missing \"=\" in \"%.64s\"",
-			    fname, l->lineno, s);
+		if (conf_read_kv(l, s, &key, &val, e) == -1)
 			goto out;
-		}
-		*eq = '\0';
-		key = str_trim(s);
-		val = str_trim(eq + 1);
-		if (*key == '\0') {
-			err_set(e, false, 0, "%s:%u: missing key before \"=\"",
-			    fname, l->lineno);
-			goto out;
-		}
 		if ((k = key_find(key)) == NULL) {
 			err_set(e, false, 0, "%s:%u: unknown key \"%.64s\"",
 			    fname, l->lineno, key);

@@ -79,7 +79,7 @@ conf_parse_domain_conf(struct domain *d, const char *text, size_t len,
 {
 	struct conf_read	*l = xmalloc(sizeof(*l));
 	char			 sep[LIM_NORM_CHARS + 1], drop[LIM_NORM_CHARS + 1];
-	char			 why[160], *s, *eq, *key, *val, *dst;
+	char			 why[160], *s, *key, *val, *dst;
 	bool			 seen_sep = false, seen_drop = false, *seen;
 	enum conf_read_result	 r;
 	int			 rc = -1;
@@ -90,14 +90,8 @@ conf_parse_domain_conf(struct domain *d, const char *text, size_t len,
 	while ((r = conf_read_next(l, &s, e)) == CONF_READ_LINE) {
 		if (*s == '\0')
 			continue;
-		if ((eq = strchr(s, '=')) == NULL) {
-			err_set(e, false, 0, "%s:%u: missing \"=\" in \"%.64s\"",
-			    fname, l->lineno, s);
+		if (conf_read_kv(l, s, &key, &val, e) == -1)
 			goto out;
-		}
-		*eq = '\0';
-		key = str_trim(s);
-		val = str_trim(eq + 1);
 		if (strcmp(key, "suffix_separators") == 0) {
 			dst = sep;
 			seen = &seen_sep;

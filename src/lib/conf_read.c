@@ -151,3 +151,22 @@ out:
 	(void)close(fd);
 	return rc;
 }
+
+/* conf_read_kv - "key = value" */
+int
+conf_read_kv(const struct conf_read *l, char *s, char **key, char **val,
+    struct err *e)
+{
+	char	*eq;
+
+	if ((eq = strchr(s, '=')) == NULL)
+		return err_set(e, false, 0, "%s:%u: missing \"=\" in "
+		    "\"%.64s\"", l->fname, l->lineno, s);
+	*eq = '\0';
+	*key = str_trim(s);
+	*val = str_trim(eq + 1);
+	if (**key == '\0')
+		return err_set(e, false, 0, "%s:%u: missing key before \"=\"",
+		    l->fname, l->lineno);
+	return 0;
+}

@@ -39,6 +39,13 @@ void	conf_read_init(struct conf_read *l, const char *text, size_t len,
 enum conf_read_result conf_read_next(struct conf_read *l, char **out,
 	    struct err *e);
 /*
+ * conf_read_kv - split line s (from conf_read_next) of l at its first "="
+ * into a trimmed key and value; -1 with e naming file and line when there
+ * is no "=" or no key
+ */
+int	conf_read_kv(const struct conf_read *l, char *s, char **key,
+	    char **val, struct err *e);
+/*
  * conf_read_file_at - read the whole regular file name under dfd (shown in
  * errors as shown) into a NUL-terminated *text of *len bytes; missing_ok:
  * ENOENT gives *text == NULL and 0.  At most CONF_READ_FILE_MAX bytes.

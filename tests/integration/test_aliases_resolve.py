@@ -14,7 +14,8 @@ import subprocess
 
 import pytest
 
-from conftest import greet, send_data, split_delivered
+from conftest import greet, split_delivered
+from test_aliases import send as mx_send
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -42,15 +43,6 @@ run: | /usr/bin/true
 
 def resolve(srv, addr):
     return srv.ctl("aliases-resolve", addr)
-
-
-def mx_send(srv, rcpts, subject="x"):
-    body = b"Subject: " + subject.encode() + b"\r\n\r\nbody\r\n"
-    with srv.raw("smtp") as r:
-        greet(r)
-        code, lines = send_data(r, "sender@client.test", rcpts, body)
-        assert code == 250, lines
-    return body
 
 
 @pytest.fixture
