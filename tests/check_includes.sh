@@ -40,6 +40,7 @@ queue_bounce 20
 queue_remote 20
 queue_local 20
 queue_direct 20
+queue_pipe 20
 queue_ingest 15
 queue_dkim 15
 queue_signer 15

@@ -58,6 +58,10 @@ print_dest(const struct alias_dest *d, const struct srs *srs, time_t now)
 			    "becomes %s)", d->via, out);
 		printf("\n");
 		return true;
+	case AK_PIPE:
+		printf("  pipe    %s  (for %s)\n", d->addr, d->via != NULL ?
+		    d->via : d->orig);
+		return true;
 	case AK_FAILED:
 	default:
 		printf("  failed  %s: %s\n", d->addr, d->error != NULL ?

@@ -6,8 +6,8 @@
  * conf_load), allocates only its output.  Runs in the queue process's
  * event loop at commit time; the smtp process has already refused
  * recipients of local domains that nothing accepts, so failures here come
- * from the aliases themselves (loops, nesting deeper than ALIAS_MAX_DEPTH,
- * pipe targets) or from a reload in between.
+ * from the aliases themselves (loops, nesting deeper than ALIAS_MAX_DEPTH)
+ * or from a reload in between.
  *
  * Loops and diamonds: an alias being expanded is on a stack; meeting it
  * again is a loop and that branch fails.  An alias already expanded in
@@ -210,10 +210,9 @@ expand_alias(struct expand *x, const struct domain *d, const struct alias *a,
 	x->stack[x->nstack++] = xstrdup(key);
 	for (i = 0; i < a->ntargets && !x->overflow; i++) {
 		if (a->targets[i][0] == '|') {
-			note(x, depth + 1, a->targets[i], "pipe: not "
-			    "supported yet");
-			add_dest(x, AK_FAILED, a->targets[i],
-			    "pipe targets are not supported yet");
+			note(x, depth + 1, a->targets[i], "pipe: the message "
+			    "goes to this command's standard input");
+			add_dest(x, AK_PIPE, a->targets[i], NULL);
 			continue;
 		}
 		t = local_target(x, d, a->targets[i], suffix);

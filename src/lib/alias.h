@@ -34,6 +34,7 @@ enum alias_kind {
 	AK_LOCAL,	/* a mailbox of a local domain: addr is local@domain */
 	AK_REMOTE,	/* another domain: outbound delivery */
 	AK_FAILED,	/* cannot be delivered: error says why */
+	AK_PIPE,	/* a command: addr is "| command" (cmdline.h) */
 };
 
 struct alias_dest {

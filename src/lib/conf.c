@@ -215,6 +215,9 @@ static const struct conf_key conf_keys[] = {
 	  " is readable), or none for no validation.  An answer that fails"
 	  " validation (a resolver that strips DNSSEC records) is looked up"
 	  " again without validation and used, not trusted, with a warning" },
+	{ "pipe_timeout", NUM(CT_DURATION, pipe_timeout), 1, 3600, 60, NULL,
+	  "how long the command of a pipe alias may run; then it is killed"
+	  " and the delivery retried" },
 	{ "suffix_separators", STR(suffix_separators, check_suffix), 0, 0, 0,
 	  "+", "characters that start a recipient's suffix in local domains"
 	  " (i+news@ is i@ when i+news is neither a user nor an alias),"

@@ -116,6 +116,7 @@ struct conf {
 	/* DNSSEC trust anchor file, or "none" (CONF_TA_NONE): no validation */
 	char			 dnssec_trust_anchor[PATH_MAX];
 	unsigned		 outbound_smtp_port;	/* test knob; 25 */
+	unsigned		 pipe_timeout;		/* seconds */
 	char			 suffix_separators[LIM_NORM_CHARS + 1];
 	char			 drop_characters[LIM_NORM_CHARS + 1];
 	struct domain		*domains;

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "cmdline.h"
 #include "conf.h"
 #include "conf_domain.h"
 #include "conf_read.h"
@@ -106,6 +107,7 @@ static int
 alias_target(struct alias *a, const char *t, char *why, size_t whysz)
 {
 	struct mailbox	 mb;
+	struct cmdline	 cmd;
 	char		 addr[LIM_PATH + 1];
 	const char	*keep = t;
 
@@ -118,6 +120,12 @@ alias_target(struct alias *a, const char *t, char *why, size_t whysz)
 			(void)snprintf(why, whysz, "empty command after \"|\"");
 			return -1;
 		}
+		if (cmdline_split(t + 1, &cmd, addr, sizeof(addr)) == -1) {
+			(void)snprintf(why, whysz, "command \"%.64s\": %.100s",
+			    t + 1 + strspn(t + 1, " \t"), addr);
+			return -1;
+		}
+		cmdline_free(&cmd);
 	} else if (strchr(t, '@') != NULL) {
 		/* a full address: the domain is kept in lower case */
 		if (addr_parse_mailbox(t, strlen(t), true, &mb, NULL) == -1 ||

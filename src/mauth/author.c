@@ -10,6 +10,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "bounds.h"
@@ -62,9 +63,14 @@ from_clean(const char *v, size_t len, char *out)
 	return quoted || depth > 0 ? -1 : 0;
 }
 
-/* author_domain - the one From address's domain */
-int
-author_domain(const char *hdr, size_t hlen, char *out, size_t outsz)
+/*
+ * author_parse - the one From address: its domain into out, and, if
+ * local is not NULL, its local part into local (as written: quoted
+ * strings kept, comments and blanks dropped)
+ */
+static int
+author_parse(const char *hdr, size_t hlen, char *out, size_t outsz,
+    char *local, size_t localsz)
 {
 	struct dkim_field	 v[LIM_DKIM_FIELDS];
 	struct err		 e;
@@ -72,6 +78,7 @@ author_domain(const char *hdr, size_t hlen, char *out, size_t outsz)
 				    LIM_HEADER_BYTES];
 	const char		*colon, *p, *lt, *gt, *at = NULL;
 	size_t			 n, used, i, k = 0, found = 0, len, dl;
+	size_t			 ln = 0;
 
 	if (dkim_fields_split(hdr, hlen, v, LIM_DKIM_FIELDS, &n, &used,
 	    &e) == -1)
@@ -133,5 +140,36 @@ author_domain(const char *hdr, size_t hlen, char *out, size_t outsz)
 	memcpy(out, at, dl);
 	out[dl] = '\0';
 	str_lower(out);
-	return 0;
+	if (local == NULL)
+		return 0;
+	/* the local part from the value itself, where clean kept a mark */
+	for (i = (size_t)(p - clean); i < (size_t)(at - 1 - clean); i++) {
+		if (strchr(" \t\r\n", clean[i]))
+			continue;
+		if (ln + 1 >= localsz)
+			return -1;
+		local[ln++] = colon[1 + i];
+	}
+	local[ln] = '\0';
+	return ln > 0 ? 0 : -1;
+}
+
+/* author_domain - the one From address's domain */
+int
+author_domain(const char *hdr, size_t hlen, char *out, size_t outsz)
+{
+	return author_parse(hdr, hlen, out, outsz, NULL, 0);
+}
+
+/* author_address - the one From address, local@domain */
+int
+author_address(const char *hdr, size_t hlen, char *out, size_t outsz)
+{
+	char	local[LIM_LOCAL_PART + 1], domain[LIM_DOMAIN + 1];
+
+	if (author_parse(hdr, hlen, domain, sizeof(domain), local,
+	    sizeof(local)) == -1)
+		return -1;
+	return snprintf(out, outsz, "%s@%s", local, domain) >= (int)outsz ?
+	    -1 : 0;
 }

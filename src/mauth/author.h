@@ -13,5 +13,11 @@
  * one, or it names more than one address (DMARC then cannot apply)
  */
 int	author_domain(const char *hdr, size_t hlen, char *out, size_t outsz);
+/*
+ * author_address - that one From address, "local@domain" (the local part
+ * as written, its quotes kept; the domain lower-cased), into out; -1 as
+ * author_domain, or when it does not fit
+ */
+int	author_address(const char *hdr, size_t hlen, char *out, size_t outsz);
 
 #endif

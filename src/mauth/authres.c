@@ -130,6 +130,32 @@ authres_build(const struct authres *a, struct buf *out)
 	return buf_addstr(out, "\r\n");
 }
 
+/* authres_forged - SPF fail, or DMARC fail with policy.dmarc=reject */
+bool
+authres_forged(const char *text)
+{
+	const char	*p, *end;
+	size_t		 n;
+
+	if (strstr(text, "\r\n\tspf=fail;") != NULL ||
+	    strstr(text, "\r\n\tspf=fail ") != NULL ||
+	    strstr(text, "\r\n\tspf=fail\r\n") != NULL)
+		return true;
+	for (p = text; (p = strstr(p, "\r\n\tdmarc=fail")) != NULL; p++) {
+		/* the method's line: policy.dmarc is its last property */
+		p += 2;
+		if ((end = strstr(p, "\r\n")) == NULL)
+			end = p + strlen(p);
+		n = (size_t)(end - p);
+		if (n > 0 && p[n - 1] == ';')
+			n--;
+		if (n >= 20 && memcmp(p + n - 20, " policy.dmarc=reject", 20) ==
+		    0)
+			return true;
+	}
+	return false;
+}
+
 /* skip_cfws - whitespace, folds and (nested) comments; false if unclosed */
 static bool
 skip_cfws(const char *s, size_t len, size_t *i)

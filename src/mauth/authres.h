@@ -49,5 +49,13 @@ int	authres_build(const struct authres *, struct buf *out);
  * comments and folding (RFC 8601 2.2, 5)?
  */
 bool	authres_id_is(const char *value, size_t len, const char *id);
+/*
+ * authres_forged - does a field authres_build wrote (in text, with other
+ * header lines maybe) say SPF fail, or DMARC fail under policy reject?
+ * Mail like that is likely forged: no DSN goes to its sender.  Reads
+ * only the method lines authres_build folds in ("\r\n\tspf=..."), never
+ * a quoted value.
+ */
+bool	authres_forged(const char *text);
 
 #endif

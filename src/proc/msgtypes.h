@@ -123,5 +123,8 @@ enum v_verdict {
 				 * Results prefix comes with M_Q_COMMIT, so
 				 * no direct delivery (its file is written
 				 * at once, nothing goes in front later) */
+#define QF_NODSN	0x20u	/* envelope only: it arrived failing SPF, or
+				 * DMARC under p=reject (authres_forged):
+				 * no DSN to its sender (backscatter) */
 
 #endif

@@ -64,6 +64,7 @@
 #include "queue/queue_dkim.h"
 #include "queue/queue_local.h"
 #include "queue/queue_peer.h"
+#include "queue/queue_pipe.h"
 #include "queue/queue_remote.h"
 #include "queue/queue_sched.h"
 #include "queue/queue_signer.h"
@@ -93,7 +94,7 @@ static void
 queue_maybe_exit(struct queue *q)
 {
 	if (q->stopping && !q->cw.running && !q->dw.running &&
-	    !q->kw.running &&
+	    !q->kw.running && !q->pw.running &&
 	    TAILQ_EMPTY(&q->peers))
 		event_base_loopbreak(q->base);
 }
@@ -137,6 +138,7 @@ queue_stop(struct queue *q, const char *why)
 	queue_commit_stop(q);
 	queue_local_stop(q);
 	queue_dkim_stop(q);
+	queue_pipe_stop(q);
 	queue_maybe_exit(q);
 }
 
@@ -455,6 +457,7 @@ queue_cleanup(struct queue *q)
 	queue_local_free(q);
 	TAILQ_FOREACH(m, &q->msgs, entry)
 		queue_remote_forget(q, m);
+	queue_pipe_free(q);
 	queue_state_free(q);
 	queue_commit_free(q);
 	event_base_free(q->base);
@@ -498,6 +501,7 @@ queue_main(struct conf *conf, int parent_sock, const struct datalock *lock)
 	queue_commit_start(q, threads_ended);
 	queue_local_start(q, threads_ended);
 	queue_dkim_start(q, threads_ended);
+	queue_pipe_start(q, threads_ended);
 	queue_load(q);
 	q->parent = chan_new(q->base, parent_sock, parent_cb, q);
 	log_info("queue started: spool %s", dir);

@@ -240,7 +240,7 @@ dsn_start(struct queue *q, struct qmsg *m, bool warning, time_t now)
 	size_t			*ri, n = 0, i;
 	int			 fd, rc = -1;
 
-	if (!bounce_wanted(m->env.from)) {
+	if (!bounce_wanted(m->env.from) || (m->env.flags & QF_NODSN)) {
 		for (i = 0; i < m->env.nrcpts; i++)
 			if (!warning && m->env.rcpts[i].state == RCPT_FAILED) {
 				m->env.rcpts[i].state = RCPT_BOUNCED;
@@ -250,7 +250,9 @@ dsn_start(struct queue *q, struct qmsg *m, bool warning, time_t now)
 			m->env.warned = now;
 		else
 			log_info("msgid=%s no bounce to <%s>: %zu failed "
-			    "recipients", m->env.id, m->env.from, n);
+			    "recipients%s", m->env.id, m->env.from, n,
+			    (m->env.flags & QF_NODSN) ? " (it arrived failing "
+			    "SPF or DMARC p=reject: likely forged)" : "");
 		m->dirty = true;
 		return false;
 	}
@@ -261,7 +263,9 @@ dsn_start(struct queue *q, struct qmsg *m, bool warning, time_t now)
 		if (warning ? r->state != RCPT_PENDING ||
 		    !route_is_remote(r->addr, q->conf) : r->state != RCPT_FAILED)
 			continue;
-		br[n].addr = r->addr;
+		/* a command is not an address: the alias it is for is */
+		br[n].addr = route_is_pipe(r->addr) && r->via != NULL ?
+		    r->via : r->addr;
 		br[n].orig = r->orig;
 		br[n].diag = r->last_error;
 		br[n].status = r->last_error != NULL &&

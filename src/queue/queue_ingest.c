@@ -21,6 +21,8 @@
 #include "strutil.h"
 #include "xmalloc.h"
 #include "alias.h"
+#include "mauth/authres.h"
+#include "msgtypes.h"
 #include "queue/envelope.h"
 #include "queue/queue_ingest.h"
 #include "queue/queue_state.h"
@@ -160,6 +162,8 @@ queue_ingest_build(struct queue *q, const struct ingest_in *in,
 			goto out;
 		}
 		env->prefix = xstrdup(in->prefix);
+		if (authres_forged(env->prefix))
+			env->flags |= QF_NODSN;
 	}
 	if (queue_ingest_expand(q, in->rcpts, in->n, &dests, e) == -1)
 		goto out;

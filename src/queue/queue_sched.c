@@ -9,7 +9,8 @@
  * removal asked meanwhile done, its remote jobs forgotten before it is
  * freed, results held for it applied: queue_remote_release); an admin
  * flush applied; then expiry, bounces and delay warnings
- * (queue_bounce.c), remote jobs (queue_remote.c), a Maildir job for the
+ * (queue_bounce.c), remote jobs (queue_remote.c), pipe jobs
+ * (queue_pipe.c), a Maildir job for the
  * due local recipients or an envelope rewrite or removal
  * (queue_local.c's delivery thread), else the timer for its next retry.
  * Loop only; a busy message (owned by the delivery thread) waits.
@@ -28,6 +29,7 @@
 #include "queue/qplan.h"
 #include "queue/queue_bounce.h"
 #include "queue/queue_local.h"
+#include "queue/queue_pipe.h"
 #include "queue/queue_remote.h"
 #include "queue/queue_sched.h"
 #include "queue/queue_state.h"
@@ -68,10 +70,12 @@ sched_back(struct queue *q, struct qmsg *m)
 	m->dirty = back == QB_UNSAVED;
 	if (back == QB_REMOVED) {
 		queue_remote_forget(q, m);
+		queue_pipe_forget(q, m);
 		qmsg_free(q, m);
 		return true;
 	}
 	queue_remote_release(q, m);
+	queue_pipe_release(q, m);
 	if (back == QB_UNSAVED && !m->flush_req) {
 		/* the deliveries stand; the file says less: try again */
 		log_warnx("msgid=%s cannot update the queue: %s", m->env.id,
@@ -110,6 +114,7 @@ queue_sched_run(struct queue *q, struct qmsg *m)
 	if (queue_bounce_check(q, m, now, &next))
 		return;
 	queue_remote_dispatch(q, m, now, &next);
+	queue_pipe_dispatch(q, m, now, &next);
 	/* at most Q_JOB_TARGETS a job: the rest goes in the next one */
 	for (i = 0; i < m->env.nrcpts && n < Q_JOB_TARGETS; i++) {
 		r = &m->env.rcpts[i];
@@ -184,6 +189,7 @@ queue_sched_remove(struct queue *q, struct qmsg *m, struct err *e)
 	}
 	log_info("msgid=%s removed by admin", m->env.id);
 	queue_remote_forget(q, m);
+	queue_pipe_forget(q, m);
 	qmsg_free(q, m);
 	return 0;
 }

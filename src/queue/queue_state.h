@@ -31,6 +31,7 @@ struct chan;
 struct event;
 struct event_base;
 struct peer;
+struct pjob;
 struct qctl;
 struct queue;
 struct rjob;
@@ -102,6 +103,9 @@ struct queue {
 	struct worker		 dw;		/* delivery thread */
 	struct worker		 kw;		/* DKIM thread: reads and
 						   hashes bodies to sign */
+	struct worker		 pw;		/* pipe thread: runs the
+						   commands of pipe aliases */
+	TAILQ_HEAD(, pjob)	 pjobs;		/* pipe jobs (queue_pipe.c) */
 	enum sync_method	 sync_conf;	/* as configured at start */
 	enum sync_method	 sync_method;	/* the spool's: FILE or
 						   FILESYSTEM, fixed at start */

@@ -66,6 +66,13 @@ route_maildir(const struct conf *cf, const char *addr)
 	return p;
 }
 
+/* route_is_pipe - "| command" */
+bool
+route_is_pipe(const char *addr)
+{
+	return addr[0] == '|';
+}
+
 /* route_prefix - Return-Path, Delivered-To, then extra */
 char *
 route_prefix(const char *from, const char *addr, const char *extra)

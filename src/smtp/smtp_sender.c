@@ -16,6 +16,7 @@
 #include "err.h"
 #include "smtp_session.h"
 #include "alias.h"
+#include "mauth/author.h"
 
 /* reaches - does addr (of a local domain) expand to user's mailbox? */
 static bool
@@ -35,10 +36,10 @@ reaches(const struct conf *c, const char *addr, const char *user)
 	return yes;
 }
 
-/* smtp_sender_check - may user send as addr: 0, or -1 with the reply */
-int
-smtp_sender_check(const struct conf *c, const char *user, const char *addr,
-    struct err *e)
+/* sender_check - may user send as addr (what: which of them it is) */
+static int
+sender_check(const struct conf *c, const char *user, const char *addr,
+    const char *what, struct err *e)
 {
 	const char		*uat = strrchr(user, '@'), *at = strrchr(addr, '@');
 	const struct domain	*ud, *ad;
@@ -56,8 +57,54 @@ smtp_sender_check(const struct conf *c, const char *user, const char *addr,
 		if (domain_sender_granted(ud, ulocal, addr))
 			return 0;
 	}
-	return err_set(e, false, 0, "550 5.7.1 Sender address <%s> not owned "
-	    "by authenticated user %s (its own address, the aliases that "
-	    "reach it, or domains/%s/senders)", addr, user,
+	return err_set(e, false, 0, "550 5.7.1 %s <%s> not owned by "
+	    "authenticated user %s (its own address, the aliases that reach "
+	    "it, or domains/%s/senders)", what, addr, user,
 	    ud != NULL ? ud->name : "DOMAIN");
+}
+
+/* smtp_sender_check - may user send as addr: 0, or -1 with the reply */
+int
+smtp_sender_check(const struct conf *c, const char *user, const char *addr,
+    struct err *e)
+{
+	return sender_check(c, user, addr, "Sender address", e);
+}
+
+/* has_from - does the header hold a From: field at all? */
+static bool
+has_from(const char *hdr, size_t len)
+{
+	size_t	i = 0, k;
+
+	while (i < len) {
+		if (len - i >= 4 && strncasecmp(hdr + i, "From", 4) == 0) {
+			for (k = i + 4; k < len && (hdr[k] == ' ' ||
+			    hdr[k] == '\t'); k++)
+				;
+			if (k < len && hdr[k] == ':')
+				return true;
+		}
+		while (i < len && hdr[i] != '\n')
+			i++;
+		i++;
+	}
+	return false;
+}
+
+/* smtp_sender_header - may user send a message with this header's From
+ * (none is fine: the client may leave it to the recipients' software) */
+int
+smtp_sender_header(const struct conf *c, const char *user, const char *hdr,
+    size_t len, struct err *e)
+{
+	char	from[LIM_PATH + 1];
+
+	if (!has_from(hdr, len))
+		return 0;
+	if (author_address(hdr, len, from, sizeof(from)) == -1)
+		return err_set(e, false, 0, "550 5.7.1 The From: header must "
+		    "hold exactly one address, one authenticated user %s may "
+		    "send as", user);
+	return sender_check(c, user, from, "From: address", e);
 }

@@ -705,6 +705,7 @@ session_open_result(struct smtp_session *s, bool ok, const char *id,
 	if (smtp_check_applies(s))
 		smtp_check_begin(s);
 	s->write_failed = false;
+	s->from_checked = s->from_refused = false;
 	io_set_in_cap(s->io, IO_DATA_IN_CAP);
 	smtp_session_resume(s, SM_DATA);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
@@ -746,6 +747,34 @@ session_commit(struct smtp_session *s, const char *prefix)
 	smtp_session_wait(s);
 }
 
+/*
+ * session_from_check - a submission's From: header, once, before the
+ * first of the body is written: the header is in s->body then (our
+ * Received field first), unless it is longer than BODY_FLUSH
+ */
+static void
+session_from_check(struct smtp_session *s)
+{
+	const char	*p = buf_ptr(&s->body), *end;
+	size_t		 len = buf_avail(&s->body);
+	struct err	 e;
+
+	s->from_checked = true;
+	if ((end = memmem(p, len, "\r\n\r\n", 4)) != NULL)
+		len = (size_t)(end - p) + 2;
+	else if (!s->data.done) {
+		s->from_refused = true;
+		(void)snprintf(s->from_reply, sizeof(s->from_reply), "552 "
+		    "5.6.0 Header too long to check its From: address");
+		return;
+	}
+	if (smtp_sender_header(s->w->conf, s->auth_user, p, len, &e) == -1) {
+		s->from_refused = true;
+		(void)snprintf(s->from_reply, sizeof(s->from_reply), "%s",
+		    e.msg);
+	}
+}
+
 /* session_data_input - feed the DATA reader; at the end, commit or refuse */
 static void
 session_data_input(struct smtp_session *s)
@@ -759,14 +788,20 @@ session_data_input(struct smtp_session *s)
 		used = smtp_data_feed(&s->data, buf_ptr(in), n, &s->body);
 		buf_drain(in, used);
 		smtp_check_feed(s);
+		if (s->authenticated && !s->from_checked &&
+		    s->data.error == SD_OK && (buf_avail(&s->body) >=
+		    BODY_FLUSH || s->data.done))
+			session_from_check(s);
 		if (!s->write_failed && s->data.error == SD_OK &&
+		    !s->from_refused &&
 		    (buf_avail(&s->body) >= BODY_FLUSH || s->data.done) &&
 		    session_body_flush(s, &e) == -1) {
 			log_warnx("session=%016llx msgid=%s %s", SID(s),
 			    s->msgid, e.msg);
 			s->write_failed = true;
 		}
-		if (s->data.error != SD_OK || s->write_failed)
+		if (s->data.error != SD_OK || s->write_failed ||
+		    s->from_refused)
 			buf_reset(&s->body);
 	} while (!s->data.done && buf_avail(in) > 0);
 	if (!s->data.done)
@@ -784,6 +819,14 @@ session_data_input(struct smtp_session *s)
 		session_tx_reset(s);
 		s->mode = SM_CMD;
 		smtp_reject(s, "%s", smtp_data_reply(s->data.error));
+		return;
+	}
+	if (s->from_refused) {
+		log_info("session=%016llx msgid=%s refused: %s", SID(s),
+		    s->msgid, s->from_reply);
+		session_tx_reset(s);
+		s->mode = SM_CMD;
+		smtp_reject(s, "%s", s->from_reply);
 		return;
 	}
 	if (s->data.stripped > 0)

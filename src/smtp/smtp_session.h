@@ -122,6 +122,9 @@ struct smtp_session {
 	struct smtp_data	 data;
 	bool			 write_failed;
 	bool			 committing;	/* M_Q_COMMIT sent */
+	bool			 from_checked;	/* submission: From looked at */
+	bool			 from_refused;	/* ... and not the user's */
+	char			 from_reply[400];
 	bool			 rcpt_waiting;	/* M_Q_RCPT sent for rcpt_addr */
 	char			 rcpt_addr[LIM_PATH + 1];
 
@@ -210,6 +213,10 @@ void	smtp_reply_ehlo(struct smtp_session *);
 /* smtp_sender.c: may user send as addr? 0, or -1 with the 550 reply */
 int	smtp_sender_check(const struct conf *, const char *user,
 	    const char *addr, struct err *);
+/* smtp_sender_header - may user send a message whose header (len octets)
+ * has this From: (none, or exactly one address, one it may send as)? */
+int	smtp_sender_header(const struct conf *, const char *user,
+	    const char *hdr, size_t len, struct err *);
 /* smtp_policy.c: 0 accept, or -1 with the reply in e->msg; RCPT: 1 for
  * an SRS address of a local domain (the queue decides: smtp_rcpt.c) */
 int	smtp_policy_mail(const struct smtp_session *,

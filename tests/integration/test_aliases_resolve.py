@@ -153,8 +153,8 @@ CASES = [
                             "alias loop"]),
     ("d1@example.test", 1, ["aliases nested deeper than 8",
                             "failed  alice@example.test: aliases nested"]),
-    ("run@example.test", 1, ["| /usr/bin/true: pipe",
-                             "failed  | /usr/bin/true"]),
+    ("run@example.test", 0, ["| /usr/bin/true: pipe",
+                             "pipe    | /usr/bin/true"]),
     ("nobody@example.test", 1, ["no such user or alias in example.test",
                                 "failed  nobody@example.test"]),
     ("someone@gmail.test", 0, ["another domain", "remote  "

@@ -98,3 +98,69 @@ def test_senders_reload(srv):
     srv.signal(__import__("signal").SIGHUP)
     srv.wait_log(r"senders:1: \"dave\" is not a user of example\.test",
                  since=mark)
+
+
+# --- the From: header of a submission -------------------------------------------
+
+def submit_data(srv, user, mail_from, header, rcpt="carol@example.test"):
+    """MAIL FROM:<mail_from> as user, then a message with this header;
+    the reply to its end of DATA."""
+    s = srv.submission(user)
+    try:
+        code, text = s.mail(mail_from)
+        assert code == 250, text
+        code, text = s.rcpt(rcpt)
+        assert code == 250, text
+        return s.data(header + b"\r\nbody\r\n")
+    finally:
+        s.quit()
+
+
+@pytest.mark.parametrize("header", [
+    b"From: Alice <alice@example.test>\r\nSubject: own\r\n",
+    b"From: \"Sales\" <Sales@Example.TEST>\r\nSubject: alias\r\n",
+    b"From: anyone@brand.test (granted)\r\nSubject: domain\r\n",
+    b"Subject: no From at all\r\n",
+    b"FROM:alice@example.test\r\n",
+])
+def test_header_from_allowed(srv, header):
+    code, text = submit_data(srv, ALICE, ALICE, header)
+    assert code == 250, text
+
+
+@pytest.mark.parametrize("header,why", [
+    (b"From: <bob@example.test>\r\n", b"From: address <bob@example.test> "
+     b"not owned by authenticated user alice@example.test"),
+    (b"From: \"alice@example.test\" <ceo@victim.test>\r\n",
+     b"<ceo@victim.test> not owned"),
+    (b"From: alice@example.test, bob@example.test\r\n",
+     b"must hold exactly one address"),
+    (b"Subject: s\r\nFrom: alice@example.test\r\nFrom: bob@example.test\r\n",
+     b"must hold exactly one address"),
+])
+def test_header_from_refused(srv, header, why):
+    """550 5.7.1 at the end of DATA; nothing queued; the session goes on."""
+    s = srv.submission(ALICE)
+    try:
+        code, text = s.mail(ALICE)
+        assert code == 250
+        assert s.rcpt("carol@example.test")[0] == 250
+        code, text = s.data(header + b"\r\nbody\r\n")
+        assert code == 550 and b"5.7.1" in text and why in text, text
+        # the next message in the same session is fine
+        assert s.mail(ALICE)[0] == 250
+        assert s.rcpt("carol@example.test")[0] == 250
+        code, text = s.data(b"From: alice@example.test\r\n\r\nok\r\n")
+        assert code == 250, text
+    finally:
+        s.quit()
+    (msg,) = srv.wait_mail("carol@example.test", 1)
+    assert b"\r\n\r\nok\r\n" in msg
+
+
+def test_header_too_long_refused(srv):
+    long = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 900)
+                    for i in range(80))
+    code, text = submit_data(srv, ALICE, ALICE, long +
+                             b"From: alice@example.test\r\n")
+    assert code == 552 and b"Header too long" in text, text

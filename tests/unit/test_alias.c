@@ -113,7 +113,7 @@ check(const struct conf *c, const char *rcpt, const char *want)
 	got[0] = '\0';
 	for (i = 0; i < out.n; i++) {
 		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%c:%s",
-		    i ? " " : "", "LRF"[out.v[i].kind], out.v[i].addr);
+		    i ? " " : "", "LRFP"[out.v[i].kind], out.v[i].addr);
 		assert_string_equal(out.v[i].orig, rcpt);
 		if (out.v[i].kind == AK_FAILED)
 			assert_non_null(out.v[i].error);
@@ -142,9 +142,9 @@ test_table(void **state)
 		{ "X.Y@Remote.ORG",	"R:X.Y@remote.org" },
 		{ "loop1@example.com",	"F:loop1@example.com" },
 		{ "self@example.com",	"F:self@example.com" },
-		{ "pipe@example.com",	"F:| /usr/bin/foo --bar" },
+		{ "pipe@example.com",	"P:| /usr/bin/foo --bar" },
 		{ "mixed@example.com",
-		    "L:alice@example.com L:carol@example.net F:| /bin/x" },
+		    "L:alice@example.com L:carol@example.net P:| /bin/x" },
 		{ "dup@example.com",	"L:alice@example.com" },
 		{ "d1@example.com",	"L:alice@example.com" },
 		{ "a1@example.com",	"L:alice@example.com" },
@@ -264,7 +264,8 @@ test_trace(void **state)
 		    "2 loop1@example.com: alias loop: already being expanded\n" },
 		{ "pipe@example.com",
 		    "0 pipe@example.com: alias (domains/example.com/aliases:7)\n"
-		    "1 | /usr/bin/foo --bar: pipe: not supported yet\n" },
+		    "1 | /usr/bin/foo --bar: pipe: the message goes to this "
+		    "command's standard input\n" },
 		{ "fwd@example.com",
 		    "0 fwd@example.com: alias (domains/example.com/aliases:3)\n"
 		    "1 someone@remote.org: another domain: delivered to its MX\n" },
@@ -402,9 +403,9 @@ check_srs(const struct conf *c, const struct alias_opts *o, const char *rcpt,
 	assert_int_equal(out.n, 1);
 	if (out.v[0].kind != kind || strcmp(out.v[0].addr, addr) != 0)
 		fail_msg("%s: got %c:%s (%s), want %c:%s", rcpt,
-		    "LRF"[out.v[0].kind], out.v[0].addr,
+		    "LRFP"[out.v[0].kind], out.v[0].addr,
 		    out.v[0].error != NULL ? out.v[0].error : "",
-		    "LRF"[kind], addr);
+		    "LRFP"[kind], addr);
 	assert_string_equal(out.v[0].orig, rcpt);
 	alias_dests_free(&out);
 }

@@ -113,6 +113,46 @@ test_id(void **state)
 			fail_msg("%s", ids[i].v);
 }
 
+/* forged-looking mail: SPF fail, or DMARC fail under p=reject, as our
+ * own field says it; never from inside a quoted value */
+static void
+test_forged(void **state)
+{
+	struct authres	a;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.authserv_id = "mx.example.net";
+	a.spf = "fail";
+	a.mailfrom = "x@example.com";
+	assert_true(authres_forged(build(&a)));
+	a.dmarc = "pass";
+	assert_true(authres_forged(build(&a)));
+	a.spf = "softfail";
+	assert_false(authres_forged(build(&a)));
+	a.dmarc = "fail";
+	a.header_from = "example.com";
+	a.policy = "reject";
+	assert_true(authres_forged(build(&a)));
+	a.policy = "quarantine";
+	assert_false(authres_forged(build(&a)));
+	a.policy = NULL;
+	assert_false(authres_forged(build(&a)));
+	/* values that look like it stay quoted */
+	a.policy = "none";
+	a.header_from = "a policy.dmarc=reject";
+	a.mailfrom = "\r\n\tspf=fail;";
+	assert_false(authres_forged(build(&a)));
+	a.spf = NULL;
+	a.dmarc = NULL;
+	a.helo = "h\r\n\tdmarc=fail policy.dmarc=reject";
+	assert_false(authres_forged(build(&a)));
+	assert_false(authres_forged(""));
+	assert_true(authres_forged("Received: x\r\nAuthentication-Results: "
+	    "h;\r\n\tdkim=none;\r\n\tdmarc=fail header.from=e.com "
+	    "policy.dmarc=reject\r\n"));
+}
+
 int
 main(void)
 {
@@ -120,6 +160,7 @@ main(void)
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_id),
+		cmocka_unit_test(test_forged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

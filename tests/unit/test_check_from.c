@@ -85,12 +85,56 @@ test_count(void **state)
 	    sizeof(out)), -1);
 }
 
+/* the whole address, for the submission check of From */
+static void
+test_address(void **state)
+{
+	static const struct {
+		const char	*from;
+		const char	*want;
+	} a[] = {
+		{ "Alice <Alice@Example.COM>", "Alice@example.com" },
+		{ "alice@example.com (Alice)", "alice@example.com" },
+		{ "\"a@b\"@example.com", "\"a@b\"@example.com" },
+		{ "\"<x@attacker.example>\" <ceo@victim.example>",
+		    "ceo@victim.example" },
+		{ "ceo (x@attacker.example) @victim.example",
+		    "ceo@victim.example" },
+		{ "(c) ceo@victim.example", "ceo@victim.example" },
+		{ "a@x.example, b@y.example", NULL },
+		{ "@example.com", NULL },
+		{ "<@example.com>", NULL },
+	};
+	char	hdr[512], out[256];
+	size_t	i;
+	int	rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(a) / sizeof(a[0]); i++) {
+		(void)snprintf(hdr, sizeof(hdr), "Subject: s\r\nFrom: %s\r\n",
+		    a[i].from);
+		rc = author_address(hdr, strlen(hdr), out, sizeof(out));
+		if (a[i].want == NULL) {
+			if (rc != -1)
+				fail_msg("accepted %s as %s", a[i].from, out);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("refused %s", a[i].from);
+		assert_string_equal(out, a[i].want);
+	}
+	/* too small an output */
+	(void)snprintf(hdr, sizeof(hdr), "From: alice@example.com\r\n");
+	assert_int_equal(author_address(hdr, strlen(hdr), out, 10), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_count),
+		cmocka_unit_test(test_address),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
