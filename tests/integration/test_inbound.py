@@ -331,3 +331,35 @@ def test_reload_brings_a_new_verifier(server, dns):
     # the new settings: a p=reject failure is delivered, recorded
     send(s, "x@pass.test", signed().replace(b"Hello.", b"Hello!"))
     assert "dmarc=fail" in authres(delivered(s, 0))[0]
+
+
+# --- no backscatter ---------------------------------------------------------------
+
+def test_no_bounce_for_forged_looking_mail(server, dns):
+    """A delivery that fails (a pipe alias to /bin/false) bounces to a
+    sender that passed its checks, but not to one whose SPF failed, nor
+    to one of a message that failed DMARC under p=reject (let in with
+    dmarc_reject = no): their senders are likely forged."""
+    c = {"inbound_checks": "yes", "dns_resolver": "127.0.0.1:%d" % dns.port,
+         "dnssec_trust_anchor": "none", "dmarc_reject": "no"}
+    s = server(conf=c, aliases="gone: | /bin/false\n")
+
+    n = len(s.log())
+    with s.smtp() as cl:
+        cl.sendmail("x@pass.test", ["gone@example.test"],
+                    message("pass.test"))
+    assert s.wait_log(r"msgid=\S+ \S+ queued as msgid=\S+ recipients=1",
+                      since=n), s.log()[n:]
+    n = len(s.log())
+    with s.smtp() as cl:
+        cl.sendmail("x@fail.test", ["gone@example.test"],
+                    message("fail.test"))
+    assert s.wait_log(r"no bounce to <x@fail.test>: 1 failed recipients "
+                      r"\(it arrived failing SPF or DMARC p=reject",
+                      since=n), s.log()[n:]
+    n = len(s.log())
+    with s.smtp() as cl:
+        cl.sendmail("x@pass.test", ["gone@example.test"],
+                    message("sign.test"))
+    assert s.wait_log(r"no bounce to <x@pass.test>: 1 failed recipients "
+                      r"\(it arrived failing", since=n), s.log()[n:]
