@@ -54,6 +54,34 @@ struct target {
 static volatile sig_atomic_t	 tty_signal;
 
 /*
+ * domain_aliases_file - a domain folder made by hand has no aliases file,
+ * which serve refuses (a lost file must not pass for "no aliases"): make
+ * an empty one, and say so
+ */
+static int
+domain_aliases_file(const char *dir)
+{
+	char	path[PATH_MAX];
+	int	fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/aliases", dir) >=
+	    sizeof(path))
+		return 0;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) == -1) {
+		if (errno == EEXIST)
+			return 0;
+		fprintf(stderr, "postern: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	(void)fchmod(fd, 0644);
+	(void)fsync(fd);
+	(void)close(fd);
+	printf("created %s (empty: no aliases yet)\n", path);
+	return 0;
+}
+
+/*
  * domain_dir - check that domain (lower case) names a folder of
  * DIR/domains/; print why not.
  */
@@ -81,7 +109,7 @@ domain_dir(const char *confdir, const char *domain)
 			return -1;
 		}
 	} else if (S_ISDIR(st.st_mode))
-		return 0;
+		return domain_aliases_file(dir);
 	fprintf(stderr, "postern: unknown domain %s: %s/ is not a folder "
 	    "(run \"postern init %s\" first)\n", domain, dir, domain);
 	return -1;

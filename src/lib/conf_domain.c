@@ -374,9 +374,16 @@ domain_load(struct domain *d, const struct conf *t, int parent,
 			goto out;
 		rc = -1;
 	}
+	/* missing is an error, not "no aliases": a file lost by mistake
+	 * would otherwise refuse mail for every alias without a word */
 	(void)snprintf(path, sizeof(path), "domains/%s/aliases", name);
-	if (conf_read_file_at(dfd, "aliases", path, true, &text, &len, e) == -1)
+	if (conf_read_file_at(dfd, "aliases", path, false, &text, &len,
+	    e) == -1) {
+		if (e != NULL && e->code == ENOENT)
+			err_set(e, false, ENOENT, "%s: missing (an empty file "
+			    "means no aliases)", path);
 		goto out;
+	}
 	if (text != NULL && (conf_parse_aliases(d, text, len, path, e) == -1 ||
 	    users_aliases(d, path, e) == -1))
 		goto out;

@@ -1,6 +1,7 @@
 """Aliases: an alias to a user, several targets, a catch-all; an unknown
 user of a local domain is refused at RCPT and nothing is queued."""
 
+import os
 import time
 
 import pytest
@@ -118,3 +119,29 @@ def test_no_catchall_means_refusal(aliased):
         r.expect(250, "MAIL FROM:<%s>" % SENDER)
         r.expect(550, "RCPT TO:<random-name@example.test>")
         r.expect(250, "RCPT TO:<sales@example.test>")
+
+
+def test_missing_aliases_file(server):
+    """A domain without its aliases file stops a reload (a lost file must
+    not pass for "no aliases"), naming it; user-add in a folder made by
+    hand writes an empty one."""
+    s = server(aliases=ALIASES)
+    (s.confdir / "domains" / "example.test" / "aliases").unlink()
+    n = len(s.log())
+    s.reload()
+    assert s.wait_log(r"reload failed.*domains/example.test/aliases: "
+                      r"missing \(an empty file means no aliases\)", since=n)
+    send(s, ["sales@example.test"])        # the running table stands
+    s.wait_mail(ALICE, 1)
+    (s.confdir / "domains" / "second.test").mkdir()
+    os.chmod(s.confdir / "domains" / "second.test", 0o755)
+    cp = s.ctl("user-add", "dan@second.test", "--password-stdin",
+               input="pw-dan-12345\n")
+    assert cp.returncode == 0, cp.stderr
+    assert "created" in cp.stdout and "second.test/aliases" in cp.stdout
+    s.write_aliases(ALIASES)
+    n = len(s.log())
+    s.reload()
+    assert s.wait_log(r"configuration reloaded", since=n)
+    send(s, ["dan@second.test"])
+    s.wait_mail("dan@second.test", 1)

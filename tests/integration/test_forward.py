@@ -297,3 +297,20 @@ def test_broken_secrets_refuse_start_and_reload(fwd):
     fwd.reload()
     assert fwd.wait_log(r"reload failed.*srs_secrets:1", since=n)
     path.write_text(good)
+
+
+def test_dsn_of_forwarded_mail_goes_to_original_sender(fwd, peers):
+    """gmail.test refuses the forwarded copy for good: the DSN goes to
+    the original sender (not to our SRS address), from <>, naming the
+    address it was forwarded to."""
+    peers(GMAIL, rcpt="550 5.1.1 no such mailbox here")
+    origin = peers(ORIGIN)
+    mx_send(fwd, SENDER, ["i@example.test"],
+            b"Subject: will bounce\r\n\r\nhello\r\n")
+    (dsn,) = origin.wait(1)
+    assert dsn["from"] in ("", "<>")
+    assert dsn["rcpts"] == [SENDER]
+    text = dsn["content"].decode(errors="replace")
+    assert "Final-Recipient: rfc822; someone@gmail.test" in text
+    assert "Original-Recipient: rfc822; i@example.test" in text
+    assert "550 5.1.1 no such mailbox here" in text

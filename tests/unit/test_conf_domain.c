@@ -331,10 +331,17 @@ test_load_errors(void **state)
 		put(dir, "postern.conf", "hostname = mx.example.com\n");
 		mkdirf(dir, "domains");
 		mkdirf(dir, "domains/example.com");
+		put(dir, "domains/example.com/aliases", "");
 		if (t->text == NULL) {
 			if (strstr(t->file, "users/") != NULL)
 				mkdirf(dir, "domains/example.com/users");
 			mkdirf(dir, t->file);
+			if (strncmp(t->file, "domains/", 8) == 0 &&
+			    strchr(t->file + 8, '/') == NULL) {
+				(void)snprintf(text, sizeof(text),
+				    "%s/aliases", t->file);
+				put(dir, text, "");
+			}
 		} else if ((p = strstr(t->text, "/CONFDIR")) != NULL) {
 			(void)snprintf(text, sizeof(text), "%.*s%s%s",
 			    (int)(p - t->text), t->text, dir, p + 8);
@@ -364,6 +371,16 @@ test_load_errors(void **state)
 	assert_int_equal(conf_load(&c, dir, &e), 0);
 	assert_int_equal(c.ndomains, 0);
 	assert_null(conf_domain(&c, "example.com"));
+	conf_free(&c);
+	/* a domain without its aliases file: an error, not "no aliases" */
+	mkdirf(dir, "domains");
+	mkdirf(dir, "domains/example.com");
+	assert_int_equal(conf_load(&c, dir, &e), -1);
+	assert_non_null(strstr(e.msg, "domains/example.com/aliases: missing "
+	    "(an empty file means no aliases)"));
+	put(dir, "domains/example.com/aliases", "");
+	assert_int_equal(conf_load(&c, dir, &e), 0);
+	assert_int_equal(c.ndomains, 1);
 	conf_free(&c);
 	tutil_rm_rf(dir);
 	free(dir);
