@@ -18,5 +18,6 @@ int	ctl_dns(const char *confdir, int argc, char **argv);
 int	ctl_verify(const char *confdir, int argc, char **argv);
 int	ctl_dkim_keygen_verb(const char *confdir, int argc, char **argv);
 int	ctl_aliases_resolve(const char *confdir, int argc, char **argv);
+int	ctl_check(const char *confdir, int argc, char **argv);
 
 #endif

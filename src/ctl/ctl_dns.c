@@ -9,9 +9,8 @@
  * -all), one TXT per DKIM key (strings of at most 255 bytes), DMARC
  * (quarantine, with a comment line on each choice of p and fo), the A or
  * AAAA of the host name and the PTR each address needs.  Addresses come
- * from outbound_source_ipv4/ipv6 and from listen addresses that are
- * public (not wildcard, loopback, link-local or private, RFC 6890); when
- * there are none the output says so instead of guessing.
+ * from the config (ctl_addrs.c); when there are none the output says so
+ * instead of guessing.
  *
  * Exit codes: 0 printed, 1 failed (one line on stderr), 2 usage.
  */
@@ -27,102 +26,36 @@
 #include "buf.h"
 #include "conf.h"
 #include "ctl.h"
+#include "ctl_addrs.h"
 #include "ctl_dkim.h"
 #include "err.h"
 #include "strutil.h"
 #include "xmalloc.h"
 
 #define DNS_USAGE	"usage: postern [-C DIR] dns DOMAIN"
-#define DNS_ADDRS_MAX	(3 * LIM_LISTEN + 2)
-
-struct dns_addr {
-	char	 text[INET6_ADDRSTRLEN];
-	bool	 v6;
-};
-
-/* public - a numeric address worth publishing; its family in *v6 */
-static bool
-public(const char *s, bool *v6)
-{
-	struct in_addr	 a4;
-	struct in6_addr	 a6;
-	uint32_t	 h;
-
-	if (inet_pton(AF_INET, s, &a4) == 1) {
-		h = ntohl(a4.s_addr);
-		*v6 = false;
-		/* not 0/8, 10/8, 100.64/10, 127/8, 169.254/16, 172.16/12,
-		 * 192.168/16: nobody else can reach those (RFC 6890) */
-		return (h >> 24) != 0 && (h >> 24) != 10 && (h >> 24) != 127 &&
-		    (h >> 22) != (100u << 2 | 1) && (h >> 16) != 0xa9fe &&
-		    (h >> 20) != 0xac1 && (h >> 16) != 0xc0a8;
-	}
-	if (inet_pton(AF_INET6, s, &a6) == 1) {
-		*v6 = true;
-		/* not unspecified, loopback, link-local, mapped, fc00::/7 */
-		return !IN6_IS_ADDR_UNSPECIFIED(&a6) &&
-		    !IN6_IS_ADDR_LOOPBACK(&a6) && !IN6_IS_ADDR_LINKLOCAL(&a6) &&
-		    !IN6_IS_ADDR_V4MAPPED(&a6) && (a6.s6_addr[0] & 0xfe) != 0xfc;
-	}
-	return false;
-}
-
-/* add - one address, once */
-static void
-add(struct dns_addr *v, size_t *n, const char *s)
-{
-	size_t	i;
-	bool	v6;
-
-	if (s[0] == '\0' || !public(s, &v6) || *n == DNS_ADDRS_MAX)
-		return;
-	for (i = 0; i < *n; i++)
-		if (strcmp(v[i].text, s) == 0)
-			return;
-	(void)snprintf(v[*n].text, sizeof(v[*n].text), "%s", s);
-	v[(*n)++].v6 = v6;
-}
-
-/* addrs - the server's public addresses the config names */
-static size_t
-addrs(const struct conf *c, struct dns_addr *v)
-{
-	const struct listen_list	*l[3] = { &c->smtp_listen,
-	    &c->submission_listen, &c->submissions_listen };
-	size_t				 n = 0, i, j;
-
-	add(v, &n, c->outbound_source_ipv4);
-	add(v, &n, c->outbound_source_ipv6);
-	for (i = 0; i < 3; i++)
-		for (j = 0; j < l[i]->n; j++)
-			add(v, &n, l[i]->addr[j].host);
-	return n;
-}
-
 /* print_records - everything for one domain */
 static int
 print_records(const struct conf *c, const char *confdir, const char *d,
     struct err *e)
 {
 	struct ctl_dkim_key	*keys;
-	struct dns_addr		 a[DNS_ADDRS_MAX];
+	struct ctl_addr		 a[CTL_ADDRS_MAX];
 	struct buf		 out;
 	size_t			 nk, na, i;
+	char			 spf[CTL_SPF_MAX];
 	int			 rc = -1;
 
 	keys = xcalloc(DKIM_KEYS_MAX, sizeof(*keys));
 	buf_init(&out, 64 * 1024);
 	if (ctl_dkim_keys(confdir, d, keys, DKIM_KEYS_MAX, &nk, e) == -1)
 		goto out;
-	na = addrs(c, a);
+	na = ctl_addrs(c, a);
 	printf("; DNS records for %s, from %s (postern dns)\n\n", d, confdir);
 	printf("; mail for %s goes to this server\n", d);
 	printf("%s. 3600 IN MX 10 %s.\n\n", d, c->hostname);
 	printf("; SPF: only this server sends for %s\n", d);
-	printf("%s. 3600 IN TXT \"v=spf1 mx", d);
-	for (i = 0; i < na; i++)
-		printf(" ip%c:%s", a[i].v6 ? '6' : '4', a[i].text);
-	printf(" -all\"\n\n");
+	ctl_spf_text(a, na, spf, sizeof(spf));
+	printf("%s. 3600 IN TXT \"%s\"\n\n", d, spf);
 	if (nk == 0)
 		printf("; DKIM: no key yet; make one with: postern -C %s "
 		    "dkim-keygen %s\n\n", confdir, d);

@@ -31,6 +31,7 @@
 
 #include "conf.h"
 #include "ctl.h"
+#include "ctl_json.h"
 #include "deliver/dns.h"
 #include "err.h"
 #include "verify/check.h"
@@ -44,24 +45,6 @@ struct verify_run {
 	bool			 done;
 };
 
-/* json_str - s as a JSON string */
-static void
-json_str(const char *s)
-{
-	const unsigned char	*p;
-
-	putchar('"');
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
 /* print_json - the results as one object */
 static void
 print_json(const struct check *c)
@@ -69,29 +52,29 @@ print_json(const struct check *c)
 	size_t	i;
 
 	printf("{\"spf\": {\"result\": ");
-	json_str(spf_result_name(c->spf));
+	ctl_json_str(spf_result_name(c->spf));
 	printf(", \"domain\": ");
-	json_str(c->spf_domain);
+	ctl_json_str(c->spf_domain);
 	printf(", \"explanation\": ");
-	json_str(c->spf_explanation);
+	ctl_json_str(c->spf_explanation);
 	printf("}, \"dkim\": [");
 	for (i = 0; i < c->ndkim; i++) {
 		printf("%s{\"domain\": ", i > 0 ? ", " : "");
-		json_str(c->dkim[i].d);
+		ctl_json_str(c->dkim[i].d);
 		printf(", \"selector\": ");
-		json_str(c->dkim[i].s);
+		ctl_json_str(c->dkim[i].s);
 		printf(", \"result\": ");
-		json_str(c->dkim[i].result != NULL ? c->dkim[i].result :
+		ctl_json_str(c->dkim[i].result != NULL ? c->dkim[i].result :
 		    "permerror");
 		printf("}");
 	}
 	printf("], \"dmarc\": {\"result\": ");
-	json_str(c->dmarc_done ? c->dmarc : "none");
+	ctl_json_str(c->dmarc_done ? c->dmarc : "none");
 	printf(", \"policy\": ");
-	json_str(c->dmarc_done && c->dmarc_policy != NULL ? c->dmarc_policy :
+	ctl_json_str(c->dmarc_done && c->dmarc_policy != NULL ? c->dmarc_policy :
 	    "none");
 	printf(", \"domain\": ");
-	json_str(c->dmarc_done ? c->dmarc_domain : "");
+	ctl_json_str(c->dmarc_done ? c->dmarc_domain : "");
 	printf("}}\n");
 }
 

@@ -1,0 +1,209 @@
+/*
+ * ctl_check.c - what the world sees of a domain, each verdict with its
+ * fix:
+ *
+ *	postern [-C DIR] check DOMAIN [--ip ADDR]... [--json] [-v]
+ *
+ * Runs as the administrator, on the live config: every lookup through the
+ * configured resolver (dns_resolver honoured, as serve honours it).  The
+ * checks, in order: MX, the host name's A/AAAA, PTR of each address
+ * (forward-confirmed), SPF (one record, and a pass for each address by
+ * postern's own evaluator), DKIM (each key's record holds exactly its
+ * public key), DMARC (one record, strict syntax, the policy in words,
+ * outside report addresses authorised), the certificate of the host name,
+ * the listeners, forwarding (the SRS secret, the aliases that forward).
+ * The addresses are the public ones of the config, or those given with
+ * --ip.  One line per check, "ok", "warn" or "FAIL", and under each warn
+ * or FAIL the fix in one line; -v adds the details of the ok ones too.
+ * --json: one object, {"domain", "hostname", "addresses", "checks":
+ * [{"check", "verdict", "detail", "fix"}], "ok", "warn", "fail"}.
+ *
+ * Exit codes: 0 nothing FAILs, 1 something does (or the config does not
+ * load), 2 usage.
+ */
+#include <arpa/inet.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "ctl.h"
+#include "ctl_check.h"
+#include "ctl_json.h"
+#include "err.h"
+#include "xmalloc.h"
+
+#define CHECK_USAGE	"usage: postern [-C DIR] check DOMAIN [--ip ADDR]... " \
+			"[--json] [-v]"
+
+static const char *const vnames[] = { "ok", "warn", "FAIL" };
+
+/* cc_add - one line of the report */
+void
+cc_add(struct cctx *c, const char *name, enum cverdict v, const char *fix,
+    const char *fmt, ...)
+{
+	struct citem	*it;
+	va_list		 ap;
+
+	c->items = xreallocarray(c->items, c->nitems + 1, sizeof(*c->items));
+	it = &c->items[c->nitems++];
+	memset(it, 0, sizeof(*it));
+	(void)snprintf(it->name, sizeof(it->name), "%s", name);
+	it->v = v;
+	va_start(ap, fmt);
+	(void)vsnprintf(it->detail, sizeof(it->detail), fmt, ap);
+	va_end(ap);
+	(void)snprintf(it->fix, sizeof(it->fix), "%s", fix != NULL ? fix :
+	    "");
+}
+
+/* print_text - the report, one screen unless verbose */
+static void
+print_text(const struct cctx *c, bool verbose, const size_t *count)
+{
+	size_t	i;
+
+	printf("postern check %s (host %s", c->domain, c->conf->hostname);
+	for (i = 0; i < c->naddrs; i++)
+		printf("%s%s", i == 0 ? ", addresses " : " ", c->addrs[i].text);
+	printf(")\n");
+	for (i = 0; i < c->nitems; i++) {
+		const struct citem	*it = &c->items[i];
+
+		if (it->v == CV_OK && !verbose) {
+			printf("%-5s %-10s %.100s\n", vnames[it->v], it->name,
+			    it->detail);
+			continue;
+		}
+		printf("%-5s %-10s %s\n", vnames[it->v], it->name, it->detail);
+		if (it->fix[0] != '\0')
+			printf("      fix: %s\n", it->fix);
+	}
+	printf("%zu FAIL, %zu warn, %zu ok\n", count[CV_FAIL], count[CV_WARN],
+	    count[CV_OK]);
+}
+
+/* print_json - the report as one object */
+static void
+print_json(const struct cctx *c, const size_t *count)
+{
+	size_t	i;
+
+	printf("{\"domain\": ");
+	ctl_json_str(c->domain);
+	printf(", \"hostname\": ");
+	ctl_json_str(c->conf->hostname);
+	printf(", \"addresses\": [");
+	for (i = 0; i < c->naddrs; i++) {
+		printf("%s", i > 0 ? ", " : "");
+		ctl_json_str(c->addrs[i].text);
+	}
+	printf("], \"checks\": [");
+	for (i = 0; i < c->nitems; i++) {
+		printf("%s{\"check\": ", i > 0 ? ", " : "");
+		ctl_json_str(c->items[i].name);
+		printf(", \"verdict\": ");
+		ctl_json_str(c->items[i].v == CV_FAIL ? "fail" :
+		    vnames[c->items[i].v]);
+		printf(", \"detail\": ");
+		ctl_json_str(c->items[i].detail);
+		printf(", \"fix\": ");
+		if (c->items[i].fix[0] != '\0')
+			ctl_json_str(c->items[i].fix);
+		else
+			printf("null");
+		printf("}");
+	}
+	printf("], \"ok\": %zu, \"warn\": %zu, \"fail\": %zu}\n", count[CV_OK],
+	    count[CV_WARN], count[CV_FAIL]);
+}
+
+/* ctl_check - postern [-C DIR] check DOMAIN [options] */
+int
+ctl_check(const char *confdir, int argc, char **argv)
+{
+	struct conf	*conf = xcalloc(1, sizeof(*conf));
+	struct cctx	*c = xcalloc(1, sizeof(*c));
+	struct err	 e;
+	const char	*domain = NULL;
+	size_t		 count[3] = { 0, 0, 0 }, i;
+	bool		 json = false, verbose = false;
+	unsigned char	 bin[16];
+	int		 rc = 2;
+
+	memset(&e, 0, sizeof(e));
+	for (i = 1; i < (size_t)argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "-v") == 0)
+			verbose = true;
+		else if (strcmp(argv[i], "--ip") == 0 && i + 1 < (size_t)argc) {
+			i++;
+			if (inet_pton(AF_INET, argv[i], bin) != 1 &&
+			    inet_pton(AF_INET6, argv[i], bin) != 1) {
+				fprintf(stderr, "postern: --ip %s is not an "
+				    "address\n", argv[i]);
+				goto out;
+			}
+			ctl_addr_add(c->addrs, &c->naddrs, argv[i], true);
+			c->addrs_given = true;
+		} else if (argv[i][0] != '-' && domain == NULL)
+			domain = argv[i];
+		else {
+			fprintf(stderr, "%s\n", CHECK_USAGE);
+			goto out;
+		}
+	}
+	if (domain == NULL || strlen(domain) >= sizeof(c->domain)) {
+		fprintf(stderr, "%s\n", CHECK_USAGE);
+		goto out;
+	}
+	rc = 1;
+	(void)snprintf(c->domain, sizeof(c->domain), "%s", domain);
+	addr_lower(c->domain);
+	if (conf_load(conf, confdir, &e) == -1) {
+		fprintf(stderr, "postern: %s\n", e.msg);
+		goto out;
+	}
+	if (conf_domain(conf, c->domain) == NULL) {
+		fprintf(stderr, "postern: %s is not a domain of %s\n",
+		    c->domain, confdir);
+		goto out_conf;
+	}
+	c->conf = conf;
+	c->confdir = confdir;
+	if (!c->addrs_given)
+		c->naddrs = ctl_addrs(conf, c->addrs);
+	if (cdns_open(&c->dns, conf, &e) == -1) {
+		fprintf(stderr, "postern: resolver: %s\n", e.msg);
+		goto out_conf;
+	}
+	check_mx(c);
+	check_host_addrs(c);
+	check_ptr(c);
+	check_spf(c);
+	check_dkim(c);
+	check_dmarc(c);
+	check_cert(c);
+	check_listeners(c);
+	check_forwarding(c);
+	for (i = 0; i < c->nitems; i++)
+		count[c->items[i].v]++;
+	if (json)
+		print_json(c, count);
+	else
+		print_text(c, verbose, count);
+	rc = count[CV_FAIL] > 0 ? 1 : 0;
+	cdns_close(&c->dns);
+out_conf:
+	conf_free(conf);
+out:
+	free(c->items);
+	free(c);
+	free(conf);
+	return rc;
+}
