@@ -24,7 +24,7 @@ queue/*        queue,local,mauth            lib,proc
 mauth/*        mauth                        lib
 verify/*       verify,mauth,deliver         lib,proc,net
 signer/*       signer,mauth                 lib,proc
-ctl/*          auth,parent,ctl,verify,deliver,signer lib,proc,net
+ctl/*          auth,parent,ctl,verify,deliver,signer,mauth lib,proc,net
 parent/*       auth,deliver,queue,smtp,signer,verify lib,proc,net
 '
 
