@@ -101,6 +101,7 @@ check_cert(struct cctx *c)
 	(void)snprintf(fix, sizeof(fix), "get one from a CA (e.g. certbot "
 	    "certonly --standalone -d %s), put fullchain.pem and privkey.pem "
 	    "in %s/certs/%s/, then reload", host, c->confdir, host);
+	errno = 0;
 	if ((x = load_chain(path, &rest)) == NULL) {
 		cc_add(c, "cert", CV_FAIL, fix, "%s: no certificate (%s)", path,
 		    errno != 0 ? strerror(errno) : "not PEM");
@@ -237,7 +238,8 @@ check_forwarding(struct cctx *c)
 	for (i = 0; d != NULL && i < d->naliases; i++)
 		for (j = 0; j < d->aliases[i].ntargets; j++) {
 			at = strrchr(d->aliases[i].targets[j], '@');
-			if (at == NULL || conf_domain(c->conf, at + 1) != NULL)
+			if (d->aliases[i].targets[j][0] == '|' || at == NULL ||
+			    conf_domain(c->conf, at + 1) != NULL)
 				continue;
 			nfwd++;
 			if (k < sizeof(list))

@@ -44,6 +44,7 @@ void
 ctl_addr_add(struct ctl_addr *v, size_t *n, const char *s, bool any)
 {
 	struct in6_addr	a6;
+	char		norm[INET6_ADDRSTRLEN];
 	size_t		i;
 	bool		v6;
 
@@ -54,6 +55,10 @@ ctl_addr_add(struct ctl_addr *v, size_t *n, const char *s, bool any)
 			return;
 		v6 = inet_pton(AF_INET6, s, &a6) == 1;
 	}
+	/* one spelling of an IPv6 address: inet_ntop's */
+	if (v6 && inet_pton(AF_INET6, s, &a6) == 1 &&
+	    inet_ntop(AF_INET6, &a6, norm, sizeof(norm)) != NULL)
+		s = norm;
 	for (i = 0; i < *n; i++)
 		if (strcmp(v[i].text, s) == 0)
 			return;

@@ -79,8 +79,12 @@ add_dest(struct expand *x, enum alias_kind kind, const char *addr,
 	struct alias_dest	*d;
 	size_t			 i;
 
+	/* a command runs once per alias that names it: each is told its
+	 * own RECIPIENT */
 	for (i = 0; i < o->n; i++)
-		if (strcasecmp(o->v[i].addr, addr) == 0)
+		if (strcasecmp(o->v[i].addr, addr) == 0 && (kind != AK_PIPE ||
+		    (o->v[i].via != NULL && x->nstack > 0 &&
+		    strcasecmp(o->v[i].via, x->stack[x->nstack - 1]) == 0)))
 			return;
 	if (o->n >= x->max) {
 		x->overflow = true;

@@ -12,7 +12,8 @@
  * for outbound delivery.  "postmaster" without a domain means postmaster
  * of the host name's domain (or of the first local domain), and a local
  * domain's postmaster with no user or alias is delivered locally anyway
- * (RFC 5321 4.5.1).  Results are deduplicated across the whole message.
+ * (RFC 5321 4.5.1).  Results are deduplicated across the whole message
+ * (a command: per alias that names it).
  *
  * An SRS address of a local domain (srs.h: a bounce to mail we forwarded)
  * is recognised first, before users and aliases: verified under the

@@ -120,6 +120,11 @@ alias_target(struct alias *a, const char *t, char *why, size_t whysz)
 			(void)snprintf(why, whysz, "empty command after \"|\"");
 			return -1;
 		}
+		if (strchr(t, '\t') != NULL) {
+			(void)snprintf(why, whysz, "a tab in the command (write "
+			    "spaces)");
+			return -1;
+		}
 		if (cmdline_split(t + 1, &cmd, addr, sizeof(addr)) == -1) {
 			(void)snprintf(why, whysz, "command \"%.64s\": %.100s",
 			    t + 1 + strspn(t + 1, " \t"), addr);

@@ -78,7 +78,7 @@ author_parse(const char *hdr, size_t hlen, char *out, size_t outsz,
 				    LIM_HEADER_BYTES];
 	const char		*colon, *p, *lt, *gt, *at = NULL;
 	size_t			 n, used, i, k = 0, found = 0, len, dl;
-	size_t			 ln = 0;
+	size_t			 ln = 0, atpos;
 
 	if (dkim_fields_split(hdr, hlen, v, LIM_DKIM_FIELDS, &n, &used,
 	    &e) == -1)
@@ -121,6 +121,7 @@ author_parse(const char *hdr, size_t hlen, char *out, size_t outsz,
 		}
 	if (at == NULL)
 		return -1;
+	atpos = (size_t)(at - clean);
 	len -= (size_t)(at + 1 - p);
 	at++;
 	while (len > 0 && strchr(" \t\r\n", *at)) {
@@ -143,7 +144,7 @@ author_parse(const char *hdr, size_t hlen, char *out, size_t outsz,
 	if (local == NULL)
 		return 0;
 	/* the local part from the value itself, where clean kept a mark */
-	for (i = (size_t)(p - clean); i < (size_t)(at - 1 - clean); i++) {
+	for (i = (size_t)(p - clean); i < atpos; i++) {
 		if (strchr(" \t\r\n", clean[i]))
 			continue;
 		if (ln + 1 >= localsz)

@@ -492,7 +492,9 @@ peer_open(struct peer *p, struct msg *msg)
 	t->wseq = wseq;
 	memcpy(t->id, id, sizeof(t->id));
 	t->from = xstrdup(o->from);
-	t->flags = o->flags;
+	/* what smtp may say; the envelope-only bits are the queue's */
+	t->flags = o->flags & (QF_8BITMIME | QF_SMTPUTF8 | QF_TLS | QF_AUTH |
+	    QF_CHECKED);
 	t->auth = xstrdup(o->auth);
 	t->client = xstrdup(o->client);
 	t->nrcpts = o->nrcpts;

@@ -119,27 +119,34 @@ struct errline {
 	bool	eol;		/* it ended: the rest is read and dropped */
 };
 
-/* err_take - what the command wrote to fd (its stderr) */
+/* err_take - what the command wrote to *fd (its stderr); at its end
+ * *fd is closed and becomes -1 (poll then ignores it: no spinning) */
 static void
-err_take(int fd, struct errline *l)
+err_take(int *fd, struct errline *l)
 {
 	char	buf[512];
 	ssize_t	r, i;
 
-	while ((r = read(fd, buf, sizeof(buf))) > 0)
+	if (*fd == -1)
+		return;
+	while ((r = read(*fd, buf, sizeof(buf))) > 0)
 		for (i = 0; i < r && !l->eol; i++) {
 			if (buf[i] == '\n')
 				l->eol = true;
 			else if (l->n < PIPE_ERRLINE)
 				l->text[l->n++] = buf[i];
 		}
+	if (r == 0 || (r == -1 && errno != EAGAIN && errno != EINTR)) {
+		(void)close(*fd);
+		*fd = -1;
+	}
 }
 
 /* pipe_feed - p to the command's stdin fd, as far as it reads it, its
  * stderr read meanwhile; false once it stopped reading (EPIPE) or the
  * time is up */
 static bool
-pipe_feed(int fd, const char *p, size_t n, int errfd, struct errline *l,
+pipe_feed(int fd, const char *p, size_t n, int *errfd, struct errline *l,
     int64_t deadline)
 {
 	struct pollfd	pfd[2];
@@ -150,8 +157,9 @@ pipe_feed(int fd, const char *p, size_t n, int errfd, struct errline *l,
 			return false;
 		pfd[0].fd = fd;
 		pfd[0].events = POLLOUT;
-		pfd[1].fd = errfd;
+		pfd[1].fd = *errfd;
 		pfd[1].events = POLLIN;
+		pfd[1].revents = 0;
 		if (poll(pfd, 2, PIPE_TICK_MS) == -1 && errno != EINTR)
 			return false;
 		if (pfd[1].revents & (POLLIN | POLLHUP))
@@ -240,7 +248,7 @@ pipe_run(struct pjob *j)
 	int		 in[2] = { -1, -1 }, er[2] = { -1, -1 }, status = 0;
 	struct errline	 l;
 	char		 buf[65536];
-	bool		 late = false, fed = true;
+	bool		 late = false, fed = true, unread = false;
 	int64_t		 deadline = mono_ms() + (int64_t)j->timeout * 1000;
 	pid_t		 pid = -1;
 	ssize_t		 r;
@@ -267,14 +275,25 @@ pipe_run(struct pjob *j)
 	(void)fcntl(in[1], F_SETFL, O_NONBLOCK);
 	(void)fcntl(er[0], F_SETFL, O_NONBLOCK);
 	memset(&l, 0, sizeof(l));
-	fed = pipe_feed(in[1], j->prefix, strlen(j->prefix), er[0], &l,
+	fed = pipe_feed(in[1], j->prefix, strlen(j->prefix), &er[0], &l,
 	    deadline);
 	while (fed && (r = read(j->body_fd, buf, sizeof(buf))) != 0) {
 		if (r == -1 && errno == EINTR)
 			continue;
-		if (r == -1)
+		if (r == -1) {
+			/* never "delivered" with half the message */
+			unread = true;
 			break;
-		fed = pipe_feed(in[1], buf, (size_t)r, er[0], &l, deadline);
+		}
+		fed = pipe_feed(in[1], buf, (size_t)r, &er[0], &l, deadline);
+	}
+	if (unread) {
+		(void)kill(-pid, SIGKILL);
+		(void)waitpid(pid, &status, 0);
+		j->dr = DR_TEMP;
+		(void)snprintf(j->reply, sizeof(j->reply), "4.3.0 the message "
+		    "cannot be read from the queue");
+		goto out;
 	}
 	(void)close(in[1]);
 	in[1] = -1;
@@ -296,13 +315,15 @@ pipe_run(struct pjob *j)
 		{
 			struct pollfd	pfd = { er[0], POLLIN, 0 };
 
-			if (poll(&pfd, 1, PIPE_TICK_MS) > 0)
-				err_take(er[0], &l);
+			if (er[0] == -1)
+				(void)poll(NULL, 0, PIPE_TICK_MS);
+			else if (poll(&pfd, 1, PIPE_TICK_MS) > 0)
+				err_take(&er[0], &l);
 		}
 	}
 	/* what it left in the group dies with it */
 	(void)kill(-pid, SIGKILL);
-	err_take(er[0], &l);
+	err_take(&er[0], &l);
 	l.text[l.n] = '\0';
 	str_sanitize(l.text);
 	pipe_result(j, status, late, l.text);
@@ -470,6 +491,18 @@ queue_pipe_dispatch(struct queue *q, struct qmsg *m, time_t now,
 		if (r->state != RCPT_PENDING || r->job != 0 ||
 		    !route_is_pipe(r->addr))
 			continue;
+		if (r->via == NULL) {
+			/* a command comes only from an alias: never run what
+			 * looks like one otherwise */
+			r->state = RCPT_FAILED;
+			free(r->last_error);
+			r->last_error = xstrdup("5.1.3 not an address, and no "
+			    "alias's command");
+			m->dirty = true;
+			log_warnx("msgid=%s rcpt=<%s> failed: not an address, "
+			    "and no alias's command", m->env.id, r->addr);
+			continue;
+		}
 		if (r->next_try > now) {
 			if (*next == 0 || r->next_try < *next)
 				*next = r->next_try;

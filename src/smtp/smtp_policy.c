@@ -20,12 +20,29 @@
 #include "srs.h"
 #include "strutil.h"
 
+/*
+ * smtp_policy_pipe - a local part starting with "|" is legal (RFC 5321
+ * atext) but is what a pipe alias's command looks like in the queue, and
+ * no real mailbox has one: refused in both directions
+ */
+static int
+smtp_policy_pipe(const struct mailbox *mb, struct err *e)
+{
+	if (mb->local[0] != '|')
+		return 0;
+	return err_set(e, false, 0, "553 5.1.3 <%s@%s>: a local part may not "
+	    "begin with \"|\"", mb->local, mb->domain);
+}
+
 /* smtp_policy_mail - may this session send from this address */
 int
 smtp_policy_mail(const struct smtp_session *s, const struct mail_args *m,
     struct err *e)
 {
 	char	addr[LIM_PATH + 1];
+
+	if (!m->null_sender && smtp_policy_pipe(&m->mb, e) == -1)
+		return -1;
 
 	if (s->kind == PORT_SMTP)
 		return 0;
@@ -58,6 +75,8 @@ smtp_policy_rcpt(const struct smtp_session *s, const struct rcpt_args *r,
 
 	if (r->postmaster)
 		return 0;	/* RFC 5321 4.5.1: always accepted */
+	if (smtp_policy_pipe(&r->mb, e) == -1)
+		return -1;
 	if (r->had_route || smtp_policy_routing(&r->mb))
 		return err_set(e, false, 0, "553 5.7.1 Sender-specified "
 		    "routing is not accepted");

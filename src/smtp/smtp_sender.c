@@ -45,6 +45,10 @@ sender_check(const struct conf *c, const char *user, const char *addr,
 	const struct domain	*ud, *ad;
 	char			 ulocal[LIM_LOCAL_PART + 1];
 
+	if (addr[0] == '"')
+		return err_set(e, false, 0, "550 5.7.1 %s <%s>: a quoted local "
+		    "part is not taken from a submission (write it unquoted)",
+		    what, addr);
 	if (strcasecmp(addr, user) == 0)
 		return 0;
 	ad = at != NULL ? conf_domain(c, at + 1) : NULL;

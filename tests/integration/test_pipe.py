@@ -65,7 +65,9 @@ def pipes(server):
             "fail: | %(s)s %(o)s/fail fail\n"
             "slow: | %(s)s %(o)s/slow slow\n"
             "noread: | %(s)s %(o)s/noread noread\n"
-            "both: alice, | %(s)s %(o)s/both ok\n" % {
+            "both: alice, | %(s)s %(o)s/both ok\n"
+            "twin1: | %(s)s %(o)s/twin ok\n"
+            "twin2: | %(s)s %(o)s/twin ok\n" % {
                 "s": script, "o": out} + extra)
         s.start()
         return s, out
@@ -213,3 +215,45 @@ def test_bad_command_refused_at_load(server, line, why):
     assert cp.returncode != 0
     assert "domains/example.test/aliases:2: command" in cp.stderr, cp.stderr
     assert why in cp.stderr
+
+
+def test_same_command_for_two_aliases(pipes):
+    """One message to two aliases naming the same command: it runs once
+    for each, each told its own RECIPIENT."""
+    srv, out = pipes()
+    mx_send(srv, ["twin1@example.test", "twin2@example.test"], BODY)
+    wait_file(out / "twin.2.env")
+    envs = sorted(wait_file(out / ("twin.%d.env" % i)).decode()
+                  for i in (1, 2))
+    assert "RECIPIENT=twin1@example.test" in envs[0]
+    assert "RECIPIENT=twin2@example.test" in envs[1]
+
+
+def test_pipe_like_addresses_refused(pipes):
+    """A local part starting with "|" is what a command looks like in the
+    queue: refused as sender and as recipient, so none can be run."""
+    srv, out = pipes()
+    with srv.raw("smtp") as r:
+        greet(r)
+        code, lines = r.cmd("MAIL FROM:<|/usr/bin/id@evil.test>")
+        assert code == 553 and "may not begin with" in lines[-1], lines
+        r.expect(250, "MAIL FROM:<s@client.test>")
+        code, lines = r.cmd("RCPT TO:<|/usr/bin/id@example.test>")
+        assert code == 553, lines
+    s = srv.submission(ALICE)
+    try:
+        code, text = s.mail(ALICE)
+        assert code == 250
+        code, text = s.rcpt("|/usr/bin/id@evil.test")
+        assert code == 553, text
+    finally:
+        s.quit()
+
+
+def test_tab_in_command_refused(server):
+    s = server(start=False)
+    s.write_aliases("ok: alice\nbad: |\t/bin/true\n")
+    cp = subprocess.run([s.bin, "-C", str(s.confdir), "serve"],
+                        capture_output=True, text=True, timeout=30)
+    assert cp.returncode != 0
+    assert "aliases:2: a tab in the command" in cp.stderr, cp.stderr

@@ -137,6 +137,9 @@ def test_header_from_allowed(srv, header):
      b"must hold exactly one address"),
     (b"Subject: s\r\nFrom: alice@example.test\r\nFrom: bob@example.test\r\n",
      b"must hold exactly one address"),
+    # a quoted local part is another spelling: never taken
+    (b"From: \"bob\"@example.test\r\n", b"a quoted local part"),
+    (b"From: \"alice\"@example.test\r\n", b"a quoted local part"),
 ])
 def test_header_from_refused(srv, header, why):
     """550 5.7.1 at the end of DATA; nothing queued; the session goes on."""

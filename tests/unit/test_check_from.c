@@ -101,6 +101,8 @@ test_address(void **state)
 		{ "ceo (x@attacker.example) @victim.example",
 		    "ceo@victim.example" },
 		{ "(c) ceo@victim.example", "ceo@victim.example" },
+		{ "alice@ example.com", "alice@example.com" },
+		{ "<alice @ example.com>", "alice@example.com" },
 		{ "a@x.example, b@y.example", NULL },
 		{ "@example.com", NULL },
 		{ "<@example.com>", NULL },
