@@ -39,6 +39,7 @@ cdns_open(struct cdns *c, const struct conf *conf, struct err *e)
 		return -1;
 	if (dns_set_bogus_fallback(c->dns, e) == -1)
 		return -1;
+	c->validating = ta != NULL;
 	dns_set_timeout(c->dns, 10000);
 	return 0;
 }

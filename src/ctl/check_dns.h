@@ -21,6 +21,7 @@ struct event_base;
 struct cdns {
 	struct event_base	*base;
 	struct dns		*dns;
+	bool			 validating;	/* a trust anchor is in use */
 };
 
 /* one answer, copied: valid until cans_free */

@@ -10,8 +10,10 @@
  * (forward-confirmed), SPF (one record, and a pass for each address by
  * postern's own evaluator), DKIM (each key's record holds exactly its
  * public key), DMARC (one record, strict syntax, the policy in words,
- * outside report addresses authorised), the certificate of the host name,
- * the listeners, forwarding (the SRS secret, the aliases that forward).
+ * outside report addresses authorised), MTA-STS and TLS-RPT (reported),
+ * DNSSEC (reported), the common DNS blocklists (--no-dnsbl: not), the
+ * certificate of the host name, the listeners, forwarding (the SRS
+ * secret, the aliases that forward).
  * The addresses are the public ones of the config, or those given with
  * --ip.  One line per check, "ok", "warn" or "FAIL", and under each warn
  * or FAIL the fix in one line; -v adds the details of the ok ones too.
@@ -37,7 +39,7 @@
 #include "xmalloc.h"
 
 #define CHECK_USAGE	"usage: postern [-C DIR] check DOMAIN [--ip ADDR]... " \
-			"[--json] [-v]"
+			"[--json] [-v] [--no-dnsbl]"
 
 static const char *const vnames[] = { "ok", "warn", "FAIL" };
 
@@ -131,7 +133,7 @@ ctl_check(const char *confdir, int argc, char **argv)
 	struct err	 e;
 	const char	*domain = NULL;
 	size_t		 count[3] = { 0, 0, 0 }, i;
-	bool		 json = false, verbose = false;
+	bool		 json = false, verbose = false, dnsbl = true;
 	unsigned char	 bin[16];
 	int		 rc = 2;
 
@@ -141,6 +143,8 @@ ctl_check(const char *confdir, int argc, char **argv)
 			json = true;
 		else if (strcmp(argv[i], "-v") == 0)
 			verbose = true;
+		else if (strcmp(argv[i], "--no-dnsbl") == 0)
+			dnsbl = false;
 		else if (strcmp(argv[i], "--ip") == 0 && i + 1 < (size_t)argc) {
 			i++;
 			if (inet_pton(AF_INET, argv[i], bin) != 1 &&
@@ -188,6 +192,10 @@ ctl_check(const char *confdir, int argc, char **argv)
 	check_spf(c);
 	check_dkim(c);
 	check_dmarc(c);
+	check_tls_policy(c);
+	check_dnssec(c, c->dns.validating);
+	if (dnsbl)
+		check_dnsbl(c);
 	check_cert(c);
 	check_listeners(c);
 	check_forwarding(c);

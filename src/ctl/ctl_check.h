@@ -53,6 +53,11 @@ void	check_spf(struct cctx *);
 void	check_dkim(struct cctx *);
 void	check_dmarc(struct cctx *);
 
+/* check_policy.c */
+void	check_tls_policy(struct cctx *);
+void	check_dnssec(struct cctx *, bool validating);
+void	check_dnsbl(struct cctx *);
+
 /* check_host.c */
 void	check_cert(struct cctx *);
 void	check_listeners(struct cctx *);

@@ -405,3 +405,36 @@ def test_usage_and_unknown_domain(srv):
     assert cp.returncode == 1 and "not a domain" in cp.stderr
     cp = srv.ctl("check", DOMAIN, "--ip", "not-an-ip")
     assert cp.returncode == 2 and "not an address" in cp.stderr
+
+
+def test_policy_records_and_dnsbl(srv):
+    """MTA-STS and TLS-RPT are reported; an address on a blocklist FAILs
+    with where to ask; --no-dnsbl does not look."""
+    started(srv)
+    zone = good_zone(dkim_of(srv))
+    zone["_mta-sts." + DOMAIN] = {"TXT": "v=STSv1; id=20261206"}
+    zone["7.101.51.198.zen.spamhaus.org"] = {"A": "127.0.0.2"}
+    cp = run_check(srv, zone, json_out=True)
+    assert cp.returncode == 1
+    _, got = verdicts(cp)
+    assert got["mta-sts"][0][0] == "ok" and "id=20261206" in \
+        got["mta-sts"][0][1]
+    assert got["tls-rpt"][0][0] == "warn"
+    assert "_smtp._tls.example.test. 3600 IN TXT" in got["tls-rpt"][0][2]
+    assert got["dnssec"][0][1].startswith("not looked at")
+    fails = [d for v, d, f in got["dnsbl"] if v == "fail"]
+    assert fails == ["%s is listed on zen.spamhaus.org (127.0.0.2): much "
+                     "mail from it is refused" % V4], got["dnsbl"]
+    cp = run_check(srv, zone, "--no-dnsbl", json_out=True)
+    assert cp.returncode == 0, cp.stdout
+    _, got = verdicts(cp)
+    assert "dnsbl" not in got
+    zone[f"_smtp._tls.{DOMAIN}"] = {"TXT": "v=TLSRPTv1; rua=mailto:t@"
+                                    "example.test"}
+    del zone["7.101.51.198.zen.spamhaus.org"]
+    cp = run_check(srv, zone, json_out=True)
+    assert cp.returncode == 0
+    _, got = verdicts(cp)
+    assert got["tls-rpt"][0][0] == "ok"
+    assert got["dnsbl"] == [("ok", "no address on 4 blocklist lookups",
+                             None)]
