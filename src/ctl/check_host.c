@@ -30,24 +30,6 @@
 #define CERT_WARN_DAYS	14
 #define DIAL_MS		3000
 
-/* public_name - could the world resolve name (not a special-use one)? */
-static bool
-public_name(const char *name)
-{
-	static const char *const special[] = { "test", "example", "invalid",
-	    "localhost", "local", "internal", "lan", "home.arpa" };
-	size_t	i, nl = strlen(name), sl;
-
-	for (i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
-		sl = strlen(special[i]);
-		if (strcasecmp(name, special[i]) == 0 || (nl > sl &&
-		    name[nl - sl - 1] == '.' &&
-		    strcasecmp(name + nl - sl, special[i]) == 0))
-			return false;
-	}
-	return strchr(name, '.') != NULL;
-}
-
 /* load_chain - the certificates of a PEM file: the first, then the rest */
 static X509 *
 load_chain(const char *path, STACK_OF(X509) **rest)
@@ -94,7 +76,7 @@ check_cert(struct cctx *c)
 	X509		*x;
 	char		 path[PATH_MAX], fix[PATH_MAX + 256], why[160];
 	int		 days = 0, secs = 0;
-	bool		 self, pub = public_name(host);
+	bool		 self, pub = ctl_name_public(host);
 
 	(void)snprintf(path, sizeof(path), "%s/certs/%s/fullchain.pem",
 	    c->confdir, host);

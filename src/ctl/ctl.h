@@ -6,6 +6,8 @@
 #ifndef POSTERN_CTL_H
 #define POSTERN_CTL_H
 
+#include <stddef.h>
+
 int	ctl_init(const char *confdir, int argc, char **argv);
 int	ctl_user_add(const char *confdir, int argc, char **argv);
 int	ctl_user_remove(const char *confdir, int argc, char **argv);
@@ -19,5 +21,7 @@ int	ctl_verify(const char *confdir, int argc, char **argv);
 int	ctl_dkim_keygen_verb(const char *confdir, int argc, char **argv);
 int	ctl_aliases_resolve(const char *confdir, int argc, char **argv);
 int	ctl_check(const char *confdir, int argc, char **argv);
+/* ctl_check_preflight - init's checks (ctl_check.c); warnings + FAILs */
+size_t	ctl_check_preflight(const char *confdir);
 
 #endif

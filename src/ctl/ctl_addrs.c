@@ -5,9 +5,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <ifaddrs.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf.h"
 #include "ctl_addrs.h"
@@ -94,4 +96,49 @@ ctl_spf_text(const struct ctl_addr *a, size_t n, char *out, size_t outsz)
 		    a[i].v6 ? '6' : '4', a[i].text);
 	if (k < outsz)
 		(void)snprintf(out + k, outsz - k, " -all");
+}
+
+/* ctl_name_public - could the world resolve name (not special-use)? */
+bool
+ctl_name_public(const char *name)
+{
+	static const char *const special[] = { "test", "example", "invalid",
+	    "localhost", "local", "internal", "lan", "home.arpa" };
+	size_t	i, nl = strlen(name), sl;
+
+	for (i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
+		sl = strlen(special[i]);
+		if (strcasecmp(name, special[i]) == 0 || (nl > sl &&
+		    name[nl - sl - 1] == '.' &&
+		    strcasecmp(name + nl - sl, special[i]) == 0))
+			return false;
+	}
+	return strchr(name, '.') != NULL;
+}
+
+/* ctl_addrs_local - the public addresses of this machine's interfaces */
+size_t
+ctl_addrs_local(struct ctl_addr *v)
+{
+	struct ifaddrs	*ifa, *i;
+	char		 t[INET6_ADDRSTRLEN];
+	size_t		 n = 0;
+
+	if (getifaddrs(&ifa) == -1)
+		return 0;
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			(void)inet_ntop(AF_INET, &((struct sockaddr_in *)
+			    (void *)i->ifa_addr)->sin_addr, t, sizeof(t));
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			(void)inet_ntop(AF_INET6, &((struct sockaddr_in6 *)
+			    (void *)i->ifa_addr)->sin6_addr, t, sizeof(t));
+		else
+			continue;
+		ctl_addr_add(v, &n, t, false);
+	}
+	freeifaddrs(ifa);
+	return n;
 }

@@ -32,6 +32,11 @@ void	ctl_addr_add(struct ctl_addr *v, size_t *n, const char *s, bool any);
  * public (not wildcard, loopback, link-local or private); how many
  */
 size_t	ctl_addrs(const struct conf *, struct ctl_addr *v);
+/* ctl_addrs_local - the public addresses of this machine's interfaces */
+size_t	ctl_addrs_local(struct ctl_addr *v);
+/* ctl_name_public - could the world resolve name (not a special-use
+ * name: .test, .example, .invalid, .localhost, .local, ...)? */
+bool	ctl_name_public(const char *name);
 /* ctl_spf_text - "v=spf1 mx ip4:... ip6:... -all" */
 void	ctl_spf_text(const struct ctl_addr *, size_t n, char *out,
 	    size_t outsz);

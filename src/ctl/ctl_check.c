@@ -124,6 +124,69 @@ print_json(const struct cctx *c, const size_t *count)
 	    count[CV_WARN], count[CV_FAIL]);
 }
 
+/*
+ * ctl_check_preflight - what init can check before any record is
+ * published: the host name resolves, not to loopback, to this machine's
+ * public addresses, each with its PTR back (FCrDNS).  Skipped for a test
+ * name.  Prints its lines; the number of warnings and failures.
+ */
+size_t
+ctl_check_preflight(const char *confdir)
+{
+	struct conf	*conf = xcalloc(1, sizeof(*conf));
+	struct cctx	*c = xcalloc(1, sizeof(*c));
+	struct err	 e;
+	size_t		 i, bad = 0;
+
+	if (conf_load(conf, confdir, &e) == -1) {
+		printf("pre-flight: not run: %s\n", e.msg);
+		goto out;
+	}
+	if (!ctl_name_public(conf->hostname)) {
+		printf("pre-flight: skipped (%s is a test name: nothing to look "
+		    "up)\n", conf->hostname);
+		goto out_conf;
+	}
+	c->conf = conf;
+	c->confdir = confdir;
+	(void)snprintf(c->domain, sizeof(c->domain), "%s", conf->hostname);
+	c->naddrs = ctl_addrs_local(c->addrs);
+	if (cdns_open(&c->dns, conf, &e) == -1) {
+		printf("pre-flight: not run: resolver: %s\n", e.msg);
+		goto out_conf;
+	}
+	printf("pre-flight checks of %s:\n", conf->hostname);
+	check_host_addrs(c);
+	for (i = 0; i < c->nhost; i++)
+		if (strncmp(c->host[i].text, "127.", 4) == 0 ||
+		    strcmp(c->host[i].text, "::1") == 0)
+			cc_add(c, "addr", CV_WARN, "publish this host's public "
+			    "address for it (and remove the loopback one)", "%s "
+			    "resolves to %s, a loopback address: no other host "
+			    "can reach it", conf->hostname, c->host[i].text);
+	if (c->nhost == 0)
+		cc_add(c, "addr", CV_WARN, "publish its A/AAAA records (postern "
+		    "dns DOMAIN prints them)", "%s does not resolve yet",
+		    conf->hostname);
+	check_ptr(c);
+	for (i = 0; i < c->nitems; i++) {
+		printf("  %-5s %-6s %s\n", vnames[c->items[i].v],
+		    c->items[i].name, c->items[i].detail);
+		if (c->items[i].fix[0] != '\0')
+			printf("        fix: %s\n", c->items[i].fix);
+		if (c->items[i].v != CV_OK)
+			bad++;
+	}
+	cdns_close(&c->dns);
+out_conf:
+	conf_free(conf);
+out:
+	free(c->items);
+	free(c);
+	free(conf);
+	return bad;
+}
+
 /* ctl_check - postern [-C DIR] check DOMAIN [options] */
 int
 ctl_check(const char *confdir, int argc, char **argv)

@@ -22,12 +22,19 @@
  * be run again.  The generated text is parsed by conf_parse() before it is
  * written: init cannot leave a file the daemon refuses.
  *
+ * Then it runs the pre-flight checks that need no published record
+ * (ctl_check_preflight: the host name resolves, not to loopback, to this
+ * machine's public addresses, each with its PTR back; skipped for a test
+ * name), prints the records to publish (as `postern dns`) and the next
+ * three steps.  --dns-resolver (a test knob) is written as dns_resolver.
+ *
  * Exit codes: 0 done, 1 failed (one line on stderr saying why), 2 usage.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +56,8 @@
 #include "xmalloc.h"
 
 #define INIT_USAGE	"usage: postern [-C DIR] init DOMAIN [--hostname H]" \
-			" [--listen-base PORT] [--data-dir D]"
+			" [--listen-base PORT] [--data-dir D] [--dns-resolver" \
+			" HOST:PORT]"
 /* the embedded default's ports: unprivileged, easy to tell apart */
 #define INIT_PORT_SMTP		2525
 #define INIT_PORT_SUBMISSION	2587
@@ -64,15 +72,16 @@ struct init_opts {
 	char			 data_dir[PATH_MAX];
 	char			 listen[3][64];		/* smtp, 587, 465 */
 	unsigned long long	 base;			/* 0: the default */
+	char			 dns_resolver[80];	/* "": the system's */
 };
 
 /* the keys init sets; every other key is written commented out */
 enum init_key { IK_HOSTNAME, IK_SMTP, IK_SUBMISSION, IK_SUBMISSIONS,
-	IK_DATA_DIR, IK_N };
+	IK_DATA_DIR, IK_DNS_RESOLVER, IK_N };
 
 static const char *const init_keys[IK_N] = {
 	"hostname", "smtp_listen", "submission_listen", "submissions_listen",
-	"data_dir",
+	"data_dir", "dns_resolver",
 };
 
 #define ALIASES_TEXT \
@@ -167,7 +176,7 @@ static int
 parse_args(struct init_opts *o, int argc, char **argv, struct err *e)
 {
 	const char	*domain = NULL, *host = NULL, *data = NULL, *base = NULL;
-	const char	*v;
+	const char	*v, *dns = NULL;
 	int		 i;
 
 	for (i = 1; i < argc; i++) {
@@ -178,6 +187,9 @@ parse_args(struct init_opts *o, int argc, char **argv, struct err *e)
 			base = v;
 		else if ((v = opt_value("--data-dir", argc, argv, &i)) != NULL)
 			data = v;
+		else if ((v = opt_value("--dns-resolver", argc, argv,
+		    &i)) != NULL)
+			dns = v;
 		else if (argv[i][0] == '-' || domain != NULL) {
 			err_set(e, false, 0, "%s", INIT_USAGE);
 			return 2;
@@ -217,6 +229,11 @@ parse_args(struct init_opts *o, int argc, char **argv, struct err *e)
 	if (absolute(data != NULL ? data : INIT_DATA_DIR, o->data_dir,
 	    sizeof(o->data_dir), e) == -1)
 		return 1;
+	if (dns != NULL && str_copy(o->dns_resolver, dns,
+	    sizeof(o->dns_resolver)) == -1) {
+		err_set(e, false, 0, "--dns-resolver: too long");
+		return 1;
+	}
 	return 0;
 }
 
@@ -274,6 +291,9 @@ conf_text(const struct init_opts *o, struct buf *b, struct err *e)
 	active[IK_SUBMISSION] = o->listen[1];
 	active[IK_SUBMISSIONS] = o->listen[2];
 	active[IK_DATA_DIR] = o->data_dir;
+	/* only when given: a test knob (the pre-flight asks it) */
+	active[IK_DNS_RESOLVER] = o->dns_resolver[0] != '\0' ?
+	    o->dns_resolver : NULL;
 	(void)buf_printf(b,
 	    "# postern.conf - written by \"postern init %s\".\n"
 	    "#\n"
@@ -302,6 +322,8 @@ conf_text(const struct init_opts *o, struct buf *b, struct err *e)
 		for (k = 0; k < IK_N; k++)
 			if (strcmp(name, init_keys[k]) == 0)
 				break;
+		if (k < IK_N && active[k] == NULL)
+			k = IK_N;
 		if (k < IK_N)
 			(void)buf_printf(b, "%s = %s\n", name, active[k]);
 		if (k == IK_N ||
@@ -475,10 +497,13 @@ write_cert(const struct init_opts *o, bool *made, struct err *e)
 	return 0;
 }
 
-/* print_next - what is left to do */
+/* print_next - the pre-flight, the records to publish, what is left */
 static void
 print_next(const struct init_opts *o, bool made_cert)
 {
+	char	*dns_argv[3] = { (char *)(uintptr_t)"dns",
+	    (char *)(uintptr_t)o->domain, NULL };
+
 	printf("postern: %s is ready for %s (host name %s)\n"
 	    "  wrote postern.conf, srs_secrets and domains/%s/ (users, "
 	    "aliases, a DKIM key in dkim/)\n",
@@ -486,21 +511,23 @@ print_next(const struct init_opts *o, bool made_cert)
 	if (made_cert)
 		printf("  and a self-signed certificate in certs/%s/\n",
 		    o->hostname);
+	printf("\n");
+	(void)ctl_check_preflight(o->dir);
+	printf("\nRecords to publish in the zone of %s (postern dns %s prints "
+	    "them again):\n\n", o->domain, o->domain);
+	fflush(stdout);
+	(void)ctl_dns(o->dir, 2, dns_argv);
 	printf("\n"
 	    "Next:\n"
-	    "  1. add a user:  postern -C %s user-add you@%s\n"
-	    "  2. start:       postern -C %s serve\n"
-	    "     MX mail on %s, submission on %s (STARTTLS)\n"
-	    "     and %s (TLS); the queue goes to %s\n"
-	    "  3. for a real deployment, set smtp_listen = *:25,"
-	    " submission_listen = *:587\n"
-	    "     and submissions_listen = *:465 in postern.conf, and replace"
-	    " the\n"
-	    "     self-signed certificate in certs/%s/ with one from a CA.\n"
-	    "  4. publish the DNS records (MX, SPF, DKIM, DMARC) that\n"
-	    "     postern -C %s dns %s prints.\n",
+	    "  1. postern -C %s user-add you@%s\n"
+	    "  2. postern -C %s serve\n"
+	    "     (MX mail on %s, submission on %s and %s; for the world set\n"
+	    "     smtp_listen = *:25, submission_listen = *:587,"
+	    " submissions_listen = *:465\n"
+	    "     and put a CA's certificate in certs/%s/)\n"
+	    "  3. postern -C %s check %s   (once the records are published)\n",
 	    o->dir, o->domain, o->dir, o->listen[0], o->listen[1],
-	    o->listen[2], o->data_dir, o->hostname, o->dir, o->domain);
+	    o->listen[2], o->hostname, o->dir, o->domain);
 }
 
 /* init_run - check, then write everything, postern.conf last */

@@ -438,3 +438,52 @@ def test_policy_records_and_dnsbl(srv):
     assert got["tls-rpt"][0][0] == "ok"
     assert got["dnsbl"] == [("ok", "no address on 4 blocklist lookups",
                              None)]
+
+
+# --- init's pre-flight -------------------------------------------------------------
+
+def test_init_preflight_loopback_host(postern_bin, tmp_path):
+    """init on a public-looking host name that resolves to loopback warns,
+    with the fix; it prints the records to publish and three steps."""
+    host = "mail.preflight-example.net"
+    dns = DNSServer({host: {"A": "127.0.0.1"}}).start()
+    try:
+        cp = run_postern(postern_bin, tmp_path / "c", "init",
+                         "preflight-example.net", "--hostname", host,
+                         "--data-dir", tmp_path / "d", "--dns-resolver",
+                         "127.0.0.1:%d" % dns.port)
+    finally:
+        dns.stop()
+    assert cp.returncode == 0, cp.stderr
+    out = cp.stdout
+    assert "pre-flight checks of %s:" % host in out
+    assert ("warn  addr   %s resolves to 127.0.0.1, a loopback address: "
+            "no other host can reach it" % host) in out, out
+    assert "fix: publish this host's public address" in out
+    assert "preflight-example.net. 3600 IN MX 10 %s." % host in out
+    assert "_domainkey.preflight-example.net." in out
+    steps = out[out.index("Next:"):]
+    assert "1. postern -C" in steps and "3. postern -C" in steps
+    assert "4." not in steps
+    assert "check preflight-example.net" in steps
+    conf = (tmp_path / "c" / "postern.conf").read_text()
+    assert "\ndns_resolver = 127.0.0.1:" in conf
+
+
+def test_init_preflight_unresolved_and_test_name(postern_bin, tmp_path):
+    host = "mail.nowhere-example.org"
+    dns = DNSServer({}).start()
+    try:
+        cp = run_postern(postern_bin, tmp_path / "c", "init",
+                         "nowhere-example.org", "--hostname", host,
+                         "--data-dir", tmp_path / "d", "--dns-resolver",
+                         "127.0.0.1:%d" % dns.port)
+    finally:
+        dns.stop()
+    assert cp.returncode == 0, cp.stderr
+    assert "warn  addr   %s does not resolve yet" % host in cp.stdout
+    cp = run_postern(postern_bin, tmp_path / "t", "init", "local.test",
+                     "--data-dir", tmp_path / "d2")
+    assert cp.returncode == 0
+    assert "pre-flight: skipped (mail.local.test is a test name" in \
+        cp.stdout
