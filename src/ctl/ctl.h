@@ -15,6 +15,10 @@ int	ctl_user_list(const char *confdir, int argc, char **argv);
 int	ctl_authenticate(const char *confdir, int argc, char **argv);
 int	ctl_serve(const char *confdir, int argc, char **argv);
 int	ctl_send(const char *confdir, int argc, char **argv);
+/* ctl_send_run - send, the queue id of the message into qid ("" if the
+ * reply named none) */
+int	ctl_send_run(const char *confdir, int argc, char **argv, char *qid,
+	    size_t qidsz);
 int	ctl_queue(const char *confdir, int argc, char **argv);
 int	ctl_dns(const char *confdir, int argc, char **argv);
 int	ctl_verify(const char *confdir, int argc, char **argv);

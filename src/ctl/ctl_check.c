@@ -13,7 +13,8 @@
  * outside report addresses authorised), MTA-STS and TLS-RPT (reported),
  * DNSSEC (reported), the common DNS blocklists (--no-dnsbl: not), the
  * certificate of the host name, the listeners, forwarding (the SRS
- * secret, the aliases that forward).
+ * secret, the aliases that forward); with --send TO, a round trip (the
+ * user's password on standard input; check_send.c).
  * The addresses are the public ones of the config, or those given with
  * --ip.  One line per check, "ok", "warn" or "FAIL", and under each warn
  * or FAIL the fix in one line; -v adds the details of the ok ones too.
@@ -36,10 +37,13 @@
 #include "ctl_check.h"
 #include "ctl_json.h"
 #include "err.h"
+#include "strutil.h"
 #include "xmalloc.h"
 
 #define CHECK_USAGE	"usage: postern [-C DIR] check DOMAIN [--ip ADDR]... " \
-			"[--json] [-v] [--no-dnsbl]"
+			"[--json] [-v] [--no-dnsbl]\n" \
+			"    [--send TO --user U --password-stdin [--server " \
+			"HOST:PORT] [--insecure] [--wait SECONDS]]"
 
 static const char *const vnames[] = { "ok", "warn", "FAIL" };
 
@@ -197,6 +201,8 @@ ctl_check(const char *confdir, int argc, char **argv)
 	const char	*domain = NULL;
 	size_t		 count[3] = { 0, 0, 0 }, i;
 	bool		 json = false, verbose = false, dnsbl = true;
+	struct csend	 snd = { .wait = 60 };
+	unsigned long long w;
 	unsigned char	 bin[16];
 	int		 rc = 2;
 
@@ -208,6 +214,22 @@ ctl_check(const char *confdir, int argc, char **argv)
 			verbose = true;
 		else if (strcmp(argv[i], "--no-dnsbl") == 0)
 			dnsbl = false;
+		else if (strcmp(argv[i], "--send") == 0 && i + 1 < (size_t)argc)
+			snd.to = argv[++i];
+		else if (strcmp(argv[i], "--user") == 0 && i + 1 < (size_t)argc)
+			snd.user = argv[++i];
+		else if (strcmp(argv[i], "--server") == 0 &&
+		    i + 1 < (size_t)argc)
+			snd.server = argv[++i];
+		else if (strcmp(argv[i], "--password-stdin") == 0)
+			;	/* send reads it */
+		else if (strcmp(argv[i], "--insecure") == 0)
+			snd.insecure = true;
+		else if (strcmp(argv[i], "--wait") == 0 && i + 1 < (size_t)argc &&
+		    str_to_ull(argv[i + 1], 1, 3600, &w) == 0) {
+			snd.wait = (unsigned)w;
+			i++;
+		}
 		else if (strcmp(argv[i], "--ip") == 0 && i + 1 < (size_t)argc) {
 			i++;
 			if (inet_pton(AF_INET, argv[i], bin) != 1 &&
@@ -225,10 +247,12 @@ ctl_check(const char *confdir, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (domain == NULL || strlen(domain) >= sizeof(c->domain)) {
+	if (domain == NULL || strlen(domain) >= sizeof(c->domain) ||
+	    (snd.to != NULL) != (snd.user != NULL)) {
 		fprintf(stderr, "%s\n", CHECK_USAGE);
 		goto out;
 	}
+	snd.quiet = json;
 	rc = 1;
 	(void)snprintf(c->domain, sizeof(c->domain), "%s", domain);
 	addr_lower(c->domain);
@@ -262,6 +286,8 @@ ctl_check(const char *confdir, int argc, char **argv)
 	check_cert(c);
 	check_listeners(c);
 	check_forwarding(c);
+	if (snd.to != NULL)
+		check_send(c, &snd);
 	for (i = 0; i < c->nitems; i++)
 		count[c->items[i].v]++;
 	if (json)

@@ -58,6 +58,17 @@ void	check_tls_policy(struct cctx *);
 void	check_dnssec(struct cctx *, bool validating);
 void	check_dnsbl(struct cctx *);
 
+/* check_send.c: --send TO, a round trip through our submission port */
+struct csend {
+	const char	*to;
+	const char	*user;		/* its password on standard input */
+	const char	*server;	/* NULL: send's default */
+	bool		 insecure;
+	bool		 quiet;		/* the dialogue to stderr (--json) */
+	unsigned	 wait;		/* seconds to follow it */
+};
+void	check_send(struct cctx *, const struct csend *);
+
 /* check_host.c */
 void	check_cert(struct cctx *);
 void	check_listeners(struct cctx *);

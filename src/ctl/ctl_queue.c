@@ -21,6 +21,7 @@
 
 #include "conf.h"
 #include "ctl.h"
+#include "ctl_queue.h"
 #include "err.h"
 #include "ipc.h"
 #include "msg.h"
@@ -84,16 +85,74 @@ ctlq_connect(const char *confdir)
 	return fd;
 }
 
+/* ctl_queue_ask - one request, each answer line to line(arg, text) */
+int
+ctl_queue_ask(const char *confdir, uint32_t type, const char *id,
+    void (*line)(void *, const char *), void *arg, char *err, size_t errsz)
+{
+	struct msg		 m;
+	struct ipc_ctl_line	 l;
+	struct ipc_ctl_end	 end;
+	int			 fd, rc, ret = -1;
+
+	(void)snprintf(err, errsz, "malformed answer from the queue");
+	if ((fd = ctlq_connect(confdir)) == -1) {
+		(void)snprintf(err, errsz, "the queue cannot be reached");
+		return -1;
+	}
+	if (type == M_CTL_Q_LIST)
+		ipc_empty_put(&m, type);
+	else
+		ipc_ctl_id_put(&m, type, &(struct ipc_ctl_id){ .id = id });
+	rc = msg_send(fd, &m);
+	msg_free(&m);
+	if (rc == -1) {
+		(void)snprintf(err, errsz, "send: %s", strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		if ((rc = msg_recv(fd, &m)) != 1) {
+			(void)snprintf(err, errsz, "%s", rc == 0 ? "the queue "
+			    "closed the connection without an answer" :
+			    strerror(errno));
+			goto out;
+		}
+		if (m.type == M_CTL_LINE) {
+			if (ipc_ctl_line_get(&m, &l, NULL) == -1)
+				goto bad;
+			line(arg, l.text);
+			msg_free(&m);
+			continue;
+		}
+		if (ipc_ctl_end_get(&m, &end, NULL) == -1)
+			goto bad;
+		(void)snprintf(err, errsz, "%s", end.text);
+		ret = end.status == 0 ? 0 : 1;
+		msg_free(&m);
+		goto out;
+	}
+bad:
+	msg_free(&m);
+out:
+	close(fd);
+	return ret;
+}
+
+/* print_line - an answer line to stdout */
+static void
+print_line(void *arg, const char *text)
+{
+	(void)arg;
+	printf("%s\n", text);
+}
+
 /* ctl_queue - the verb */
 int
 ctl_queue(const char *confdir, int argc, char **argv)
 {
-	struct msg		 m;
-	struct ipc_ctl_line	 line;
-	struct ipc_ctl_end	 end;
-	const char		*text;
-	uint32_t		 type, status;
-	int		 fd, rc, ret = 1;
+	uint32_t	type;
+	char		err[LIM_IPC_TEXT + 64];
+	int		rc;
 
 	if (argc < 2)
 		return usage_queue();
@@ -111,50 +170,15 @@ ctl_queue(const char *confdir, int argc, char **argv)
 		fprintf(stderr, "postern queue: bad message id\n");
 		return 1;
 	}
-	if ((fd = ctlq_connect(confdir)) == -1)
-		return 1;
-	if (type == M_CTL_Q_LIST)
-		ipc_empty_put(&m, type);
-	else
-		ipc_ctl_id_put(&m, type,
-		    &(struct ipc_ctl_id){ .id = argc == 3 ? argv[2] : "" });
-	rc = msg_send(fd, &m);
-	msg_free(&m);
-	if (rc == -1) {
-		fprintf(stderr, "postern queue: send: %s\n", strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		if ((rc = msg_recv(fd, &m)) != 1) {
-			fprintf(stderr, "postern queue: %s\n", rc == 0 ?
-			    "the queue closed the connection without an answer" :
-			    strerror(errno));
-			goto out;
-		}
-		if (m.type == M_CTL_LINE) {
-			if (ipc_ctl_line_get(&m, &line, NULL) == -1)
-				goto bad;
-			printf("%s\n", line.text);
-			msg_free(&m);
-			continue;
-		}
-		if (ipc_ctl_end_get(&m, &end, NULL) == -1)
-			goto bad;
-		status = end.status;
-		text = end.text;
-		if (status != 0)
-			fprintf(stderr, "postern queue: %s%s%s\n",
-			    argc == 3 ? argv[2] : "", argc == 3 ? ": " : "",
-			    text);
-		ret = status == 0 ? 0 : 1;
-		msg_free(&m);
-		goto out;
-	}
-bad:
-	fprintf(stderr, "postern queue: malformed answer from the queue\n");
-	msg_free(&m);
-out:
+	rc = ctl_queue_ask(confdir, type, argc == 3 ? argv[2] : "",
+	    print_line, NULL, err, sizeof(err));
 	fflush(stdout);
-	close(fd);
-	return ret;
+	if (rc == 0)
+		return 0;
+	if (rc == 1)
+		fprintf(stderr, "postern queue: %s%s%s\n", argc == 3 ? argv[2] :
+		    "", argc == 3 ? ": " : "", err);
+	else if (strcmp(err, "the queue cannot be reached") != 0)
+		fprintf(stderr, "postern queue: %s\n", err);
+	return 1;
 }

@@ -943,6 +943,14 @@ parse_opts(int argc, char **argv, struct send_opts *o, struct err *e)
 int
 ctl_send(const char *confdir, int argc, char **argv)
 {
+	return ctl_send_run(confdir, argc, argv, NULL, 0);
+}
+
+/* ctl_send_run - the verb; the queue id (or "") into qid when given */
+int
+ctl_send_run(const char *confdir, int argc, char **argv, char *qid,
+    size_t qidsz)
+{
 	struct send_opts	 o;
 	struct send_ctx		*x;
 	struct err		 e;
@@ -972,6 +980,8 @@ ctl_send(const char *confdir, int argc, char **argv)
 		printf("queued as %s\n", x->queue_id);
 	else
 		printf("accepted (the reply names no queue id)\n");
+	if (qid != NULL)
+		(void)snprintf(qid, qidsz, "%s", x->queue_id);
 	rc = 0;
 out:
 	if (rc != 0) {

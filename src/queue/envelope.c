@@ -458,6 +458,7 @@ rcpt_free(struct env_rcpt *r)
 	free(r->via);
 	free(r->sender);
 	free(r->remote);
+	free(r->reply);
 }
 
 /* add_rcpt - append r (taking its strings) to env */

@@ -40,6 +40,7 @@ struct env_rcpt {
 	/* in memory only, never written: */
 	uint64_t	 job;		/* deliver job in flight, 0 if none */
 	char		*remote;	/* last remote host, or NULL */
+	char		*reply;		/* the reply that took it, or NULL */
 };
 
 struct envelope {

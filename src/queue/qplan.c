@@ -94,6 +94,9 @@ qplan_apply(struct envelope *env, size_t ri, uint32_t dr, const char *reply,
 	r->last_error = NULL;
 	if (dr == DR_OK) {
 		r->state = RCPT_DONE;
+		free(r->reply);
+		r->reply = reply != NULL && reply[0] != '\0' ? xstrdup(reply) :
+		    NULL;
 		return QP_DONE;
 	}
 	r->attempts++;

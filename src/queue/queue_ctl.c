@@ -273,6 +273,27 @@ do_show(struct qconn *c, struct qmsg *m)
 	out_end(c, 0, "");
 }
 
+/* do_show_done - a message that left the queue lately: its outcome */
+static bool
+do_show_done(struct qconn *c, const char *id)
+{
+	const struct qdone	*d = qdone_find(c->ctl->q, id);
+	char			*text, *p, *line, s[32];
+
+	if (d == NULL)
+		return false;
+	span(s, sizeof(s), (long long)(time(NULL) - d->when));
+	out_line(c, "id: %s", d->id);
+	out_line(c, "done: left the queue %s ago", s);
+	text = xstrdup(d->text);
+	for (p = text; (line = strsep(&p, "\n")) != NULL;)
+		if (line[0] != '\0')
+			out_line(c, "%s", line);
+	free(text);
+	out_end(c, 0, "");
+	return true;
+}
+
 /* conn_request - one request, answered into c->out; -1: malformed */
 static int
 conn_request(struct qconn *c, struct msg *req)
@@ -316,6 +337,8 @@ conn_request(struct qconn *c, struct msg *req)
 		return 0;
 	}
 	if ((m = qmsg_find(q, id)) == NULL) {
+		if (req->type == M_CTL_Q_SHOW && do_show_done(c, id))
+			return 0;
 		out_end(c, 1, "no such message in the queue");
 		return 0;
 	}

@@ -69,6 +69,7 @@ sched_back(struct queue *q, struct qmsg *m)
 	/* what is on disk now; then what happened meanwhile */
 	m->dirty = back == QB_UNSAVED;
 	if (back == QB_REMOVED) {
+		qdone_record(q, m);
 		queue_remote_forget(q, m);
 		queue_pipe_forget(q, m);
 		qmsg_free(q, m);

@@ -15,12 +15,14 @@
 #include <sys/queue.h>
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <event2/event.h>
 
+#include "buf.h"
 #include "log.h"
 #include "xmalloc.h"
 #include "queue/envelope.h"
@@ -85,9 +87,14 @@ void
 queue_state_free(struct queue *q)
 {
 	struct qmsg	*m;
+	size_t		 i;
 
 	while ((m = TAILQ_FIRST(&q->msgs)) != NULL)
 		qmsg_free(q, m);
+	for (i = 0; i < Q_DONE_KEEP; i++) {
+		free(q->done[i].text);
+		q->done[i].text = NULL;
+	}
 	if (q->touch_ev != NULL)
 		event_free(q->touch_ev);
 	q->touch_ev = NULL;
@@ -127,6 +134,51 @@ qmsg_free(struct queue *q, struct qmsg *m)
 		event_free(m->timer);
 	envelope_free(&m->env);
 	free(m);
+}
+
+/* qdone_record - the outcome of each recipient, for `queue show` */
+void
+qdone_record(struct queue *q, const struct qmsg *m)
+{
+	struct qdone		*d = &q->done[q->ndone++ % Q_DONE_KEEP];
+	const struct env_rcpt	*r;
+	struct buf		 b;
+	size_t			 i;
+
+	free(d->text);
+	(void)snprintf(d->id, sizeof(d->id), "%s", m->env.id);
+	d->when = queue_state_now(q);
+	buf_init(&b, 64 * 1024);
+	for (i = 0; i < m->env.nrcpts; i++) {
+		r = &m->env.rcpts[i];
+		if (r->state == RCPT_DONE)
+			(void)buf_printf(&b, "rcpt: <%s> delivered%s%s%s%s\n",
+			    r->addr, r->remote != NULL ? " remote=" : "",
+			    r->remote != NULL ? r->remote : "", r->reply != NULL ?
+			    " reply=" : route_is_local(q->conf, r->addr) ?
+			    " to its Maildir" : "", r->reply != NULL ? r->reply :
+			    "");
+		else
+			(void)buf_printf(&b, "rcpt: <%s> failed%s: %s\n",
+			    r->addr, r->state == RCPT_BOUNCED ? " (bounced to "
+			    "the sender)" : "", r->last_error != NULL ?
+			    r->last_error : "?");
+	}
+	(void)buf_add(&b, "", 1);
+	d->text = xstrdup(buf_ptr(&b));
+	buf_release(&b);
+}
+
+/* qdone_find - a finished message's outcome */
+const struct qdone *
+qdone_find(const struct queue *q, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < Q_DONE_KEEP && i < q->ndone; i++)
+		if (q->done[i].text != NULL && strcmp(q->done[i].id, id) == 0)
+			return &q->done[i];
+	return NULL;
 }
 
 /* qmsg_find - the message with this id, or NULL */

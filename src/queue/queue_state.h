@@ -73,6 +73,15 @@ struct qdkey {
 struct sign_req;
 struct dkim_plan;
 
+#define Q_DONE_KEEP	128	/* finished messages remembered (qdone) */
+
+/* a message that left the queue: what became of each recipient */
+struct qdone {
+	char			 id[32];
+	time_t			 when;
+	char			*text;		/* lines, LF-separated */
+};
+
 struct queue {
 	struct conf		*conf;
 	bool			 conf_owned;
@@ -124,6 +133,8 @@ struct queue {
 	_Atomic uint64_t	 wseq;		/* writers begun */
 	_Atomic uint64_t	 wpoison;	/* <= this: failed (0: none) */
 	size_t			 ndirect;	/* direct deliveries open */
+	struct qdone		 done[Q_DONE_KEEP];	/* a ring */
+	size_t			 ndone;		/* recorded so far */
 	bool			 stopping;
 };
 
@@ -149,6 +160,10 @@ void		 qmsg_free(struct queue *, struct qmsg *);
 struct qmsg	*qmsg_find(struct queue *, const char *id);
 /* qmsg_touch - look at m again, once, later in this loop turn */
 void		 qmsg_touch(struct qmsg *);
+/* qdone_record - m is done and leaves the queue: remember its outcome */
+void		 qdone_record(struct queue *, const struct qmsg *);
+/* qdone_find - a finished message's outcome, or NULL */
+const struct qdone *qdone_find(const struct queue *, const char *id);
 /* qmsg_pending - recipients still pending */
 size_t		 qmsg_pending(const struct envelope *);
 /* qmsg_log_rcpts - log recipients not delivered here (fresh: and those

@@ -15,6 +15,7 @@ their fixtures.
 import datetime
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -487,3 +488,49 @@ def test_init_preflight_unresolved_and_test_name(postern_bin, tmp_path):
     assert cp.returncode == 0
     assert "pre-flight: skipped (mail.local.test is a test name" in \
         cp.stdout
+
+
+# --- --send: a round trip ----------------------------------------------------------
+
+@pytest.mark.parametrize("rcpt_reply,verdict,words", [
+    (None, "ok", "<someone@remote.test> delivered remote="),
+    ("550 5.1.1 no such user here", "fail",
+     "failed (bounced to the sender): 550 5.1.1 no such user here"),
+    ("451 4.3.0 try later", "warn", "deferred: 451 4.3.0 try later"),
+])
+def test_send_round_trip(server, rcpt_reply, verdict, words):
+    """--send TO: a message through our submission port, followed through
+    the queue to a loopback peer standing in for remote.test's MX."""
+    from mxpeer import Peers, free_port, outbound_server
+    from conftest import USERS
+    port = free_port(("127.0.0.2",))
+    zone = {"remote.test": {"MX": "10 mx.remote.test"},
+            "mx.remote.test": {"A": "127.0.0.2"}}
+    dns = DNSServer(zone).start()
+    try:
+        with Peers(port) as peers:
+            peers("127.0.0.2", rcpt=rcpt_reply)
+            s = outbound_server(server, dns, port)
+            s.set("dnssec_trust_anchor", "none")
+            cp = subprocess.run(
+                [s.bin, "-C", str(s.confdir), "check", DOMAIN, "--ip", V4,
+                 "--no-dnsbl", "--json", "--send", "someone@remote.test",
+                 "--user", "alice@example.test", "--password-stdin",
+                 "--insecure", "--wait", "20"],
+                input=USERS["alice@example.test"] + "\n",
+                capture_output=True, text=True, timeout=120)
+            qid = re.search(r"queued as (\S+)", cp.stderr).group(1)
+            shown = s.ctl("queue", "show", qid)
+    finally:
+        dns.stop()
+    _, got = verdicts(cp)
+    (v, detail, fix), = got["send"]
+    assert v == verdict and words in detail, (got["send"], cp.stderr)
+    assert "queued as" in cp.stderr      # the dialogue, off stdout
+    if verdict == "ok":
+        assert "reply=250" in detail
+        # `queue show` of a message that left: its outcome
+        assert shown.returncode == 0, shown.stderr
+        assert "done: left the queue" in shown.stdout
+        assert "rcpt: <someone@remote.test> delivered remote=" in \
+            shown.stdout
