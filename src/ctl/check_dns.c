@@ -72,19 +72,22 @@ copy(void *arg, const struct dns_result *r)
 	case DNS_T_MX:
 		o->n = r->nmx;
 		o->mx = xcalloc(o->n + 1, sizeof(*o->mx));
-		memcpy(o->mx, r->mx, o->n * sizeof(*o->mx));
+		if (o->n > 0)
+			memcpy(o->mx, r->mx, o->n * sizeof(*o->mx));
 		break;
 	case DNS_T_A:
 	case DNS_T_AAAA:
 		o->n = r->naddr;
 		o->addr = xcalloc(o->n + 1, sizeof(*o->addr));
-		memcpy(o->addr, r->addr, o->n * sizeof(*o->addr));
+		if (o->n > 0)
+			memcpy(o->addr, r->addr, o->n * sizeof(*o->addr));
 		break;
 	case DNS_T_PTR:
 	case DNS_T_CNAME:
 		o->n = r->nname;
 		o->name = xcalloc(o->n + 1, sizeof(*o->name));
-		memcpy(o->name, r->name, o->n * sizeof(*o->name));
+		if (o->n > 0)
+			memcpy(o->name, r->name, o->n * sizeof(*o->name));
 		break;
 	case DNS_T_TXT:
 		o->n = r->ntxt;

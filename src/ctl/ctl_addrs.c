@@ -103,7 +103,8 @@ bool
 ctl_name_public(const char *name)
 {
 	static const char *const special[] = { "test", "example", "invalid",
-	    "localhost", "local", "internal", "lan", "home.arpa" };
+	    "localhost", "local", "internal", "lan", "home.arpa",
+	    "example.com", "example.net", "example.org" };
 	size_t	i, nl = strlen(name), sl;
 
 	for (i = 0; i < sizeof(special) / sizeof(special[0]); i++) {

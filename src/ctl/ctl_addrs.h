@@ -35,7 +35,8 @@ size_t	ctl_addrs(const struct conf *, struct ctl_addr *v);
 /* ctl_addrs_local - the public addresses of this machine's interfaces */
 size_t	ctl_addrs_local(struct ctl_addr *v);
 /* ctl_name_public - could the world resolve name (not a special-use
- * name: .test, .example, .invalid, .localhost, .local, ...)? */
+ * name: .test, .example, .invalid, .localhost, .local, example.com,
+ * example.net, example.org (RFC 2606, 6761), ...)? */
 bool	ctl_name_public(const char *name);
 /* ctl_spf_text - "v=spf1 mx ip4:... ip6:... -all" */
 void	ctl_spf_text(const struct ctl_addr *, size_t n, char *out,

@@ -380,9 +380,9 @@ def make_certs(d, host):
     ("unknown", "fail", "does not chain to a trusted root"),
 ])
 def test_certificates(server, tmp_path, label, verdict, words):
-    """On a public-looking host name, mail.example.com, with the test CA
+    """On a public-looking host name, mail.certs-demo.net, with the test CA
     as the trust store (SSL_CERT_FILE)."""
-    host = "mail.example.com"
+    host = "mail.certs-demo.net"
     s = server(start=False, conf={"hostname": host})
     certs, ca = make_certs(tmp_path, host)
     d = s.confdir / "certs" / host
