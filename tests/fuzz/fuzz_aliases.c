@@ -4,8 +4,8 @@
  * aliases file (users alice and bob; "+" separates suffixes, "." is
  * dropped), and each line after it is expanded, alone and all together,
  * as the queue expands a message's recipients.  The expansion must stay
- * within its cap, name a destination only once, and fail only with a
- * reason.
+ * within its cap, name a destination only once (a command once per alias
+ * that names it), and fail only with a reason.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -35,8 +35,13 @@ check(const struct alias_dests *out)
 		if (out->v[i].addr == NULL || out->v[i].orig == NULL ||
 		    (out->v[i].kind == AK_FAILED) != (out->v[i].error != NULL))
 			abort();
+		/* an address once; a command once per alias naming it */
 		for (j = 0; j < i; j++)
-			if (strcasecmp(out->v[i].addr, out->v[j].addr) == 0)
+			if (strcasecmp(out->v[i].addr, out->v[j].addr) == 0 &&
+			    (out->v[i].kind != AK_PIPE || out->v[j].kind !=
+			    AK_PIPE || out->v[i].via == NULL || out->v[j].via ==
+			    NULL || strcasecmp(out->v[i].via, out->v[j].via) ==
+			    0))
 				abort();
 	}
 }
