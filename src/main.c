@@ -28,7 +28,7 @@ static const struct verb verbs[] = {
 	{ "dkim-keygen",	ctl_dkim_keygen_verb, "dkim-keygen DOMAIN [--selector S] "
 	    "[--type rsa|ed25519] [--bits 2048|3072|4096]" },
 	{ "dns",		ctl_dns,	  "dns DOMAIN" },
-	{ "check",		ctl_check,	  "check DOMAIN [--ip ADDR]... [--json] [-v] [--no-dnsbl] [--send TO --user U --password-stdin]" },
+	{ "check",		ctl_check,	  "check DOMAIN [--ip ADDR]... [--json] [-v] [--no-dnsbl] [--dial] [--send TO --user U --password-stdin]" },
 	{ "verify",		ctl_verify,	  "verify --ip IP [--helo NAME] "
 	    "[--from ADDR] [--json] < MESSAGE" },
 	{ "queue",		ctl_queue,	  "queue list | show ID | flush [ID] | remove ID" },

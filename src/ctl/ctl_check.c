@@ -13,7 +13,8 @@
  * outside report addresses authorised), MTA-STS and TLS-RPT (reported),
  * DNSSEC (reported), the common DNS blocklists (--no-dnsbl: not), the
  * certificate of the host name, the listeners, forwarding (the SRS
- * secret, the aliases that forward); with --send TO, a round trip (the
+ * secret, the aliases that forward); with --dial, outbound port 25 and
+ * STARTTLS to each MX (check_dial.c); with --send TO, a round trip (the
  * user's password on standard input; check_send.c).
  * The addresses are the public ones of the config, or those given with
  * --ip.  One line per check, "ok", "warn" or "FAIL", and under each warn
@@ -41,7 +42,7 @@
 #include "xmalloc.h"
 
 #define CHECK_USAGE	"usage: postern [-C DIR] check DOMAIN [--ip ADDR]... " \
-			"[--json] [-v] [--no-dnsbl]\n" \
+			"[--json] [-v] [--no-dnsbl] [--dial]\n" \
 			"    [--send TO --user U --password-stdin [--server " \
 			"HOST:PORT] [--insecure] [--wait SECONDS]]"
 
@@ -201,6 +202,7 @@ ctl_check(const char *confdir, int argc, char **argv)
 	const char	*domain = NULL;
 	size_t		 count[3] = { 0, 0, 0 }, i;
 	bool		 json = false, verbose = false, dnsbl = true;
+	bool		 dial = false;
 	struct csend	 snd = { .wait = 60 };
 	unsigned long long w;
 	unsigned char	 bin[16];
@@ -214,6 +216,8 @@ ctl_check(const char *confdir, int argc, char **argv)
 			verbose = true;
 		else if (strcmp(argv[i], "--no-dnsbl") == 0)
 			dnsbl = false;
+		else if (strcmp(argv[i], "--dial") == 0)
+			dial = true;
 		else if (strcmp(argv[i], "--send") == 0 && i + 1 < (size_t)argc)
 			snd.to = argv[++i];
 		else if (strcmp(argv[i], "--user") == 0 && i + 1 < (size_t)argc)
@@ -286,6 +290,8 @@ ctl_check(const char *confdir, int argc, char **argv)
 	check_cert(c);
 	check_listeners(c);
 	check_forwarding(c);
+	if (dial)
+		check_dial(c);
 	if (snd.to != NULL)
 		check_send(c, &snd);
 	for (i = 0; i < c->nitems; i++)

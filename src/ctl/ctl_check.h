@@ -69,6 +69,9 @@ struct csend {
 };
 void	check_send(struct cctx *, const struct csend *);
 
+/* check_dial.c: --dial, outbound port 25 and STARTTLS to each MX */
+void	check_dial(struct cctx *);
+
 /* check_host.c */
 void	check_cert(struct cctx *);
 void	check_listeners(struct cctx *);

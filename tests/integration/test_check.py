@@ -534,3 +534,49 @@ def test_send_round_trip(server, rcpt_reply, verdict, words):
         assert "done: left the queue" in shown.stdout
         assert "rcpt: <someone@remote.test> delivered remote=" in \
             shown.stdout
+
+
+# --- --dial ------------------------------------------------------------------------
+
+def test_dial(server, tmp_path):
+    """--dial: outbound port 25 to gmail.com's MX (a loopback peer here),
+    then STARTTLS to each MX of the domain: one with a certificate from
+    the trusted (test) CA, one self-signed; then with nothing listening
+    where gmail.com's MX is, the port looks blocked."""
+    from mxpeer import Peers, free_port
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    good, ca = make_certs(tmp_path / "a", "mx1.example.test")
+    bad, _ = make_certs(tmp_path / "b", "mx2.example.test")
+    port = free_port(("127.0.0.2", "127.0.0.3", "127.0.0.4"))
+    zone = {"gmail.com": {"MX": "5 gmail-smtp-in.l.google.com"},
+            "gmail-smtp-in.l.google.com": {"A": "127.0.0.2"},
+            DOMAIN: {"MX": ["10 mx1.example.test", "20 mx2.example.test"]},
+            "mx1.example.test": {"A": "127.0.0.3"},
+            "mx2.example.test": {"A": "127.0.0.4"}}
+    s = server(start=False, conf={"outbound_smtp_port": str(port)})
+    args = ("--no-dnsbl", "--dial")
+    with Peers(port) as peers:
+        peers("127.0.0.3", tls=(good["good"] / "fullchain.pem",
+                                good["good"] / "privkey.pem"))
+        peers("127.0.0.4", tls=(bad["self"] / "fullchain.pem",
+                                bad["self"] / "privkey.pem"))
+        peers("127.0.0.2")
+        cp = run_check(s, zone, *args, json_out=True,
+                       env={"SSL_CERT_FILE": str(ca)})
+        _, got = verdicts(cp)
+        assert got["dial"] == [("ok", "outbound port %d opens: gmail-smtp-"
+                                "in.l.google.com (127.0.0.2) answered 220"
+                                % port, None)]
+        tls = {d.split()[1]: (v, d) for v, d, f in got["tls"]}
+        assert tls["mx1.example.test"][0] == "ok"
+        assert "verified certificate" in tls["mx1.example.test"][1]
+        assert tls["mx2.example.test"][0] == "fail"
+        assert "not verified" in tls["mx2.example.test"][1]
+    # every peer stopped: nothing answers where gmail.com's MX is
+    cp = run_check(s, zone, *args, json_out=True,
+                   env={"SSL_CERT_FILE": str(ca)})
+    _, got = verdicts(cp)
+    (v, d, f), = got["dial"]
+    assert v == "fail" and "seems blocked" in d and "ask the provider" in f
+    assert all(v == "fail" for v, d, f in got["tls"])
