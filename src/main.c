@@ -15,7 +15,7 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-	{ "init",		ctl_init,	  "init DOMAIN [--hostname H] [--listen-base PORT] [--data-dir D] [--dns-resolver HOST:PORT]" },
+	{ "init",		ctl_init,	  "init DOMAIN [--hostname H] [--listen-base PORT] [--data-dir D] [--dial] [--dns-resolver HOST:PORT]" },
 	{ "serve",		ctl_serve,	  "serve [-d]" },
 	{ "user-add",		ctl_user_add,	  "user-add ADDR [--password-stdin]" },
 	{ "user-remove",	ctl_user_remove,  "user-remove ADDR" },

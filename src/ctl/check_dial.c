@@ -127,9 +127,10 @@ out:
 	return rc;
 }
 
-/* check_dial - outbound port 25, and STARTTLS to each MX of the domain */
+/* check_dial - outbound port 25, and (mx) STARTTLS to each MX of the
+ * domain */
 void
-check_dial(struct cctx *c)
+check_dial(struct cctx *c, bool with_mx)
 {
 	struct cans	 mx;
 	char		 port[8], addr[64], why[600], fix[400];
@@ -179,7 +180,7 @@ check_dial(struct cctx *c)
 			    addr);
 	}
 	/* inbound, as a sender sees it: STARTTLS to each MX of the domain */
-	if (cdns_lookup(&c->dns, c->domain, DNS_T_MX, &mx) == -1)
+	if (!with_mx || cdns_lookup(&c->dns, c->domain, DNS_T_MX, &mx) == -1)
 		return;
 	for (i = 0; mx.ok && i < mx.n; i++) {
 		if (strcmp(mx.mx[i].host, ".") == 0)

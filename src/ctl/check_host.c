@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -67,11 +68,10 @@ chains(X509 *x, STACK_OF(X509) *rest, char *why, size_t sz)
 	return ok;
 }
 
-/* check_cert - the host name's certificate: covers it, trusted, in date */
-void
-check_cert(struct cctx *c)
+/* cert_one - the certificate of certs/HOST/: covers it, trusted, in date */
+static void
+cert_one(struct cctx *c, const char *host)
 {
-	const char	*host = c->conf->hostname;
 	STACK_OF(X509)	*rest = NULL;
 	X509		*x;
 	char		 path[PATH_MAX], fix[PATH_MAX + 256], why[160];
@@ -120,6 +120,30 @@ check_cert(struct cctx *c)
 		    "trusted, valid %d more days", host, days);
 	X509_free(x);
 	sk_X509_pop_free(rest, X509_free);
+}
+
+/* check_cert - the host name's certificate, then each other SNI name's
+ * (every folder of certs/) */
+void
+check_cert(struct cctx *c)
+{
+	char		 dir[PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 n = 0;
+
+	cert_one(c, c->conf->hostname);
+	(void)snprintf(dir, sizeof(dir), "%s/certs", c->confdir);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && n < 64) {
+		if (de->d_name[0] == '.' || strcasecmp(de->d_name,
+		    c->conf->hostname) == 0 || de->d_type == DT_REG)
+			continue;
+		cert_one(c, de->d_name);
+		n++;
+	}
+	(void)closedir(d);
 }
 
 /* dial - connect to host:port within DIAL_MS; the first line read (or

@@ -486,7 +486,8 @@ static const char *const pwords[] = {
 	[DMARC_REJECT] = "reject: failing mail is refused",
 };
 
-/* dmarc_rua - report addresses outside the domain need their consent */
+/* dmarc_rua - report addresses (rua, ruf) outside the domain need their
+ * consent (RFC 9990) */
 static void
 dmarc_rua(struct cctx *c, const char *uris)
 {
@@ -567,6 +568,8 @@ check_dmarc(struct cctx *c)
 			    r.rua);
 		if (r.rua[0] != '\0')
 			dmarc_rua(c, r.rua);
+		if (r.ruf[0] != '\0')
+			dmarc_rua(c, r.ruf);
 	}
 	free(v);
 	cans_free(&a);

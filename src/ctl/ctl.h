@@ -6,6 +6,7 @@
 #ifndef POSTERN_CTL_H
 #define POSTERN_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 int	ctl_init(const char *confdir, int argc, char **argv);
@@ -26,6 +27,6 @@ int	ctl_dkim_keygen_verb(const char *confdir, int argc, char **argv);
 int	ctl_aliases_resolve(const char *confdir, int argc, char **argv);
 int	ctl_check(const char *confdir, int argc, char **argv);
 /* ctl_check_preflight - init's checks (ctl_check.c); warnings + FAILs */
-size_t	ctl_check_preflight(const char *confdir);
+size_t	ctl_check_preflight(const char *confdir, bool dial);
 
 #endif

@@ -132,11 +132,11 @@ print_json(const struct cctx *c, const size_t *count)
 /*
  * ctl_check_preflight - what init can check before any record is
  * published: the host name resolves, not to loopback, to this machine's
- * public addresses, each with its PTR back (FCrDNS).  Skipped for a test
- * name.  Prints its lines; the number of warnings and failures.
+ * public addresses, each with its PTR back (FCrDNS); with dial, outbound
+ * port 25 opens.  Skipped for a test name.  Prints its lines; the number of warnings and failures.
  */
 size_t
-ctl_check_preflight(const char *confdir)
+ctl_check_preflight(const char *confdir, bool dial)
 {
 	struct conf	*conf = xcalloc(1, sizeof(*conf));
 	struct cctx	*c = xcalloc(1, sizeof(*c));
@@ -174,6 +174,8 @@ ctl_check_preflight(const char *confdir)
 		    "dns DOMAIN prints them)", "%s does not resolve yet",
 		    conf->hostname);
 	check_ptr(c);
+	if (dial)
+		check_dial(c, false);
 	for (i = 0; i < c->nitems; i++) {
 		printf("  %-5s %-6s %s\n", vnames[c->items[i].v],
 		    c->items[i].name, c->items[i].detail);
@@ -291,7 +293,7 @@ ctl_check(const char *confdir, int argc, char **argv)
 	check_listeners(c);
 	check_forwarding(c);
 	if (dial)
-		check_dial(c);
+		check_dial(c, true);
 	if (snd.to != NULL)
 		check_send(c, &snd);
 	for (i = 0; i < c->nitems; i++)

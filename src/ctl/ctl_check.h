@@ -70,7 +70,7 @@ struct csend {
 void	check_send(struct cctx *, const struct csend *);
 
 /* check_dial.c: --dial, outbound port 25 and STARTTLS to each MX */
-void	check_dial(struct cctx *);
+void	check_dial(struct cctx *, bool with_mx);
 
 /* check_host.c */
 void	check_cert(struct cctx *);

@@ -24,8 +24,8 @@
  *
  * Then it runs the pre-flight checks that need no published record
  * (ctl_check_preflight: the host name resolves, not to loopback, to this
- * machine's public addresses, each with its PTR back; skipped for a test
- * name), prints the records to publish (as `postern dns`) and the next
+ * machine's public addresses, each with its PTR back; outbound port 25
+ * with --dial; skipped for a test name), prints the records to publish (as `postern dns`) and the next
  * three steps.  --dns-resolver (a test knob) is written as dns_resolver.
  *
  * Exit codes: 0 done, 1 failed (one line on stderr saying why), 2 usage.
@@ -56,8 +56,8 @@
 #include "xmalloc.h"
 
 #define INIT_USAGE	"usage: postern [-C DIR] init DOMAIN [--hostname H]" \
-			" [--listen-base PORT] [--data-dir D] [--dns-resolver" \
-			" HOST:PORT]"
+			" [--listen-base PORT] [--data-dir D] [--dial]" \
+			" [--dns-resolver HOST:PORT]"
 /* the embedded default's ports: unprivileged, easy to tell apart */
 #define INIT_PORT_SMTP		2525
 #define INIT_PORT_SUBMISSION	2587
@@ -73,6 +73,7 @@ struct init_opts {
 	char			 listen[3][64];		/* smtp, 587, 465 */
 	unsigned long long	 base;			/* 0: the default */
 	char			 dns_resolver[80];	/* "": the system's */
+	bool			 dial;			/* pre-flight: port 25 */
 };
 
 /* the keys init sets; every other key is written commented out */
@@ -190,6 +191,8 @@ parse_args(struct init_opts *o, int argc, char **argv, struct err *e)
 		else if ((v = opt_value("--dns-resolver", argc, argv,
 		    &i)) != NULL)
 			dns = v;
+		else if (strcmp(argv[i], "--dial") == 0)
+			o->dial = true;
 		else if (argv[i][0] == '-' || domain != NULL) {
 			err_set(e, false, 0, "%s", INIT_USAGE);
 			return 2;
@@ -512,7 +515,7 @@ print_next(const struct init_opts *o, bool made_cert)
 		printf("  and a self-signed certificate in certs/%s/\n",
 		    o->hostname);
 	printf("\n");
-	(void)ctl_check_preflight(o->dir);
+	(void)ctl_check_preflight(o->dir, o->dial);
 	printf("\nRecords to publish in the zone of %s (postern dns %s prints "
 	    "them again):\n\n", o->domain, o->domain);
 	fflush(stdout);

@@ -393,7 +393,9 @@ def test_certificates(server, tmp_path, label, verdict, words):
     cp = run_check(s, good_zone(dkim_of(s)), json_out=True,
                    env={"SSL_CERT_FILE": str(ca)})
     _, got = verdicts(cp)
-    (v, detail, fix), = got["cert"]
+    # the host name's comes first (then the template's own test name)
+    (v, detail, fix) = got["cert"][0]
+    assert host in detail or host in (fix or ""), got["cert"]
     assert v == verdict and words in detail, got["cert"]
     if v != "ok":
         assert fix
@@ -580,3 +582,48 @@ def test_dial(server, tmp_path):
     (v, d, f), = got["dial"]
     assert v == "fail" and "seems blocked" in d and "ask the provider" in f
     assert all(v == "fail" for v, d, f in got["tls"])
+
+
+def test_ruf_and_other_sni_names(srv, tmp_path):
+    """ruf= outside the domain needs consent as rua= does; every other
+    certificate folder (an SNI name) is looked at too."""
+    started(srv)
+    zone = good_zone(dkim_of(srv))
+    zone["_dmarc." + DOMAIN]["TXT"] = ("v=DMARC1; p=quarantine; "
+                                       "ruf=mailto:f@forensic.test")
+    (tmp_path / "c").mkdir()
+    certs, _ = make_certs(tmp_path / "c", "smtp.other.test")
+    d = srv.confdir / "certs" / "smtp.other.test"
+    d.mkdir()
+    (d / "fullchain.pem").write_bytes((certs["expired"] /
+                                       "fullchain.pem").read_bytes())
+    cp = run_check(srv, zone, json_out=True)
+    _, got = verdicts(cp)
+    assert any(v == "warn" and "f@forensic.test" in dd and
+               "example.test._report._dmarc.forensic.test" in dd
+               for v, dd, f in got["dmarc"]), got["dmarc"]
+    certs_seen = [(v, dd) for v, dd, f in got["cert"]]
+    assert any(v == "fail" and "smtp.other.test expired" in dd
+               for v, dd in certs_seen), certs_seen
+    assert any(HOST in dd for v, dd in certs_seen)
+
+
+def test_init_preflight_dial(postern_bin, tmp_path):
+    """init --dial also tries outbound port 25 (to gmail.com's MX, here
+    a loopback address through the test DNS server)."""
+    host = "mail.dial-example.net"
+    dns = DNSServer({host: {"A": "127.0.0.1"},
+                     "gmail.com": {"MX": "5 gmail-smtp-in.l.google.com"},
+                     "gmail-smtp-in.l.google.com": {"A": "127.0.0.2"}}
+                    ).start()
+    try:
+        cp = run_postern(postern_bin, tmp_path / "c", "init",
+                         "dial-example.net", "--hostname", host,
+                         "--data-dir", tmp_path / "d", "--dial",
+                         "--dns-resolver", "127.0.0.1:%d" % dns.port)
+    finally:
+        dns.stop()
+    assert cp.returncode == 0, cp.stderr
+    assert re.search(r"(ok|FAIL)\s+dial\s+outbound port 25 (opens|seems "
+                     r"blocked): gmail-smtp-in.l.google.com \(127.0.0.2\)",
+                     cp.stdout), cp.stdout
