@@ -48,26 +48,6 @@
 
 static const char *const vnames[] = { "ok", "warn", "FAIL" };
 
-/* cc_add - one line of the report */
-void
-cc_add(struct cctx *c, const char *name, enum cverdict v, const char *fix,
-    const char *fmt, ...)
-{
-	struct citem	*it;
-	va_list		 ap;
-
-	c->items = xreallocarray(c->items, c->nitems + 1, sizeof(*c->items));
-	it = &c->items[c->nitems++];
-	memset(it, 0, sizeof(*it));
-	(void)snprintf(it->name, sizeof(it->name), "%s", name);
-	it->v = v;
-	va_start(ap, fmt);
-	(void)vsnprintf(it->detail, sizeof(it->detail), fmt, ap);
-	va_end(ap);
-	(void)snprintf(it->fix, sizeof(it->fix), "%s", fix != NULL ? fix :
-	    "");
-}
-
 /* print_text - the report, one screen unless verbose */
 static void
 print_text(const struct cctx *c, bool verbose, const size_t *count)

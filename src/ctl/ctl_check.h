@@ -40,7 +40,8 @@ struct cctx {
 	size_t			 nitems;
 };
 
-/* cc_add - a line of the report (fix: NULL or "" for none) */
+/* check_report.c: cc_add - a line of the report (fix: NULL or "" for
+ * none) */
 void	cc_add(struct cctx *, const char *name, enum cverdict,
 	    const char *fix, const char *fmt, ...)
 	    __attribute__((format(printf, 5, 6)));
